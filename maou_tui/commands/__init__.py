@@ -1,0 +1,1 @@
+"""Sub-commands of ``maou-tui``; see ``maou_tui.cli`` for the module contract."""

@@ -1,0 +1,469 @@
+"""The one contract between a training process and its readers and controllers.
+
+Events go from the trainer to ``events.jsonl`` (one JSON object per line); commands go from a
+client to the trainer's control socket (newline-delimited JSON) and each gets one ``Reply``.
+Every model carries ``v`` (the protocol version) and ``type`` (the discriminator).
+
+Events keep unknown fields (a newer writer may add some) and an event of an unknown type decodes
+to ``UnknownEvent`` so an older reader skips it instead of failing. Commands are strict: an
+unknown field, a missing one or an out-of-range value is rejected with one clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+PROTOCOL_VERSION = 1
+
+#: Largest control message accepted, in bytes (a request line without its newline).
+MAX_MESSAGE_BYTES = 64 * 1024
+
+StageNumber = Annotated[int, Field(ge=1, le=3)]
+PhaseName = Literal["warmup", "decay", "constant"]
+RunOutcome = Literal["completed", "stopped", "failed"]
+ThresholdAction = Literal["advance", "stop"]
+
+
+class ProtocolError(ValueError):
+    """A line that is not a valid event, command or reply; the message is one line."""
+
+
+# --------------------------------------------------------------------------------------------
+# Events (trainer -> events.jsonl)
+# --------------------------------------------------------------------------------------------
+
+
+class EventBase(BaseModel):
+    """Fields every event line has. ``seq`` counts from 0 per run; ``t`` is unix seconds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    v: int = PROTOCOL_VERSION
+    seq: int = 0
+    t: float = 0.0
+
+
+class RunStarted(EventBase):
+    type: Literal["run_started"] = "run_started"
+    config: dict[str, Any] = Field(default_factory=dict)
+    pid: int
+    host: str = ""
+    device: str = ""
+    world_size: int = 1
+    resumed: bool = False
+
+
+class StageStarted(EventBase):
+    type: Literal["stage_started"] = "stage_started"
+    stage: StageNumber
+    name: str
+    max_epochs: int
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int = 0
+    scheduler: str = "none"
+    base_lr: float
+    lr_scale: float = 1.0
+    effective_lr: float
+    batch_size: int
+    threshold: float | None = None
+    metric: str
+    start_step: int = 0
+    architecture: str = ""
+
+
+class Step(EventBase):
+    """One training batch. ``loss`` is None when it was not finite.
+
+    ``metric`` is this batch's value; ``metric_cum`` is maou's running mean since epoch start.
+    ``metrics`` carries further per-batch values (Stage 3: ``policy_top5_accuracy``, ...).
+    """
+
+    type: Literal["step"] = "step"
+    stage: StageNumber
+    epoch: int
+    batch: int
+    global_step: int
+    loss: float | None
+    loss_cum: float | None = None
+    metric: float | None = None
+    metric_cum: float | None = None
+    lr: float
+    lr_multiplier: float = 1.0
+    samples_per_s: float | None = None
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+
+
+class EpochEnd(EventBase):
+    type: Literal["epoch_end"] = "epoch_end"
+    stage: StageNumber
+    epoch: int
+    global_step: int
+    train_loss: float | None
+    train_metric: float | None = None
+    val_loss: float | None = None
+    val_metric: float | None = None
+    lr: float
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+
+
+class Phase(EventBase):
+    """A scheduler phase of a stage over ``[start_step, end_step)`` in global steps."""
+
+    type: Literal["phase"] = "phase"
+    stage: StageNumber
+    phase: PhaseName
+    start_step: int
+    end_step: int
+
+
+class ControlApplied(EventBase):
+    """Audit trail: a control command the loop applied, with the state it changed."""
+
+    type: Literal["control"] = "control"
+    command: str
+    id: str
+    applied_at_step: int
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
+
+
+class Paused(EventBase):
+    type: Literal["paused"] = "paused"
+    step: int
+
+
+class Resumed(EventBase):
+    type: Literal["resumed"] = "resumed"
+    step: int
+    paused_s: float = 0.0
+
+
+class ThresholdReached(EventBase):
+    type: Literal["threshold_reached"] = "threshold_reached"
+    stage: StageNumber
+    epoch: int
+    step: int
+    metric: str
+    value: float
+    threshold: float
+    action: ThresholdAction = "advance"
+
+
+class CheckpointSaved(EventBase):
+    type: Literal["checkpoint_saved"] = "checkpoint_saved"
+    path: str
+    step: int
+    stage: int | None = None
+    epoch: int | None = None
+    reason: str = ""
+
+
+class TrainerWarning(EventBase):
+    """A problem the trainer noticed itself (non-finite loss, stall, ...)."""
+
+    type: Literal["warning"] = "warning"
+    kind: str
+    message: str
+    stage: int | None = None
+    epoch: int | None = None
+    step: int | None = None
+
+
+class StageCompleted(EventBase):
+    type: Literal["stage_completed"] = "stage_completed"
+    stage: StageNumber
+    epochs: int
+    step: int
+    metric: str = ""
+    value: float | None = None
+    reason: Literal["threshold", "max_epochs", "skipped", "stopped"] = "threshold"
+
+
+class RunFinished(EventBase):
+    type: Literal["run_finished"] = "run_finished"
+    status: RunOutcome
+    reason: str = ""
+    step: int | None = None
+
+
+class LrFindStep(EventBase):
+    """One iteration of an LR range test."""
+
+    type: Literal["lr_find_step"] = "lr_find_step"
+    stage: StageNumber
+    iteration: int
+    lr: float
+    loss: float | None
+    smoothed_loss: float | None = None
+
+
+class LrFindFinished(EventBase):
+    """The range test's suggestions (effective LRs) and the CLI value to pass."""
+
+    type: Literal["lr_find_finished"] = "lr_find_finished"
+    stage: StageNumber
+    suggestions: dict[str, float | None] = Field(default_factory=dict)
+    recommended: str = ""
+    option: str = ""
+    cli_value: float | None = None
+    lr_scale: float = 1.0
+
+
+class UnknownEvent(EventBase):
+    """An event type this reader does not know (from a newer writer); kept, never fatal."""
+
+    type: str
+
+
+KnownEvent = Annotated[
+    Union[
+        RunStarted,
+        StageStarted,
+        Step,
+        EpochEnd,
+        Phase,
+        ControlApplied,
+        Paused,
+        Resumed,
+        ThresholdReached,
+        CheckpointSaved,
+        TrainerWarning,
+        StageCompleted,
+        RunFinished,
+        LrFindStep,
+        LrFindFinished,
+    ],
+    Field(discriminator="type"),
+]
+Event = Union[KnownEvent, UnknownEvent]
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    m.model_fields["type"].default for m in KnownEvent.__origin__.__args__  # type: ignore[attr-defined]
+)
+
+_event_adapter: TypeAdapter[Any] = TypeAdapter(KnownEvent)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands (client -> control socket) and replies
+# --------------------------------------------------------------------------------------------
+
+
+class CommandBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = PROTOCOL_VERSION
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class StatusCommand(CommandBase):
+    type: Literal["status"] = "status"
+
+
+class PauseCommand(CommandBase):
+    type: Literal["pause"] = "pause"
+
+
+class ResumeCommand(CommandBase):
+    type: Literal["resume"] = "resume"
+
+
+class CheckpointCommand(CommandBase):
+    type: Literal["checkpoint"] = "checkpoint"
+
+
+class StopCommand(CommandBase):
+    type: Literal["stop"] = "stop"
+
+
+class SkipStageCommand(CommandBase):
+    type: Literal["skip_stage"] = "skip_stage"
+
+
+def _finite(value: float, name: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return value
+
+
+class ScaleLrCommand(CommandBase):
+    """Multiply the LR multiplier m by ``factor`` (0 < factor <= 10)."""
+
+    type: Literal["scale_lr"] = "scale_lr"
+    factor: float
+
+    @field_validator("factor")
+    @classmethod
+    def _check_factor(cls, value: float) -> float:
+        _finite(value, "factor")
+        if not 0 < value <= 10:
+            raise ValueError(f"factor must be > 0 and <= 10, got {value}")
+        return value
+
+
+class SetLrCommand(CommandBase):
+    """Set m so that the LR in use now becomes ``value`` (0 < value <= 1)."""
+
+    type: Literal["set_lr"] = "set_lr"
+    value: float
+
+    @field_validator("value")
+    @classmethod
+    def _check_value(cls, value: float) -> float:
+        _finite(value, "value")
+        if not 0 < value <= 1:
+            raise ValueError(f"value must be > 0 and <= 1, got {value}")
+        return value
+
+
+class SetThresholdCommand(CommandBase):
+    type: Literal["set_threshold"] = "set_threshold"
+    stage: StageNumber
+    value: float
+    action: ThresholdAction = "advance"
+
+    @field_validator("value")
+    @classmethod
+    def _check_value(cls, value: float) -> float:
+        _finite(value, "value")
+        if not 0 <= value <= 1:
+            raise ValueError(f"value must be in [0, 1], got {value}")
+        return value
+
+
+Command = Annotated[
+    Union[
+        StatusCommand,
+        PauseCommand,
+        ResumeCommand,
+        CheckpointCommand,
+        StopCommand,
+        SkipStageCommand,
+        ScaleLrCommand,
+        SetLrCommand,
+        SetThresholdCommand,
+    ],
+    Field(discriminator="type"),
+]
+COMMAND_TYPES: frozenset[str] = frozenset(
+    m.model_fields["type"].default for m in Command.__origin__.__args__  # type: ignore[attr-defined]
+)
+
+_command_adapter: TypeAdapter[Any] = TypeAdapter(Command)
+
+
+class Threshold(BaseModel):
+    value: float
+    action: ThresholdAction = "advance"
+
+
+class RunState(BaseModel):
+    """What ``status`` returns, and what every reply carries after the command."""
+
+    model_config = ConfigDict(extra="allow")
+
+    stage: int | None = None
+    stage_name: str = ""
+    epoch: int | None = None
+    batch: int | None = None
+    step: int = 0
+    lr: float | None = None
+    lr_multiplier: float = 1.0
+    paused: bool = False
+    stopping: bool = False
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+
+
+ReplyStatus = Literal["applied", "queued", "rejected"]
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    v: int = PROTOCOL_VERSION
+    id: str | None = None
+    ok: bool
+    status: ReplyStatus
+    step: int | None = None
+    error: str | None = None
+    state: RunState | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding and decoding
+# --------------------------------------------------------------------------------------------
+
+
+def encode(model: BaseModel) -> str:
+    """One JSON line (no newline). Non-finite floats become null."""
+    return model.model_dump_json()
+
+
+def _load_object(line: str | bytes, what: str) -> dict[str, Any]:
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    # The first element of a discriminated union's location is the tag itself: drop it.
+    loc = [str(p) for p in err["loc"][1:]] if len(err["loc"]) > 1 else [str(p) for p in err["loc"]]
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(loc)}: {msg}" if loc else msg
+
+
+def decode_event(line: str | bytes) -> BaseModel:
+    """Decode one events.jsonl line; an unknown ``type`` gives ``UnknownEvent``."""
+    data = _load_object(line, "event")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("event has no 'type' field")
+    try:
+        if kind not in EVENT_TYPES:
+            return UnknownEvent.model_validate(data)
+        return _event_adapter.validate_python(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"bad {kind} event: {_first_error(exc)}") from None
+
+
+def decode_command(line: str | bytes) -> BaseModel:
+    """Decode one control request; any problem raises ProtocolError with one line."""
+    data = _load_object(line, "command")
+    kind = data.get("type")
+    if kind not in COMMAND_TYPES:
+        known = ", ".join(sorted(COMMAND_TYPES))
+        raise ProtocolError(f"unknown command type {kind!r}; expected one of: {known}")
+    try:
+        return _command_adapter.validate_python(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"bad {kind} command: {_first_error(exc)}") from None
+
+
+def decode_reply(line: str | bytes) -> Reply:
+    data = _load_object(line, "reply")
+    try:
+        return Reply.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"bad reply: {_first_error(exc)}") from None
+
+
+def json_schemas() -> dict[str, Any]:
+    """JSON Schemas of events, commands and replies, for writers of other producers/clients."""
+    return {
+        "protocol_version": PROTOCOL_VERSION,
+        "event": TypeAdapter(KnownEvent).json_schema(),
+        "command": TypeAdapter(Command).json_schema(),
+        "reply": Reply.model_json_schema(),
+    }
