@@ -58,22 +58,24 @@ class RunStarted(EventBase):
 
 
 class StageStarted(EventBase):
+    """A stage begins. Fields a log does not say (a foreign producer) are None."""
+
     type: Literal["stage_started"] = "stage_started"
     stage: StageNumber
     name: str
-    max_epochs: int
-    steps_per_epoch: int
-    total_steps: int
-    warmup_steps: int = 0
-    scheduler: str = "none"
-    base_lr: float
-    lr_scale: float = 1.0
-    effective_lr: float
-    batch_size: int
-    threshold: float | None = None
     metric: str
+    max_epochs: int | None = None
+    steps_per_epoch: int | None = None
+    total_steps: int | None = None
+    warmup_steps: int | None = None
+    scheduler: str | None = None
+    base_lr: float | None = None
+    lr_scale: float | None = None
+    effective_lr: float | None = None
+    batch_size: int | None = None
+    threshold: float | None = None
     start_step: int = 0
-    architecture: str = ""
+    architecture: str | None = None
 
 
 class Step(EventBase):
@@ -92,7 +94,7 @@ class Step(EventBase):
     loss_cum: float | None = None
     metric: float | None = None
     metric_cum: float | None = None
-    lr: float
+    lr: float | None = None
     lr_multiplier: float = 1.0
     samples_per_s: float | None = None
     metrics: dict[str, float | None] = Field(default_factory=dict)
@@ -107,7 +109,7 @@ class EpochEnd(EventBase):
     train_metric: float | None = None
     val_loss: float | None = None
     val_metric: float | None = None
-    lr: float
+    lr: float | None = None
     metrics: dict[str, float | None] = Field(default_factory=dict)
 
 
@@ -220,31 +222,25 @@ class UnknownEvent(EventBase):
     type: str
 
 
-KnownEvent = Annotated[
-    Union[
-        RunStarted,
-        StageStarted,
-        Step,
-        EpochEnd,
-        Phase,
-        ControlApplied,
-        Paused,
-        Resumed,
-        ThresholdReached,
-        CheckpointSaved,
-        TrainerWarning,
-        StageCompleted,
-        RunFinished,
-        LrFindStep,
-        LrFindFinished,
-    ],
-    Field(discriminator="type"),
-]
-Event = Union[KnownEvent, UnknownEvent]
-
-EVENT_TYPES: frozenset[str] = frozenset(
-    m.model_fields["type"].default for m in KnownEvent.__origin__.__args__  # type: ignore[attr-defined]
+EVENT_MODELS: tuple[type[EventBase], ...] = (
+    RunStarted,
+    StageStarted,
+    Step,
+    EpochEnd,
+    Phase,
+    ControlApplied,
+    Paused,
+    Resumed,
+    ThresholdReached,
+    CheckpointSaved,
+    TrainerWarning,
+    StageCompleted,
+    RunFinished,
+    LrFindStep,
+    LrFindFinished,
 )
+KnownEvent = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]  # noqa: UP007
+EVENT_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in EVENT_MODELS)
 
 _event_adapter: TypeAdapter[Any] = TypeAdapter(KnownEvent)
 
@@ -336,23 +332,19 @@ class SetThresholdCommand(CommandBase):
         return value
 
 
-Command = Annotated[
-    Union[
-        StatusCommand,
-        PauseCommand,
-        ResumeCommand,
-        CheckpointCommand,
-        StopCommand,
-        SkipStageCommand,
-        ScaleLrCommand,
-        SetLrCommand,
-        SetThresholdCommand,
-    ],
-    Field(discriminator="type"),
-]
-COMMAND_TYPES: frozenset[str] = frozenset(
-    m.model_fields["type"].default for m in Command.__origin__.__args__  # type: ignore[attr-defined]
+COMMAND_MODELS: tuple[type[CommandBase], ...] = (
+    StatusCommand,
+    PauseCommand,
+    ResumeCommand,
+    CheckpointCommand,
+    StopCommand,
+    SkipStageCommand,
+    ScaleLrCommand,
+    SetLrCommand,
+    SetThresholdCommand,
 )
+Command = Annotated[Union[COMMAND_MODELS], Field(discriminator="type")]  # noqa: UP007
+COMMAND_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in COMMAND_MODELS)
 
 _command_adapter: TypeAdapter[Any] = TypeAdapter(Command)
 
