@@ -1,0 +1,265 @@
+"""Start the trainer as a detached process, find earlier runs, and tell whether a run is alive.
+
+The trainer runs in its own session (``start_new_session=True``) with stdin closed and its
+output going to ``<run dir>/trainer.out``, so closing the terminal, an SSH drop or a crash of
+the TUI leaves training running; ``maou-tui attach`` shows it again later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import maou_tui
+
+DEFAULT_RUNS_ROOT = Path("runs")
+TRAINER_OUTPUT = "trainer.out"
+EVENTS_FILE = "events.jsonl"
+PID_FILE = "trainer.pid"
+#: How long ``start_trainer`` waits for the first event or an early exit (a bad option).
+START_WAIT_S = 1.5
+_POLL_S = 0.02
+
+
+class LaunchError(Exception):
+    """A run could not be started or found; ``str()`` is one line, ``exit_code`` the status."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class LaunchedRun:
+    """A trainer process started detached, and the run directory it writes."""
+
+    run_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """Whether a run's trainer process lives and where its control socket is."""
+
+    pid: int | None
+    trainer_alive: bool
+    socket: Path | None
+
+    @property
+    def controllable(self) -> bool:
+        return self.trainer_alive and self.socket is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Run directory
+# --------------------------------------------------------------------------------------------
+
+
+def _naming_options(trainer_args: Sequence[str]) -> tuple[str, str]:
+    """The architecture and preset a maou-train command line selects (for the directory name)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--model-architecture", default="resnet")
+    parser.add_argument("--preset", default="tiny")
+    known, _ = parser.parse_known_args(list(trainer_args))
+    return known.model_architecture, known.preset
+
+
+def new_run_dir(
+    trainer_args: Sequence[str], runs_root: Path = DEFAULT_RUNS_ROOT, now: datetime | None = None
+) -> Path:
+    """``<runs_root>/<YYYYmmdd-HHMMSS>-<arch>-<preset>``, with ``-2``, ``-3``... if taken."""
+    arch, preset = _naming_options(trainer_args)
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = runs_root / f"{stamp}-{arch}-{preset}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+# --------------------------------------------------------------------------------------------
+# Starting the trainer
+# --------------------------------------------------------------------------------------------
+
+
+def trainer_command(trainer_args: Sequence[str], run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "trainer", *trainer_args, "--run-dir", str(run_dir)]
+
+
+def _trainer_env() -> dict[str, str]:
+    """The caller's environment, plus this source checkout on PYTHONPATH when not installed.
+
+    ``python -m trainer`` must import the same code as this process even when the user runs
+    ``python -m maou_tui`` from a checkout with another working directory.
+    """
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    source_root = Path(maou_tui.__file__).resolve().parents[1]
+    if (source_root / "pyproject.toml").is_file() and (source_root / "trainer").is_dir():
+        parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if str(source_root) not in parts:
+            env["PYTHONPATH"] = os.pathsep.join([str(source_root), *parts])
+    return env
+
+
+def start_trainer(
+    trainer_args: Sequence[str], run_dir: Path, wait_s: float = START_WAIT_S
+) -> LaunchedRun:
+    """Start ``python -m trainer ... --run-dir run_dir`` detached and check it got going."""
+    return start_detached(trainer_command(trainer_args, run_dir), Path(run_dir), wait_s)
+
+
+def start_detached(
+    command: Sequence[str], run_dir: Path, wait_s: float = START_WAIT_S
+) -> LaunchedRun:
+    """Run ``command`` in its own session, output to ``run_dir/trainer.out``, and check it.
+
+    Waits up to ``wait_s`` for ``run_dir/events.jsonl`` to appear or the process to exit. An
+    exit with a non-zero status (a bad maou-train option exits 2) raises ``LaunchError``
+    carrying the process's own last output line and its exit status.
+    """
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LaunchError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
+    output_path = run_dir / TRAINER_OUTPUT
+    with open(output_path, "ab") as output:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=_trainer_env(),
+        )
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None or (run_dir / EVENTS_FILE).exists():
+            break
+        time.sleep(_POLL_S)
+    status = process.poll()
+    if status:
+        raise LaunchError(_trainer_error(output_path, status), exit_code=max(status, 1))
+    return LaunchedRun(run_dir=run_dir, process=process)
+
+
+def _trainer_error(output_path: Path, status: int) -> str:
+    """The trainer's last non-empty output line (argparse and tracebacks end with the cause)."""
+    try:
+        lines = output_path.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    if last:
+        return last
+    return f"the trainer exited with status {status} before starting; see {output_path}"
+
+
+# --------------------------------------------------------------------------------------------
+# Finding runs and their liveness
+# --------------------------------------------------------------------------------------------
+
+
+def newest_run(runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
+    """The most recent run directory under ``runs_root``; LaunchError when there is none."""
+    runs: list[Path] = []
+    if runs_root.is_dir():
+        from maou_tui.ingest import find_runs
+
+        runs = find_runs(runs_root)
+    if not runs:
+        raise LaunchError(
+            f"no runs found under {runs_root}; start one with `maou-tui run` "
+            "or pass a run directory (or --runs-root DIR)"
+        )
+    return runs[0]
+
+
+def read_pid(run_dir: Path) -> int | None:
+    try:
+        return int((Path(run_dir) / PID_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` is a running (not zombie) process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists but belongs to someone else
+    try:
+        # A child that exited but was not reaped yet still answers kill(0): look at its state.
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    state = stat.rpartition(")")[2].split()[0]
+    return state not in ("Z", "X")
+
+
+def liveness(run_dir: Path) -> Liveness:
+    from maou_tui.sdk import find_socket
+
+    pid = read_pid(run_dir)
+    alive = pid is not None and pid_alive(pid)
+    socket = find_socket(Path(run_dir)) if alive else None
+    return Liveness(pid=pid, trainer_alive=alive, socket=socket)
+
+
+# --------------------------------------------------------------------------------------------
+# What the run/attach/watch commands share
+# --------------------------------------------------------------------------------------------
+
+
+def fail(command: str, message: str, exit_code: int = 2) -> int:
+    """Print a one-line error for ``maou-tui <command>`` and return the exit status."""
+    print(f"maou-tui {command}: error: {message}", file=sys.stderr)
+    return exit_code
+
+
+def show(target: Path, mode: str, theme: str | None, runs_root: Path | None) -> None:
+    """Open the TUI on ``target`` until the user quits (the trainer is never stopped here)."""
+    from maou_tui.app import MaouApp
+
+    MaouApp(target, mode=mode, theme=theme, runs_root=runs_root).run()
+
+
+def come_back_hint(run_dir: Path) -> str:
+    """The line printed when the TUI closes while the trainer keeps going."""
+    state = liveness(run_dir)
+    if not state.trainer_alive:
+        return f"run directory: {run_dir}"
+    return (
+        f"training continues in the background (pid {state.pid}); "
+        f"come back with: maou-tui attach {run_dir}"
+    )
+
+
+def print_summary(path: Path) -> None:
+    """Print a run's (or a log's) summary and liveness, for ``--no-tui``."""
+    from maou_tui.ingest import load_store
+    from maou_tui.ingest.summary import format_summary, summarize
+
+    print(format_summary(summarize(load_store(path))))
+    if path.is_dir():
+        state = liveness(path)
+        if state.trainer_alive:
+            control = f"control socket {state.socket}" if state.socket else "no control socket"
+            print(f"trainer: alive (pid {state.pid}), {control}")
+        else:
+            print("trainer: not running")
