@@ -1,0 +1,81 @@
+"""run / attach / watch: naming, argument checks and their one-line errors."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from maou_tui.cli import main
+from maou_tui.launch import liveness, new_run_dir
+
+NOON = datetime(2026, 11, 22, 12, 0, 5)
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    assert err.startswith(f"maou-tui {command}: error: ")
+    return err
+
+
+def test_run_dir_names_time_architecture_and_preset(tmp_path: Path) -> None:
+    args = ["--model-architecture", "vit", "--preset", "small", "--epoch", "1"]
+    assert new_run_dir(args, tmp_path, NOON) == tmp_path / "20261122-120005-vit-small"
+    assert new_run_dir([], tmp_path, NOON) == tmp_path / "20261122-120005-resnet-tiny"
+
+
+def test_run_dir_names_never_collide(tmp_path: Path) -> None:
+    first = new_run_dir([], tmp_path, NOON)
+    first.mkdir()
+    second = new_run_dir([], tmp_path, NOON)
+    assert second == tmp_path / "20261122-120005-resnet-tiny-2"
+
+
+def test_run_refuses_a_directory_that_already_holds_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "events.jsonl").write_text("")
+    assert main(["run", "--no-tui", "--run-dir", str(tmp_path)]) == 2
+    assert "already holds a run" in _one_line_error(capsys, "run")
+    assert not (tmp_path / "trainer.out").exists()
+
+
+def test_attach_without_runs_says_how_to_start_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["attach", "--runs-root", str(tmp_path / "none")]) == 2
+    assert "no runs found" in _one_line_error(capsys, "attach")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p, "no such run directory"),
+        (lambda p: p.write_text("x") and p, "use `maou-tui watch"),
+        (lambda p: p.mkdir() or p, "not a run directory"),
+    ],
+    ids=["missing", "a-file", "no-events"],
+)
+def test_attach_explains_a_wrong_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make, expected: str
+) -> None:
+    target = make(tmp_path / "target")
+    assert main(["attach", str(target)]) == 2
+    assert expected in _one_line_error(capsys, "attach")
+
+
+def test_watch_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["watch", str(tmp_path / "nope.log")]) == 2
+    assert "no such file or directory" in _one_line_error(capsys, "watch")
+
+
+def test_liveness_follows_the_pid_file(tmp_path: Path) -> None:
+    assert not liveness(tmp_path).trainer_alive  # no pid file
+    (tmp_path / "trainer.pid").write_text(f"{os.getpid()}\n")
+    assert liveness(tmp_path).trainer_alive
+    (tmp_path / "trainer.pid").write_text("999999999\n")
+    state = liveness(tmp_path)
+    assert not state.trainer_alive and not state.controllable
