@@ -1,0 +1,158 @@
+"""Append protocol events to ``events.jsonl`` cheaply and safely.
+
+``emit`` only numbers the event and queues its JSON line; a background thread writes the
+queue at least every 100 ms, and boundary events (stage/epoch ends, control, pause, ...) are
+written at once, so a reader sees them promptly. There is no fsync per step. A write error
+(disk full, the file removed under us) is logged once and the events are dropped: training
+goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TypeVar
+
+from maou_tui.protocol import EventBase
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=EventBase)
+
+#: Event types after which the buffer is written immediately.
+BOUNDARY_TYPES = frozenset(
+    {
+        "run_started",
+        "stage_started",
+        "epoch_end",
+        "phase",
+        "control",
+        "paused",
+        "resumed",
+        "threshold_reached",
+        "checkpoint_saved",
+        "warning",
+        "stage_completed",
+        "run_finished",
+        "lr_find_finished",
+    }
+)
+FLUSH_INTERVAL_S = 0.1
+#: How far back from the end of an existing file to look for the last ``seq``.
+_TAIL_BYTES = 256 * 1024
+
+
+def last_seq(path: Path) -> int | None:
+    """The ``seq`` of the last complete event line in ``path`` (None for no events)."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read()
+    except OSError:
+        return None
+    for line in reversed(tail.split(b"\n")):
+        try:
+            seq = json.loads(line).get("seq")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(seq, int):
+            return seq
+    return None
+
+
+class EventWriter:
+    """Thread-safe, buffered JSONL writer that numbers events (``seq``) and stamps them (``t``)."""
+
+    def __init__(self, path: str | os.PathLike[str], flush_interval: float = FLUSH_INTERVAL_S):
+        self.path = Path(path)
+        previous = last_seq(self.path)
+        self._next_seq = 0 if previous is None else previous + 1
+        self._handle = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._failed = False
+        self._closed = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_periodically,
+            args=(flush_interval,),
+            name="maou-event-flusher",
+            daemon=True,
+        )
+        self._flusher.start()
+
+    @property
+    def failed(self) -> bool:
+        """True once a write failed; later events are dropped."""
+        return self._failed
+
+    def emit(self, event: E) -> E:
+        """Number, stamp and queue one event; returns it with ``seq`` and ``t`` filled in."""
+        with self._lock:
+            if self._closed.is_set():
+                raise RuntimeError(f"EventWriter for {self.path} is closed")
+            event.seq = self._next_seq
+            event.t = time.time()
+            self._next_seq += 1
+            if not self._failed:
+                self._pending.append(event.model_dump_json())
+            if event.type in BOUNDARY_TYPES:
+                self._write_pending()
+        return event
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_pending()
+
+    def close(self) -> None:
+        """Write what is queued and close the file; safe to call twice."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._flusher.join()
+        with self._lock:
+            self._write_pending()
+            if not self._failed:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._handle.fileno())
+            try:
+                self._handle.close()
+            except OSError as exc:
+                self._report_failure(exc)
+
+    def _flush_periodically(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            with self._lock:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Write the queue; the caller holds the lock."""
+        if not self._pending or self._failed:
+            self._pending.clear()
+            return
+        text = "\n".join(self._pending) + "\n"
+        self._pending.clear()
+        try:
+            if os.fstat(self._handle.fileno()).st_nlink == 0:
+                raise FileNotFoundError(f"{self.path} was removed")
+            self._handle.write(text)
+            self._handle.flush()
+        except (OSError, ValueError) as exc:
+            self._report_failure(exc)
+
+    def _report_failure(self, exc: Exception) -> None:
+        if self._failed:
+            return
+        self._failed = True
+        log.error(
+            "cannot write events to %s (%s); training continues without recording events",
+            self.path,
+            exc,
+        )
