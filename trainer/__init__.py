@@ -1,1 +1,1 @@
-"""maou-train: a staged shogi trainer (reachable squares → legal moves → policy+value) after maou's learn-model."""
+"""maou-train: a staged shogi trainer after maou's learn-model (Stage 1 → 2 → 3)."""

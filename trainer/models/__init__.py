@@ -1,7 +1,7 @@
 """The trainer's networks: three backbones (ResNet, MLP-Mixer, ViT) at two sizes, and stage heads.
 
-    backbone = build_backbone("resnet", "tiny")        # (board, hand) -> (B, backbone.out_dim)
-    head = LegalMovesHead(backbone.out_dim)            # features -> (B, 1496) logits
+backbone = build_backbone("resnet", "tiny")        # (board, hand) -> (B, backbone.out_dim)
+head = LegalMovesHead(backbone.out_dim)            # features -> (B, 1496) logits
 """
 
 from trainer.models.backbone import Backbone

@@ -22,8 +22,9 @@ _CONFIGS: dict[tuple[str, str], ResNetConfig | MixerConfig | ViTConfig] = {
     ("resnet", "maou"): ResNetConfig(),
     ("resnet", "tiny"): ResNetConfig(widths=(16, 32, 64, 128)),
     ("mlp-mixer", "maou"): MixerConfig(),
-    ("mlp-mixer", "tiny"): MixerConfig(dim=64, token_hidden=64, channel_hidden=256, depth=4,
-                                       dropout=0.0),
+    ("mlp-mixer", "tiny"): MixerConfig(
+        dim=64, token_hidden=64, channel_hidden=256, depth=4, dropout=0.0
+    ),
     ("vit", "maou"): ViTConfig(),
     ("vit", "tiny"): ViTConfig(dim=64, num_layers=2, num_heads=4, dropout=0.0),
 }

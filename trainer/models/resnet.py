@@ -62,11 +62,13 @@ class ResNetBackbone(Backbone):
         self.inputs = BoardInputs(config.embed_dim, config.hand_dim, "broadcast")
         channels = self.inputs.channels
         stages = []
-        for width, num_blocks, stride in zip(config.widths, config.blocks, config.strides):
+        stage_shapes = zip(config.widths, config.blocks, config.strides, strict=True)
+        for width, num_blocks, stride in stage_shapes:
             out_channels = width * config.expansion
             blocks = []
             for index in range(num_blocks):
-                blocks.append(Bottleneck(channels, width, out_channels, stride if index == 0 else 1))
+                block_stride = stride if index == 0 else 1
+                blocks.append(Bottleneck(channels, width, out_channels, block_stride))
                 channels = out_channels
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.ModuleList(stages)

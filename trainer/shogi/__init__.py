@@ -1,1 +1,1 @@
-"""Shogi data for the trainer: input features, maou's 1496 move labels and position generation (cshogi)."""
+"""Shogi data for the trainer: features, maou's 1496 move labels, cshogi position generation."""

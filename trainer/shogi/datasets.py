@@ -14,6 +14,7 @@ Generated data is deterministic for a seed and cached in ``cache_dir`` (``cache.
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import cshogi
@@ -121,7 +122,7 @@ def _generate_stage3(num_games: int, seed: int) -> dict[str, np.ndarray]:
     visit_moves: list[int] = []
     visit_white: list[bool] = []
     visit_values: list[float] = []
-    for _, game in zip(range(num_games), play_games(seed)):
+    for game in islice(play_games(seed), num_games):
         for ply in game.plies:
             row = row_of_hash.setdefault(ply.zobrist, len(positions))
             if row == len(positions):

@@ -10,6 +10,7 @@ policy = one-hot of ``bestMove16``, value = the result for the side to move.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 
 import cshogi
@@ -84,7 +85,7 @@ def hcpe_arrays(paths: Sequence[Path]) -> ShogiArrays:
 def write_hcpe(path: Path, num_games: int, seed: int = 0) -> int:
     """Write ``num_games`` self-play games to ``path`` as HCPE records; return the count."""
     records = []
-    for _, game in zip(range(num_games), play_games(seed)):
+    for game in islice(play_games(seed), num_games):
         game_records = np.zeros(len(game.plies), dtype=HCPE_DTYPE)
         game_records["hcp"] = [ply.hcp for ply in game.plies]
         game_records["bestMove16"] = [cshogi.move16(ply.move) for ply in game.plies]
