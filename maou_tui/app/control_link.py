@@ -1,0 +1,81 @@
+"""The app's side of the control channel: sends a command, reports what happened in one line.
+
+Runs inside async workers on the app's loop, so the UI never waits on the trainer; every
+outcome (applied at step N, queued, rejected, timeout, no trainer) becomes a notification.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from maou_tui.control import ControlClient, ControlError, ControlTimeout, ControlUnavailable
+from maou_tui.protocol import RunState
+from maou_tui.sdk import find_socket
+
+Notify = Callable[..., None]
+
+READ_ONLY = "read-only: no control socket for this log (the trainer was not started by maou-tui)"
+
+
+class ControlLink:
+    """One run's control client, what its last reply said, and whether control is possible."""
+
+    def __init__(self, run_dir: Path | None, notify: Notify, *, watch: bool) -> None:
+        self.run_dir = run_dir
+        self.watch = watch
+        self._notify = notify
+        self._client = ControlClient(run_dir, timeout=2.0) if run_dir is not None else None
+        self._lost_reported = False
+        self.state: RunState | None = None
+        self.state_time = 0.0
+
+    def unavailable_reason(self) -> str | None:
+        """Why control keys cannot work here, or None when they may."""
+        if self._client is None or self.run_dir is None:
+            return READ_ONLY
+        if self.watch and find_socket(self.run_dir) is None:
+            return READ_ONLY
+        return None
+
+    async def send(self, command: str, what: str, **fields: object) -> bool:
+        """Send ``command``; notify ``what: applied at step N`` or the error. True when ok."""
+        assert self._client is not None
+        try:
+            reply = await self._client.request(command, **fields)
+        except ValueError as exc:  # the command itself is invalid (validated before sending)
+            self._notify(f"{what}: {exc}", severity="error")
+            return False
+        except ControlTimeout as exc:
+            self._notify(f"{what}: {exc}", severity="error")
+            return False
+        except ControlUnavailable as exc:
+            self._report_lost(what, exc)
+            return False
+        except ControlError as exc:
+            self._notify(f"{what}: {exc}", severity="error")
+            return False
+        self._lost_reported = False
+        if reply.state is not None:
+            self.state, self.state_time = reply.state, time.monotonic()
+        if not reply.ok:
+            self._notify(f"{what} rejected: {reply.error}", severity="error")
+            return False
+        if reply.status == "queued":
+            self._notify(f"{what}: queued at step {reply.step} (applies at the next step)")
+        else:
+            self._notify(f"{what}: applied at step {reply.step}")
+        return True
+
+    def _report_lost(self, what: str, exc: ControlError) -> None:
+        # The client reconnects by itself at the next request: say so once, not on every key.
+        if not self._lost_reported:
+            self._notify(f"{what}: {exc}. Will reconnect on the next command.", severity="error")
+            self._lost_reported = True
+        else:
+            self._notify(f"{what}: trainer not reachable", severity="warning", timeout=2)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()

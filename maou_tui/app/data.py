@@ -1,0 +1,147 @@
+"""Feeding the app: where a target's events, log and control socket are, and the reader threads.
+
+Threads only read and buffer; the UI thread drains the buffers (in bounded slices, so a long
+history never freezes the screen) and applies events to the one ``RunStore``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from maou_tui.ingest import Tailer, find_runs
+
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "train.log"
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What the app shows: the events/log source, the run directory (if any) and its log."""
+
+    source: Path
+    run_dir: Path | None
+    log_path: Path | None
+
+    @property
+    def label(self) -> str:
+        return str(self.run_dir or self.source)
+
+
+def resolve_target(target: Path) -> RunTarget:
+    """Map a run directory, a directory of runs, an events.jsonl or a log file to a RunTarget."""
+    target = Path(target)
+    if target.is_dir():
+        if not (target / EVENTS_FILE).exists():
+            runs = find_runs(target)
+            if runs:
+                return resolve_target(runs[0])
+            return RunTarget(source=target, run_dir=None, log_path=None)
+        return RunTarget(source=target, run_dir=target, log_path=target / LOG_FILE)
+    parent = target.parent
+    run_dir = parent if (parent / EVENTS_FILE).exists() else None
+    if target.name == EVENTS_FILE:
+        return RunTarget(source=target, run_dir=parent, log_path=parent / LOG_FILE)
+    return RunTarget(source=target, run_dir=run_dir, log_path=target)
+
+
+class EventFeed:
+    """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread."""
+
+    def __init__(self, source: Path, on_pending: Callable[[], None]) -> None:
+        self._pending: deque = deque()
+        self._on_pending = on_pending
+        self._tailer = Tailer(source, self._receive)
+
+    def start(self) -> None:
+        self._tailer.start()
+
+    def stop(self) -> None:
+        self._tailer.stop()
+
+    def _receive(self, events: list) -> None:
+        # Called on the tailer's thread: deque.extend is atomic, the UI thread pops.
+        self._pending.extend(events)
+        self._on_pending()
+
+    def drain(self, limit: int) -> list:
+        """Up to ``limit`` buffered events, oldest first."""
+        out = []
+        pending = self._pending
+        while pending and len(out) < limit:
+            out.append(pending.popleft())
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+
+class LogTail:
+    """Follows the last lines of a text log (handles truncation and rotation by size).
+
+    Hand-written because the ingest Tailer yields parsed events, and the log pane needs the raw
+    text; the file is polled (a few lines per second), which also works on network file systems.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        on_pending: Callable[[], None],
+        keep: int = 200,
+        poll_interval: float = 0.3,
+    ) -> None:
+        self.path = path
+        self._lines: deque[str] = deque(maxlen=keep)
+        self._on_pending = on_pending
+        self._poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="maou-log-tail", daemon=True)
+        self._offset = 0
+        self._partial = b""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def take(self) -> list[str]:
+        lines = []
+        while self._lines:
+            lines.append(self._lines.popleft())
+        return lines
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._read_new():
+                self._on_pending()
+            self._stop.wait(self._poll_interval)
+
+    def _read_new(self) -> bool:
+        try:
+            size = self.path.stat().st_size
+            if size < self._offset:  # truncated or replaced: start again
+                self._offset, self._partial = 0, b""
+            if size == self._offset:
+                return False
+            with open(self.path, "rb") as handle:
+                # Only the tail matters on a first read of a big log.
+                start = max(self._offset, size - 256 * 1024)
+                handle.seek(start)
+                data = handle.read(size - start)
+        except OSError:
+            return False
+        self._offset = size
+        text = (self._partial + data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *complete, self._partial = text.split(b"\n")
+        for raw in complete:
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            if line:
+                self._lines.append(line[:500])
+        return bool(complete)

@@ -1,0 +1,180 @@
+"""Modal dialogs: set the LR, set a stage threshold, confirm stop / skip stage.
+
+Each dialog validates its input with Textual validators and dismisses with the parsed value
+(or None / False when cancelled with Escape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.validation import Number
+from textual.widgets import Button, Input, Label, Select
+
+from maou_tui.app.widgets.status import format_lr
+
+
+class _Dialog(ModalScreen):
+    """Escape cancels every dialog."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SetLrDialog(_Dialog):
+    """Ask for a new LR (0 < v ≤ 1) and show the multiplier it implies."""
+
+    def __init__(self, current_lr: float | None, multiplier: float) -> None:
+        super().__init__()
+        self.current_lr = current_lr
+        self.multiplier = multiplier
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Set LR (now {format_lr(self.current_lr)}, m {self.multiplier:g})")
+            yield Input(
+                placeholder="e.g. 0.0002",
+                validators=[Number(minimum=0, maximum=1)],
+                id="lr-value",
+            )
+            yield Label("", id="lr-preview")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Changed, "#lr-value")
+    def _preview(self, event: Input.Changed) -> None:
+        self.query_one("#lr-preview", Label).update(self.preview(event.value))
+
+    def preview(self, text: str) -> str:
+        value = parse_lr(text)
+        if value is None:
+            return "[$error]enter a number > 0 and ≤ 1[/]"
+        if not self.current_lr:
+            return f"LR → {format_lr(value)}"
+        new_m = self.multiplier * value / self.current_lr
+        return f"LR → {format_lr(value)}  (multiplier {self.multiplier:g} → {new_m:.4g})"
+
+    @on(Input.Submitted, "#lr-value")
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        value = parse_lr(self.query_one("#lr-value", Input).value)
+        if value is None:
+            self.notify("LR must be a number > 0 and ≤ 1", severity="error")
+            return
+        self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_lr(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 < value <= 1 else None
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    stage: int
+    value: float
+    action: str
+
+
+class SetThresholdDialog(_Dialog):
+    """Ask for a stage, a threshold in [0, 1] and what to do when it is reached."""
+
+    def __init__(self, stage: int, current: float | None) -> None:
+        super().__init__()
+        self.stage = stage
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Set threshold: when the stage's metric reaches it, advance or stop")
+            with Grid(classes="form"):
+                yield Label("stage")
+                yield Select(
+                    [(f"Stage {n}", n) for n in (1, 2, 3)],
+                    value=self.stage,
+                    allow_blank=False,
+                    id="th-stage",
+                )
+                yield Label("value")
+                yield Input(
+                    value="" if self.current is None else f"{self.current:g}",
+                    placeholder="0.90",
+                    validators=[Number(minimum=0, maximum=1)],
+                    id="th-value",
+                )
+                yield Label("action")
+                yield Select(
+                    [("advance to the next stage", "advance"), ("stop the run", "stop")],
+                    value="advance",
+                    allow_blank=False,
+                    id="th-action",
+                )
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#th-value")
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        text = self.query_one("#th-value", Input).value
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 1:
+            self.notify("threshold must be a number in [0, 1]", severity="error")
+            return
+        stage = int(self.query_one("#th-stage", Select).value)
+        action = str(self.query_one("#th-action", Select).value)
+        self.dismiss(ThresholdChoice(stage=stage, value=value, action=action))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(_Dialog):
+    """Yes/no for an action that cannot be undone (stop, skip stage); ``y`` / ``n`` keys."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

@@ -1,0 +1,46 @@
+"""The app's key map, in one place: the footer, the ``?`` help screen and the command palette
+all read it, and diagnostics advice names these keys (``h`` halves the LR, ...)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+#: (binding, longer help text shown on the help screen and in the command palette)
+KEY_MAP: list[tuple[Binding, str]] = [
+    (Binding("p", "toggle_pause", "Pause", id="pause"), "Pause or resume training"),
+    (Binding("h", "scale_lr(0.5)", "LR ×½", id="halve_lr"), "Halve the LR (multiplier × 0.5)"),
+    (Binding("u", "scale_lr(2.0)", "LR ×2", id="double_lr"), "Double the LR (multiplier × 2)"),
+    (Binding("l", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
+    (Binding("t", "set_threshold", "Threshold", id="set_threshold"), "Set a stage threshold"),
+    (Binding("c", "checkpoint", "Checkpoint", id="checkpoint"), "Save a checkpoint now"),
+    (Binding("s", "stop", "Stop", id="stop"), "Stop training (asks first)"),
+    (Binding("n", "skip_stage", "Skip stage", id="skip_stage"), "Skip to the next stage (asks)"),
+    (
+        Binding("plus,equals_sign", "smoothing(1)", "Smooth+", id="smooth_up", show=False),
+        "More smoothing of the loss curve (+)",
+    ),
+    (
+        Binding("minus", "smoothing(-1)", "Smooth-", id="smooth_down", show=False),
+        "Less smoothing of the loss curve (-)",
+    ),
+    (Binding("g", "toggle_log_lr", "LR log", id="log_lr", show=False), "LR chart log scale"),
+    (Binding("z", "toggle_zoom", "Zoom", id="zoom"), "Zoom: current stage / whole run"),
+    (Binding("r", "switch_run", "Runs", id="switch_run", show=False), "Switch to another run"),
+    (Binding("T", "next_theme", "Theme", id="theme", show=False), "Next colour theme"),
+    (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
+    (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
+]
+
+BINDINGS: list[Binding] = [binding for binding, _ in KEY_MAP]
+
+#: Actions that talk to the trainer (unavailable read-only).
+CONTROL_ACTIONS = frozenset(
+    {"toggle_pause", "scale_lr", "set_lr", "set_threshold", "checkpoint", "stop", "skip_stage"}
+)
+
+
+def key_label(binding: Binding) -> str:
+    """How a key is written for people: ``plus,equals_sign`` → ``+``."""
+    names = {"plus": "+", "equals_sign": "=", "minus": "-", "question_mark": "?"}
+    first = binding.key.split(",")[0]
+    return names.get(first, first)

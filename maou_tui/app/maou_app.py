@@ -1,0 +1,331 @@
+"""``MaouApp``: shows one run (live or finished, ours or a foreign log) and steers it.
+
+Data path: reader threads buffer events → a coalescing message → the UI thread applies them to
+one ``RunStore`` in bounded slices → a timer redraws at most ~8 times a second when the store's
+version changed. Control keys run the control client in async workers; quitting never stops
+training.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+from textual import on
+from textual.app import App
+
+from maou_tui.app.commands import MaouCommands
+from maou_tui.app.control_link import ControlLink
+from maou_tui.app.data import EventFeed, LogTail, RunTarget, resolve_target
+from maou_tui.app.dialogs import ConfirmDialog, SetLrDialog, SetThresholdDialog, ThresholdChoice
+from maou_tui.app.help import HelpScreen
+from maou_tui.app.keys import BINDINGS
+from maou_tui.app.messages import EventsPending, LogLinesPending
+from maou_tui.app.screens.main import MainScreen
+from maou_tui.app.screens.runs import RunPicker
+from maou_tui.app.smoothing import step_level
+from maou_tui.app.themes import DEFAULT_THEME, load_themes
+from maou_tui.app.widgets.charts import ChartView
+from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
+from maou_tui.diagnose import Diagnoser
+from maou_tui.ingest import find_runs
+from maou_tui.launch import pid_alive, read_pid
+from maou_tui.store import RunStore
+
+Mode = Literal["run", "attach", "watch"]
+REDRAW_INTERVAL_S = 0.125
+DIAGNOSE_INTERVAL_S = 0.5
+LIVENESS_INTERVAL_S = 2.0
+#: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
+APPLY_SLICE = 5000
+
+
+class MaouApp(App):
+    """The maou-tui terminal app; see the module docstring."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "maou-tui"
+    BINDINGS = BINDINGS
+    COMMANDS = App.COMMANDS | {MaouCommands}
+
+    def __init__(
+        self,
+        target: Path,
+        *,
+        mode: Mode,
+        theme: str | None = None,
+        runs_root: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.mode = mode
+        self.requested_theme = theme or DEFAULT_THEME
+        self.target: RunTarget = resolve_target(Path(target))
+        self.runs_root = runs_root
+        self.store = RunStore()
+        self.view = ChartView()
+        self.facts = StatusFacts()
+        self.diagnoser = Diagnoser(self.store)
+        self.link = self._new_link()
+        self.theme_names: list[str] = []
+        self._feed: EventFeed | None = None
+        self._log_tail: LogTail | None = None
+        self._drawn_version = -1
+        self._view_dirty = True
+        self._diagnosed_at = 0.0
+        self._finish_reported = False
+        self._paused_seen = (False, 0.0)
+
+    # ------------------------------------------------------------------ start and stop
+
+    def on_mount(self) -> None:
+        self._load_themes()
+        self._start_readers()
+        self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_changed)
+        if self.mode != "watch" or self.target.run_dir is not None:
+            self.set_interval(LIVENESS_INTERVAL_S, self._check_trainer_alive)
+
+    async def on_unmount(self) -> None:
+        self._stop_readers()
+        await self.link.close()
+
+    def _new_link(self) -> ControlLink:
+        return ControlLink(self.target.run_dir, self.notify, watch=self.mode == "watch")
+
+    def _start_readers(self) -> None:
+        self._feed = EventFeed(self.target.source, lambda: self.post_message(EventsPending()))
+        self._feed.start()
+        if self.target.log_path is not None:
+            self._log_tail = LogTail(
+                self.target.log_path, lambda: self.post_message(LogLinesPending())
+            )
+            self._log_tail.start()
+
+    def _stop_readers(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
+        if self._log_tail is not None:
+            self._log_tail.stop()
+        self._feed = self._log_tail = None
+
+    def get_default_screen(self) -> MainScreen:
+        self.main = MainScreen(self.store, self.target.label)
+        return self.main
+
+    # ------------------------------------------------------------------ themes
+
+    def _load_themes(self) -> None:
+        catalogue = load_themes()
+        for theme in catalogue.themes.values():
+            self.register_theme(theme)
+        self.theme_names = list(catalogue.themes)
+        for error in catalogue.errors:
+            self.notify(error, title="theme skipped", severity="warning", timeout=8)
+        self.action_theme(self.requested_theme)
+
+    def action_theme(self, name: str) -> None:
+        """Switch to theme ``name``; an unknown one falls back to the default, with a note."""
+        if name not in self.available_themes:
+            known = ", ".join(self.theme_names)
+            self.notify(
+                f"unknown theme {name!r}; using {DEFAULT_THEME!r}. Themes: {known}",
+                severity="warning",
+                timeout=8,
+            )
+            name = DEFAULT_THEME
+        self.theme = name
+        self._view_dirty = True
+
+    def action_next_theme(self) -> None:
+        names = self.theme_names or sorted(self.available_themes)
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.action_theme(names[index % len(names)])
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    # ------------------------------------------------------------------ data
+
+    @on(EventsPending)
+    def _apply_pending(self) -> None:
+        if self._feed is None:
+            return
+        self.store.apply_all(self._feed.drain(APPLY_SLICE))
+        if self._feed.pending:  # a long history: yield to the UI, then continue
+            self.call_later(self.post_message, EventsPending())
+
+    @on(LogLinesPending)
+    def _show_log_lines(self) -> None:
+        if self._log_tail is not None:
+            self.main.write_log(self._log_tail.take())
+
+    def _redraw_if_changed(self) -> None:
+        if self.store.version == self._drawn_version and not self._view_dirty:
+            return
+        now = time.monotonic()
+        if now - self._diagnosed_at >= DIAGNOSE_INTERVAL_S:
+            self.diagnoser.update()
+            self._diagnosed_at = now
+        self._note_pause_change(now)
+        self.facts.thresholds = current_thresholds(self.store)
+        self.main.redraw(self.view, self.diagnoser.findings, self.facts)
+        self._drawn_version, self._view_dirty = self.store.version, False
+        self._report_finish()
+
+    def _note_pause_change(self, now: float) -> None:
+        if self.store.paused != self._paused_seen[0]:
+            self._paused_seen = (self.store.paused, now)
+
+    def _report_finish(self) -> None:
+        finished = self.store.finished
+        if finished is None or self._finish_reported:
+            return
+        self._finish_reported = True
+        if finished.status == "failed":
+            self.notify(
+                f"training failed: {finished.reason or 'see train.log'}",
+                severity="error",
+                timeout=15,
+            )
+        else:
+            step = finished.step or self.store.last_step
+            self.notify(f"training {finished.status} at step {step}")
+
+    def _check_trainer_alive(self) -> None:
+        run_dir = self.target.run_dir
+        if run_dir is None or self.store.finished is not None or self.facts.process_gone:
+            return
+        pid = read_pid(run_dir)
+        if pid is None or pid_alive(pid):
+            return
+        if self._feed is not None and self._feed.pending:
+            return  # its last events are still being applied
+        self.facts.process_gone = True
+        self._view_dirty = True
+        self.notify(
+            f"the trainer (pid {pid}) exited without finishing the run; last lines are in the "
+            "log pane",
+            severity="error",
+            timeout=15,
+        )
+
+    # ------------------------------------------------------------------ view keys
+
+    def action_smoothing(self, direction: int) -> None:
+        self.view.smoothing = step_level(self.view.smoothing, direction)
+        self._view_dirty = True
+        self.notify(f"smoothing {self.view.smoothing:g}", timeout=1.5)
+
+    def action_toggle_log_lr(self) -> None:
+        self.view.log_lr = not self.view.log_lr
+        self._view_dirty = True
+
+    def action_toggle_zoom(self) -> None:
+        self.view.zoom_stage = not self.view.zoom_stage
+        self._view_dirty = True
+        zoom = "current stage" if self.view.zoom_stage else "whole run"
+        self.notify(f"zoom: {zoom}", timeout=1.5)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_switch_run(self) -> None:
+        root = self.runs_root or (self.target.run_dir.parent if self.target.run_dir else None)
+        runs = find_runs(root) if root is not None and root.is_dir() else []
+        if not runs:
+            self.notify("no other runs found (pass --runs-root DIR)", severity="warning")
+            return
+        self.push_screen(RunPicker(runs, self.target.run_dir), self._switch_to)
+
+    async def _switch_to(self, run_dir: Path | None) -> None:
+        if run_dir is None or run_dir == self.target.run_dir:
+            return
+        self._stop_readers()
+        await self.link.close()
+        self.target = resolve_target(run_dir)
+        self.store = RunStore()
+        self.diagnoser = Diagnoser(self.store)
+        self.facts = StatusFacts()
+        self.link = self._new_link()
+        self._finish_reported = False
+        self.main.set_store(self.store, self.target.label)
+        self._start_readers()
+        self._view_dirty = True
+        self.notify(f"showing {self.target.label}", timeout=2)
+
+    # ------------------------------------------------------------------ control keys
+
+    def _control(self, command: str, what: str, **fields: object) -> None:
+        reason = self.link.unavailable_reason()
+        if reason is not None:
+            self.notify(reason, severity="warning")
+            return
+        self.run_worker(
+            self.link.send(command, what, **fields), group="control", exit_on_error=False
+        )
+
+    def _is_paused(self) -> bool:
+        """The store's view, unless a control reply told us something newer."""
+        state = self.link.state
+        if state is not None and self.link.state_time > self._paused_seen[1]:
+            return state.paused
+        return self.store.paused
+
+    def action_toggle_pause(self) -> None:
+        if self._is_paused():
+            self._control("resume", "resume")
+        else:
+            self._control("pause", "pause")
+
+    def action_scale_lr(self, factor: float) -> None:
+        self._control("scale_lr", f"LR ×{factor:g}", factor=factor)
+
+    def action_checkpoint(self) -> None:
+        self._control("checkpoint", "checkpoint")
+
+    def action_set_lr(self) -> None:
+        if self._refuse_control():
+            return
+
+        def apply(value: float | None) -> None:
+            if value is not None:
+                self._control("set_lr", f"LR → {value:g}", value=value)
+
+        multiplier = last_value(self.store, "lr_multiplier") or 1.0
+        self.push_screen(SetLrDialog(last_value(self.store, "lr"), multiplier), apply)
+
+    def action_set_threshold(self) -> None:
+        if self._refuse_control():
+            return
+
+        def apply(choice: ThresholdChoice | None) -> None:
+            if choice is not None:
+                what = f"threshold stage {choice.stage} {choice.value:g} ({choice.action})"
+                fields = {"stage": choice.stage, "value": choice.value, "action": choice.action}
+                self._control("set_threshold", what, **fields)
+
+        stage = self.store.current_stage or 1
+        current = self.facts.thresholds.get(stage)
+        self.push_screen(SetThresholdDialog(stage, current.value if current else None), apply)
+
+    def action_stop(self) -> None:
+        self._confirm("Stop training? A checkpoint is kept; the run cannot continue.", "stop")
+
+    def action_skip_stage(self) -> None:
+        stage = self.store.current_stage
+        question = f"Skip the rest of Stage {stage or '?'} and start the next one?"
+        self._confirm(question, "skip_stage")
+
+    def _confirm(self, question: str, command: str) -> None:
+        if self._refuse_control():
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._control(command, command.replace("_", " "))
+
+        self.push_screen(ConfirmDialog(question), answer)
+
+    def _refuse_control(self) -> bool:
+        reason = self.link.unavailable_reason()
+        if reason is not None:
+            self.notify(reason, severity="warning")
+        return reason is not None

@@ -1,0 +1,77 @@
+"""The main screen: three charts, the status and findings panels, the log pane, the footer.
+
+Below 120×36 the screen takes the ``-compact`` class: a narrower side panel and a shorter log,
+so 80×24 still shows every chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Log
+
+from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
+from maou_tui.app.widgets.findings import FindingsPanel
+from maou_tui.app.widgets.status import StatusFacts, StatusPanel
+from maou_tui.diagnose.models import Finding
+from maou_tui.store import Mark, RunStore
+
+COMPACT_WIDTH = 120
+COMPACT_HEIGHT = 36
+
+
+class MainScreen(Screen):
+    """Composes the panels and redraws them from one store."""
+
+    def __init__(self, store: RunStore, label: str) -> None:
+        super().__init__()
+        self.store = store
+        self.label = label
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="charts"):
+                yield LossChart(self.store, id="loss-chart")
+                yield MetricChart(self.store, id="metric-chart")
+                yield LrChart(self.store, id="lr-chart")
+            with Vertical(id="side"):
+                yield StatusPanel(id="status")
+                yield FindingsPanel(id="findings")
+        yield Log(id="log", max_lines=500, auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#status").border_title = "status"
+        self.query_one("#findings").border_title = "findings"
+        self.query_one("#log").border_title = "train.log"
+
+    def on_resize(self, event: Resize) -> None:
+        compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+        self.set_class(compact, "-compact")
+
+    @property
+    def charts(self) -> list[RunChart]:
+        return list(self.query(RunChart))
+
+    def set_store(self, store: RunStore, label: str) -> None:
+        """Show another run (``r``): every widget reads the new store from now on."""
+        self.store, self.label = store, label
+        for chart in self.charts:
+            chart.set_store(store)
+        self.query_one(Log).clear()
+
+    def redraw(self, view: ChartView, findings: Iterable[Finding], facts: StatusFacts) -> None:
+        findings = list(findings)
+        marks = [Mark(kind="finding", step=f.step, label=f.kind) for f in findings]
+        for chart in self.charts:
+            chart.replot(view, marks)
+        self.query_one(StatusPanel).show(self.store, facts, self.label)
+        self.query_one(FindingsPanel).show(findings)
+
+    def write_log(self, lines: list[str]) -> None:
+        if lines:
+            self.query_one(Log).write_lines(lines)

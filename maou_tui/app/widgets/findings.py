@@ -1,0 +1,80 @@
+"""The findings panel: each diagnosis with its evidence, the exact change, and the key for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.containers import VerticalScroll
+from textual.markup import escape
+from textual.widgets import Static
+
+from maou_tui.diagnose.models import SEVERITY_RANK, Finding
+
+SEVERITY_STYLES = {"info": "$primary", "warning": "$warning", "critical": "bold $error"}
+SEVERITY_ICONS = {"info": "i", "warning": "!", "critical": "‼"}
+#: How advice keys are shown (the app key map: h halves the LR, u doubles it, ...).
+KEY_ACTIONS = {
+    "h": "halve LR",
+    "u": "double LR",
+    "l": "set LR",
+    "t": "set threshold",
+    "s": "stop",
+    "n": "skip stage",
+    "c": "checkpoint",
+}
+
+
+def _number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def format_finding(finding: Finding) -> str:
+    """One finding as markup: severity + what, where, evidence, advice with option and key."""
+    style = SEVERITY_STYLES.get(finding.severity, "")
+    icon = SEVERITY_ICONS.get(finding.severity, "·")
+    where = f"stage {finding.stage} " if finding.stage is not None else ""
+    lines = [
+        f"[{style}]{icon} {finding.kind}[/] [$foreground-muted]{where}step {finding.step}[/]",
+        escape(finding.message),
+    ]
+    if finding.evidence:
+        evidence = ", ".join(f"{k}={_number(v)}" for k, v in list(finding.evidence.items())[:4])
+        lines.append(f"[$foreground-muted]{escape(evidence)}[/]")
+    lines.append(format_advice(finding))
+    return "\n".join(line for line in lines if line)
+
+
+def format_advice(finding: Finding) -> str:
+    advice = finding.advice
+    parts = []
+    if advice.option:
+        value = "" if advice.suggested is None else f" {advice.suggested:.6g}"
+        now = "" if advice.current is None else f" (now {advice.current:.6g})"
+        parts.append(f"→ [b]{escape(advice.option)}{value}[/b]{now}")
+    if advice.note:
+        parts.append(escape(advice.note))
+    if advice.key:
+        action = KEY_ACTIONS.get(advice.key, "")
+        parts.append(f"press [b $accent]{escape(advice.key)}[/] {action}".rstrip())
+    return " · ".join(parts)
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then newest first."""
+    return sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), -f.last_step))
+
+
+class FindingsPanel(VerticalScroll):
+    """A scrollable list of findings; empty runs say so."""
+
+    def compose(self):
+        yield Static("no findings yet", id="findings-body")
+
+    def show(self, findings: Iterable[Finding]) -> None:
+        items = ordered(findings)
+        body = self.query_one("#findings-body", Static)
+        if not items:
+            body.update("[$foreground-muted]no findings yet[/]")
+            return
+        body.update("\n\n".join(format_finding(f) for f in items))
+        self.border_title = f"findings ({len(items)})"

@@ -1,0 +1,223 @@
+"""The status panel: where the run is, how fast it goes, which LR it uses and why.
+
+``build_status`` is a pure function of the store and a few app-side facts, so it is testable
+without a terminal; the widget only re-renders it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from textual.markup import escape
+from textual.widgets import Static
+
+from maou_tui.lrtools import recommend
+from maou_tui.protocol import StageStarted, Threshold
+from maou_tui.store import RunStore
+
+STATE_STYLES = {
+    "running": "bold $success",
+    "paused": "bold $warning",
+    "finished": "bold $primary",
+    "completed": "bold $primary",
+    "stopped": "bold $warning",
+    "failed": "bold $error",
+    "unknown": "$foreground-muted",
+}
+
+
+@dataclass
+class StatusFacts:
+    """What the app knows besides the store: thresholds set live, control and process state."""
+
+    thresholds: dict[int, Threshold] = field(default_factory=dict)
+    control: str = ""
+    process_gone: bool = False
+
+
+def current_thresholds(store: RunStore) -> dict[int, Threshold]:
+    """Each stage's threshold: from its start, then every ``set_threshold`` applied since."""
+    thresholds = {
+        n: Threshold(value=stage.threshold)
+        for n, stage in store.stages.items()
+        if stage.threshold is not None
+    }
+    for control in store.controls:
+        for key, value in control.after.items():
+            if key.startswith("threshold_stage") and isinstance(value, dict):
+                thresholds[int(key.removeprefix("threshold_stage"))] = Threshold(**value)
+    return thresholds
+
+
+def format_lr(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.6f}" if value >= 1e-6 else f"{value:.2e}"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def last_value(store: RunStore, name: str) -> float | None:
+    if name not in store.names():
+        return None
+    last = store.series(name).last()
+    return None if last is None else last[1]
+
+
+def run_state(store: RunStore, facts: StatusFacts) -> str:
+    if facts.process_gone and store.finished is None:
+        return "failed"
+    if store.paused and store.status not in ("finished", "stopped", "failed"):
+        return "paused"
+    return store.status
+
+
+def lr_origin(stage: StageStarted, multiplier: float | None) -> str:
+    """``base 0.000100 × √(4096/256)=4.00 → 0.000400 × m 0.5 = 0.000200``."""
+    if stage.base_lr is None:
+        return ""
+    scale = stage.lr_scale or 1.0
+    effective = stage.effective_lr or stage.base_lr * scale
+    text = f"base {format_lr(stage.base_lr)}"
+    if stage.batch_size and scale != 1.0:
+        text += f" × √({stage.batch_size}/256)={scale:.2f} → {format_lr(effective)}"
+    m = 1.0 if multiplier is None else multiplier
+    if m != 1.0:
+        text += f" × m {m:g} = {format_lr(effective * m)}"
+    return text
+
+
+def current_phase(store: RunStore) -> str:
+    phases = [m for m in store.marks if m.kind == "phase" and m.step <= store.last_step]
+    return phases[-1].label if phases else ""
+
+
+def _steps_per_second(store: RunStore, stage: StageStarted | None) -> float | None:
+    rate = last_value(store, "samples_per_s")
+    if rate is None or not stage or not stage.batch_size or rate <= 0:
+        return None
+    return rate / stage.batch_size
+
+
+def progress_bar(done: int, total: int, width: int = 14) -> str:
+    """A text bar; a widget per bar would not fit the panel's one-line rows."""
+    filled = round(width * min(max(done / total, 0.0), 1.0)) if total else 0
+    return f"[$primary]{'━' * filled}[/][$foreground-muted]{'─' * (width - filled)}[/]"
+
+
+def progress_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
+    """Epoch and stage bars with ETAs from samples/s (which excludes paused time)."""
+    if stage is None:
+        return []
+    per_s = _steps_per_second(store, stage)
+    lines = []
+    batch, per_epoch = store.current_batch, stage.steps_per_epoch
+    if batch is not None and per_epoch:
+        eta = (per_epoch - batch) / per_s if per_s else None
+        lines.append(_bar_line("epoch", batch, per_epoch, eta))
+    if stage.total_steps:
+        done = min(max(0, store.last_step - stage.start_step), stage.total_steps)
+        eta = (stage.total_steps - done) / per_s if per_s else None
+        lines.append(_bar_line("stage", done, stage.total_steps, eta))
+    return lines
+
+
+def _bar_line(label: str, done: int, total: int, eta: float | None) -> str:
+    percent = 100 * done / total
+    return f"{label:<5} {progress_bar(done, total)} {percent:3.0f}% ETA {format_duration(eta)}"
+
+
+def stage_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
+    if stage is None:
+        return ["stage –"]
+    epoch = store.current_epoch if store.current_epoch is not None else "–"
+    line = f"stage {stage.stage} {escape(stage.name)}  epoch {epoch}/{stage.max_epochs or '?'}"
+    batch = store.current_batch if store.current_batch is not None else "–"
+    return [line, f"batch {batch}/{stage.steps_per_epoch or '?'}"]
+
+
+def lr_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
+    lr = last_value(store, "lr")
+    phase = current_phase(store)
+    lines = [f"LR [b]{format_lr(lr)}[/b]" + (f" ({escape(phase)})" if phase else "")]
+    if stage is not None:
+        origin = lr_origin(stage, last_value(store, "lr_multiplier"))
+        if origin:
+            lines.append(f"[$foreground-muted]{origin}[/]")
+    return lines
+
+
+def threshold_lines(store: RunStore, stage: StageStarted | None, facts: StatusFacts) -> list[str]:
+    if stage is None:
+        return []
+    threshold = facts.thresholds.get(stage.stage)
+    lines = []
+    if threshold is not None:
+        current = last_value(store, f"{stage.metric}_cum")
+        gap = "" if current is None else f"  gap {threshold.value - current:+.3f}"
+        action = "" if threshold.action == "advance" else f" → {threshold.action}"
+        lines.append(f"threshold {stage.metric} {threshold.value:.2f}{action}{gap}")
+        if stage.max_epochs and store.current_epoch is not None:
+            left = max(0, stage.max_epochs - store.current_epoch)
+            lines.append(f"fail-fast after {left} more epoch{'s' if left != 1 else ''}")
+    return lines
+
+
+def recommendation_line(store: RunStore, stage: StageStarted | None) -> str | None:
+    """The LR guide's value for this architecture, stage and batch size, compactly."""
+    if stage is None or not stage.batch_size:
+        return None
+    config = store.run.config if store.run else {}
+    arch = stage.architecture or config.get("model_architecture") or config.get("architecture")
+    if not arch:
+        return None
+    try:
+        rec = recommend(str(arch), stage.stage, stage.batch_size)
+    except ValueError:
+        return None
+    return (
+        f"guide: {rec.option} {format_lr(rec.cli_value)}"
+        f" (eff {format_lr(rec.recommended_effective_lr)})"
+    )
+
+
+def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
+    """The whole panel as Textual markup."""
+    stage = store.stages.get(store.current_stage) if store.current_stage else None
+    state = run_state(store, facts)
+    lines = [f"[{STATE_STYLES.get(state, '')}]● {state.upper()}[/]  {escape(facts.control)}"]
+    run = store.run
+    where = f"{run.device or '?'} ×{run.world_size}" if run else ""
+    lines.append(f"[b]{escape(label)}[/b] {escape(where)}")
+    if store.finished is not None and store.finished.reason:
+        lines.append(f"[$error]{escape(store.finished.reason)}[/]")
+    elif facts.process_gone and store.finished is None:
+        lines.append("[$error]trainer process gone without run_finished (crashed?)[/]")
+    lines += stage_lines(store, stage)
+    lines += progress_lines(store, stage)
+    rate = last_value(store, "samples_per_s")
+    if rate is not None:
+        lines.append(f"samples/s {rate:,.0f}")
+    lines += lr_lines(store, stage)
+    lines += threshold_lines(store, stage, facts)
+    rec = recommendation_line(store, stage)
+    if rec:
+        lines.append(f"[$foreground-muted]{escape(rec)}[/]")
+    if store.skipped_lines:
+        lines.append(f"[$warning]skipped {store.skipped_lines} corrupt line(s)[/]")
+    return "\n".join(lines)
+
+
+class StatusPanel(Static):
+    """Renders ``build_status``; the app calls ``show`` when the store changed."""
+
+    def show(self, store: RunStore, facts: StatusFacts, label: str) -> None:
+        self.update(build_status(store, facts, label))
