@@ -1,0 +1,241 @@
+"""Chart redraw time with 1,000,000 points per series, and memory with 10,000,000 points.
+
+    python bench/app_render.py redraw [--points 1000000] [--repeats 15]
+    python bench/app_render.py memory [--points 10000000]
+
+redraw: the app's three charts (loss, metric, LR) in a headless Textual app at 160x50; every
+series the charts draw holds --points points. One redraw = ``replot()`` (decimate + plot) and
+``render()`` (plotext builds the text) of all three charts, after 1,000 new points per series
+arrived (a live run's steady state). Baselines measured in the same run: the same redraw with
+1,000 points per series (decimation should make 1M cost the same), and plotext drawing raw,
+undecimated points (per-point cost, extrapolated to 1M points).
+
+memory: peak resident memory (VmHWM) of a fresh process that fills a store with --points points
+in total (loss, accuracy, accuracy_cum and LR, a quarter each) and draws the charts once, against
+the same process with an empty store.
+
+Targets (issue 5): redraw <= 30 ms; memory <= 300 MB. Prints one JSON object per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from textual.app import App, ComposeResult
+
+from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart
+from maou_tui.protocol import EpochEnd, Phase, StageStarted
+from maou_tui.store import RunStore
+
+SIZE = (160, 50)
+STEPS_PER_EPOCH = 5_000
+#: The series the three charts draw for a Stage 1 run (the smoothed loss is derived).
+DRAWN_SERIES = ("loss", "accuracy", "accuracy_cum", "lr")
+
+
+def curves(start: int, count: int, total: int) -> dict[str, np.ndarray]:
+    """Plausible training curves at steps ``start .. start+count-1`` of a ``total``-step run."""
+    steps = np.arange(start, start + count, dtype=np.float64)
+    rng = np.random.default_rng(start)
+    noise = rng.standard_normal(count)
+    progress = steps / max(total, 1)
+    return {
+        "loss": 0.1 + np.exp(-5 * progress) + 0.05 * noise,
+        "accuracy": np.clip(0.9 + 0.09 * progress + 0.01 * noise, 0, 1),
+        "accuracy_cum": 0.9 + 0.09 * progress,
+        "lr": 1e-3 * 0.5 * (1 + np.cos(np.pi * progress)),
+    }
+
+
+def fill(store: RunStore, start: int, count: int, total: int) -> None:
+    """Append ``count`` points to each drawn series (straight to the series: applying a
+    million Step events would measure pydantic, not drawing)."""
+    steps = range(start, start + count)
+    for name, values in curves(start, count, total).items():
+        series = store.series(name)
+        for step, value in zip(steps, values.tolist(), strict=True):
+            series.append(step, value, 1, step // STEPS_PER_EPOCH, step % STEPS_PER_EPOCH)
+    store.last_step = max(store.last_step, start + count - 1)
+    store.current_stage = 1
+
+
+def marked_store(total: int) -> RunStore:
+    """A store with a stage start, warmup/decay phases and one epoch mark per epoch."""
+    store = RunStore()
+    store.apply(StageStarted(stage=1, name="REACHABLE_SQUARES", metric="accuracy", start_step=0))
+    warmup_end = max(total // 10, 1)
+    store.apply(Phase(stage=1, phase="warmup", start_step=0, end_step=warmup_end))
+    store.apply(Phase(stage=1, phase="decay", start_step=warmup_end, end_step=total))
+    for epoch, step in enumerate(range(STEPS_PER_EPOCH, total, STEPS_PER_EPOCH), start=1):
+        store.apply(EpochEnd(stage=1, epoch=epoch, global_step=step, train_loss=0.2))
+    return store
+
+
+class ChartsApp(App):
+    """The app's chart widgets alone, on one screen."""
+
+    CSS = "LossChart, MetricChart, LrChart { height: 1fr; }"
+
+    def __init__(self, store: RunStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        yield LossChart(self.store)
+        yield MetricChart(self.store)
+        yield LrChart(self.store)
+
+
+def redraw_times(points: int, repeats: int, new_points: int = 1_000) -> list[float]:
+    """Seconds per redraw of all three charts, each after ``new_points`` new points."""
+    total = points + repeats * new_points
+    store = marked_store(total)
+    fill(store, 0, points, total)
+    app = ChartsApp(store)
+    times: list[float] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            charts = [app.query_one(kind) for kind in (LossChart, MetricChart, LrChart)]
+            view = ChartView()
+            for chart in charts:  # the first redraw smooths the whole history once
+                chart.replot(view)
+                chart.render()
+            for i in range(repeats):
+                fill(store, points + i * new_points, new_points, total)
+                started = time.perf_counter()
+                for chart in charts:
+                    chart.replot(view)
+                    chart.render()
+                times.append(time.perf_counter() - started)
+
+    asyncio.run(drive())
+    return times
+
+
+def raw_plot_seconds_per_point(points: int = 20_000) -> float:
+    """plotext drawing ``points`` raw points at 160x16 (one chart), per point."""
+    import plotext
+
+    xs = list(range(points))
+    ys = curves(0, points, points)["loss"].tolist()
+    plt = plotext
+    started = time.perf_counter()
+    plt.clear_figure()
+    plt.plotsize(SIZE[0], SIZE[1] // 3)
+    plt.plot(xs, ys, marker="braille")
+    plt.build()
+    return (time.perf_counter() - started) / points
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def bench_redraw(points: int, repeats: int) -> dict:
+    big = redraw_times(points, repeats)
+    small = redraw_times(1_000, repeats)
+    per_point = raw_plot_seconds_per_point()
+    return {
+        "bench": "chart_redraw",
+        "points_per_series": points,
+        "series": list(DRAWN_SERIES),
+        "terminal": f"{SIZE[0]}x{SIZE[1]}",
+        "median_ms": round(1e3 * percentile(big, 50), 2),
+        "p95_ms": round(1e3 * percentile(big, 95), 2),
+        "baseline_1k_points_median_ms": round(1e3 * percentile(small, 50), 2),
+        "ratio_to_1k_points": round(percentile(big, 50) / percentile(small, 50), 2),
+        "undecimated_plotext_us_per_point": round(1e6 * per_point, 2),
+        "undecimated_estimate_ms": round(1e3 * per_point * points * len(DRAWN_SERIES), 0),
+        "target_ms": 30,
+        "met": percentile(big, 50) <= 0.030,
+    }
+
+
+# -------------------------------------------------------------------------------- memory
+
+
+def peak_rss_mb() -> float:
+    """VmHWM (peak resident set) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def memory_child(points: int) -> None:
+    """Runs in a fresh process: fill, draw once, print the peak RSS."""
+    per_series = points // len(DRAWN_SERIES)
+    store = marked_store(max(per_series, 1))
+    # Fill in slices so the temporary curve arrays stay small next to the store itself.
+    for start in range(0, per_series, 1_000_000):
+        fill(store, start, min(1_000_000, per_series - start), per_series)
+    app = ChartsApp(store)
+
+    async def draw_once() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            for kind in (LossChart, MetricChart, LrChart):
+                chart = app.query_one(kind)
+                chart.replot(ChartView())
+                chart.render()
+
+    asyncio.run(draw_once())
+    assert "torch" not in sys.modules
+    print(json.dumps({"points": points, "peak_rss_mb": round(peak_rss_mb(), 1)}))
+
+
+def measure_child(points: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "memory-child", "--points", str(points)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_memory(points: int) -> dict:
+    empty = measure_child(0)
+    full = measure_child(points)
+    added = full["peak_rss_mb"] - empty["peak_rss_mb"]
+    return {
+        "bench": "memory",
+        "points": points,
+        "peak_rss_mb": full["peak_rss_mb"],
+        "baseline_empty_store_mb": empty["peak_rss_mb"],
+        "bytes_per_point": round(added * 1024 * 1024 / max(points, 1), 1),
+        "target_mb": 300,
+        "met": full["peak_rss_mb"] <= 300,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["redraw", "memory", "memory-child", "all"])
+    parser.add_argument("--points", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    if args.what == "memory-child":
+        memory_child(args.points)
+        return 0
+    if args.what in ("redraw", "all"):
+        print(json.dumps(bench_redraw(args.points or 1_000_000, args.repeats)))
+    if args.what in ("memory", "all"):
+        print(json.dumps(bench_memory(args.points or 10_000_000)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
