@@ -1,0 +1,500 @@
+"""maou ``learn-model`` logs (and this project's train.log) to protocol events.
+
+Reads every message of reference/maou-trainer.md §4 with or without the logger prefix
+(``time | LEVEL | file | func | line | message``), the LR guide's lines (``Epoch E Batch B/N:``,
+``Epoch E: Train Loss=..., Val Loss=...``, the stale ``Stage LEGAL_MOVES Epoch 1: LR = ...``) and
+tqdm bars (see ``progress.py``). Global steps are derived by ``EpochClock`` (rule in clock.py).
+
+Hand-written because no library parses maou's messages. Feed it complete lines only
+(``LineBuffer``); the result depends only on the sequence of lines, never on how they were
+chunked. A ``StageStarted`` is emitted just before the stage's first data, so it carries what
+the setup lines said (threshold, max epochs, scheduler, sqrt scaling); an ``EpochEnd`` collects
+the lines of its epoch (loss, validation, METRICS, LR) and is emitted when something else comes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from maou_tui.ingest.clock import EpochClock
+from maou_tui.ingest.progress import BarTracker
+from maou_tui.protocol import (
+    CheckpointSaved,
+    EpochEnd,
+    Phase,
+    RunFinished,
+    StageCompleted,
+    StageStarted,
+    Step,
+    ThresholdReached,
+    TrainerWarning,
+)
+
+_NUM = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|nan|NaN|inf|Inf|-inf))"
+_PCT = _NUM + r"(%?)"
+
+STAGE_NAMES = {1: "reachable_squares", 2: "legal_moves", 3: "policy_value"}
+STAGE_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+_STAGE_BY_WORD = {
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "REACHABLE_SQUARES": 1,
+    "REACHABLE": 1,
+    "LEGAL_MOVES": 2,
+    "LEGAL": 2,
+    "POLICY_VALUE": 3,
+    "POLICY": 3,
+}
+_STAGE_BY_LABEL = {"accuracy": 1, "acc": 1, "f1": 2}
+
+_BANNER = re.compile(r"STAGE (\d): ")
+_STARTING = re.compile(r"Starting .*max_epochs=(\d+), threshold=" + _NUM + "%")
+_STAGE_EPOCH = re.compile(
+    r"Stage (\w+) Epoch (\d+)/(\d+): Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?"
+)
+_STAGE_LR = re.compile(r"Stage (\w+) Epoch (\d+): LR = " + _NUM)
+_BATCH = re.compile(
+    r"(?:Epoch (\d+) )?Batch (\d+)(?:/(\d+))?:\s*Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?"
+)
+_VAL = re.compile(
+    r"Epoch (\d+): Train Loss="
+    + _NUM
+    + r"(?:, Val Loss="
+    + _NUM
+    + r")?(?:, Val ([\w ]+)="
+    + _PCT
+    + ")?"
+)
+_THRESHOLD = re.compile(
+    r"Stage (\w+) (\w+) threshold achieved! \(" + _NUM + "% >= " + _NUM + "%\\)"
+)
+_COMPLETED = re.compile(r"Stage (\d) completed successfully: (\w+)=" + _PCT + r",\s*epochs=(\d+)")
+_SQRT = re.compile(
+    r"LR sqrt scaling: base_lr=" + _NUM + ", scale=" + _NUM + ", effective_lr=" + _NUM
+)
+_WARMUP = re.compile(
+    r"Using Warmup\+CosineDecay scheduler \(warmup_steps=(\d+), total_steps=(\d+)\)"
+)
+_COSINE = re.compile(r"Using CosineAnnealingLR scheduler \(T_max=(\d+)\)")
+_STREAMING = re.compile(r"Streaming Training: (\d+) batches")
+_EPOCH3 = re.compile(r"EPOCH (\d+):")
+_LOSS3 = re.compile(r"LOSS train " + _NUM + " valid " + _NUM)
+_METRIC_ITEM = re.compile(r"((?:policy|value)_\w+)\s*[:=]?\s*" + _NUM)
+_NON_FINITE = re.compile(r"Non-finite loss detected \(epoch=(\d+), batch=(\d+)\)")
+_SAVED = re.compile(r"Saved (.+?) (head|backbone): (.+)")
+_CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
+_CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + _NUM)
+
+
+def _value(number: str, percent: str = "") -> float:
+    value = float(number)
+    return value / 100.0 if percent else value
+
+
+def split_prefix(line: str) -> tuple[str, str]:
+    """``(level, message)``; level is "" for a line without maou's logger prefix."""
+    if line[:2].isdigit() and " | " in line:
+        parts = line.split(" | ", 5)
+        if len(parts) == 6:
+            return parts[1].strip(), parts[5]
+    return "", line
+
+
+class MaouLogParser:
+    """Stateful: complete lines in (``feed``), protocol events out."""
+
+    def __init__(self) -> None:
+        self.clock = EpochClock()
+        self.bars = BarTracker()
+        self.stage: int | None = None
+        self._draft: dict[str, Any] | None = None  # StageStarted fields not yet emitted
+        self._setup: dict[str, Any] = {}  # setup lines seen before their stage began
+        self._emitted_stage = False
+        self._completed_stages: set[int] = set()
+        self._pending_end: dict[str, Any] | None = None  # EpochEnd being collected
+        self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
+        self._out: list[BaseModel] = []
+        self.lines_parsed = 0
+
+    # ------------------------------------------------------------ feeding
+
+    def feed(self, text: str) -> list[BaseModel]:
+        for line in text.split("\n"):
+            if "\r" in line:
+                self.bars.scan(line, self)
+            elif line:
+                self.line(line)
+        out, self._out = self._out, []
+        return out
+
+    def finish(self) -> list[BaseModel]:
+        """End of input: emit what is still being collected."""
+        self._flush_epoch_end()
+        self._emit_stage_started()
+        out, self._out = self._out, []
+        return out
+
+    def line(self, line: str) -> None:
+        """One complete line (or ``\\r`` segment that is not a progress bar)."""
+        self.lines_parsed += 1
+        level, msg = split_prefix(line)
+        if level:
+            self._block = None
+        elif self._block is not None and self._in_block(msg):
+            self._continuation(msg)
+            return
+        msg = msg.strip()
+        handler = _HANDLERS.get(msg[:5])
+        if handler is not None:
+            handler(self, msg, level)
+        elif "%|" in msg:
+            self.bars.try_bar(msg, self)
+
+    def _in_block(self, msg: str) -> bool:
+        """Is an unprefixed line part of a multi-line message (METRICS, Training Configuration)?"""
+        if self._block == "config":
+            if msg.startswith("="):
+                self._block = None
+            return True
+        if msg[:1] in " \t":
+            return True
+        self._block = None
+        return False
+
+    # ------------------------------------------------------------ emitting
+
+    def emit(self, event: BaseModel, *, stage_data: bool = True) -> None:
+        if self._pending_end is not None:
+            self._flush_epoch_end()
+        if stage_data:
+            self._emit_stage_started()
+        self._out.append(event)
+
+    def _emit_stage_started(self) -> None:
+        if self._draft is None or self._emitted_stage:
+            return
+        self._emitted_stage = True
+        self._out.append(StageStarted(**self._draft))
+        self._out.extend(_phases(self._draft))
+
+    def _flush_epoch_end(self) -> None:
+        pending, self._pending_end = self._pending_end, None
+        if pending is not None:
+            self._emit_stage_started()
+            self._out.append(EpochEnd(**pending))
+
+    def _epoch_end(self, stage: int, epoch: int, **fields: Any) -> dict[str, Any]:
+        """The EpochEnd being collected for (stage, epoch), started if needed."""
+        pending = self._pending_end
+        if pending is None or pending["stage"] != stage or pending["epoch"] != epoch:
+            self._flush_epoch_end()
+            step = self.clock.end_of(epoch) if stage == self.stage else self.clock.offset
+            pending = {"stage": stage, "epoch": epoch, "global_step": step, "train_loss": None}
+            self._pending_end = pending
+        for key, value in fields.items():
+            if value is not None:
+                pending[key] = value
+        return pending
+
+    # ------------------------------------------------------------ stages
+
+    def begin_stage(self, stage: int) -> None:
+        """A new stage starts (a banner, or the first line that names another stage)."""
+        if stage == self.stage:
+            return
+        self._flush_epoch_end()
+        self._emit_stage_started()
+        self.clock.new_stage()
+        self.stage = stage
+        self._draft = {
+            "stage": stage,
+            "name": STAGE_NAMES[stage],
+            "metric": STAGE_METRICS[stage],
+            "start_step": self.clock.offset,
+            **self._setup,
+        }
+        self._setup = {}
+        self._emitted_stage = False
+        self._learn_epoch_length(self._draft)
+
+    def _learn_epoch_length(self, draft: dict[str, Any]) -> None:
+        length = draft.get("steps_per_epoch")
+        total, epochs = draft.get("total_steps"), draft.get("max_epochs")
+        if not length and total and epochs and total % epochs == 0:
+            length = total // epochs
+        if length:
+            self.clock.stage_epoch_length = length
+
+    def stage_for(self, word: str | None, label: str | None = None) -> int:
+        """The stage a line refers to: named in it, else the current one, else guessed."""
+        stage = _STAGE_BY_WORD.get(word or "")
+        if stage is None:
+            stage = self.stage or _STAGE_BY_LABEL.get((label or "").lower(), 3)
+        self.begin_stage(stage)
+        return stage
+
+    def set_stage_info(self, **fields: Any) -> None:
+        """Setup facts for the current stage; before any stage they wait for the next one."""
+        target = self._draft if self.stage not in self._completed_stages else None
+        if target is None:
+            self._setup.update(fields)
+            return
+        target.update(fields)
+        self._learn_epoch_length(target)
+        if self._emitted_stage:  # the log said it late: send the completed StageStarted again
+            self._out.append(StageStarted(**target))
+            if {"scheduler", "warmup_steps", "total_steps"} & fields.keys():
+                self._out.extend(_phases(target))
+
+    # ------------------------------------------------------------ steps
+
+    def step(
+        self,
+        stage: int,
+        epoch: int,
+        batch: int,
+        loss: float | None,
+        metric_cum: float | None = None,
+        loss_cum: float | None = None,
+        metrics: dict[str, float | None] | None = None,
+    ) -> None:
+        if loss is not None and loss != loss:  # NaN: the protocol's "not finite"
+            loss = None
+        self.emit(
+            Step.model_construct(
+                stage=stage,
+                epoch=epoch,
+                batch=batch,
+                global_step=self.clock.step_of(batch),
+                loss=loss,
+                loss_cum=loss_cum,
+                metric_cum=metric_cum,
+                metrics=metrics or {},
+            )
+        )
+
+    # ------------------------------------------------------------ line kinds
+
+    def _on_banner(self, msg: str, level: str) -> None:
+        m = _BANNER.match(msg)
+        if m and 1 <= int(m.group(1)) <= 3:
+            self.begin_stage(int(m.group(1)))
+
+    def _on_starting(self, msg: str, level: str) -> None:
+        m = _STARTING.match(msg)
+        if m:
+            self.set_stage_info(max_epochs=int(m.group(1)), threshold=float(m.group(2)) / 100)
+
+    def _on_stage_line(self, msg: str, level: str) -> None:
+        m = _STAGE_EPOCH.match(msg)
+        if m:
+            word, epoch, max_epochs, loss, _label, metric, pct = m.groups()
+            stage = self.stage_for(word, _label)
+            if self._draft is not None and not self._draft.get("max_epochs"):
+                self._draft["max_epochs"] = int(max_epochs)
+            train_metric = _value(metric, pct) if metric is not None else None
+            self._epoch_end(stage, int(epoch), train_loss=float(loss), train_metric=train_metric)
+            return
+        m = _STAGE_LR.match(msg)
+        if m:
+            stage = self.stage_for(m.group(1))
+            self._epoch_end(stage, int(m.group(2)), lr=float(m.group(3)))
+            return
+        m = _THRESHOLD.match(msg)
+        if m:
+            stage = self.stage_for(m.group(1))
+            self.emit(
+                ThresholdReached(
+                    stage=stage,
+                    epoch=max(self.clock.epoch, 0),
+                    step=self.clock.close(),
+                    metric=STAGE_METRICS[stage],
+                    value=float(m.group(3)) / 100,
+                    threshold=float(m.group(4)) / 100,
+                )
+            )
+            return
+        m = _COMPLETED.match(msg)
+        if m:
+            stage = self.stage_for(m.group(1))
+            self.emit(
+                StageCompleted(
+                    stage=stage,
+                    epochs=int(m.group(5)),
+                    step=self.clock.close(),
+                    metric=m.group(2).lower(),
+                    value=_value(m.group(3), m.group(4)),
+                    reason="threshold",
+                )
+            )
+            self._completed_stages.add(stage)
+
+    def _on_epoch_line(self, msg: str, level: str) -> None:
+        m = _BATCH.match(msg)
+        if m:
+            epoch, batch, total, loss, label, metric, pct = m.groups()
+            stage = self.stage_for(None, label)
+            epoch_no = int(epoch) if epoch else max(self.clock.epoch, 1)
+            self.clock.ensure(epoch_no, int(total) if total else None)
+            cum = _value(metric, pct) if metric is not None else None
+            self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
+            return
+        m = _VAL.match(msg)
+        if m:
+            epoch, train_loss, val_loss, _label, metric, pct = m.groups()
+            stage = self.stage_for(None, _label)
+            self._epoch_end(
+                stage,
+                int(epoch),
+                train_loss=float(train_loss),
+                val_loss=float(val_loss) if val_loss is not None else None,
+                val_metric=_value(metric, pct) if metric is not None else None,
+            )
+
+    def _on_epoch3(self, msg: str, level: str) -> None:
+        m = _EPOCH3.match(msg)
+        if m:
+            self.stage_for("3" if (self.stage or 0) < 3 else None)
+            self._flush_epoch_end()
+            self.clock.open(int(m.group(1)))
+            self.bars.reset()
+
+    def _on_loss3(self, msg: str, level: str) -> None:
+        m = _LOSS3.match(msg)
+        if m:
+            stage = self.stage_for("3" if (self.stage or 0) < 3 else None)
+            epoch = max(self.clock.epoch, 1)
+            self._epoch_end(stage, epoch, train_loss=float(m.group(1)), val_loss=float(m.group(2)))
+
+    def _on_metrics(self, msg: str, level: str) -> None:
+        self._block = "metrics"
+        self._continuation(msg[len("METRICS") :])
+
+    def _on_config(self, msg: str, level: str) -> None:
+        if msg.startswith("=== Training Configuration"):
+            self.stage_for("3" if (self.stage or 0) < 3 else None)
+            self._block = "config"
+
+    def _continuation(self, msg: str) -> None:
+        if self._block == "metrics" or msg.lstrip().startswith(("policy_", "value_")):
+            items = {name: float(value) for name, value in _METRIC_ITEM.findall(msg)}
+            if items:
+                stage = self.stage_for("3" if (self.stage or 0) < 3 else None)
+                pending = self._epoch_end(stage, max(self.clock.epoch, 1))
+                pending.setdefault("metrics", {}).update(items)
+            return
+        m = _CONFIG_BATCH.search(msg)
+        if m:
+            self.set_stage_info(batch_size=int(m.group(1)), max_epochs=int(m.group(2)))
+        m = _CONFIG_LR.search(msg)
+        if m:
+            self.set_stage_info(base_lr=float(m.group(2)), effective_lr=float(m.group(2)))
+
+    def _on_sqrt(self, msg: str, level: str) -> None:
+        m = _SQRT.match(msg)
+        if m:
+            base, scale, effective = (float(g) for g in m.groups())
+            self.set_stage_info(base_lr=base, lr_scale=scale, effective_lr=effective)
+
+    def _on_using(self, msg: str, level: str) -> None:
+        m = _WARMUP.match(msg)
+        if m:
+            warmup, total = int(m.group(1)), int(m.group(2))
+            info: dict[str, Any] = {"scheduler": "Warmup+CosineDecay", "warmup_steps": warmup}
+            self.set_stage_info(**info, total_steps=total)
+            return
+        m = _COSINE.match(msg)
+        if m:
+            self.set_stage_info(
+                scheduler="CosineAnnealingLR", warmup_steps=0, total_steps=int(m.group(1))
+            )
+        elif msg.startswith("Using constant learning rate"):
+            self.set_stage_info(scheduler="constant")
+
+    def _on_streaming(self, msg: str, level: str) -> None:
+        m = _STREAMING.match(msg)
+        if m:
+            self.set_stage_info(steps_per_epoch=int(m.group(1)))
+
+    def _on_non_finite(self, msg: str, level: str) -> None:
+        m = _NON_FINITE.match(msg)
+        step = self.clock.offset + int(m.group(2)) if m else self.clock.offset
+        self.emit(
+            TrainerWarning(
+                kind="nan",
+                message=msg,
+                stage=self.stage,
+                epoch=int(m.group(1)) if m else None,
+                step=step,
+            )
+        )
+
+    def _on_saved(self, msg: str, level: str) -> None:
+        m = _SAVED.match(msg)
+        if m and m.group(2) == "backbone":
+            step = self.clock.offset
+            self.emit(
+                CheckpointSaved(
+                    path=m.group(3).strip(), step=step, stage=self.stage, reason="stage end"
+                ),
+                stage_data=False,
+            )
+
+    def _on_early_stop(self, msg: str, level: str) -> None:
+        if msg.startswith("Early stopping") and self.stage is not None:
+            epochs = max(self.clock.epoch, 0)
+            self.emit(
+                StageCompleted(
+                    stage=self.stage, epochs=epochs, step=self.clock.close(), reason="stopped"
+                )
+            )
+
+    def _on_error(self, msg: str, level: str) -> None:
+        if msg.startswith("Error occurred"):
+            self.emit(
+                RunFinished(status="failed", reason=msg, step=self.clock.offset), stage_data=False
+            )
+
+
+def _phases(draft: dict[str, Any]) -> list[Phase]:
+    """Scheduler phases of a stage from its setup lines, in global steps."""
+    start, stage = draft.get("start_step", 0), draft["stage"]
+    scheduler, total = draft.get("scheduler"), draft.get("total_steps")
+    if scheduler == "constant":
+        end = start + (total or 0)
+        return [Phase(stage=stage, phase="constant", start_step=start, end_step=end)]
+    if not total:
+        return []
+    warmup = min(draft.get("warmup_steps") or 0, total)
+    phases = []
+    if warmup:
+        phases.append(Phase(stage=stage, phase="warmup", start_step=start, end_step=start + warmup))
+    phases.append(
+        Phase(stage=stage, phase="decay", start_step=start + warmup, end_step=start + total)
+    )
+    return phases
+
+
+# Dispatch on a message's first five characters: one dict lookup instead of trying every regex.
+_HANDLERS = {
+    "STAGE": MaouLogParser._on_banner,
+    "Start": MaouLogParser._on_starting,
+    "Stage": MaouLogParser._on_stage_line,
+    "Epoch": MaouLogParser._on_epoch_line,
+    "Batch": MaouLogParser._on_epoch_line,
+    "EPOCH": MaouLogParser._on_epoch3,
+    "LOSS ": MaouLogParser._on_loss3,
+    "METRI": MaouLogParser._on_metrics,
+    "=== T": MaouLogParser._on_config,
+    "LR sq": MaouLogParser._on_sqrt,
+    "Using": MaouLogParser._on_using,
+    "Strea": MaouLogParser._on_streaming,
+    "Non-f": MaouLogParser._on_non_finite,
+    "Saved": MaouLogParser._on_saved,
+    "Early": MaouLogParser._on_early_stop,
+    "Error": MaouLogParser._on_error,
+}

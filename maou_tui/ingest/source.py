@@ -1,0 +1,187 @@
+"""Sources: a path turned into protocol events, incrementally (nothing read twice).
+
+- ``FileSource``: one events.jsonl or maou log; the format is detected from the first line.
+- ``RunDirSource``: a run directory; prefers ``events.jsonl``, else ``train.log`` (or another
+  ``*.log``); waits for either to appear.
+- ``RunsDirectory``: a directory of runs; every run in it, newest first, new ones picked up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from maou_tui.ingest.events_jsonl import EventsParser
+from maou_tui.ingest.maou_log import MaouLogParser
+from maou_tui.ingest.reader import FileFollower
+
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "train.log"
+RUN_MARKERS = (EVENTS_FILE, LOG_FILE, "config.json")
+LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
+
+
+class Parser(Protocol):
+    skipped_lines: int
+
+    def feed(self, text: str) -> list[BaseModel]: ...
+    def finish(self) -> list[BaseModel]: ...
+
+
+class _MaouParser(MaouLogParser):
+    skipped_lines = 0  # a log line that is not understood is not an error: it is just not data
+
+
+def detect_format(path: Path, first_text: str) -> str:
+    """``"events"`` for events.jsonl (by name or a first line that is a JSON object), else
+    ``"maou"``."""
+    if path.name.endswith(".jsonl"):
+        return "events"
+    first = next((line for line in first_text.splitlines() if line.strip()), "")
+    return "events" if first.lstrip().startswith("{") else "maou"
+
+
+class FileSource:
+    """Incremental reader of one file; ``read_new()`` returns the events appended since."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.follower = FileFollower(self.path)
+        self.format: str | None = None
+        self.parser: Parser | None = None
+
+    @property
+    def skipped_lines(self) -> int:
+        return self.parser.skipped_lines if self.parser is not None else 0
+
+    @property
+    def cut_lines(self) -> int:
+        return self.follower.lines.cut_lines
+
+    @property
+    def notes(self) -> list[str]:
+        return self.follower.notes
+
+    def read_new(self, max_bytes: int | None = None) -> list[BaseModel]:
+        return self._parse(self.follower.read(max_bytes))
+
+    def finish(self) -> list[BaseModel]:
+        """End of a complete file: its unterminated last line and whatever is still pending."""
+        events = self._parse([self.follower.flush()])
+        if self.parser is not None:
+            events += self.parser.finish()
+        return events
+
+    def close(self) -> None:
+        self.follower.close()
+
+    def _parse(self, blocks: list[str]) -> list[BaseModel]:
+        events: list[BaseModel] = []
+        for text in blocks:
+            if not text:
+                continue
+            if self.parser is None:
+                self.format = detect_format(self.path, text[:4096])
+                self.parser = EventsParser() if self.format == "events" else _MaouParser()
+            events += self.parser.feed(text)
+        return events
+
+
+def run_file(run_dir: Path) -> Path | None:
+    for name in (EVENTS_FILE, LOG_FILE):
+        if (run_dir / name).is_file():
+            return run_dir / name
+    logs = sorted(run_dir.glob("*.log"))
+    return logs[0] if logs else None
+
+
+class RunDirSource:
+    """A run directory: events.jsonl when present, else its log."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir)
+        self._inner: FileSource | None = None
+
+    @property
+    def file(self) -> Path | None:
+        return self._inner.path if self._inner is not None else None
+
+    def _source(self) -> FileSource | None:
+        if self._inner is None:
+            found = run_file(self.path)
+            if found is not None:
+                self._inner = FileSource(found)
+        return self._inner
+
+    def read_new(self, max_bytes: int | None = None) -> list[BaseModel]:
+        source = self._source()
+        return source.read_new(max_bytes) if source is not None else []
+
+    def finish(self) -> list[BaseModel]:
+        return self._inner.finish() if self._inner is not None else []
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+    def __getattr__(self, name: str):  # skipped_lines, cut_lines, notes, format, follower
+        inner = self.__dict__.get("_inner")
+        if inner is None:
+            return {"skipped_lines": 0, "cut_lines": 0, "notes": [], "format": None}[name]
+        return getattr(inner, name)
+
+
+Source = FileSource | RunDirSource
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+
+
+def _newest_mtime(run: Path) -> float:
+    target = run_file(run) if run.is_dir() else run
+    try:
+        return os.stat(target or run).st_mtime
+    except OSError:
+        return 0.0
+
+
+def find_runs(directory: Path) -> list[Path]:
+    """Runs in ``directory``, newest first: run directories and log files directly in it."""
+    directory = Path(directory)
+    runs = [
+        entry
+        for entry in directory.iterdir()
+        if is_run_dir(entry) or (entry.is_file() and entry.suffix in LOG_SUFFIXES)
+    ]
+    return sorted(runs, key=_newest_mtime, reverse=True)
+
+
+class RunsDirectory:
+    """Every run in a directory, each with its own source; ``refresh`` picks up new ones."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory)
+        self.sources: dict[Path, Source] = {}
+        self.refresh()
+
+    def refresh(self) -> list[Path]:
+        """Start following runs that appeared since; returns them (newest first)."""
+        new = [run for run in find_runs(self.path) if run not in self.sources]
+        for run in new:
+            self.sources[run] = RunDirSource(run) if run.is_dir() else FileSource(run)
+        return new
+
+    def runs(self) -> list[Path]:
+        return sorted(self.sources, key=_newest_mtime, reverse=True)
+
+    def read_new(self) -> dict[Path, list[BaseModel]]:
+        self.refresh()
+        return {run: source.read_new() for run, source in self.sources.items()}
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.close()

@@ -1,0 +1,123 @@
+"""Live tail of a log, events.jsonl or run directory: a watchdog observer plus polling.
+
+The observer (inotify where the platform has it) wakes the reader as soon as the file changes;
+the poll every ``poll_interval`` seconds (<= 0.5 s) covers network file systems, which send no
+inotify events, and anything the observer misses. One background thread reads: it takes the
+bytes appended since last time, cut at the last line break (``FileFollower``), and hands them to
+the source's parser; ``on_events`` is called from that thread with each non-empty batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, is_run_dir
+from maou_tui.protocol import TrainerWarning
+
+MAX_POLL_INTERVAL = 0.5
+
+
+class _Wake(FileSystemEventHandler):
+    """Any change in the watched directory wakes the reader (it then checks its own file)."""
+
+    def __init__(self, wake: threading.Event) -> None:
+        self._wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self._wake.set()
+
+
+class Tailer:
+    """Follows ``path`` until ``stop()``; ``on_events(list)`` runs on the tail thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        on_events: Callable[[list[BaseModel]], None],
+        poll_interval: float = 0.25,
+        source: Source | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.on_events = on_events
+        self.poll_interval = min(poll_interval, MAX_POLL_INTERVAL)
+        self.source: Source = source or _source_for(self.path)
+        self.error: str | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"tail:{self.path.name}", daemon=True
+        )
+        self._observer: Observer | None = None
+        self._notes_seen = 0
+
+    def start(self) -> Tailer:
+        self._observer = _start_observer(self._watch_dir(), self._wake)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.source.close()
+
+    def __enter__(self) -> Tailer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _watch_dir(self) -> Path:
+        return self.path if self.path.is_dir() else self.path.parent
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                events = self.source.read_new() + self._notes()
+            except OSError as exc:  # e.g. a network file system hiccup: try again next poll
+                self.error = f"{self.path}: {exc.strerror or exc}"
+                events = []
+            if events and not self._stopping.is_set():
+                self.on_events(events)
+            self._wake.wait(self.poll_interval)
+
+    def _notes(self) -> list[BaseModel]:
+        """Truncation and rotation notes as warnings, so a user sees them on the chart."""
+        notes = self.source.notes
+        fresh, self._notes_seen = notes[self._notes_seen :], len(notes)
+        return [
+            TrainerWarning(kind="log_rotated" if "rotated" in n else "log_truncated", message=n)
+            for n in fresh
+        ]
+
+
+def _source_for(path: Path) -> Source:
+    if path.is_dir():
+        if not is_run_dir(path) and find_runs(path):
+            raise ValueError(f"{path} is a directory of runs; tail one of them (see find_runs)")
+        return RunDirSource(path)  # a run directory, perhaps before its first file appears
+    return FileSource(path)
+
+
+def _start_observer(directory: Path, wake: threading.Event) -> Observer | None:
+    """A watchdog observer on ``directory``; None where it cannot run (polling still works)."""
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent  # the file's directory may appear later: watch its parent
+    observer = Observer()
+    try:
+        observer.schedule(_Wake(wake), str(directory), recursive=False)
+        observer.start()
+    except OSError:
+        return None
+    return observer

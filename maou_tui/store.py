@@ -1,0 +1,353 @@
+"""The run store: every curve of a run as numpy-backed growable columns, fed only with events.
+
+Whatever the source (events.jsonl, a maou log, a live tail), readers turn it into protocol
+events and call ``RunStore.apply``; the store never parses anything. Curves from a log and from
+events.jsonl therefore line up by construction.
+
+Series names (also the ``name`` column of ``maou-tui export``):
+
+- from ``step``: ``loss`` (this batch), ``loss_cum``, ``<metric>`` (this batch), ``<metric>_cum``
+  (running mean since epoch start), ``lr``, ``lr_multiplier``, ``samples_per_s``, and every key of
+  ``metrics`` as is;
+- from ``epoch_end``: ``train_loss``, ``train_<metric>``, ``val_loss``, ``val_<metric>``, ``lr``
+  (only when no step already gave one at that step), and every key of ``metrics`` as is (Stage 3:
+  ``policy_cross_entropy``, ``policy_f1_score``, ``policy_top5_accuracy``, ``value_brier_score``,
+  ``value_high_confidence_rate``, ``policy_empty_target_rate``, ...).
+
+``<metric>`` is the stage's ``StageStarted.metric``: ``accuracy`` (Stage 1), ``f1`` (Stage 2),
+``policy_accuracy`` (Stage 3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from maou_tui.protocol import (
+    CheckpointSaved,
+    ControlApplied,
+    EpochEnd,
+    Paused,
+    Phase,
+    Resumed,
+    RunFinished,
+    RunStarted,
+    StageCompleted,
+    StageStarted,
+    Step,
+    ThresholdReached,
+    TrainerWarning,
+)
+
+DEFAULT_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+_RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
+
+
+class Series:
+    """One named series: columns step (int64), value (float64, NaN allowed), stage/epoch/batch
+    (int32, -1 where unknown). Appending is amortised O(1) (capacity doubles)."""
+
+    __slots__ = ("_batches", "_epochs", "_n", "_stages", "_steps", "_values", "name")
+
+    def __init__(self, name: str, capacity: int = 256) -> None:
+        self.name = name
+        self._n = 0
+        self._steps = np.empty(capacity, np.int64)
+        self._values = np.empty(capacity, np.float64)
+        self._stages = np.empty(capacity, np.int32)
+        self._epochs = np.empty(capacity, np.int32)
+        self._batches = np.empty(capacity, np.int32)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r}, {self._n} points)"
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._n]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self._n]
+
+    @property
+    def stages(self) -> np.ndarray:
+        return self._stages[: self._n]
+
+    @property
+    def epochs(self) -> np.ndarray:
+        return self._epochs[: self._n]
+
+    @property
+    def batches(self) -> np.ndarray:
+        return self._batches[: self._n]
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, 2 * len(self._steps))
+        for attr in ("_steps", "_values", "_stages", "_epochs", "_batches"):
+            old = getattr(self, attr)
+            new = np.empty(capacity, old.dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, attr, new)
+
+    def append(
+        self, step: int, value: float, stage: int = -1, epoch: int = -1, batch: int = -1
+    ) -> None:
+        n = self._n
+        if n == len(self._steps):
+            self._grow(n + 1)
+        self._steps[n] = step
+        self._values[n] = math.nan if value is None else value
+        self._stages[n] = stage
+        self._epochs[n] = epoch
+        self._batches[n] = batch
+        self._n = n + 1
+
+    def last(self) -> tuple[int, float] | None:
+        if self._n == 0:
+            return None
+        return int(self._steps[self._n - 1]), float(self._values[self._n - 1])
+
+    def decimate(self, x_min: float, x_max: float, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Points to draw ``[x_min, x_max]`` on ``width`` columns: each bucket's min and max (in
+        step order) plus the last point. Buckets are ``stride`` steps wide, stride a power of two
+        aligned to step 0, so points already drawn stay put as data is appended."""
+        steps, values = self.steps, self.values
+        lo = int(np.searchsorted(steps, x_min, "left"))
+        hi = int(np.searchsorted(steps, x_max, "right"))
+        if hi - lo <= 2 * max(width, 1):
+            return steps[lo:hi].astype(np.float64), values[lo:hi].copy()
+        stride = _bucket_stride(x_max - x_min, width)
+        keep = _min_max_last(steps[lo:hi] // stride, values[lo:hi]) + lo
+        return steps[keep].astype(np.float64), values[keep]
+
+
+def _bucket_stride(span: float, width: int) -> int:
+    """Smallest power of two >= span / width (at least 1)."""
+    per_column = max(span / max(width, 1), 1.0)
+    return 1 << math.ceil(math.log2(per_column))
+
+
+def _min_max_last(bucket: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices of each bucket's first minimum and first maximum, and of the last point, sorted.
+    NaN is ignored (a bucket of only NaN keeps its first point so a gap stays visible)."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1))
+    counts = np.diff(np.append(starts, len(values)))
+    seg = np.repeat(np.arange(len(starts)), counts)
+    with np.errstate(invalid="ignore"):
+        lows = np.fmin.reduceat(values, starts)[seg]
+        highs = np.fmax.reduceat(values, starts)[seg]
+    picks = [starts[np.isnan(lows[starts])], [len(values) - 1]]
+    for extreme in (lows, highs):
+        hits = np.flatnonzero(values == extreme)
+        _, first = np.unique(seg[hits], return_index=True)
+        picks.append(hits[first])
+    return np.unique(np.concatenate(picks)).astype(np.int64)
+
+
+class Mark(BaseModel):
+    """Something to draw as a vertical marker with a label at a global step."""
+
+    kind: Literal[
+        "stage",
+        "epoch",
+        "phase",
+        "control",
+        "paused",
+        "resumed",
+        "checkpoint",
+        "threshold",
+        "finding",
+        "warning",
+    ]
+    step: int
+    label: str
+    stage: int | None = None
+
+
+class RunStore:
+    """Everything known about one run. ``apply`` is the only way data gets in."""
+
+    def __init__(self) -> None:
+        self._series: dict[str, Series] = {}
+        self.marks: list[Mark] = []
+        self.stages: dict[int, StageStarted] = {}
+        self.completed: dict[int, StageCompleted] = {}
+        self.phases: list[Phase] = []
+        self.thresholds: list[ThresholdReached] = []
+        self.warnings: list[TrainerWarning] = []
+        self.controls: list[ControlApplied] = []
+        self.epoch_ends: list[EpochEnd] = []
+        self.run: RunStarted | None = None
+        self.finished: RunFinished | None = None
+        self.last_step = 0
+        self.current_stage: int | None = None
+        self.current_epoch: int | None = None
+        self.current_batch: int | None = None
+        self.paused = False
+        self.status = "unknown"
+        self.version = 0
+        self.skipped_lines = 0
+        self.events_applied = 0
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "run_started": self._on_run_started,
+            "stage_started": self._on_stage_started,
+            "step": self._on_step,
+            "epoch_end": self._on_epoch_end,
+            "phase": self._on_phase,
+            "control": self._on_control,
+            "paused": self._on_paused,
+            "resumed": self._on_resumed,
+            "threshold_reached": self._on_threshold,
+            "checkpoint_saved": self._on_checkpoint,
+            "warning": self._on_warning,
+            "stage_completed": self._on_stage_completed,
+            "run_finished": self._on_run_finished,
+        }
+
+    # ---------------------------------------------------------------- reading
+
+    def series(self, name: str) -> Series:
+        """The series called ``name``; created empty on first access."""
+        found = self._series.get(name)
+        if found is None:
+            found = self._series[name] = Series(name)
+        return found
+
+    def names(self) -> list[str]:
+        """Names of the series that hold at least one point, in order of first appearance."""
+        return [name for name, s in self._series.items() if len(s)]
+
+    def metric_of(self, stage: int | None) -> str:
+        """The metric name of a stage (from its StageStarted, else maou's default)."""
+        started = self.stages.get(stage) if stage is not None else None
+        if started is not None and started.metric:
+            return started.metric
+        return DEFAULT_METRICS.get(stage or 0, "metric")
+
+    # ---------------------------------------------------------------- writing
+
+    def apply(self, event: BaseModel) -> None:
+        handler = self._handlers.get(getattr(event, "type", ""))
+        if handler is not None:
+            handler(event)
+        self.events_applied += 1
+        self.version += 1
+
+    def apply_all(self, events: list[BaseModel]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def _point(self, name: str, step: int, value: float | None, stage: int, epoch: int, batch: int):
+        self.series(name).append(step, math.nan if value is None else value, stage, epoch, batch)
+
+    def _see_step(self, step: int | None) -> None:
+        if step is not None and step > self.last_step:
+            self.last_step = step
+
+    def _on_run_started(self, event: RunStarted) -> None:
+        self.run = event
+        self.status = "running"
+
+    def _on_stage_started(self, event: StageStarted) -> None:
+        if event.stage not in self.stages:
+            label = f"Stage {event.stage} {event.name}".strip()
+            self.marks.append(
+                Mark(kind="stage", step=event.start_step, label=label, stage=event.stage)
+            )
+        self.stages[event.stage] = event
+        self.current_stage = event.stage
+
+    def _on_step(self, event: Step) -> None:
+        s, e, b, g = event.stage, event.epoch, event.batch, event.global_step
+        metric = self.metric_of(s)
+        self._point("loss", g, event.loss, s, e, b)
+        for name, value in (
+            ("loss_cum", event.loss_cum),
+            (metric, event.metric),
+            (f"{metric}_cum", event.metric_cum),
+            ("lr", event.lr),
+            ("samples_per_s", event.samples_per_s),
+        ):
+            if value is not None:
+                self._point(name, g, value, s, e, b)
+        if event.lr is not None:  # a producer that knows the LR also knows its multiplier
+            self._point("lr_multiplier", g, event.lr_multiplier, s, e, b)
+        for name, value in event.metrics.items():
+            self._point(name, g, value, s, e, b)
+        self.current_stage, self.current_epoch, self.current_batch = s, e, b
+        self._see_step(g)
+
+    def _on_epoch_end(self, event: EpochEnd) -> None:
+        s, e, g = event.stage, event.epoch, event.global_step
+        metric = self.metric_of(s)
+        for name, value in (
+            ("train_loss", event.train_loss),
+            (f"train_{metric}", event.train_metric),
+            ("val_loss", event.val_loss),
+            (f"val_{metric}", event.val_metric),
+        ):
+            if value is not None:
+                self._point(name, g, value, s, e, -1)
+        lr_last = self.series("lr").last()
+        if event.lr is not None and (lr_last is None or lr_last[0] < g):
+            self._point("lr", g, event.lr, s, e, -1)
+        for name, value in event.metrics.items():
+            self._point(name, g, value, s, e, -1)
+        self.epoch_ends.append(event)
+        self.marks.append(Mark(kind="epoch", step=g, label=f"S{s} E{e}", stage=s))
+        self.current_stage, self.current_epoch = s, e
+        self._see_step(g)
+
+    def _on_phase(self, event: Phase) -> None:
+        self.phases.append(event)
+        self.marks.append(
+            Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
+        )
+
+    def _on_control(self, event: ControlApplied) -> None:
+        self.controls.append(event)
+        change = ", ".join(f"{k}={v}" for k, v in event.after.items())
+        label = f"{event.command} {change}".strip()
+        self.marks.append(Mark(kind="control", step=event.applied_at_step, label=label))
+
+    def _on_paused(self, event: Paused) -> None:
+        self.paused = True
+        self.status = "paused"
+        self.marks.append(Mark(kind="paused", step=event.step, label="paused"))
+
+    def _on_resumed(self, event: Resumed) -> None:
+        self.paused = False
+        self.status = "running"
+        self.marks.append(Mark(kind="resumed", step=event.step, label="resumed"))
+
+    def _on_threshold(self, event: ThresholdReached) -> None:
+        self.thresholds.append(event)
+        label = f"{event.metric} {event.value:.4g} >= {event.threshold:.4g}"
+        self.marks.append(Mark(kind="threshold", step=event.step, label=label, stage=event.stage))
+        self._see_step(event.step)
+
+    def _on_checkpoint(self, event: CheckpointSaved) -> None:
+        label = f"checkpoint {event.reason}".strip()
+        self.marks.append(Mark(kind="checkpoint", step=event.step, label=label, stage=event.stage))
+
+    def _on_warning(self, event: TrainerWarning) -> None:
+        self.warnings.append(event)
+        step = event.step if event.step is not None else self.last_step
+        self.marks.append(Mark(kind="warning", step=step, label=event.kind, stage=event.stage))
+
+    def _on_stage_completed(self, event: StageCompleted) -> None:
+        self.completed[event.stage] = event
+        self._see_step(event.step)
+
+    def _on_run_finished(self, event: RunFinished) -> None:
+        self.finished = event
+        self.paused = False
+        self.status = _RUN_STATUS.get(event.status, "unknown")
+        self._see_step(event.step)
