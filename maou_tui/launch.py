@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,8 +24,12 @@ DEFAULT_RUNS_ROOT = Path("runs")
 TRAINER_OUTPUT = "trainer.out"
 EVENTS_FILE = "events.jsonl"
 PID_FILE = "trainer.pid"
-#: How long ``start_trainer`` waits for the first event or an early exit (a bad option).
+#: How long ``start_trainer`` waits for the first event or an early exit (a bad option) before
+#: the TUI opens; the TUI shows a trainer that fails later, and so does ``run`` when it closes.
 START_WAIT_S = 1.5
+#: ``run --no-tui`` has no screen to show a late failure on: it waits until the run directory
+#: holds events (options validated, torch loaded, the run directory locked) or the trainer exits.
+DETACHED_WAIT_S = 120.0
 _POLL_S = 0.02
 
 
@@ -66,22 +71,28 @@ class Liveness:
 # --------------------------------------------------------------------------------------------
 
 
-def _naming_options(trainer_args: Sequence[str]) -> tuple[str, str]:
-    """The architecture and preset a maou-train command line selects (for the directory name)."""
-    parser = argparse.ArgumentParser(add_help=False)
+def _run_options(trainer_args: Sequence[str]) -> argparse.Namespace:
+    """The maou-train options that decide where a run lives (architecture, preset, resume)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--model-architecture", default="resnet")
     parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--resume", type=Path, default=None)
     known, _ = parser.parse_known_args(list(trainer_args))
-    return known.model_architecture, known.preset
+    return known
+
+
+def resumed_run_dir(trainer_args: Sequence[str]) -> Path | None:
+    """The run directory ``--resume DIR`` continues (the trainer keeps writing there)."""
+    return _run_options(trainer_args).resume
 
 
 def new_run_dir(
     trainer_args: Sequence[str], runs_root: Path = DEFAULT_RUNS_ROOT, now: datetime | None = None
 ) -> Path:
     """``<runs_root>/<YYYYmmdd-HHMMSS>-<arch>-<preset>``, with ``-2``, ``-3``... if taken."""
-    arch, preset = _naming_options(trainer_args)
+    options = _run_options(trainer_args)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = runs_root / f"{stamp}-{arch}-{preset}"
+    base = runs_root / f"{stamp}-{options.model_architecture}-{options.preset}"
     candidate, n = base, 1
     while candidate.exists():
         n += 1
@@ -130,6 +141,7 @@ def start_detached(
     exit with a non-zero status (a bad maou-train option exits 2) raises ``LaunchError``
     carrying the process's own last output line and its exit status.
     """
+    created = not run_dir.exists()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,12 +164,16 @@ def start_detached(
         time.sleep(_POLL_S)
     status = process.poll()
     if status:
-        raise LaunchError(_trainer_error(output_path, status), exit_code=max(status, 1))
+        error = LaunchError(trainer_error(run_dir, status), exit_code=max(status, 1))
+        if created and [p.name for p in run_dir.iterdir()] == [TRAINER_OUTPUT]:
+            shutil.rmtree(run_dir)  # it never started: leave nothing behind
+        raise error
     return LaunchedRun(run_dir=run_dir, process=process)
 
 
-def _trainer_error(output_path: Path, status: int) -> str:
+def trainer_error(run_dir: Path, status: int) -> str:
     """The trainer's last non-empty output line (argparse and tracebacks end with the cause)."""
+    output_path = run_dir / TRAINER_OUTPUT
     try:
         lines = output_path.read_text(errors="replace").splitlines()
     except OSError:

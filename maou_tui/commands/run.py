@@ -40,24 +40,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from maou_tui.launch import (
+        DETACHED_WAIT_S,
         EVENTS_FILE,
+        START_WAIT_S,
         LaunchError,
         come_back_hint,
         fail,
         new_run_dir,
+        resumed_run_dir,
         show,
         start_trainer,
+        trainer_error,
     )
 
-    run_dir = args.run_dir or new_run_dir(args.passthrough, args.runs_root)
-    if (run_dir / EVENTS_FILE).exists():
+    resumed = resumed_run_dir(args.passthrough)
+    if resumed is not None and not (resumed / EVENTS_FILE).exists():
+        return fail(NAME, f"--resume {resumed}: no run there (no {EVENTS_FILE}); check the path")
+    run_dir = resumed or args.run_dir or new_run_dir(args.passthrough, args.runs_root)
+    if resumed is None and (run_dir / EVENTS_FILE).exists():
         return fail(
             NAME,
             f"{run_dir} already holds a run; pick a new --run-dir, "
             f"or look at it with `maou-tui attach {run_dir}`",
         )
+    wait_s = DETACHED_WAIT_S if args.no_tui else START_WAIT_S
     try:
-        launched = start_trainer(args.passthrough, run_dir)
+        launched = start_trainer(args.passthrough, run_dir, wait_s)
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
     if args.no_tui:
@@ -65,5 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"watch it with: maou-tui attach {run_dir}")
         return 0
     show(run_dir, "run", args.theme, args.runs_root)
+    status = launched.process.poll()
+    if status:  # it failed while the TUI was open (or before it could show why)
+        return fail(NAME, trainer_error(run_dir, status), status)
     print(come_back_hint(run_dir))
     return 0
