@@ -28,7 +28,7 @@ class RunTarget:
 
     @property
     def label(self) -> str:
-        return str(self.run_dir or self.source)
+        return (self.run_dir or self.source).name
 
 
 def resolve_target(target: Path) -> RunTarget:
@@ -78,6 +78,12 @@ class EventFeed:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def skipped_lines(self) -> int:
+        """Corrupt lines the reader skipped (and over-long lines it cut) so far."""
+        source = self._tailer.source
+        return source.skipped_lines + source.cut_lines
 
 
 class LogTail:

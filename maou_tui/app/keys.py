@@ -8,13 +8,13 @@ from textual.binding import Binding
 #: (binding, longer help text shown on the help screen and in the command palette)
 KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("p", "toggle_pause", "Pause", id="pause"), "Pause or resume training"),
-    (Binding("h", "scale_lr(0.5)", "LR ×½", id="halve_lr"), "Halve the LR (multiplier × 0.5)"),
-    (Binding("u", "scale_lr(2.0)", "LR ×2", id="double_lr"), "Double the LR (multiplier × 2)"),
+    (Binding("h", "scale_lr(0.5)", "LR½", id="halve_lr"), "Halve the LR (multiplier × 0.5)"),
+    (Binding("u", "scale_lr(2.0)", "LR×2", id="double_lr"), "Double the LR (multiplier × 2)"),
     (Binding("l", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
-    (Binding("t", "set_threshold", "Threshold", id="set_threshold"), "Set a stage threshold"),
-    (Binding("c", "checkpoint", "Checkpoint", id="checkpoint"), "Save a checkpoint now"),
+    (Binding("t", "set_threshold", "Thresh", id="set_threshold"), "Set a stage threshold"),
+    (Binding("c", "checkpoint", "Ckpt", id="checkpoint"), "Save a checkpoint now"),
     (Binding("s", "stop", "Stop", id="stop"), "Stop training (asks first)"),
-    (Binding("n", "skip_stage", "Skip stage", id="skip_stage"), "Skip to the next stage (asks)"),
+    (Binding("n", "skip_stage", "Skip", id="skip_stage"), "Skip to the next stage (asks)"),
     (
         Binding("plus,equals_sign", "smoothing(1)", "Smooth+", id="smooth_up", show=False),
         "More smoothing of the loss curve (+)",

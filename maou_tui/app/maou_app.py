@@ -149,6 +149,7 @@ class MaouApp(App):
         if self._feed is None:
             return
         self.store.apply_all(self._feed.drain(APPLY_SLICE))
+        self.store.skipped_lines = self._feed.skipped_lines
         if self._feed.pending:  # a long history: yield to the UI, then continue
             self.call_later(self.post_message, EventsPending())
 

@@ -1,7 +1,8 @@
 """The main screen: three charts, the status and findings panels, the log pane, the footer.
 
-Below 120×36 the screen takes the ``-compact`` class: a narrower side panel and a shorter log,
-so 80×24 still shows every chart.
+Below 120×36 the screen takes the ``-compact`` class (a narrower side panel, a shorter log, step
+numbers only under the last chart); below 30 rows ``-short`` hides the log pane, so 80×24 still
+shows every chart with room to read it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from maou_tui.store import Mark, RunStore
 
 COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36
+#: Below this height the log pane is hidden so the charts keep enough rows.
+SHORT_HEIGHT = 30
 
 
 class MainScreen(Screen):
@@ -42,7 +45,7 @@ class MainScreen(Screen):
                 yield StatusPanel(id="status")
                 yield FindingsPanel(id="findings")
         yield Log(id="log", max_lines=500, auto_scroll=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#status").border_title = "status"
@@ -52,6 +55,9 @@ class MainScreen(Screen):
     def on_resize(self, event: Resize) -> None:
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
         self.set_class(compact, "-compact")
+        self.set_class(event.size.height < SHORT_HEIGHT, "-short")
+        for chart in self.charts[:-1]:
+            chart.show_x_ticks = not compact
 
     @property
     def charts(self) -> list[RunChart]:

@@ -16,12 +16,18 @@ from textual.color import Color
 from textual_plotext import PlotextPlot
 
 from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
+from maou_tui.protocol import ControlApplied
 from maou_tui.store import Mark, RunStore
 
 #: Per-stage metric series names, in stage order.
 STAGE_METRICS = ("accuracy", "f1", "policy_accuracy")
 #: Mark kinds drawn on every chart; the rest only on the loss chart.
 STRUCTURAL_MARKS = frozenset({"stage", "control", "phase"})
+#: Everything: the loss chart carries every mark, with labels.
+ALL_MARKS = frozenset(
+    {"stage", "epoch", "phase", "control", "paused", "resumed", "checkpoint", "threshold",
+     "finding", "warning"}
+)  # fmt: skip
 LABEL_WIDTH = 12
 Y_AXIS_COLUMNS = 10
 
@@ -32,7 +38,7 @@ class ChartView:
 
     zoom_stage: bool = False
     smoothing: float = DEFAULT_SMOOTHING
-    log_lr: bool = False
+    log_lr: bool = True
 
 
 def x_range(store: RunStore, zoom_stage: bool) -> tuple[float, float]:
@@ -57,6 +63,9 @@ class RunChart(PlotextPlot):
     chart_title = ""
     mark_kinds: frozenset[str] = STRUCTURAL_MARKS
     show_labels = False
+    #: Step numbers under the x axis; the screen turns them off on charts above the last one
+    #: when space is short (all three charts share the same x axis).
+    show_x_ticks = True
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -75,6 +84,8 @@ class RunChart(PlotextPlot):
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
         lows_highs = self.draw_series(view, x_min, x_max, width)
         plt.xlim(x_min, x_max)
+        if not self.show_x_ticks:
+            plt.xticks([])
         y_lo, y_hi = self._y_limits(lows_highs, view)
         marks = [*self.store.marks, *extra_marks]
         self._draw_marks(marks, x_min, x_max, y_hi, width)
@@ -90,38 +101,35 @@ class RunChart(PlotextPlot):
     def colour(self, name: str) -> tuple[int, int, int]:
         return theme_rgb(self.app, name)
 
-    def plot_decimated(self, name: str, x_min, x_max, width, colour, marker="braille"):
+    def plot_decimated(self, name: str, x_min, x_max, width, colour, *, points=False):
+        """Plot a store series as a line (or as separate points, for per-epoch values)."""
         series = self.store.series(name)
         if not len(series):
             return None
         xs, ys = series.decimate(x_min, x_max, width)
         if len(xs):
-            self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour(colour), marker=marker)
+            draw = self.plt.scatter if points else self.plt.plot
+            marker = "◆" if points else "braille"
+            draw(xs.tolist(), ys.tolist(), color=self.colour(colour), marker=marker)
         return ys
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
-        values = [a[np.isfinite(a)] for a in arrays if a is not None and len(a)]
-        values = [v for v in values if len(v)]
-        if not values:
-            return 0.0, 1.0
-        lo = float(min(v.min() for v in values))
-        hi = float(max(v.max() for v in values))
-        if hi <= lo:
-            hi = lo + (abs(lo) * 0.1 or 1.0)
+        """The plotted values' range, with headroom for the mark labels."""
+        lo, hi = value_range(arrays)
         headroom = (hi - lo) * (0.22 if self.show_labels else 0.05)
         return lo - (hi - lo) * 0.03, hi + headroom
 
     def _draw_marks(self, marks: list[Mark], x_min, x_max, y_top, width) -> None:
         plt = self.plt
         span = max(x_max - x_min, 1.0)
-        visible = [m for m in marks if x_min <= m.step <= x_max]
-        epochs = [m for m in visible if m.kind == "epoch"]
-        draw_epochs = self.show_labels and len(epochs) <= width // 6
+        labels = mark_labels(self.store, marks)
+        visible = [m for m in labels if x_min <= m.step <= x_max]
+        background = self.colour("surface")
+        # Epoch lines only while they stay apart; labels only where the previous one ended.
+        draw_epochs = sum(m.kind == "epoch" for m in visible) <= width // 6
         label_end = -math.inf
         for mark in sorted(visible, key=lambda m: m.step):
-            if mark.kind == "epoch" and not draw_epochs:
-                continue
-            if mark.kind not in self.mark_kinds and mark.kind != "epoch":
+            if mark.kind not in self.mark_kinds or (mark.kind == "epoch" and not draw_epochs):
                 continue
             colour = self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted"))
             plt.vline(mark.step, colour)
@@ -131,8 +139,45 @@ class RunChart(PlotextPlot):
             if column <= label_end:
                 continue
             label = mark.label[:LABEL_WIDTH]
-            plt.text(label, mark.step, y_top, color=colour, alignment="left")
+            plt.text(label, mark.step, y_top, color=colour, background=background, alignment="left")
             label_end = column + len(label) + 1
+
+
+#: Control commands whose own mark says it better (``paused``/``resumed`` marks).
+UNLABELLED_CONTROLS = frozenset({"pause", "resume"})
+
+
+def control_label(event: ControlApplied) -> str:
+    """A short chart label for a control action: ``LR ×0.5``, ``threshold 0.90``, ``stop``."""
+    before, after = event.before, event.after
+    if event.command == "scale_lr" and before.get("lr_multiplier"):
+        return f"LR ×{after.get('lr_multiplier', 0) / before['lr_multiplier']:.3g}"
+    if event.command == "set_lr" and after.get("lr"):
+        return f"LR→{after['lr']:.2g}"
+    if event.command == "set_threshold":
+        for value in after.values():
+            if isinstance(value, dict) and "value" in value:
+                return f"threshold {value['value']:.2f}"
+    return event.command.replace("_", " ")
+
+
+def mark_labels(store: RunStore, marks: list[Mark]) -> list[Mark]:
+    """The marks with short labels; control marks get theirs from the store's control events."""
+    controls = iter(store.controls)
+    out = []
+    for mark in marks:
+        if mark.kind == "control":
+            event = next(controls, None)
+            if event is None or event.command in UNLABELLED_CONTROLS:
+                continue
+            mark = mark.model_copy(update={"label": control_label(event)})
+        elif mark.kind == "threshold":
+            reached = mark.label.split(">=")[-1].strip()
+            mark = mark.model_copy(update={"label": f"reached {reached}"})
+        elif mark.kind == "stage":
+            mark = mark.model_copy(update={"label": mark.label.replace("Stage ", "S")})
+        out.append(mark)
+    return out
 
 
 MARK_COLOURS = {
@@ -152,7 +197,7 @@ MARK_COLOURS = {
 class LossChart(RunChart):
     """Per-batch loss (muted), its debiased EMA (primary) and validation loss (accent)."""
 
-    mark_kinds = frozenset(MARK_COLOURS)
+    mark_kinds = ALL_MARKS
     show_labels = True
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
@@ -166,7 +211,7 @@ class LossChart(RunChart):
     def draw_series(self, view, x_min, x_max, width):
         if view.smoothing != self._smoothed.weight:
             self._smoothed.reset(view.smoothing)
-        self.chart_title = f"loss · batch · EMA {view.smoothing:g} · val"
+        self.chart_title = f"loss (batch, EMA {view.smoothing:g}, ◆ val)"
         self.plt.title(self.chart_title)
         raw = self.plot_decimated("loss", x_min, x_max, width, "foreground-muted")
         drawn = [raw]
@@ -175,14 +220,16 @@ class LossChart(RunChart):
             smooth = self._smoothed.update(loss.values)
             xs, ys = sample_at(loss.steps, smooth, x_min, x_max, width)
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
-        drawn.append(self.plot_decimated("val_loss", x_min, x_max, width, "accent", marker="◆"))
+        drawn.append(self.plot_decimated("val_loss", x_min, x_max, width, "accent", points=True))
         return drawn
 
 
 class MetricChart(RunChart):
     """Each stage's metric: per batch (muted), running mean (primary), validation (accent)."""
 
-    chart_title = "metric · batch · running mean · val"
+    mark_kinds = STRUCTURAL_MARKS | {"epoch", "threshold"}
+
+    chart_title = "metric (batch, mean, ◆ val)"
 
     def draw_series(self, view, x_min, x_max, width):
         drawn = []
@@ -192,7 +239,7 @@ class MetricChart(RunChart):
             drawn.append(self.plot_decimated(f"{metric}_cum", x_min, x_max, width, "primary"))
             if f"val_{metric}" in names:
                 drawn.append(
-                    self.plot_decimated(f"val_{metric}", x_min, x_max, width, "accent", "◆")
+                    self.plot_decimated(f"val_{metric}", x_min, x_max, width, "accent", points=True)
                 )
         self.chart_title = self._title()
         self.plt.title(self.chart_title)
@@ -201,11 +248,28 @@ class MetricChart(RunChart):
     def _title(self) -> str:
         stage = self.store.stages.get(self.store.current_stage or 0)
         metric = stage.metric if stage else "metric"
-        return f"{metric} · batch · running mean · val"
+        return f"{metric} (batch, mean, ◆ val)"
+
+
+def value_range(arrays: list) -> tuple[float, float]:
+    """Finite min and max over the arrays (0..1 when there is nothing to show)."""
+    values = [a[np.isfinite(a)] for a in arrays if a is not None and len(a)]
+    values = [v for v in values if len(v)]
+    if not values:
+        return 0.0, 1.0
+    lo = float(min(v.min() for v in values))
+    hi = float(max(v.max() for v in values))
+    if hi <= lo:
+        hi = lo + (abs(lo) * 0.1 or 1.0)
+    return lo, hi
 
 
 class LrChart(RunChart):
-    """The LR actually used (multiplier included); ``g`` toggles a log scale."""
+    """The LR actually used (multiplier included); ``g`` toggles a log scale.
+
+    The log scale plots log10(LR) on a linear axis with ``1e-4``-style tick labels: plotext's
+    own log axis takes its limits in another unit, which breaks the mark labels' placement.
+    """
 
     def draw_series(self, view, x_min, x_max, width):
         self.chart_title = "LR (log)" if view.log_lr else "LR"
@@ -216,8 +280,20 @@ class LrChart(RunChart):
         xs, ys = series.decimate(x_min, x_max, width)
         if view.log_lr:
             keep = ys > 0
-            xs, ys = xs[keep], ys[keep]
-            self.plt.yscale("log")
+            xs, ys = xs[keep], np.log10(ys[keep])
         if len(xs):
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
+        if view.log_lr and len(ys):
+            self._log_ticks(*value_range([ys]))
         return [ys]
+
+    def _log_ticks(self, lo: float, hi: float) -> None:
+        first, last = math.floor(lo * 2) / 2, math.ceil(hi * 2) / 2
+        ticks = np.arange(first, last + 0.01, 0.5 if last - first <= 3 else 1.0)
+        self.plt.yticks(ticks.tolist(), [f"{10**t:.0e}" for t in ticks])
+
+    def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
+        lo, hi = value_range(arrays)
+        if view.log_lr:
+            return lo - 0.1, hi + 0.1
+        return min(0.0, lo), hi * 1.05

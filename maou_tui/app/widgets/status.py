@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from textual.markup import escape
 from textual.widgets import Static
 
+from maou_tui.lrtools import format_lr as format_lr_short
 from maou_tui.lrtools import recommend
 from maou_tui.protocol import StageStarted, Threshold
 from maou_tui.store import RunStore
@@ -107,7 +108,7 @@ def _steps_per_second(store: RunStore, stage: StageStarted | None) -> float | No
     return rate / stage.batch_size
 
 
-def progress_bar(done: int, total: int, width: int = 14) -> str:
+def progress_bar(done: int, total: int, width: int = 10) -> str:
     """A text bar; a widget per bar would not fit the panel's one-line rows."""
     filled = round(width * min(max(done / total, 0.0), 1.0)) if total else 0
     return f"[$primary]{'━' * filled}[/][$foreground-muted]{'─' * (width - filled)}[/]"
@@ -183,10 +184,8 @@ def recommendation_line(store: RunStore, stage: StageStarted | None) -> str | No
         rec = recommend(str(arch), stage.stage, stage.batch_size)
     except ValueError:
         return None
-    return (
-        f"guide: {rec.option} {format_lr(rec.cli_value)}"
-        f" (eff {format_lr(rec.recommended_effective_lr)})"
-    )
+    effective = format_lr_short(rec.recommended_effective_lr)
+    return f"guide {rec.option} {format_lr_short(rec.cli_value)} (eff {effective})"
 
 
 def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
