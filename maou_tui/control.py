@@ -115,15 +115,17 @@ class ControlClient:
         try:
             self._writer.write((encode(command) + "\n").encode())
             await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            await self._settle_reader()  # it may have read why the trainer hung up
+            if not future.done():
+                future.set_exception(ControlUnavailable(f"lost the connection: {exc}"))
+        try:
             return await asyncio.wait_for(future, self.timeout)
         except asyncio.TimeoutError:
             raise ControlTimeout(
                 f"no reply to {command.type} within {self.timeout:g} s; "  # type: ignore[attr-defined]
                 "the trainer may be inside a long step"
             ) from None
-        except (ConnectionError, OSError) as exc:
-            await self._disconnect()
-            raise ControlUnavailable(f"lost the connection to the trainer: {exc}") from None
         finally:
             self._waiting.pop(request_id, None)
 
@@ -177,6 +179,13 @@ class ControlClient:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
+
+    async def _settle_reader(self) -> None:
+        """Give the reader a moment to reach end-of-stream after a failed write."""
+        if self._reader_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._reader_task), 0.5)
+        await self._disconnect()
 
     async def _disconnect(self) -> None:
         task, self._reader_task = self._reader_task, None

@@ -45,6 +45,8 @@ PARTIAL_LINE_TIMEOUT_S = 10.0
 #: A client that stops reading its replies is dropped once this much is waiting for it.
 MAX_UNSENT_BYTES = 1024 * 1024
 _SELECT_TIMEOUT_S = 0.25
+#: How long a refused connection is drained before it is closed.
+_REFUSED_LINGER_S = 2.0
 _PEERCRED = struct.Struct("3i")
 
 
@@ -130,6 +132,7 @@ class ControlServer:
         self._queue_ready = threading.Condition()
         self._outgoing: collections.deque[tuple[int, bytes]] = collections.deque()
         self._connections: dict[int, _Connection] = {}
+        self._refused_socks: dict[socket.socket, float] = {}
         self._next_connection_id = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,6 +207,8 @@ class ControlServer:
             self._thread.join(timeout=5)
         for conn in list(self._connections.values()):
             self._drop(conn)
+        for sock in list(self._refused_socks):
+            self._forget_refused(sock)
         if self._listener is not None:
             self._listener.close()
             self._remove_socket_file()
@@ -226,10 +231,13 @@ class ControlServer:
                     self._accept_all()
                 elif key.data == "wake":
                     self._drain_wake()
+                elif key.data == "refused":
+                    self._drain_refused(key.fileobj)  # type: ignore[arg-type]
                 else:
                     self._service(key.data, mask)
             self._deliver_outgoing()
             self._expire_partial_lines()
+            self._expire_refused()
         self._deliver_outgoing()
 
     def _service(self, conn: _Connection, mask: int) -> None:
@@ -276,8 +284,40 @@ class ControlServer:
         return _PEERCRED.unpack(creds)[1]
 
     def _refuse_connection(self, sock: socket.socket, error: str) -> None:
+        """Send one refusal line, then read and discard until the client hangs up.
+
+        Closing at once would make the kernel answer the client's pending request with a reset,
+        and a reset makes the client lose the refusal line it has not read yet.
+        """
         with contextlib.suppress(OSError):
             sock.send((self.rejection(None, error).model_dump_json() + "\n").encode())
+            sock.shutdown(socket.SHUT_WR)
+        if len(self._refused_socks) >= self.max_connections:
+            sock.close()
+            return
+        self._refused_socks[sock] = time.monotonic() + _REFUSED_LINGER_S
+        self._selector.register(sock, selectors.EVENT_READ, "refused")
+
+    def _drain_refused(self, sock: socket.socket) -> None:
+        try:
+            if sock.recv(MAX_MESSAGE_BYTES):
+                return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._forget_refused(sock)
+
+    def _expire_refused(self) -> None:
+        now = time.monotonic()
+        for sock, deadline in list(self._refused_socks.items()):
+            if now > deadline:
+                self._forget_refused(sock)
+
+    def _forget_refused(self, sock: socket.socket) -> None:
+        self._refused_socks.pop(sock, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
         sock.close()
 
     def _read(self, conn: _Connection) -> None:

@@ -129,30 +129,19 @@ def test_client_disconnecting_mid_reply(step_loop: StepLoop):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()  # reset while the server is writing replies
     assert step_loop.advances()
-    with RawClient_(step_loop) as client:
+    with RawClient(step_loop.socket_path) as client:
         assert client.ask({"type": "status", "id": "s"})["ok"]
     assert_unchanged(step_loop)
 
 
 def test_queued_command_of_a_departed_client_still_applies(step_loop: StepLoop):
-    with RawClient_(step_loop) as client:
+    with RawClient(step_loop.socket_path) as client:
         client.send({"type": "scale_lr", "id": "gone", "factor": 0.5})
     deadline = time.monotonic() + 5
     while step_loop.control.lr_multiplier == 1.0 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert step_loop.control.lr_multiplier == 0.5
     assert step_loop.advances()
-
-
-class RawClient_(RawClient):
-    def __init__(self, loop: StepLoop) -> None:
-        super().__init__(loop.socket_path)
-
-    def __enter__(self) -> RawClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def test_fifty_clients_at_once(step_loop: StepLoop):
@@ -215,7 +204,7 @@ def test_client_that_never_reads_is_dropped_not_waited_for(step_loop: StepLoop):
     except OSError:
         pass
     assert step_loop.advances()
-    with RawClient_(step_loop) as client:
+    with RawClient(step_loop.socket_path) as client:
         assert client.ask({"type": "status", "id": "s"})["ok"]
     sock.close()
 
@@ -289,7 +278,7 @@ def test_other_user_cannot_even_reach_the_default_socket(step_loop: StepLoop):
 
 def test_commands_from_many_threads_apply_in_order_once(step_loop: StepLoop):
     def scale(index: int) -> None:
-        with RawClient_(step_loop) as client:
+        with RawClient(step_loop.socket_path) as client:
             reply = client.ask({"type": "scale_lr", "id": f"t{index}", "factor": 0.9})
             assert reply["ok"] and reply["status"] == "applied"
 
