@@ -60,6 +60,7 @@ _STAGE_LR = re.compile(r"Stage (\w+) Epoch (\d+): LR = " + _NUM)
 _BATCH = re.compile(
     r"(?:Epoch (\d+) )?Batch (\d+)(?:/(\d+))?:\s*Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?"
 )
+_EPOCH_SUMMARY = re.compile(r"Epoch (\d+)/(\d+): Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?")
 _VAL = re.compile(
     r"Epoch (\d+): Train Loss="
     + _NUM
@@ -342,6 +343,13 @@ class MaouLogParser:
             self.clock.ensure(epoch_no, int(total) if total else None)
             cum = _value(metric, pct) if metric is not None else None
             self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
+            return
+        m = _EPOCH_SUMMARY.match(msg)
+        if m:
+            epoch, _max_epochs, loss, label, metric, pct = m.groups()
+            stage = self.stage_for(None, label)
+            train_metric = _value(metric, pct) if metric is not None else None
+            self._epoch_end(stage, int(epoch), train_loss=float(loss), train_metric=train_metric)
             return
         m = _VAL.match(msg)
         if m:

@@ -1,0 +1,131 @@
+"""RunStore: series from events, marks, status; decimation keeps extremes and is stable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maou_tui.protocol import (
+    EpochEnd,
+    Paused,
+    Phase,
+    Resumed,
+    RunFinished,
+    RunStarted,
+    StageStarted,
+    Step,
+)
+from maou_tui.store import RunStore, Series
+
+
+def _step(g: int, **kw) -> Step:
+    fields = {"stage": 2, "epoch": 1, "batch": g, "global_step": g, "loss": 1.0 / g}
+    return Step(**(fields | kw))
+
+
+def test_events_fill_named_series_with_their_stage_epoch_and_batch() -> None:
+    store = RunStore()
+    store.apply(RunStarted(pid=1))
+    store.apply(StageStarted(stage=2, name="legal_moves", metric="f1", start_step=0))
+    store.apply(Phase(stage=2, phase="warmup", start_step=0, end_step=10))
+    store.apply(_step(1, metric=0.5, metric_cum=0.4, lr=1e-4, lr_multiplier=0.5))
+    store.apply(_step(2, loss=None, lr=2e-4))
+    store.apply(
+        EpochEnd(
+            stage=2,
+            epoch=1,
+            global_step=2,
+            train_loss=0.7,
+            val_loss=0.8,
+            val_metric=0.6,
+            lr=2e-4,
+            metrics={"policy_f1_score": 0.3},
+        )
+    )
+    assert set(store.names()) >= {
+        "loss",
+        "f1",
+        "f1_cum",
+        "lr",
+        "lr_multiplier",
+        "train_loss",
+        "val_loss",
+        "val_f1",
+        "policy_f1_score",
+    }
+    loss = store.series("loss")
+    assert loss.steps.tolist() == [1, 2] and np.isnan(loss.values[1])
+    assert (loss.stages.tolist(), loss.epochs.tolist(), loss.batches.tolist()) == (
+        [2, 2],
+        [1, 1],
+        [1, 2],
+    )
+    assert store.series("lr").steps.tolist() == [1, 2]  # the epoch's LR at step 2 is not doubled
+    assert store.series("lr_multiplier").values.tolist() == [0.5, 1.0]
+    assert [m.kind for m in store.marks] == ["stage", "phase", "epoch"]
+    assert (store.last_step, store.current_stage, store.current_epoch) == (2, 2, 1)
+
+
+def test_status_follows_pause_resume_and_finish() -> None:
+    store = RunStore()
+    assert store.status == "unknown"
+    store.apply(RunStarted(pid=1))
+    store.apply(Paused(step=5))
+    assert (store.status, store.paused) == ("paused", True)
+    store.apply(Resumed(step=5))
+    assert store.status == "running"
+    version = store.version
+    store.apply(RunFinished(status="stopped", reason="user", step=9))
+    assert (store.status, store.last_step, store.version) == ("stopped", 9, version + 1)
+
+
+def _filled(n: int, seed: int = 0) -> Series:
+    rng = np.random.default_rng(seed)
+    series = Series("loss")
+    for step, value in enumerate(rng.normal(size=n), 1):
+        series.append(step, float(value))
+    return series
+
+
+def test_decimation_keeps_each_buckets_min_max_and_the_last_point() -> None:
+    series = _filled(1_000_000)
+    x, y = series.decimate(1, 1_000_000, 200)
+    assert len(x) <= 2 * 201 + 1
+    values = series.values
+    assert y.min() == values.min() and y.max() == values.max()
+    assert (x[-1], y[-1]) == (1_000_000, values[-1])
+    assert np.all(np.diff(x) > 0)
+    stride = 8192  # power of two >= 1e6 / 200
+    for bucket in np.unique(x[:-1].astype(np.int64) // stride)[:-1]:
+        inside = values[(series.steps // stride) == bucket]
+        got = y[(x.astype(np.int64) // stride) == bucket]
+        assert got.min() == inside.min() and got.max() == inside.max()
+
+
+def test_decimated_points_already_drawn_do_not_move_as_data_grows() -> None:
+    series = _filled(50_000, seed=1)
+    before = dict(zip(*series.decimate(0, 65_536, 100), strict=True))
+    rng = np.random.default_rng(2)
+    for step in range(50_001, 60_001):
+        series.append(step, float(rng.normal()))
+    after = dict(zip(*series.decimate(0, 65_536, 100), strict=True))
+    stride = 1024
+    last_bucket = 50_000 // stride
+    kept = {x: y for x, y in before.items() if int(x) // stride < last_bucket}
+    assert kept and all(after[x] == y for x, y in kept.items())
+
+
+def test_decimation_of_a_short_series_returns_every_point_and_skips_nan_buckets() -> None:
+    series = Series("f1")
+    for step, value in [(1, 0.1), (2, float("nan")), (3, 0.3)]:
+        series.append(step, value)
+    x, y = series.decimate(0, 10, 100)
+    assert x.tolist() == [1, 2, 3] and np.isnan(y[1])
+    assert series.last() == (3, 0.3) and len(series) == 3
+
+
+@pytest.mark.parametrize("width", [1, 7, 200])
+def test_decimation_never_exceeds_about_two_points_per_column(width: int) -> None:
+    series = _filled(20_000, seed=width)
+    x, _ = series.decimate(1, 20_000, width)
+    assert len(x) <= 2 * (width + 1) + 1

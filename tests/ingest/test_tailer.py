@@ -1,0 +1,117 @@
+"""Tailer with real files and a real watchdog observer: growth, half lines, truncation,
+rotation, deletion, late creation."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from maou_tui.ingest import Tailer
+from maou_tui.ingest.reader import FileFollower
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.events: list = []
+        self._changed = threading.Condition()
+
+    def __call__(self, events: list) -> None:
+        with self._changed:
+            self.events += events
+            self._changed.notify_all()
+
+    def batches(self) -> list[int]:
+        return [e.batch for e in self.events if e.type == "step"]
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events if e.type == "warning"]
+
+    def wait_for(self, predicate, timeout: float = 3.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+
+def line(batch: int, epoch: int = 1) -> bytes:
+    return f"Epoch {epoch} Batch {batch}/1000: Loss=0.5, F1=50.00%\n".encode()
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+def test_growth_is_read_and_a_half_line_waits_for_its_break(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    path.write_bytes(line(1))
+    got = Collector()
+    with Tailer(path, got, poll_interval=0.1):
+        assert got.wait_for(lambda: got.batches() == [1])
+        append(path, line(2) + line(3)[:12])
+        assert got.wait_for(lambda: got.batches() == [1, 2])
+        time.sleep(0.3)
+        assert got.batches() == [1, 2]
+        append(path, line(3)[12:])
+        assert got.wait_for(lambda: got.batches() == [1, 2, 3])
+
+
+def test_late_creation_then_deletion_then_a_new_file(tmp_path: Path) -> None:
+    path = tmp_path / "later" / "train.log"
+    got = Collector()
+    with Tailer(path, got, poll_interval=0.1):
+        time.sleep(0.2)
+        path.parent.mkdir()
+        path.write_bytes(line(1) + line(2))
+        assert got.wait_for(lambda: got.batches() == [1, 2])
+        path.unlink()
+        time.sleep(0.3)
+        path.write_bytes(line(3))
+        assert got.wait_for(lambda: got.batches() == [1, 2, 3])
+
+
+def test_copytruncate_restarts_from_the_top_and_is_noted(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    path.write_bytes(line(1) + line(2) + line(3))
+    got = Collector()
+    with Tailer(path, got, poll_interval=0.1):
+        assert got.wait_for(lambda: got.batches() == [1, 2, 3])
+        with open(path, "r+b") as f:  # what logrotate's copytruncate does
+            f.truncate(0)
+        append(path, line(4))
+        assert got.wait_for(lambda: got.batches() == [1, 2, 3, 4])
+        assert got.kinds() == ["log_truncated"]
+
+
+def test_rotation_finishes_the_old_file_then_follows_the_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    writer = open(path, "ab", buffering=0)  # noqa: SIM115 - the trainer's open log
+    try:
+        writer.write(line(1))
+        got = Collector()
+        with Tailer(path, got, poll_interval=0.1):
+            assert got.wait_for(lambda: got.batches() == [1])
+            writer.write(line(2) + line(3)[:-1])
+            os.rename(path, tmp_path / "train.log.1")
+            path.write_bytes(line(4))
+            assert got.wait_for(lambda: got.batches() == [1, 2, 3, 4])
+            assert "log_rotated" in got.kinds()
+    finally:
+        writer.close()
+
+
+def test_rotation_reads_what_the_writer_added_to_the_old_file_after_the_rename(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "train.log"
+    follower = FileFollower(path)
+    with open(path, "ab", buffering=0) as writer:
+        writer.write(line(1))
+        assert follower.read() == [line(1).decode()]
+        os.rename(path, tmp_path / "train.log.1")
+        writer.write(line(2) + line(3)[:-1])  # the writer has not reopened its log yet
+        path.write_bytes(line(4))
+        text = "".join(follower.read())
+    assert text == (line(2) + line(3) + line(4)).decode()
+    assert "rotated" in follower.notes[0]
+    follower.close()
