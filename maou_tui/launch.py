@@ -137,17 +137,19 @@ def start_detached(
 ) -> LaunchedRun:
     """Run ``command`` in its own session, output to ``run_dir/trainer.out``, and check it.
 
-    Waits up to ``wait_s`` for ``run_dir/events.jsonl`` to appear or the process to exit. An
+    ``events.jsonl`` is created first, so a viewer opened while the trainer still loads torch
+    already follows the right file. Waits up to ``wait_s`` for the process to write its pid to
+    ``trainer.pid`` (it has validated its options and locked the run directory) or to exit. An
     exit with a non-zero status (a bad maou-train option exits 2) raises ``LaunchError``
     carrying the process's own last output line and its exit status.
     """
     created = not run_dir.exists()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / EVENTS_FILE).touch()
     except OSError as exc:
         raise LaunchError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
-    output_path = run_dir / TRAINER_OUTPUT
-    with open(output_path, "ab") as output:
+    with open(run_dir / TRAINER_OUTPUT, "ab") as output:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,
@@ -159,16 +161,30 @@ def start_detached(
         )
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        if process.poll() is not None or (run_dir / EVENTS_FILE).exists():
+        if process.poll() is not None or read_pid(run_dir) == process.pid:
             break
         time.sleep(_POLL_S)
     status = process.poll()
     if status:
         error = LaunchError(trainer_error(run_dir, status), exit_code=max(status, 1))
-        if created and [p.name for p in run_dir.iterdir()] == [TRAINER_OUTPUT]:
-            shutil.rmtree(run_dir)  # it never started: leave nothing behind
+        if created and _never_started(run_dir):
+            shutil.rmtree(run_dir)  # leave nothing behind
         raise error
     return LaunchedRun(run_dir=run_dir, process=process)
+
+
+def _never_started(run_dir: Path) -> bool:
+    """Only what ``start_detached`` itself put there: the output and an empty events file."""
+    names = sorted(p.name for p in run_dir.iterdir())
+    return names == [EVENTS_FILE, TRAINER_OUTPUT] and not holds_events(run_dir)
+
+
+def holds_events(run_dir: Path) -> bool:
+    """True when ``run_dir/events.jsonl`` exists and is not empty."""
+    try:
+        return (run_dir / EVENTS_FILE).stat().st_size > 0
+    except OSError:
+        return False
 
 
 def trainer_error(run_dir: Path, status: int) -> str:
@@ -195,7 +211,7 @@ def newest_run(runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
     if runs_root.is_dir():
         from maou_tui.ingest import find_runs
 
-        runs = find_runs(runs_root)
+        runs = [run for run in find_runs(runs_root) if run.is_dir()]  # not loose log files
     if not runs:
         raise LaunchError(
             f"no runs found under {runs_root}; start one with `maou-tui run` "

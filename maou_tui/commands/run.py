@@ -41,11 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from maou_tui.launch import (
         DETACHED_WAIT_S,
-        EVENTS_FILE,
         START_WAIT_S,
         LaunchError,
         come_back_hint,
         fail,
+        holds_events,
         new_run_dir,
         resumed_run_dir,
         show,
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     resumed = resumed_run_dir(args.passthrough)
-    if resumed is not None and not (resumed / EVENTS_FILE).exists():
-        return fail(NAME, f"--resume {resumed}: no run there (no {EVENTS_FILE}); check the path")
+    if resumed is not None and not holds_events(resumed):
+        return fail(NAME, f"--resume {resumed}: no run there (no events.jsonl); check the path")
     run_dir = resumed or args.run_dir or new_run_dir(args.passthrough, args.runs_root)
-    if resumed is None and (run_dir / EVENTS_FILE).exists():
+    if resumed is None and holds_events(run_dir):
         return fail(
             NAME,
             f"{run_dir} already holds a run; pick a new --run-dir, "

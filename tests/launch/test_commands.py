@@ -37,7 +37,7 @@ def test_run_dir_names_never_collide(tmp_path: Path) -> None:
 def test_run_refuses_a_directory_that_already_holds_a_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "events.jsonl").write_text("")
+    (tmp_path / "events.jsonl").write_text('{"v": 1, "type": "run_started", "pid": 1}\n')
     assert main(["run", "--no-tui", "--run-dir", str(tmp_path)]) == 2
     assert "already holds a run" in _one_line_error(capsys, "run")
     assert not (tmp_path / "trainer.out").exists()

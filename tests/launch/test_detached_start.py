@@ -15,10 +15,10 @@ import pytest
 
 from maou_tui.launch import LaunchError, pid_alive, start_detached
 
-# Stands in for a trainer: writes events.jsonl at once, then lives until killed.
+# Stands in for a trainer: writes its pid like the real one, then lives until killed.
 SLEEPER = (
-    "import pathlib, sys, time; pathlib.Path(sys.argv[1], 'events.jsonl').write_text(''); "
-    "print('sleeper up', flush=True); time.sleep(120)"
+    "import os, pathlib, sys, time; pathlib.Path(sys.argv[1], 'trainer.pid').write_text("
+    "f'{os.getpid()}\\n'); print('sleeper up', flush=True); time.sleep(120)"
 )
 
 
@@ -93,7 +93,7 @@ def test_early_exit_reports_the_process_last_line_and_status(tmp_path: Path) -> 
     assert str(caught.value) == "maou-train: error: unrecognized arguments: --bogus"
 
 
-def test_start_returns_as_soon_as_events_appear(tmp_path: Path) -> None:
+def test_start_returns_as_soon_as_the_trainer_wrote_its_pid(tmp_path: Path) -> None:
     started = time.monotonic()
     run = start_detached([sys.executable, "-c", SLEEPER, str(tmp_path)], tmp_path, wait_s=30)
     try:
