@@ -153,9 +153,30 @@ def move_labels(moves: np.ndarray, white_to_move: np.ndarray | bool) -> np.ndarr
     return np.where(is_drop, drop_label, board_label).astype(np.int64)
 
 
+# Python-list twins of the tables: indexing them is ~50x faster than numpy for one move.
+_BOARD_MOVE_LABEL_LIST = BOARD_MOVE_LABEL.tolist()
+_DROP_LABEL_LIST = DROP_LABEL.tolist()
+_DIRECTION_LIST = _DIRECTION.tolist()
+
+
 def move_to_label(move: int, turn: int) -> int:
-    """maou's label (0-1495) of one cshogi move played by ``turn`` (cshogi.BLACK or WHITE)."""
-    label = int(move_labels(np.array([move]), turn == cshogi.WHITE)[0])
+    """maou's label (0-1495) of one cshogi move played by ``turn`` (cshogi.BLACK or WHITE).
+
+    The scalar twin of ``move_labels`` (same bit decoding, see there).
+    """
+    white = turn == cshogi.WHITE
+    to_sq, from_sq = move & 0x7F, (move >> 7) & 0x7F
+    if white:
+        to_sq = 80 - to_sq
+    if from_sq >= 81:
+        label = _DROP_LABEL_LIST[from_sq - 81][to_sq]
+    else:
+        if white:
+            from_sq = 80 - from_sq
+        dx, dy = to_sq // 9 - from_sq // 9, to_sq % 9 - from_sq % 9
+        direction = _DIRECTION_LIST[dx + 8][dy + 8]
+        promotes = (move >> 14) & 1
+        label = _BOARD_MOVE_LABEL_LIST[direction + 10 * promotes][to_sq] if direction >= 0 else -1
     if label < 0:
         raise ValueError(f"move {cshogi.move_to_usi(move)} has no maou move label")
     return label
