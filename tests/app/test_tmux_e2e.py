@@ -167,11 +167,11 @@ def test_run_pause_halve_quit_attach(tmp_path: Path) -> None:
 
         tmux.type_line(f"clear; {maou_tui_command()} attach --runs-root runs")
         history = tmux.wait_for_screen(
-            lambda s: "REACHABLE" in s.upper() and "0.5" in s,
-            "the stage name and the LR x0.5 mark",
+            lambda s: "REACHABLE" in s and "LR ×0.5" in s,
+            "the stage name and the LR ×0.5 mark",
             30,
         )
-        assert "loss" in history.lower()
+        assert "loss" in history and "RUNNING" in history
         tmux.press("q")
         tmux.wait_for_screen(lambda s: "come back with" in s, "the shell again", 20)
 
