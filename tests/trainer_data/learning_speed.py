@@ -111,9 +111,10 @@ def main() -> None:
             backbone, ReachableSquaresHead(backbone.out_dim), stage1, "reachable",
             stage1_accuracy, 0.99, 32, args.stage1_lr, args.max_epochs, "stage 1",
         )  # fmt: skip
+        head2 = LegalMovesHead(backbone.out_dim, args.stage2_hidden_dim)
         s2 = train_until(
-            backbone, LegalMovesHead(backbone.out_dim, args.stage2_hidden_dim), stage2, "legal",
-            stage2_f1, 0.85, args.stage2_batch_size, args.stage2_lr, args.stage2_max_epochs, "stage 2",
+            backbone, head2, stage2, "legal", stage2_f1, 0.85, args.stage2_batch_size,
+            args.stage2_lr, args.stage2_max_epochs, "stage 2",
         )  # fmt: skip
         rows.append((arch, s1, s2))
     print("arch        stage1 epochs (s)   stage2 epochs (s)")

@@ -130,16 +130,16 @@ def test_hcpe_round_trip(tmp_path, games):
 
 def test_bad_hcpe_files_get_one_line_errors(tmp_path):
     missing = tmp_path / "nope.hcpe"
-    with pytest.raises(HcpeError, match="nope.hcpe does not exist"):
+    with pytest.raises(HcpeError, match=r"nope\.hcpe does not exist"):
         hcpe_arrays([missing])
     odd = tmp_path / "odd.hcpe"
     odd.write_bytes(b"x" * 39)
-    with pytest.raises(HcpeError, match="odd.hcpe is not an HCPE file") as error:
+    with pytest.raises(HcpeError, match=r"odd\.hcpe is not an HCPE file") as error:
         hcpe_arrays([odd])
     assert "\n" not in str(error.value)
     garbage = tmp_path / "garbage.hcpe"
     garbage.write_bytes(bytes(range(38)) * 2)
-    with pytest.raises(HcpeError, match="garbage.hcpe record 0"):
+    with pytest.raises(HcpeError, match=r"garbage\.hcpe record 0"):
         hcpe_arrays([garbage])
     with pytest.raises(HcpeError, match="no HCPE files"):
         hcpe_arrays([])
@@ -155,10 +155,10 @@ def test_train_val_split():
     assert len(train) == 80 and len(val) == 20
     ids = np.concatenate([train.targets["value"], val.targets["value"]])
     assert sorted(ids.tolist()) == list(range(100))  # disjoint, nothing lost
-    again, val_again = train_val_split(data, 0.2, seed=0)
+    _, val_again = train_val_split(data, 0.2, seed=0)
     assert np.array_equal(val.targets["value"], val_again.targets["value"])
     assert train_val_split(data, 0.0, seed=0) == (data, None)
-    with pytest.raises(ValueError, match="test ratio 1.0 is out of range"):
+    with pytest.raises(ValueError, match=r"test ratio 1\.0 is out of range"):
         train_val_split(data, 1.0, seed=0)
 
 

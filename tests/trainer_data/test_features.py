@@ -47,4 +47,5 @@ def test_hand_lists_mover_first_in_fu_to_hi_order():
     # Black holds 2 FU and 1 KA; White holds 1 KI; White to move.
     board = cshogi.Board("4k4/9/9/9/9/9/9/9/4K4 w 2PBg 1")
     _, hand = encode_position(board)
-    assert hand.tolist() == [0, 0, 0, 0, 1, 0, 0] + [2, 0, 0, 0, 0, 1, 0]
+    mover, opponent = hand[:7].tolist(), hand[7:].tolist()
+    assert mover == [0, 0, 0, 0, 1, 0, 0] and opponent == [2, 0, 0, 0, 0, 1, 0]
