@@ -1,0 +1,91 @@
+"""Each stage's data as tensors on the training device, and a resumable batch order.
+
+The order of an epoch is a permutation drawn from a generator seeded with (seed, stage, epoch):
+it needs no saved state, so a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from trainer.config import TrainConfig
+from trainer.shogi.datasets import (
+    ShogiArrays,
+    hcpe_arrays,
+    stage1_arrays,
+    stage2_arrays,
+    stage3_arrays,
+    train_val_split,
+)
+
+#: Targets stored compactly (uint8 multi-hot) and turned to float per batch.
+_COMPACT_TARGETS = ("legal",)
+
+
+def load_stage_data(config: TrainConfig, stage: int) -> tuple[ShogiArrays, ShogiArrays | None]:
+    """``(train, validation | None)`` arrays of a stage, generated (cached) or read from HCPE."""
+    cache_dir = Path(config.cache_dir).expanduser()
+    if stage == 1:
+        # All 1,105 patterns are the task itself; like maou, Stage 1 has no validation split.
+        return stage1_arrays(), None
+    if stage == 2:
+        data = stage2_arrays(config.stage2_positions, config.seed, cache_dir)
+        return train_val_split(data, config.stage2_test_ratio, config.seed)
+    if config.stage3_data_path:
+        data = hcpe_arrays([Path(p).expanduser() for p in config.stage3_data_path])
+    else:
+        data = stage3_arrays(config.stage3_games, config.seed, cache_dir)
+    return train_val_split(data, config.test_ratio, config.seed)
+
+
+@dataclass
+class TensorData:
+    """Row-aligned tensors on one device; ``batch(idx)`` gives the model inputs and targets."""
+
+    board: Tensor
+    hand: Tensor
+    targets: dict[str, Tensor]
+
+    @classmethod
+    def from_arrays(cls, arrays: ShogiArrays, device: torch.device) -> TensorData:
+        targets = {}
+        for key, values in arrays.targets.items():
+            tensor = torch.from_numpy(values)
+            if key not in _COMPACT_TARGETS:
+                tensor = tensor.float()
+            targets[key] = tensor.to(device)
+        return cls(
+            board=torch.from_numpy(arrays.board).to(device),
+            hand=torch.from_numpy(arrays.hand).float().to(device),
+            targets=targets,
+        )
+
+    def __len__(self) -> int:
+        return int(self.board.shape[0])
+
+    def batch(self, idx: Tensor) -> dict[str, Tensor]:
+        out = {"board": self.board[idx].long(), "hand": self.hand[idx]}
+        for key, tensor in self.targets.items():
+            out[key] = tensor[idx].float() if key in _COMPACT_TARGETS else tensor[idx]
+        return out
+
+
+def batch_count(rows: int, batch_size: int) -> int:
+    """Batches per epoch; the last, partial batch is kept (DataLoader's drop_last=False)."""
+    return max(1, math.ceil(rows / batch_size))
+
+
+def epoch_order(rows: int, seed: int, stage: int, epoch: int, device: torch.device) -> Tensor:
+    """The shuffled row order of ``epoch`` (1-based) of ``stage``: deterministic, stateless."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + stage * 1_009 + epoch)
+    return torch.randperm(rows, generator=generator).to(device)
+
+
+def batch_indices(order: Tensor, batch: int, batch_size: int) -> Tensor:
+    """Rows of batch ``batch`` (0-based) of an epoch."""
+    return order[batch * batch_size : (batch + 1) * batch_size]

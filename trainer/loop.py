@@ -1,0 +1,478 @@
+"""One stage's training loop: batches, optimizer steps, the schedule, control, events and logs.
+
+Per batch: a step boundary (control commands, stop/skip/checkpoint, LR = multiplier × schedule),
+then forward/backward, and every ``accumulation`` batches an optimizer step (gradient clipping
+1.0, AMP GradScaler on CUDA) followed by one scheduler step. Everything logged per batch is turned
+into Python floats with ONE device sync (a stacked ``tolist()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from maou_tui.protocol import (
+    CheckpointSaved,
+    EpochEnd,
+    Phase,
+    StageStarted,
+    Step,
+    ThresholdReached,
+    TrainerWarning,
+)
+from trainer import checkpoint
+from trainer.config import STAGE_METRIC_LABELS, stage_settings
+from trainer.context import RunContext
+from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
+from trainer.metrics import finish_validation_metrics
+from trainer.progress import EpochTotals, Throughput
+from trainer.schedule import SchedulePlan, build_scheduler, lr_scale, resolve_scheduler
+from trainer.stages import StageTask, build_optimizer, build_stage_model
+from trainer.train_log import default_log_every
+
+#: Stage 3 per-batch extras carried in the step event's ``metrics``.
+_STEP_EXTRAS = ("policy_top5_accuracy", "value_brier_score")
+
+
+class StageFailed(RuntimeError):
+    """maou's fail-fast: the stage ran out of epochs below its threshold (one-line message)."""
+
+
+@dataclass
+class StageOutcome:
+    reason: Literal["threshold", "max_epochs", "skipped", "stopped"]
+    epochs: int
+    value: float | None
+    #: True when the whole run ends here (a stop, or a threshold with action "stop").
+    stop_run: bool = False
+
+
+class StageTrainer:
+    """Trains one stage on ``backbone`` (new when None), starting at global step ``start_step``."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        stage: int,
+        backbone: torch.nn.Module | None = None,
+        start_step: int = 1,
+        resume: dict[str, Any] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config
+        self.stage = stage
+        self.settings = stage_settings(self.cfg, stage)
+        train, val = load_stage_data(self.cfg, stage)
+        self.train_data = TensorData.from_arrays(train, ctx.device)
+        self.val_data = TensorData.from_arrays(val, ctx.device) if val is not None else None
+        self.model = build_stage_model(self.cfg, stage, backbone).to(ctx.device)
+        self.task = StageTask(self.cfg, stage)
+        self.batches = batch_count(len(self.train_data), self.settings.batch_size)
+        self.scale = lr_scale(stage, self.settings.batch_size)
+        self.effective_lr = self.settings.base_lr * self.scale
+        self.plan = SchedulePlan(
+            name=resolve_scheduler(
+                stage, self.settings.scheduler_request, self.settings.batch_size
+            ),
+            batches_per_epoch=self.batches,
+            accumulation=self.cfg.gradient_accumulation_steps,
+            max_epochs=self.settings.max_epochs,
+        )
+        self.optimizer = build_optimizer(self.cfg, self.settings, self.model, self.effective_lr)
+        self.scheduler = build_scheduler(self.optimizer, self.plan)
+        self.scaler = torch.amp.GradScaler("cuda") if ctx.use_amp else None
+        self.log_every = self.cfg.log_every or default_log_every(self.batches)
+        self.label = STAGE_METRIC_LABELS[stage]
+        self.start_step = start_step
+        self.global_step = start_step - 1
+        self.epoch, self.next_batch = 1, 0
+        self.totals = EpochTotals()
+        self.last_metric = float("nan")
+        self.throughput = Throughput()
+        self.last_save = time.monotonic()
+        self.resumed = resume is not None
+        if resume is not None:
+            self._load(resume)
+
+    # ---- the stage -----------------------------------------------------------------------------
+
+    def run(self) -> StageOutcome:
+        self._announce()
+        for epoch in range(self.epoch, self.plan.max_epochs + 1):
+            self.epoch = epoch
+            order = epoch_order(
+                len(self.train_data), self.cfg.seed, self.stage, epoch, self.ctx.device
+            )
+            self.model.train()
+            for batch in range(self.next_batch, self.batches):
+                self.next_batch = batch
+                # Commands apply between optimizer steps: at the start of an accumulation group.
+                outcome = self._step_boundary() if batch % self.plan.accumulation == 0 else None
+                if outcome is not None:
+                    return outcome
+                self._train_batch(order, batch)
+            self.next_batch = 0
+            outcome = self._end_epoch(epoch)
+            if outcome is not None:
+                return outcome
+            self.totals = EpochTotals()
+            self.epoch = epoch + 1
+        return self._out_of_epochs()
+
+    def _announce(self) -> None:
+        """Banner, scaling and scheduler lines; stage_started and phase events."""
+        log, s = self.ctx.log, self.settings
+        threshold = self.ctx.control.thresholds.get(self.stage)
+        log.stage_banner(self.stage, s.name)
+        log.starting(s.name, s.max_epochs, threshold.value if threshold else None)
+        if self.stage in (1, 2):
+            log.sqrt_scaling(s.base_lr, self.scale, self.effective_lr)
+        log.scheduler(self.plan.name, self.plan.warmup_steps, self.plan.total_steps)
+        self.ctx.events.emit(
+            StageStarted(
+                stage=self.stage,
+                name=s.name,
+                metric=s.metric,
+                max_epochs=s.max_epochs,
+                steps_per_epoch=self.plan.steps_per_epoch,
+                total_steps=self.plan.total_steps,
+                warmup_steps=self.plan.warmup_steps,
+                scheduler=self.plan.name,
+                base_lr=s.base_lr,
+                lr_scale=self.scale,
+                effective_lr=self.effective_lr,
+                batch_size=s.batch_size,
+                threshold=threshold.value if threshold else None,
+                start_step=self.start_step,
+                architecture=self.cfg.model_architecture,
+                batches_per_epoch=self.batches,
+                gradient_accumulation_steps=self.plan.accumulation,
+                train_samples=len(self.train_data),
+                val_samples=len(self.val_data) if self.val_data is not None else 0,
+                resumed=self.resumed,
+            )
+        )
+        for name, start, end in self.plan.phases(self.start_step):
+            self.ctx.events.emit(
+                Phase(stage=self.stage, phase=name, start_step=start, end_step=end)
+            )
+
+    # ---- step boundary: control --------------------------------------------------------------
+
+    @property
+    def schedule_lr(self) -> float:
+        return float(self.scheduler.get_last_lr()[0])
+
+    def _step_boundary(self) -> StageOutcome | None:
+        """Apply control commands between optimizer steps; returns an outcome to end the stage."""
+        control, schedule_lr = self.ctx.control, self.schedule_lr
+        control.update_state(
+            stage=self.stage,
+            stage_name=self.settings.name,
+            epoch=self.epoch,
+            batch=self.next_batch,
+            step=self.global_step,
+            lr=control.lr_multiplier * schedule_lr,
+        )
+        control.poll(step=self.global_step, schedule_lr=schedule_lr)
+        if control.stop_requested:
+            self.save_latest(self.ctx.stop_signal or "stop")
+            return StageOutcome("stopped", self.epoch, None, stop_run=True)
+        if control.skip_requested:
+            control.clear_skip()
+            return StageOutcome("skipped", self.epoch, self.totals.mean(self.settings.metric))
+        if control.checkpoint_requested:
+            control.checkpoint_done(str(self.save_latest("control")))
+        interval = self.cfg.checkpoint_interval
+        if interval and time.monotonic() - self.last_save >= interval:
+            self.save_latest("interval")
+        multiplier = control.lr_multiplier
+        for group, base in zip(
+            self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True
+        ):
+            group["lr"] = multiplier * base
+        return None
+
+    # ---- one batch -----------------------------------------------------------------------------
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.ctx.use_amp:
+            return torch.autocast(device_type="cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _train_batch(self, order: Tensor, batch: int) -> None:
+        idx = batch_indices(order, batch, self.settings.batch_size)
+        inputs = self.train_data.batch(idx)
+        samples = int(idx.shape[0])
+        accumulation = self.plan.accumulation
+        with self._autocast():
+            result = self.task.compute(self.model, inputs)
+        loss = result.loss / accumulation
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        keys = list(result.sums)
+        # One device sync for everything this step logs.
+        values = torch.stack(
+            [result.loss.detach().float(), *(result.sums[k].float() for k in keys)]
+        )
+        loss_value, *sum_values = values.tolist()
+        sums = dict(zip(keys, sum_values, strict=True))
+        is_step = (batch + 1) % accumulation == 0 or batch + 1 == self.batches
+        lr_used = self.optimizer.param_groups[0]["lr"]
+        finite = math.isfinite(loss_value)
+        if not finite:
+            self._non_finite(batch, loss_value)
+        if is_step:
+            self._optimizer_step(apply=finite)
+        self.global_step += 1
+        if finite:
+            self.totals.add(loss_value, samples, sums)
+        self._emit_step(batch, loss_value if finite else None, samples, sums, lr_used)
+
+    def _optimizer_step(self, apply: bool) -> None:
+        """Clip, step (unless the batch was non-finite), then step the schedule once."""
+        stepped = apply
+        if apply:
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                scale_before = self.scaler.get_scale()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                # AMP skipped the step (inf grads): maou skips the scheduler step too.
+                stepped = self.scaler.get_scale() >= scale_before
+            else:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if stepped or not apply:
+            self.scheduler.step()
+
+    def _non_finite(self, batch: int, loss_value: float) -> None:
+        self.ctx.log.non_finite(self.epoch, batch + 1, loss_value)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.ctx.events.emit(
+            TrainerWarning(
+                kind="nan",
+                message=f"Non-finite loss {loss_value} at epoch {self.epoch}, batch {batch + 1}; "
+                "batch skipped",
+                stage=self.stage,
+                epoch=self.epoch,
+                step=self.global_step + 1,
+            )
+        )
+
+    def _emit_step(
+        self, batch: int, loss: float | None, samples: int, sums: dict[str, float], lr: float
+    ) -> None:
+        metric_key = self.settings.metric
+        batch_metric = sums.get(metric_key, 0.0) / samples if loss is not None else None
+        extras: dict[str, float | None] = {}
+        if self.stage == 3 and loss is not None:
+            extras = {key: sums[key] / samples for key in _STEP_EXTRAS}
+            mean = sums["value_sum"] / samples
+            extras["value_mean"] = mean
+            extras["value_std"] = max(0.0, sums["value_sq_sum"] / samples - mean * mean) ** 0.5
+        control = self.ctx.control
+        rate = self.throughput.mark(samples, control.paused_seconds_total)
+        self.ctx.events.emit(
+            Step(
+                stage=self.stage,
+                epoch=self.epoch,
+                batch=batch + 1,
+                global_step=self.global_step,
+                loss=loss,
+                loss_cum=self.totals.mean_loss if self.totals.batches else None,
+                metric=batch_metric,
+                metric_cum=self.totals.mean(metric_key) if self.totals.samples else None,
+                lr=lr,
+                lr_multiplier=control.lr_multiplier,
+                samples_per_s=rate,
+                metrics=extras,
+            )
+        )
+        shown = batch + 1
+        if self.totals.batches and (shown % self.log_every == 0 or shown == self.batches):
+            self.ctx.log.batch_progress(
+                self.epoch, shown, self.batches, self.totals.mean_loss, self.label,
+                self.totals.mean(metric_key),
+            )  # fmt: skip
+
+    # ---- epoch end -----------------------------------------------------------------------------
+
+    def _end_epoch(self, epoch: int) -> StageOutcome | None:
+        """Validation, maou's epoch lines, epoch_end, then the threshold check."""
+        log, metric_key = self.ctx.log, self.settings.metric
+        train_loss, train_metric = self.totals.mean_loss, self.totals.mean(metric_key)
+        self.last_metric = train_metric
+        val = self.evaluate() if self.val_data is not None else None
+        lr = self.ctx.control.lr_multiplier * self.schedule_lr
+        if self.stage == 3:
+            log.stage3_epoch(epoch)
+        log.stage_epoch(
+            self.stage, epoch, self.plan.max_epochs, train_loss, self.label, train_metric
+        )
+        if val is not None and self.stage == 3:
+            log.stage3_loss(train_loss, val["loss"])
+            log.stage3_metrics({k: v for k, v in val.items() if k != "loss"})
+        elif val is not None:
+            log.validation(epoch, train_loss, val["loss"], self.label, val[metric_key])
+        log.epoch_lr(self.stage, epoch, lr)
+        self.ctx.events.emit(
+            EpochEnd(
+                stage=self.stage,
+                epoch=epoch,
+                global_step=self.global_step,
+                train_loss=train_loss,
+                train_metric=train_metric,
+                val_loss=val["loss"] if val else None,
+                val_metric=val[metric_key] if val else None,
+                lr=lr,
+                metrics={k: v for k, v in (val or {}).items() if k not in ("loss", metric_key)},
+            )
+        )
+        self.ctx.events.flush()
+        self.throughput.restart(self.ctx.control.paused_seconds_total)
+        return self._check_threshold(epoch, train_metric)
+
+    def _check_threshold(self, epoch: int, value: float) -> StageOutcome | None:
+        threshold = self.ctx.control.thresholds.get(self.stage)
+        if threshold is None or not value >= threshold.value:
+            return None
+        self.ctx.log.threshold_achieved(self.stage, self.label, value, threshold.value)
+        self.ctx.events.emit(
+            ThresholdReached(
+                stage=self.stage,
+                epoch=epoch,
+                step=self.global_step,
+                metric=self.settings.metric,
+                value=value,
+                threshold=threshold.value,
+                action=threshold.action,
+            )
+        )
+        return StageOutcome("threshold", epoch, value, stop_run=threshold.action == "stop")
+
+    def _out_of_epochs(self) -> StageOutcome:
+        value = self.last_metric
+        threshold = self.ctx.control.thresholds.get(self.stage)
+        if self.stage in (1, 2) and threshold is not None:
+            s = self.settings
+            raise StageFailed(
+                f"Stage {self.stage} failed to meet the {s.metric} threshold "
+                f"{100 * threshold.value:.2f}% in {s.max_epochs} epochs (last "
+                f"{100 * value:.2f}%); raise {s.epochs_option} or {s.lr_option}, or lower "
+                f"--stage{self.stage}-threshold"
+            )
+        return StageOutcome("max_epochs", self.plan.max_epochs, value)
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float | None]:
+        """Loss and metrics on the validation set (eval mode, sequential batches)."""
+        assert self.val_data is not None
+        self.model.eval()
+        totals = EpochTotals()
+        rows, size = len(self.val_data), self.settings.batch_size
+        for start in range(0, rows, size):
+            idx = torch.arange(start, min(rows, start + size), device=self.ctx.device)
+            inputs = self.val_data.batch(idx)
+            with self._autocast():
+                result = self.task.compute(self.model, inputs)
+            sums = {**result.sums, **self.task.validation_extras(result, inputs)}
+            keys = list(sums)
+            values = torch.stack(
+                [result.loss.float() * idx.shape[0], *(sums[k].float() for k in keys)]
+            )
+            loss_sum, *sum_values = values.tolist()
+            totals.add(loss_sum, int(idx.shape[0]), dict(zip(keys, sum_values, strict=True)))
+        self.model.train()
+        if self.stage == 3:
+            out: dict[str, float | None] = dict(
+                finish_validation_metrics(totals.sums, totals.samples)
+            )
+        else:
+            out = {self.settings.metric: totals.mean(self.settings.metric)}
+        out["loss"] = totals.loss_sum / totals.samples
+        return out
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+
+    def resumable_state(self) -> dict[str, Any]:
+        """Everything needed to continue at the next batch exactly (RNG added by checkpoint)."""
+        control = self.ctx.control
+        return {
+            "stage": self.stage,
+            "epoch": self.epoch,
+            "batch": self.next_batch,
+            "global_step": self.global_step,
+            "stage_start_step": self.start_step,
+            "backbone": self.model.backbone.state_dict(),
+            "head": self.model.head.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "lr_multiplier": control.lr_multiplier,
+            "thresholds": {k: t.model_dump() for k, t in control.thresholds.items()},
+            "totals": self.totals.to_dict(),
+            "last_metric": self.last_metric,
+        }
+
+    def save_latest(self, reason: str) -> str:
+        """Write ``checkpoints/latest.pt`` (main process only) and say so in the events."""
+        self.last_save = time.monotonic()
+        if not self.ctx.is_main or self.ctx.checkpoints_dir is None:
+            return ""
+        path = checkpoint.save_latest(self.ctx.checkpoints_dir, self.resumable_state())
+        self.ctx.events.emit(
+            CheckpointSaved(
+                path=str(path),
+                step=self.global_step,
+                stage=self.stage,
+                epoch=self.epoch,
+                reason=reason,
+            )
+        )
+        self.ctx.events.flush()
+        self.throughput.restart(self.ctx.control.paused_seconds_total)
+        return str(path)
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.model.backbone.load_state_dict(state["backbone"])
+        self.model.head.load_state_dict(state["head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.next_batch = state["epoch"], state["batch"]
+        self.global_step = state["global_step"]
+        self.start_step = state["stage_start_step"]
+        self.totals = EpochTotals.from_dict(state["totals"])
+        self.last_metric = state["last_metric"]
+        checkpoint.restore_rng_state(state["rng"])
+
+    def save_stage_outputs(self) -> None:
+        """maou's stage-end files (head + backbone; Stage 3: the whole model)."""
+        if not self.ctx.is_main or self.ctx.checkpoints_dir is None:
+            return
+        saved = checkpoint.save_stage_outputs(
+            self.ctx.checkpoints_dir, self.stage, self.model.backbone, self.model.head
+        )
+        for part, path in saved:
+            self.ctx.log.saved(self.settings.name, part, path)
+            self.ctx.events.emit(
+                CheckpointSaved(
+                    path=str(path),
+                    step=self.global_step,
+                    stage=self.stage,
+                    epoch=self.epoch,
+                    reason=f"stage{self.stage}_{part}",
+                )
+            )

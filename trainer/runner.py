@@ -1,0 +1,162 @@
+"""A whole run: run directory, events, control server, signals, Stages 1 → 2 → 3, resume.
+
+Exit status: 0 when the run completed or was stopped (control ``stop``, SIGTERM, SIGINT; the
+``latest`` checkpoint is written first), 1 when it failed (maou's fail-fast, or an error).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+import torch
+
+from maou_tui.protocol import RunFinished, RunStarted, StageCompleted, Threshold
+from maou_tui.sdk import ControlServer, EventWriter, RunDir
+from trainer import checkpoint
+from trainer.config import TINY_NOTE, TrainConfig
+from trainer.context import RunContext, main_context, pick_device
+from trainer.loop import StageFailed, StageOutcome, StageTrainer
+from trainer.train_log import close_logger, setup_logger
+
+
+class RunError(RuntimeError):
+    """A problem that ends the run before training (one line, names what to do)."""
+
+
+def _install_signal_handlers(ctx: RunContext) -> None:
+    """SIGTERM/SIGINT: finish the current step, checkpoint ``latest``, stop (exit 0)."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        ctx.request_stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _load_resume_state(ctx: RunContext) -> dict[str, Any] | None:
+    if ctx.config.resume is None:
+        return None
+    assert ctx.checkpoints_dir is not None
+    state = checkpoint.load_latest(ctx.checkpoints_dir)
+    if state is None:
+        raise RunError(
+            f"--resume {ctx.config.resume}: no checkpoints/latest.pt to resume from; "
+            "start a new run instead"
+        )
+    thresholds = {int(k): Threshold.model_validate(v) for k, v in state["thresholds"].items()}
+    ctx.control.restore(lr_multiplier=state["lr_multiplier"], thresholds=thresholds)
+    ctx.log.log.info(
+        "Resuming from %s: stage %d, epoch %d, batch %d (global step %d)",
+        ctx.checkpoints_dir / checkpoint.LATEST_NAME,
+        state["stage"],
+        state["epoch"],
+        state["batch"] + 1,
+        state["global_step"],
+    )
+    return state
+
+
+def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[str, str, int]:
+    """Run the configured stages; returns ``(status, reason, global_step)`` of run_finished."""
+    backbone: torch.nn.Module | None = None
+    global_step = 0
+    for stage in ctx.config.stages():
+        if resume is not None and stage < resume["stage"]:
+            continue
+        state = resume if resume is not None and stage == resume["stage"] else None
+        trainer = StageTrainer(ctx, stage, backbone, start_step=global_step + 1, resume=state)
+        outcome = trainer.run()
+        backbone, global_step = trainer.model.backbone, trainer.global_step
+        if outcome.reason == "stopped":
+            why = ctx.stop_signal or "control stop"
+            return "stopped", f"stopped by {why} at step {global_step}", global_step
+        _complete_stage(ctx, trainer, outcome)
+        if outcome.stop_run:
+            return "stopped", f"stage {stage} threshold reached (action stop)", global_step
+    return "completed", "all stages completed", global_step
+
+
+def _complete_stage(ctx: RunContext, trainer: StageTrainer, outcome: StageOutcome) -> None:
+    stage, settings = trainer.stage, trainer.settings
+    trainer.save_stage_outputs()
+    value = outcome.value if outcome.value is not None else trainer.last_metric
+    if outcome.reason == "skipped":
+        ctx.log.log.info("Stage %d skipped by control at epoch %d", stage, outcome.epochs)
+    elif stage in (1, 2):
+        ctx.log.stage_completed(stage, settings.metric, value, outcome.epochs)
+    else:
+        ctx.log.log.info("Stage 3 completed: epochs=%d", outcome.epochs)
+    ctx.events.emit(
+        StageCompleted(
+            stage=stage,
+            epochs=outcome.epochs,
+            step=trainer.global_step,
+            metric=settings.metric,
+            value=value if value == value else None,
+            reason=outcome.reason,
+        )
+    )
+    ctx.events.flush()
+
+
+def _open_run_dir(config: TrainConfig) -> RunDir:
+    if config.resume is not None:
+        return RunDir.open(config.resume)
+    assert config.run_dir is not None
+    return RunDir.create(config.run_dir)
+
+
+def run_training(config: TrainConfig) -> int:
+    """Train in ``config.run_dir`` (or resume ``config.resume``); the process exit status."""
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    torch.manual_seed(config.seed)
+    device = pick_device(config)
+    run = _open_run_dir(config)
+    to_stderr = config.log_stderr or sys.stderr.isatty()
+    logger = setup_logger(run.log_path, to_stderr)
+    events = EventWriter(run.events_path)
+    server = ControlServer(run.socket_path)
+    ctx = main_context(config, device, events, server, run.checkpoints_dir, logger)
+    status, reason, step = "failed", "", None
+    try:
+        if config.resume is None:
+            run.write_config(config.to_json_dict())
+        server.start()
+        _install_signal_handlers(ctx)
+        resume = _load_resume_state(ctx)
+        events.emit(
+            RunStarted(
+                config=config.to_json_dict(),
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                device=str(device),
+                world_size=ctx.world_size,
+                resumed=resume is not None,
+                run_dir=str(run.path),
+            )
+        )
+        if config.preset == "tiny":
+            logger.info(TINY_NOTE)
+        status, reason, step = train_stages(ctx, resume)
+    except (StageFailed, RunError) as exc:
+        reason = str(exc)
+        logger.error("%s", reason)
+        print(f"maou-train: error: {reason}", file=sys.stderr)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        logger.error("Error occurred\n%s", traceback.format_exc())
+        print(f"maou-train: error: {reason}", file=sys.stderr)
+    finally:
+        events.emit(RunFinished(status=status, reason=reason, step=step))
+        logger.info("Run finished: %s (%s)", status, reason)
+        ctx.control.close()
+        events.close()
+        close_logger(logger)
+        run.close()
+    return 1 if status == "failed" else 0
