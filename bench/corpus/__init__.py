@@ -1,0 +1,1 @@
+"""Helpers that generate the labelled diagnostics corpus (see bench/diagnostics.py)."""

@@ -1,0 +1,121 @@
+"""Real runs of this project's trainer with induced LR problems, for the diagnostics corpus.
+
+Each run is ``python -m trainer`` on the tiny preset (real cshogi data, real training) with one
+thing changed; its run directory keeps both formats: events.jsonl and the maou-format train.log.
+Labels say what a reader of the LR guide would call the run, decided from how it was induced
+(``expect``: must be found; ``allow``: acceptable companions, e.g. nan after a divergence).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STAGE1 = ["--stage", "1", "--num-threads", "1"]
+STAGE2 = ["--stage", "2", "--num-threads", "1"]
+ALWAYS_ALLOWED = {"epoch_boundary_reset"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str
+    args: list[str]
+    expect: set[str]
+    allow: set[str] = field(default_factory=set)
+    tuned: bool = True
+    """False for runs kept out of rule tuning (another seed/architecture), reported apart."""
+
+
+TRAINER_RUNS: tuple[RunSpec, ...] = (
+    RunSpec("s1_healthy", [*STAGE1, "--stage1-max-epochs", "30"], set(), {"epoch_boundary_reset"}),
+    RunSpec(
+        "s1_lr_far_high",
+        [*STAGE1, "--stage1-learning-rate", "0.3", "--stage1-max-epochs", "6"],
+        {"divergence"},
+        {"nan", "oscillation", "fail_fast_risk", "stagnation"},
+    ),
+    RunSpec(
+        "s1_lr_far_low",
+        [*STAGE1, "--stage1-learning-rate", "0.000001", "--stage1-max-epochs", "6"],
+        {"stagnation"},
+        {"fail_fast_risk"},
+    ),
+    RunSpec(
+        "s1_warmup_peak_high",
+        [
+            *STAGE1,
+            "--stage12-lr-scheduler",
+            "Warmup+CosineDecay",
+            "--stage1-learning-rate",
+            "0.05",
+            "--stage1-max-epochs",
+            "6",
+        ],
+        {"warmup_lr_too_high"},
+        {"divergence", "nan", "fail_fast_risk", "stagnation", "oscillation"},
+    ),
+    RunSpec(
+        "s1_high_constant_lr",
+        [*STAGE1, "--stage1-learning-rate", "0.02", "--stage1-max-epochs", "6"],
+        {"oscillation"},
+        {"fail_fast_risk", "stagnation", "divergence"},
+    ),
+    RunSpec(
+        "s2_small_overfit",
+        [
+            *STAGE2,
+            "--stage2-positions",
+            "600",
+            "--stage2-test-ratio",
+            "0.3",
+            "--stage2-batch-size",
+            "16",
+            "--stage2-max-epochs",
+            "14",
+            "--stage2-threshold",
+            "0.999",
+        ],
+        {"overfitting"},
+        {"fail_fast_risk", "stagnation"},
+    ),
+    RunSpec(
+        "s1_healthy_mixer_seed7",
+        [*STAGE1, "--model-architecture", "mlp-mixer", "--seed", "7", "--stage1-max-epochs", "30"],
+        set(),
+        {"epoch_boundary_reset"},
+        tuned=False,
+    ),
+    RunSpec(
+        "s1_lr_far_high_seed7",
+        [*STAGE1, "--seed", "7", "--stage1-learning-rate", "0.5", "--stage1-max-epochs", "5"],
+        {"divergence"},
+        {"nan", "oscillation", "fail_fast_risk", "stagnation"},
+        tuned=False,
+    ),
+)
+
+
+def generate(spec: RunSpec, root: Path, timeout: float = 900) -> Path:
+    """Run the trainer for ``spec`` into ``root/<name>`` (skipped when already complete)."""
+    run_dir = root / spec.name
+    events = run_dir / "events.jsonl"
+    if events.exists() and '"run_finished"' in events.read_text():
+        return run_dir
+    cmd = [sys.executable, "-m", "trainer", *spec.args, "--run-dir", str(run_dir)]
+    subprocess.run(cmd, timeout=timeout, check=False, capture_output=True)
+    return run_dir
+
+
+def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bench/corpus/runs")
+    names = set(sys.argv[2:])
+    for spec in TRAINER_RUNS:
+        if names and spec.name not in names:
+            continue
+        print(spec.name, generate(spec, root), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Diagnostics accuracy on a labelled corpus of real runs: precision, recall, detection delay.
+
+    python bench/diagnostics.py generate   # real runs into bench/corpus/runs (slow: minutes)
+    python bench/diagnostics.py evaluate   # diagnose each run in both formats, print the table
+
+Corpus (generated, not checked in): this project's trainer with induced LR problems
+(``bench/corpus/trainer_runs.py``) and torch classifiers on scikit-learn's digits
+(``bench/corpus/digits.py``). Each run is read twice, from events.jsonl and from the maou-format
+train.log, and replayed live: events are applied in chunks and ``Diagnoser.update()`` is called
+after each, as the app does, so the delay is the live one.
+
+Scoring, per run and format: a kind in ``expect`` that is found is a true positive, one not found
+a false negative; a warning/critical kind found that is in neither ``expect`` nor ``allow`` is a
+false positive. ``epoch_boundary_reset`` is scored against ground truth computed from the run's
+own per-batch values (events.jsonl has both the running mean and the per-batch value).
+Runs marked ``tuned=False`` (another seed/architecture/model) were never looked at while the
+thresholds were set; they are reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from bench.corpus.loading import chunks, read_events, store_of
+from maou_tui.diagnose import Diagnoser
+from maou_tui.diagnose.detectors.cumulative import (
+    RESET_MAX_PER_BATCH_SHARE,
+    RESET_MIN_JUMP_ABS,
+)
+from maou_tui.store import RunStore
+
+ROOT = Path(__file__).resolve().parent / "corpus" / "runs"
+FORMATS = ("events.jsonl", "train.log")
+#: Events per live chunk: about what the app's tailer hands over at 4 redraws a second.
+LIVE_CHUNK = 25
+#: Kinds a run may show whatever was induced: a throughput collapse is real on a shared 2-core
+#: machine (other jobs), not an LR problem and not induced, so it is neither right nor wrong here.
+ALWAYS_ALLOWED = {"throughput_collapse", "stall"}
+
+
+def specs() -> list:
+    from bench.corpus.digits import DIGITS_RUNS
+    from bench.corpus.trainer_runs import TRAINER_RUNS
+
+    return [*TRAINER_RUNS, *DIGITS_RUNS]
+
+
+def generate() -> None:
+    from bench.corpus import digits, trainer_runs
+
+    ROOT.mkdir(parents=True, exist_ok=True)
+    for spec in trainer_runs.TRAINER_RUNS:
+        print("trainer", spec.name, trainer_runs.generate(spec, ROOT), flush=True)
+    for spec in digits.DIGITS_RUNS:
+        print("digits", spec.name, digits.generate(spec, ROOT), flush=True)
+
+
+def replay(path: Path) -> tuple[list, list, int]:
+    """Live replay: findings as the app would show them, and the offline ones for comparison."""
+    events = read_events(path)
+    store = RunStore()
+    diagnoser = Diagnoser(store)
+    for chunk in chunks(events, LIVE_CHUNK):
+        store.apply_all(chunk)
+        diagnoser.update()
+    diagnoser.finish()
+    offline = Diagnoser(store_of(events))
+    offline.finish()
+    return diagnoser.findings, offline.findings, len(events)
+
+
+def reset_truth(path: Path) -> bool:
+    """Ground truth from events.jsonl: does a running-mean metric jump at an epoch start while
+    the per-batch metric does not?"""
+    store = store_of(read_events(path))
+    for name in store.names():
+        if not name.endswith("_cum") or name == "loss_cum":
+            continue
+        cum, per = store.series(name), store.series(name.removesuffix("_cum"))
+        if len(per) != len(cum):
+            continue
+        e = cum.epochs
+        for i in np.flatnonzero(e[1:] != e[:-1]) + 1:
+            jump = cum.values[i] - cum.values[i - 1]
+            change = np.nanmean(per.values[i : i + 8]) - np.nanmean(per.values[max(0, i - 8) : i])
+            if abs(jump) >= RESET_MIN_JUMP_ABS and abs(change) <= RESET_MAX_PER_BATCH_SHARE * abs(
+                jump
+            ):
+                return True
+    return False
+
+
+def evaluate() -> dict:
+    table: dict[str, dict[str, dict[str, int]]] = {
+        "tuned": defaultdict(lambda: defaultdict(int)),
+        "untuned": defaultdict(lambda: defaultdict(int)),
+    }
+    delays: dict[str, list[int]] = defaultdict(list)
+    rows, healthy_warnings, live_mismatch = [], 0, 0
+    for spec in specs():
+        run = ROOT / spec.name
+        if not (run / "events.jsonl").exists():
+            print(
+                f"missing {spec.name}: run `python bench/diagnostics.py generate`", file=sys.stderr
+            )
+            continue
+        truth_reset = reset_truth(run / "events.jsonl")
+        group = table["tuned" if spec.tuned else "untuned"]
+        for fmt in FORMATS:
+            if not (run / fmt).exists():
+                continue
+            live, offline, n_events = replay(run / fmt)
+            if {f.id for f in live} != {f.id for f in offline}:
+                live_mismatch += 1
+            found = {f.kind: f for f in live}
+            serious = {k for k, f in found.items() if f.severity != "info"}
+            expect = set(spec.expect)
+            allowed = expect | set(spec.allow) | ALWAYS_ALLOWED
+            for kind in expect:
+                group[kind]["tp" if kind in found else "fn"] += 1
+            for kind in serious - allowed:
+                group[kind]["fp"] += 1
+            if truth_reset:
+                group["epoch_boundary_reset"][
+                    "tp" if "epoch_boundary_reset" in found else "fn"
+                ] += 1
+            elif "epoch_boundary_reset" in found:
+                group["epoch_boundary_reset"]["fp"] += 1
+            if not expect:
+                healthy_warnings += len(serious - ALWAYS_ALLOWED)
+            for f in live:
+                if f.kind in expect and "detected_at_step" in f.evidence:
+                    delays[f.kind].append(int(f.evidence["detected_at_step"]) - f.step)
+            rows.append(
+                {
+                    "run": spec.name,
+                    "format": fmt,
+                    "tuned": spec.tuned,
+                    "expect": sorted(expect),
+                    "found": sorted(found),
+                    "missed": sorted(expect - set(found)),
+                    "unexpected": sorted(serious - allowed),
+                    "events": n_events,
+                }
+            )
+    return {
+        "rows": rows,
+        "scores": {g: {k: dict(v) for k, v in t.items()} for g, t in table.items()},
+        "delays": {k: v for k, v in delays.items()},
+        "healthy_warnings": healthy_warnings,
+        "live_offline_mismatches": live_mismatch,
+    }
+
+
+def _pr(counts: dict[str, int]) -> tuple[str, str]:
+    tp, fp, fn = counts.get("tp", 0), counts.get("fp", 0), counts.get("fn", 0)
+    p = f"{tp / (tp + fp):.2f}" if tp + fp else "-"
+    r = f"{tp / (tp + fn):.2f}" if tp + fn else "-"
+    return p, r
+
+
+def print_report(result: dict) -> None:
+    for row in result["rows"]:
+        flag = "" if not row["missed"] and not row["unexpected"] else "  <--"
+        print(
+            f"{row['run']:<26} {row['format']:<13} expect={','.join(row['expect']) or '-':<22} "
+            f"found={','.join(row['found']) or '-'}{flag}"
+        )
+    for group, scores in result["scores"].items():
+        print(f"\n{group} runs: kind, precision, recall (tp/fp/fn), median delay in steps")
+        for kind in sorted(scores):
+            p, r = _pr(scores[kind])
+            c = scores[kind]
+            d = result["delays"].get(kind, [])
+            med = f"{int(np.median(d))}" if d else "-"
+            print(
+                f"  {kind:<22} P={p:<5} R={r:<5} ({c.get('tp', 0)}/{c.get('fp', 0)}/"
+                f"{c.get('fn', 0)}) delay={med}"
+            )
+    print(f"\nwarnings/criticals on healthy runs: {result['healthy_warnings']}")
+    print(f"runs where live and offline findings differ: {result['live_offline_mismatches']}")
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else "evaluate"
+    if command == "generate":
+        generate()
+        return
+    result = evaluate()
+    print_report(result)
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "diagnostics.json").write_text(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Advice for each finding kind, from the LR guide (seed 003 §ログからの診断, Step 3 table).
+
+Values are CLI values: what to pass to the stage's option (``maou_tui.lrtools.stage_lr_option``),
+i.e. the effective LR divided by the sqrt batch scale in force. The LR tables and the scaling rule
+come from ``maou_tui.lrtools`` so that advice and ``maou-tui recommend`` never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maou_tui.diagnose.context import StageContext
+from maou_tui.diagnose.models import Advice
+from maou_tui.lrtools import TABLES, format_lr, normalise_arch, recommend, sqrt_scale
+from maou_tui.lrtools import stage_lr_option as _stage_lr_option
+
+
+@dataclass(frozen=True)
+class LrRule:
+    """The guide's direction and range for one symptom, the factor we suggest, the TUI key."""
+
+    factor: float
+    guide_range: str
+    key: str | None
+
+
+#: Step 3 of the guide: 発散/nan 1/5〜1/2, 振動 1/3〜1/2, 停滞 2〜5倍, 過学習 1/2 + dropout.
+#: The factor suggested is inside the guide's range: 1/3 for divergence (halving often is not
+#: enough once the loss has run away), 1/5 for NaN, 1/2 where the key `h` applies it directly,
+#: 2 for stagnation (the low end: raising too far turns stagnation into oscillation).
+LR_RULES: dict[str, LrRule] = {
+    "divergence": LrRule(1 / 3, "lower the LR to 1/5-1/2", "l"),
+    "nan": LrRule(1 / 5, "lower the LR to 1/5-1/2 (gradient clipping is on by default)", "l"),
+    "oscillation": LrRule(1 / 2, "lower the LR to 1/3-1/2", "h"),
+    "stagnation": LrRule(2.0, "raise the LR 2-5x", "u"),
+    "overfitting": LrRule(1 / 2, "lower the LR to 1/2 and add regularisation", "h"),
+    "warmup_lr_too_high": LrRule(1 / 2, "the peak (effective) LR after sqrt scaling is high", "l"),
+}
+
+
+def stage_lr_option(stage: int | None) -> str | None:
+    return _stage_lr_option(stage) if stage in (1, 2, 3) else None
+
+
+def scale_in_force(ctx: StageContext) -> float | None:
+    """The sqrt factor the trainer applied: the logged one, else computed from the batch size."""
+    if ctx.lr_scale:
+        return ctx.lr_scale
+    if ctx.batch_size and ctx.batch_size > 0:
+        return sqrt_scale(ctx.batch_size, ctx.stage)
+    return None
+
+
+def current_cli_lr(ctx: StageContext, multiplier: float = 1.0) -> float | None:
+    """The CLI value that gives the LR in force now (the live multiplier included)."""
+    base = ctx.base_lr
+    if base is None and ctx.effective_lr is not None:
+        scale = scale_in_force(ctx)
+        base = ctx.effective_lr / scale if scale else None
+    return base * multiplier if base is not None else None
+
+
+def arch_note(ctx: StageContext) -> str:
+    """The guide's characterisation of the architecture ("ViT wants lower LRs")."""
+    if not ctx.architecture:
+        return ""
+    try:
+        return TABLES[normalise_arch(ctx.architecture)].summary
+    except ValueError:
+        return ""
+
+
+def _value_note(option: str | None, current: float | None, suggested: float | None) -> str:
+    if option and current is not None and suggested is not None:
+        return f"{option} {format_lr(current)} -> {format_lr(suggested)}"
+    return ""
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str = "") -> Advice:
+    """Advice that changes the stage's LR by the guide's factor for ``kind``."""
+    rule = LR_RULES[kind]
+    option = stage_lr_option(ctx.stage)
+    current = current_cli_lr(ctx, multiplier)
+    suggested = current * rule.factor if current is not None else None
+    scale = scale_in_force(ctx)
+    scale_note = f"sqrt batch scale x{scale:.2f} in force" if scale and scale != 1.0 else ""
+    note = _join(
+        rule.guide_range,
+        _value_note(option, current, suggested),
+        scale_note,
+        extra,
+        arch_note(ctx),
+    )
+    return Advice(
+        option=option,
+        current=current,
+        suggested=suggested,
+        factor=rule.factor,
+        note=note,
+        key=rule.key,
+    )
+
+
+def warmup_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
+    """Peak LR too high: the guide's CLI value = recommended effective LR / scale, when known."""
+    advice = lr_advice("warmup_lr_too_high", ctx, multiplier)
+    if not ctx.architecture or not ctx.batch_size or advice.current is None:
+        return advice.model_copy(
+            update={"note": _join("check the `LR sqrt scaling:` line", advice.note)}
+        )
+    try:
+        rec = recommend(ctx.architecture, ctx.stage, ctx.batch_size)
+    except ValueError:
+        return advice
+    if rec.cli_value >= advice.current:
+        return advice
+    note = _join(
+        f"guide: effective {format_lr(rec.recommended_effective_lr)} for {rec.guide_row}; "
+        f"CLI value = {format_lr(rec.recommended_effective_lr)} / scale {rec.scale:.2f} "
+        f"= {format_lr(rec.cli_value)}",
+        advice.note,
+    )
+    return advice.model_copy(
+        update={
+            "suggested": rec.cli_value,
+            "factor": rec.cli_value / advice.current,
+            "note": note,
+        }
+    )
+
+
+def overfitting_advice(
+    ctx: StageContext, best_epoch: int | None, multiplier: float = 1.0
+) -> Advice:
+    """Overfitting: LR 1/2 plus regularisation, fewer epochs, a threshold stop (guide §6)."""
+    if ctx.stage == 2:
+        extra = "add --stage2-head-dropout 0.1 (needs --stage2-hidden-dim)"
+        if best_epoch is not None:
+            extra += f"; --stage2-max-epochs {best_epoch}"
+        extra += "; or stop at --stage2-threshold"
+    elif ctx.stage == 1:
+        extra = "fewer epochs"
+        if best_epoch is not None:
+            extra += f" (--stage1-max-epochs {best_epoch})"
+    else:
+        extra = "fewer epochs"
+        if best_epoch is not None:
+            extra += f" (--epoch {best_epoch})"
+        extra += " or --early-stopping-patience 2"
+    return lr_advice("overfitting", ctx, multiplier, extra)
+
+
+def oscillation_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
+    extra = "a larger batch lowers the gradient noise"
+    if ctx.stage == 3:
+        extra = "--optimizer-beta2 0.999 -> 0.998; " + extra
+    return lr_advice("oscillation", ctx, multiplier, extra)
+
+
+def stagnation_advice(ctx: StageContext, in_warmup: bool, multiplier: float = 1.0) -> Advice:
+    extra = "check that warmup has ended (the LR may still be low)" if in_warmup else ""
+    if ctx.stage == 1:
+        extra = _join(extra, "the guide suggests trying --stage1-learning-rate 0.001")
+    return lr_advice("stagnation", ctx, multiplier, extra)
+
+
+def fail_fast_advice(ctx: StageContext, epochs_needed: int | None) -> Advice:
+    """The stage will run out of epochs before its threshold: raise max epochs or the LR."""
+    option = {1: "--stage1-max-epochs", 2: "--stage2-max-epochs"}.get(ctx.stage)
+    current = float(ctx.max_epochs) if ctx.max_epochs else None
+    suggested = float(epochs_needed) if epochs_needed else None
+    factor = suggested / current if suggested and current else None
+    threshold_option = {1: "--stage1-threshold", 2: "--stage2-threshold"}.get(ctx.stage, "")
+    note = _join(
+        "maou aborts the run when max epochs run out below the threshold",
+        f"raise {option} or lower {threshold_option}" if option else "",
+        "or raise the LR if the metric is flat (2-5x)",
+    )
+    return Advice(option=option, current=current, suggested=suggested, factor=factor, note=note)
+
+
+def no_lr_advice(note: str) -> Advice:
+    return Advice(note=note)
+
+
+def describe_lr(value: float | None) -> str:
+    return format_lr(value) if value is not None else "?"

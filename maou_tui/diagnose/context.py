@@ -1,0 +1,77 @@
+"""What a stage was run with, gathered from StageStarted and RunStarted.config.
+
+Advice needs the CLI LR, the sqrt factor in force, the batch size and the architecture; a maou
+log gives only some of them (the ingestion parser fills what the `LR sqrt scaling:` and scheduler
+lines say), so every field may be None and the advice says less rather than guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+#: Keys of RunStarted.config that name the architecture (maou's option, then short forms).
+_ARCH_KEYS = ("model_architecture", "architecture", "arch", "model")
+_STAGE_METRIC = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+
+
+@dataclass(frozen=True)
+class StageContext:
+    stage: int
+    metric: str
+    start_step: int = 0
+    steps_per_epoch: int | None = None
+    max_epochs: int | None = None
+    warmup_steps: int | None = None
+    scheduler: str | None = None
+    base_lr: float | None = None
+    lr_scale: float | None = None
+    effective_lr: float | None = None
+    batch_size: int | None = None
+    threshold: float | None = None
+    architecture: str | None = None
+
+    @property
+    def warmup_end(self) -> int | None:
+        """First global step after warmup, when the stage has one."""
+        if not self.warmup_steps:
+            return None
+        return self.start_step + self.warmup_steps
+
+
+def _config_value(config: dict[str, Any], stage: int, *names: str) -> Any:
+    for name in names:
+        for key in (f"stage{stage}_{name}", name):
+            if config.get(key) is not None:
+                return config[key]
+    return None
+
+
+def stage_context(store: Any, stage: int) -> StageContext:
+    """The context of ``stage`` from the store's StageStarted (and the run config as a fallback)."""
+    started = getattr(store, "stages", {}).get(stage)
+    run = getattr(store, "run", None)
+    config: dict[str, Any] = dict(getattr(run, "config", None) or {})
+    arch = getattr(started, "architecture", None) or _config_value(config, stage, *_ARCH_KEYS)
+    if started is None:
+        return StageContext(
+            stage=stage,
+            metric=_STAGE_METRIC.get(stage, "accuracy"),
+            batch_size=_config_value(config, stage, "batch_size"),
+            architecture=arch,
+        )
+    return StageContext(
+        stage=stage,
+        metric=started.metric or _STAGE_METRIC.get(stage, "accuracy"),
+        start_step=started.start_step,
+        steps_per_epoch=started.steps_per_epoch,
+        max_epochs=started.max_epochs,
+        warmup_steps=started.warmup_steps,
+        scheduler=started.scheduler,
+        base_lr=started.base_lr,
+        lr_scale=started.lr_scale,
+        effective_lr=started.effective_lr,
+        batch_size=started.batch_size or _config_value(config, stage, "batch_size"),
+        threshold=started.threshold,
+        architecture=str(arch) if arch is not None else None,
+    )

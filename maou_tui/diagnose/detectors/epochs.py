@@ -1,0 +1,199 @@
+"""Epoch-level detectors: overfitting, fail-fast risk, Stage 3 value collapse."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from maou_tui.diagnose import advice
+from maou_tui.diagnose.detectors.base import Detection, StageData
+
+# --- overfitting -----------------------------------------------------------------------------
+#: Validation loss this fraction above its best (Prechelt's generalisation loss GL_5).
+OVERFIT_MIN_GENERALISATION_LOSS = 0.05
+#: Epochs since the best validation loss before it counts (Prechelt's UP_s with s=2: one noisy
+#: validation is not a trend; UMLAUT's single-epoch rule fires on noise).
+OVERFIT_MIN_EPOCHS_SINCE_BEST = 2
+#: ...while the training loss kept falling by at least this fraction since that best epoch.
+OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
+
+# --- fail_fast_risk --------------------------------------------------------------------------
+#: Epochs done before a projection is trusted (the first epoch's gain is mostly warmup).
+FAILFAST_MIN_EPOCHS = 2
+#: Flag when the epochs needed at the recent rate exceed the epochs left by this factor: metrics
+#: saturate, so a linear projection is already optimistic; 1.5 keeps borderline runs quiet.
+FAILFAST_MARGIN = 1.5
+
+# --- value_collapse --------------------------------------------------------------------------
+#: Stage 3 value head answering the label mean: almost no confident predictions...
+VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE = 0.01
+#: ...and a Brier score near the variance of a ~0.54 mean label (0.248): no information.
+VALUE_COLLAPSE_MIN_BRIER = 0.22
+#: For this many consecutive epochs (the first epoch of a fresh head may look like this).
+VALUE_COLLAPSE_EPOCHS = 2
+
+
+def _metric_columns(data: StageData) -> tuple[str, str]:
+    metric = data.ctx.metric
+    return f"train_{metric}", f"val_{metric}"
+
+
+def overfitting(data: StageData) -> list[Detection]:
+    table = data.epochs
+    val = table.get("val_loss")
+    train = table.get("train_loss")
+    if np.isfinite(val).sum() < OVERFIT_MIN_EPOCHS_SINCE_BEST + 2:
+        return []
+    for i in range(OVERFIT_MIN_EPOCHS_SINCE_BEST + 1, val.size):
+        seen = val[: i + 1]
+        if not np.isfinite(seen).any():
+            continue
+        best_i = int(np.nanargmin(seen))
+        best = float(seen[best_i])
+        gl = float(val[i]) / best - 1.0 if best > 0 and np.isfinite(val[i]) else float("nan")
+        train_gain = (
+            (float(train[best_i]) - float(train[i])) / float(train[best_i])
+            if np.isfinite(train[best_i]) and np.isfinite(train[i]) and train[best_i] > 0
+            else float("nan")
+        )
+        if (
+            i - best_i >= OVERFIT_MIN_EPOCHS_SINCE_BEST
+            and gl >= OVERFIT_MIN_GENERALISATION_LOSS
+            and train_gain >= OVERFIT_MIN_TRAIN_IMPROVEMENT
+        ):
+            return [_overfitting_detection(data, best_i, i)]
+    return []
+
+
+def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
+    t = data.epochs
+    val, train = t.get("val_loss"), t.get("train_loss")
+    ctx = data.ctx
+    onset_row = min(best_i + 1, t.epoch.size - 1)
+    best_epoch = int(t.epoch[best_i])
+    last = int(np.flatnonzero(np.isfinite(val))[-1])
+    evidence: dict[str, float | int | str] = {
+        "best_val_loss": float(val[best_i]),
+        "best_epoch": best_epoch,
+        "val_loss": float(val[last]),
+        "train_loss_at_best": float(train[best_i]),
+        "train_loss": float(train[last]),
+        "generalisation_loss": float(val[last]) / float(val[best_i]) - 1.0,
+        "detected_at_step": int(t.step[i]),
+    }
+    val_metric = t.get(_metric_columns(data)[1])
+    if np.isfinite(val_metric[best_i]) and np.isfinite(val_metric[last]):
+        evidence["best_val_metric"] = float(val_metric[best_i])
+        evidence["val_metric"] = float(val_metric[last])
+    return Detection(
+        kind="overfitting",
+        severity="warning",
+        onset=int(t.step[best_i]) + 1,
+        epoch=int(t.epoch[onset_row]),
+        message=(
+            f"Stage {ctx.stage} overfitting: val loss {float(val[last]):.4g} up "
+            f"{100 * evidence['generalisation_loss']:.0f}% since epoch {best_epoch} while train "
+            f"loss fell {float(train[best_i]):.4g} -> {float(train[last]):.4g}"
+        ),
+        evidence=evidence,
+        advice=advice.overfitting_advice(ctx, best_epoch, data.multiplier),
+        last_step=int(t.step[last]),
+    )
+
+
+def fail_fast_risk(data: StageData) -> list[Detection]:
+    ctx = data.ctx
+    if ctx.threshold is None or not ctx.max_epochs or data.threshold_reached:
+        return []
+    metric = data.epochs.get(_metric_columns(data)[0])
+    finite = np.flatnonzero(np.isfinite(metric))
+    for n in range(FAILFAST_MIN_EPOCHS, finite.size + 1):
+        rows = finite[:n]
+        value = float(metric[rows[-1]])
+        done = int(data.epochs.epoch[rows[-1]])
+        left = ctx.max_epochs - done
+        gap = ctx.threshold - value
+        if gap <= 0 or left <= 0:
+            continue
+        rate = (value - float(metric[rows[-2]])) / max(1, done - int(data.epochs.epoch[rows[-2]]))
+        needed = math.inf if rate <= 0 else gap / rate
+        if needed > FAILFAST_MARGIN * left:
+            return [_fail_fast_detection(data, rows[-1], value, gap, rate, needed, left)]
+    return []
+
+
+def _fail_fast_detection(
+    data: StageData, row: int, value: float, gap: float, rate: float, needed: float, left: int
+) -> Detection:
+    ctx = data.ctx
+    done = int(data.epochs.epoch[row])
+    total = None if math.isinf(needed) else done + math.ceil(needed)
+    projection = "never at the current rate" if total is None else f"by epoch {total}"
+    return Detection(
+        kind="fail_fast_risk",
+        severity="warning",
+        onset=int(data.epochs.step[row]),
+        epoch=done,
+        message=(
+            f"Stage {ctx.stage} {ctx.metric} {100 * value:.2f}% after {done}/{ctx.max_epochs} "
+            f"epochs reaches the {100 * (ctx.threshold or 0):.2f}% threshold {projection}; "
+            f"the run aborts at max epochs"
+        ),
+        evidence={
+            "metric": value,
+            "threshold": float(ctx.threshold or 0),
+            "gap": gap,
+            "gain_per_epoch": rate,
+            "epochs_left": left,
+            "epochs_needed": -1 if math.isinf(needed) else float(needed),
+            "detected_at_step": int(data.epochs.step[row]),
+        },
+        advice=advice.fail_fast_advice(ctx, total),
+        last_step=int(data.epochs.step[row]),
+    )
+
+
+def value_collapse(data: StageData) -> list[Detection]:
+    if data.ctx.stage != 3:
+        return []
+    t = data.epochs
+    high = t.get("value_high_confidence_rate")
+    brier = t.get("value_brier_score")
+    run = 0
+    for i in range(t.epoch.size):
+        collapsed = (
+            np.isfinite(high[i])
+            and np.isfinite(brier[i])
+            and high[i] <= VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE
+            and brier[i] >= VALUE_COLLAPSE_MIN_BRIER
+        )
+        run = run + 1 if collapsed else 0
+        if run >= VALUE_COLLAPSE_EPOCHS:
+            first = i - run + 1
+            return [
+                Detection(
+                    kind="value_collapse",
+                    severity="warning",
+                    onset=int(t.step[first]),
+                    epoch=int(t.epoch[first]),
+                    message=(
+                        f"Stage 3 value head collapsed to the mean: Brier {float(brier[i]):.3f}, "
+                        f"{100 * float(high[i]):.1f}% confident predictions"
+                    ),
+                    evidence={
+                        "value_brier_score": float(brier[i]),
+                        "value_high_confidence_rate": float(high[i]),
+                        "detected_at_step": int(t.step[i]),
+                    },
+                    advice=advice.lr_advice(
+                        "divergence",
+                        data.ctx,
+                        data.multiplier,
+                        "maou's investigation: value collapse came from a high LR with a huge "
+                        "batch; check --value-loss-ratio",
+                    ),
+                    last_step=int(t.step[-1]),
+                )
+            ]
+    return []

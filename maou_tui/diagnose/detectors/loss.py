@@ -1,0 +1,382 @@
+"""Loss-curve detectors: divergence, warmup LR too high, oscillation, stagnation.
+
+They read one stage's loss blocks (``signals.Blocks``: mean, spread and LR per span of steps), so
+a new stage (a new head, a new loss scale) is never compared with the previous one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maou_tui.diagnose import advice
+from maou_tui.diagnose.detectors.base import Detection, StageData
+from maou_tui.lrtools import format_lr
+
+# --- divergence ---------------------------------------------------------------------------
+#: A block mean this many times the best block mean so far is divergence. fastai/Lightning stop
+#: an LR sweep at 4x the best smoothed loss; mid-training a doubling of the averaged loss is
+#: already far outside block-to-block noise (a few percent on every curve of the corpus).
+DIVERGENCE_RATIO = 2.0
+#: ...and the rise must be at least this fraction of the stage's first block mean: near a loss of
+#: zero a doubling can be a tiny absolute wiggle (0.002 -> 0.004) that no one should act on.
+DIVERGENCE_MIN_RISE = 0.10
+#: Consecutive blocks above the ratio before it is reported: one bad block is a spike, not a run.
+DIVERGENCE_CONFIRM_BLOCKS = 2
+#: ...unless one block is this far above the best: fastai's and Lightning's LR sweeps stop at
+#: 4x the best smoothed loss. A far too high LR explodes in the first few batches and then
+#: settles on a trivial solution, so a single block is all there is to see.
+DIVERGENCE_SPIKE_RATIO = 4.0
+#: The onset is the first block after the best one that is this much above it.
+ONSET_RATIO = 1.25
+#: An episode ends when the loss comes back below this multiple of the best.
+DIVERGENCE_RECOVERED_RATIO = 1.5
+
+# --- warmup_lr_too_high ----------------------------------------------------------------------
+#: During warmup (or shortly after), a sustained rise of the block mean to this multiple of the
+#: best so far means the rising LR made things worse: a healthy warmup only goes down.
+WARMUP_RISE_RATIO = 1.3
+#: How long after the warmup ends a rise still counts, as a fraction of the warmup length: the
+#: peak LR is reached at its end and the damage shows a little later.
+WARMUP_GRACE_FRACTION = 0.5
+#: The LR when the rise starts must be at least this fraction of the peak: noise at LR ~ 0 at
+#: the very start of a warmup is not the peak LR's fault.
+WARMUP_MIN_LR_FRACTION = 0.25
+
+# --- oscillation -----------------------------------------------------------------------------
+#: Blocks in the window looked at (with 16 blocks per epoch, about 3/4 of an epoch).
+OSC_WINDOW_BLOCKS = 12
+#: Detrended block means must swing by at least this fraction of the loss level (the guide's
+#: example swings 0.028-0.037 around 0.032, i.e. ~+-12%).
+OSC_MIN_REL_AMPLITUDE = 0.05
+#: ...and by this many times what batch noise alone gives a block mean (std/sqrt(n)): a healthy
+#: curve's block means scatter by about 1x that.
+OSC_NOISE_RATIO = 3.0
+#: At least this fraction of the window's inner blocks are turning points (paired ups and downs,
+#: AutoTrainer's paired extrema); a smooth bend of the curve has one or two.
+OSC_MIN_TURN_FRACTION = 0.4
+#: No trend: the fitted change across the window is at most this multiple of the swing.
+OSC_MAX_TREND_TO_AMPLITUDE = 2.0
+
+# --- stagnation ------------------------------------------------------------------------------
+#: Window length in epochs (the guide's example compares epochs 1, 5 and 10).
+STAG_WINDOW_EPOCHS = 2
+#: Window length in blocks when the epoch length is unknown, and the minimum in any case.
+STAG_MIN_WINDOW_BLOCKS = 12
+#: Relative improvement of the loss across the window below which it is flat (PyTorch's
+#: ReduceLROnPlateau uses 1e-4 per check; the guide's example improves 2% over 5 epochs).
+STAG_MAX_REL_IMPROVEMENT = 0.03
+#: Late in a cosine decay a flat loss is expected: only flag while the LR is at least this
+#: fraction of the stage's peak.
+STAG_MIN_LR_FRACTION = 0.3
+#: Without a threshold to judge by (Stage 3), only a stage that has improved less than this
+#: fraction since its start is stagnating; a plateau after a large drop is convergence.
+STAG_MAX_TOTAL_IMPROVEMENT = 0.3
+
+
+def _onset_after_best(mean: np.ndarray, best_i: int, best: float, upto: int) -> int:
+    for j in range(best_i + 1, upto + 1):
+        if mean[j] > ONSET_RATIO * best:
+            return j
+    return upto
+
+
+def divergence(data: StageData) -> list[Detection]:
+    mean = data.blocks["mean"]
+    if mean.size < 2:
+        return []
+    initial = float(mean[0])
+    best, best_i, run = initial, 0, 0
+    episodes: list[list] = []  # [onset, detected, last, best block, best] per episode
+    in_episode = False
+    for i in range(1, mean.size):
+        m = float(mean[i])
+        if in_episode:
+            if m < DIVERGENCE_RECOVERED_RATIO * best:
+                in_episode = False
+                if m < best:
+                    best, best_i = m, i
+            else:
+                episodes[-1][2] = i
+            continue
+        big_enough = m - best >= DIVERGENCE_MIN_RISE * initial
+        run = run + 1 if m >= DIVERGENCE_RATIO * best and big_enough else 0
+        spike = m >= DIVERGENCE_SPIKE_RATIO * best and big_enough
+        if run >= DIVERGENCE_CONFIRM_BLOCKS or spike:
+            episodes.append([_onset_after_best(mean, best_i, best, i), i, i, best_i, best])
+            in_episode, run = True, 0
+        elif m < best:
+            best, best_i = m, i
+    return [_divergence_detection(data, *e) for e in episodes]
+
+
+def _divergence_detection(
+    data: StageData, onset: int, detected: int, last: int, best_i: int, best: float
+) -> Detection:
+    b = data.blocks
+    peak = float(b["mean"][onset : last + 1].max())
+    ctx = data.ctx
+    return Detection(
+        kind="divergence",
+        severity="critical",
+        onset=int(b["start"][onset]),
+        epoch=int(b["epoch"][onset]),
+        message=(
+            f"Stage {ctx.stage} loss diverging: {peak:.4g} is {peak / best:.1f}x its best "
+            f"{best:.4g} (step {int(b['end'][best_i])})"
+        ),
+        evidence={
+            "best_loss": best,
+            "best_step": int(b["end"][best_i]),
+            "loss": float(b["mean"][last]),
+            "peak_loss": peak,
+            "ratio": peak / best,
+            "lr": float(b["lr"][onset]),
+            "detected_at_step": int(b["end"][detected]),
+        },
+        advice=advice.lr_advice("divergence", ctx, data.multiplier),
+        last_step=int(b["end"][last]),
+    )
+
+
+def warmup_window(data: StageData) -> tuple[int, int] | None:
+    """(start, end) global steps of the stage's warmup: from StageStarted, else from the LR
+    blocks (the LR rose at least 2x from the first block to its peak)."""
+    ctx = data.ctx
+    if ctx.warmup_end is not None:
+        return ctx.start_step, ctx.warmup_end
+    lr = data.blocks["lr"]
+    finite = np.isfinite(lr)
+    if finite.sum() < 3 or lr[finite][0] <= 0:
+        return None
+    peak_i = int(np.nanargmax(lr))
+    if lr[peak_i] < 2 * lr[finite][0] or peak_i == lr.size - 1:
+        return None
+    return int(data.blocks["start"][0]), int(data.blocks["end"][peak_i])
+
+
+def warmup_lr_too_high(data: StageData) -> list[Detection]:
+    window = warmup_window(data)
+    b = data.blocks
+    mean = b["mean"]
+    if window is None or mean.size < DIVERGENCE_CONFIRM_BLOCKS + 1:
+        return []
+    start, end = window
+    limit = end + WARMUP_GRACE_FRACTION * (end - start)
+    lr = b["lr"]
+    peak_lr = float(np.nanmax(lr)) if np.isfinite(lr).any() else float("nan")
+    initial = float(mean[0])
+    best, best_i, run = initial, 0, 0
+    for i in range(1, mean.size):
+        if b["start"][i] > limit:
+            break
+        m = float(mean[i])
+        lr_ok = (
+            not np.isfinite(peak_lr)
+            or not np.isfinite(lr[i])
+            or (lr[i] >= WARMUP_MIN_LR_FRACTION * peak_lr)
+        )
+        rising = m >= WARMUP_RISE_RATIO * best and m - best >= DIVERGENCE_MIN_RISE * initial
+        run = run + 1 if rising and lr_ok else 0
+        if run >= DIVERGENCE_CONFIRM_BLOCKS:
+            onset = _onset_after_best(mean, best_i, best, i)
+            return [_warmup_detection(data, onset, i, best_i, best, (start, end))]
+        if m < best:
+            best, best_i = m, i
+    return []
+
+
+def _warmup_detection(
+    data: StageData, onset: int, i: int, best_i: int, best: float, window: tuple[int, int]
+) -> Detection:
+    b = data.blocks
+    ctx = data.ctx
+    lr_at = float(b["lr"][onset])
+    after = int(b["start"][onset]) >= window[1]
+    when = "after warmup ended" if after else "while the warmup raised the LR"
+    scale = advice.scale_in_force(ctx)
+    evidence: dict[str, float | int | str] = {
+        "best_loss": best,
+        "best_step": int(b["end"][best_i]),
+        "loss": float(b["mean"][i]),
+        "ratio": float(b["mean"][i]) / best,
+        "lr_at_onset": lr_at,
+        "warmup_start": window[0],
+        "warmup_end": window[1],
+        "detected_at_step": int(b["end"][i]),
+    }
+    if scale:
+        evidence["lr_scale"] = scale
+    if ctx.effective_lr:
+        evidence["effective_lr"] = ctx.effective_lr
+    return Detection(
+        kind="warmup_lr_too_high",
+        severity="warning",
+        onset=int(b["start"][onset]),
+        epoch=int(b["epoch"][onset]),
+        message=(
+            f"Stage {ctx.stage} loss rose {float(b['mean'][i]) / best:.2f}x {when} "
+            f"(LR {format_lr(lr_at) if np.isfinite(lr_at) else '?'})"
+        ),
+        evidence=evidence,
+        advice=advice.warmup_advice(ctx, data.multiplier),
+        last_step=int(b["end"][i]),
+    )
+
+
+def _after_warmup_index(data: StageData) -> int:
+    """First block index past warmup (and past the stage's first two blocks)."""
+    window = warmup_window(data)
+    first = 2
+    if window is not None:
+        first = max(first, int(np.searchsorted(data.blocks["start"], window[1])))
+    return first
+
+
+def _oscillating(mean: np.ndarray, std: np.ndarray, count: np.ndarray) -> dict[str, float] | None:
+    x = np.arange(mean.size, dtype=np.float64)
+    slope, intercept = np.polyfit(x, mean, 1)
+    resid = mean - (slope * x + intercept)
+    level = float(mean.mean())
+    if level <= 0:
+        return None
+    amp = float(resid.std())
+    noise = float(np.median(std / np.sqrt(np.maximum(count, 1))))
+    rel_amp = amp / level
+    trend = abs(float(slope) * (mean.size - 1)) / level
+    d = np.sign(np.diff(resid))
+    turning = np.flatnonzero(d[1:] * d[:-1] < 0)
+    turns = int(turning.size)
+    turn_fraction = turns / max(1, mean.size - 2)
+    ok = (
+        rel_amp >= OSC_MIN_REL_AMPLITUDE
+        and amp >= OSC_NOISE_RATIO * noise
+        and turn_fraction >= OSC_MIN_TURN_FRACTION
+        and trend <= OSC_MAX_TREND_TO_AMPLITUDE * rel_amp
+    )
+    if not ok:
+        return None
+    return {
+        "relative_amplitude": rel_amp,
+        "noise_ratio": amp / noise if noise > 0 else float("inf"),
+        "turning_points": turns,
+        "trend": trend,
+        "level": level,
+        "first_turn": int(turning[0]) if turns else 0,
+    }
+
+
+def oscillation(data: StageData) -> list[Detection]:
+    b = data.blocks
+    first = _after_warmup_index(data)
+    episodes: list[tuple[int, int, dict[str, float]]] = []
+    for end in range(first + OSC_WINDOW_BLOCKS, b["mean"].size + 1):
+        lo = end - OSC_WINDOW_BLOCKS
+        stats = _oscillating(b["mean"][lo:end], b["std"][lo:end], b["count"][lo:end])
+        if stats is None:
+            continue
+        if episodes and lo <= episodes[-1][1]:
+            episodes[-1] = (episodes[-1][0], end - 1, stats)
+        else:
+            episodes.append((lo + int(stats["first_turn"]), end - 1, stats))
+    return [_oscillation_detection(data, *e) for e in episodes]
+
+
+def _oscillation_detection(
+    data: StageData, onset: int, last: int, stats: dict[str, float]
+) -> Detection:
+    b = data.blocks
+    ctx = data.ctx
+    evidence: dict[str, float | int | str] = dict(stats)
+    evidence.pop("first_turn")
+    evidence["lr"] = float(b["lr"][last])
+    evidence["detected_at_step"] = int(b["end"][last])
+    return Detection(
+        kind="oscillation",
+        severity="warning",
+        onset=int(b["start"][onset]),
+        epoch=int(b["epoch"][onset]),
+        message=(
+            f"Stage {ctx.stage} loss oscillates +-{100 * stats['relative_amplitude']:.0f}% "
+            f"around {stats['level']:.4g} with no trend ({int(stats['turning_points'])} swings)"
+        ),
+        evidence=evidence,
+        advice=advice.oscillation_advice(ctx, data.multiplier),
+        last_step=int(b["end"][last]),
+    )
+
+
+def _stagnation_window(data: StageData) -> int:
+    ctx = data.ctx
+    span = (
+        max(1, int(np.median(np.diff(data.blocks["start"]))))
+        if len(data.blocks["start"]) > 1
+        else 1
+    )
+    if ctx.steps_per_epoch:
+        return max(STAG_MIN_WINDOW_BLOCKS, round(STAG_WINDOW_EPOCHS * ctx.steps_per_epoch / span))
+    return STAG_MIN_WINDOW_BLOCKS * 2
+
+
+def stagnation(data: StageData) -> list[Detection]:
+    b = data.blocks
+    ctx = data.ctx
+    mean, lr = b["mean"], b["lr"]
+    width = _stagnation_window(data)
+    first = _after_warmup_index(data)
+    if data.threshold_reached or mean.size < first + width:
+        return []
+    peak_lr = float(np.nanmax(lr)) if np.isfinite(lr).any() else float("nan")
+    initial = float(mean[: max(1, min(2, mean.size))].mean())
+    for end in range(first + width, mean.size + 1):
+        lo = end - width
+        q = max(1, width // 4)
+        before, after = float(mean[lo : lo + q].mean()), float(mean[end - q : end].mean())
+        improvement = (before - after) / before if before > 0 else 0.0
+        total = (initial - after) / initial if initial > 0 else 0.0
+        late_decay = (
+            np.isfinite(peak_lr)
+            and np.isfinite(lr[end - 1])
+            and (lr[end - 1] < STAG_MIN_LR_FRACTION * peak_lr)
+        )
+        below_threshold = ctx.threshold is not None and (
+            data.metric_now is None or data.metric_now < ctx.threshold
+        )
+        progress_small = below_threshold or total < STAG_MAX_TOTAL_IMPROVEMENT
+        if improvement < STAG_MAX_REL_IMPROVEMENT and not late_decay and progress_small:
+            return [_stagnation_detection(data, lo, end - 1, improvement, total)]
+    return []
+
+
+def _stagnation_detection(
+    data: StageData, lo: int, last: int, improvement: float, total: float
+) -> Detection:
+    b = data.blocks
+    ctx = data.ctx
+    window = warmup_window(data)
+    in_warmup = window is not None and int(b["end"][last]) < window[1]
+    span_steps = int(b["end"][last] - b["start"][lo])
+    evidence: dict[str, float | int | str] = {
+        "window_steps": span_steps,
+        "relative_improvement": improvement,
+        "total_improvement": total,
+        "loss": float(b["mean"][last]),
+        "lr": float(b["lr"][last]),
+        "detected_at_step": int(b["end"][last]),
+    }
+    if ctx.threshold is not None:
+        evidence["threshold"] = ctx.threshold
+    if data.metric_now is not None:
+        evidence["metric"] = data.metric_now
+    return Detection(
+        kind="stagnation",
+        severity="warning",
+        onset=int(b["start"][lo]),
+        epoch=int(b["epoch"][lo]),
+        message=(
+            f"Stage {ctx.stage} loss nearly flat: {100 * improvement:.1f}% better over the last "
+            f"{span_steps} steps" + (", threshold not reached" if ctx.threshold is not None else "")
+        ),
+        evidence=evidence,
+        advice=advice.stagnation_advice(ctx, in_warmup, data.multiplier),
+        last_step=int(b["end"][-1]),
+    )

@@ -1,0 +1,376 @@
+"""The Diagnoser: runs the detectors over a RunStore as it grows, live or over a whole file.
+
+``update()`` reads only what arrived since the last call (a cursor into each series), feeds the
+stage's loss blocks, and re-runs a stage's detectors only when that stage got a new block or a
+new epoch. Each detector rescans its stage's whole (small) block history, so an episode found
+live and one found offline are the same finding: same id (kind, stage, onset), same evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from maou_tui.diagnose.context import stage_context
+from maou_tui.diagnose.detectors import cumulative, epochs, loss, runtime
+from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
+from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
+from maou_tui.diagnose.signals import (
+    Blocks,
+    decide_cumulative,
+    looks_cumulative,
+    per_batch_from_cumulative,
+)
+
+#: Detectors over a stage's loss blocks and epoch table, in report order.
+STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
+    runtime.nan,
+    loss.divergence,
+    loss.warmup_lr_too_high,
+    loss.oscillation,
+    loss.stagnation,
+    epochs.overfitting,
+    epochs.fail_fast_risk,
+    epochs.value_collapse,
+    runtime.throughput_collapse,
+)
+
+_NONFINITE_WORDS = ("finite", "nan", "inf")
+
+
+@dataclass
+class _StageState:
+    blocks: Blocks
+    epochs_seen: int = 0
+    signature: tuple[int, ...] = ()
+    flushed: bool = False
+    cumulative: bool | None = None
+    fed: int = 0
+    scanned: int = 0
+    first_bad: int | None = None
+    bad_count: int = 0
+    detections: dict[str, list[Detection]] = field(default_factory=dict)
+
+
+class Diagnoser:
+    """Findings for one RunStore; call ``update()`` whenever the store may have grown."""
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.findings: list[Finding] = []
+        self._by_id: dict[str, Finding] = {}
+        self._stages: dict[int, _StageState] = {}
+        self._loss_cursor = 0
+        self._version = -1
+        self._clock = clock
+        self._last_progress: tuple[int, float] | None = None
+        self._step_intervals: list[float] = []
+
+    # ------------------------------------------------------------------ public
+
+    def update(self) -> list[Finding]:
+        """Findings that are new or changed since the last call (cheap when nothing arrived)."""
+        changed: list[Finding] = []
+        if self.store.version != self._version:
+            self._version = self.store.version
+            for stage in self._feed_loss():
+                changed += self._run_stage(stage)
+        changed += self._check_stall()
+        return changed
+
+    def finish(self) -> list[Finding]:
+        """Close every stage's last partial block (a whole file was read); returns changes."""
+        changed = self.update()
+        for stage, state in self._stages.items():
+            if not state.flushed:
+                state.blocks.flush()
+                state.flushed = True
+                changed += self._run_stage(stage, force=True)
+        return changed
+
+    # ------------------------------------------------------------------ feeding
+
+    def _state(self, stage: int) -> _StageState:
+        state = self._stages.get(stage)
+        if state is None:
+            ctx = stage_context(self.store, stage)
+            blocks = Blocks(origin=ctx.start_step, steps_per_epoch=ctx.steps_per_epoch)
+            state = self._stages[stage] = _StageState(blocks)
+        return state
+
+    def _feed_loss(self) -> set[int]:
+        """Append new loss points to their stage's blocks; returns the stages to re-check."""
+        series = self.store.series("loss")
+        n = len(series)
+        touched: set[int] = set(self.store.stages) - set(self._stages)
+        if n > self._loss_cursor:
+            stages = series.stages[self._loss_cursor : n]
+            for stage in np.unique(stages).tolist():
+                if stage >= 1 and self._feed_stage(stage, series, n):
+                    touched.add(stage)
+            self._loss_cursor = n
+        for stage in list(self.store.completed) + self._finished_stages():
+            state = self._state(stage)
+            if not state.flushed:
+                self._feed_stage(stage, series, n, final=True)
+                state.blocks.flush()
+                state.flushed = True
+                touched.add(stage)
+        for stage, state in self._stages.items():
+            if len(_epoch_ends(self.store, stage)) != state.epochs_seen:
+                touched.add(stage)
+        touched |= {w.stage for w in getattr(self.store, "warnings", []) if w.stage}
+        return touched
+
+    def _feed_stage(self, stage: int, series: Any, n: int, final: bool = False) -> bool:
+        """Feed the stage's points not fed yet. A loss that is a running mean since epoch start
+        (a maou-format log's ``Loss=``) is inverted to per-batch means first; until enough
+        points tell which it is, the points wait (``final`` decides with what there is)."""
+        state = self._state(stage)
+        idx = np.flatnonzero(series.stages[:n] == stage)
+        if idx.size == 0:
+            return False
+        steps, values = series.steps[idx], series.values[idx]
+        epochs_, batches = series.epochs[idx], series.batches[idx]
+        bad = ~np.isfinite(values[state.scanned :])
+        if bad.any():
+            if state.first_bad is None:
+                state.first_bad = int(steps[state.scanned :][bad][0])
+            state.bad_count += int(bad.sum())
+        state.scanned = idx.size
+        if state.cumulative is None:
+            state.cumulative = decide_cumulative(batches, epochs_, values, final)
+            if state.cumulative is None:
+                return False
+        if state.cumulative:
+            values = per_batch_from_cumulative(batches, epochs_, values)
+        new = slice(state.fed, idx.size)
+        state.fed = idx.size
+        lrs = _lr_at(self.store.series("lr"), steps[new])
+        state.blocks.add(steps[new], values[new], epochs_[new], lrs)
+        return True
+
+    def _finished_stages(self) -> list[int]:
+        return list(self._stages) if self.store.finished is not None else []
+
+    # ------------------------------------------------------------------ detecting
+
+    def _run_stage(self, stage: int, force: bool = False) -> list[Finding]:
+        state = self._state(stage)
+        epoch_rows = _epoch_ends(self.store, stage)
+        nonfinite = _nonfinite_warnings(self.store, stage)
+        signature = (
+            len(state.blocks),
+            len(epoch_rows),
+            len(nonfinite),
+            state.bad_count,
+            len(self.store.series("samples_per_s")) // 10,
+        )
+        if not force and signature == state.signature:
+            return []
+        state.signature, state.epochs_seen = signature, len(epoch_rows)
+        data = self._stage_data(stage, state, nonfinite)
+        detections = [d for detector in STAGE_DETECTORS for d in detector(data)]
+        detections += _boundary_resets(self.store, stage)
+        return [f for d in detections if (f := self._merge(stage, d)) is not None]
+
+    def _stage_data(
+        self, stage: int, state: _StageState, nonfinite: list[tuple[int, str]]
+    ) -> StageData:
+        store = self.store
+        ctx = stage_context(store, stage)
+        if state.blocks.steps_per_epoch is None and ctx.steps_per_epoch:
+            state.blocks.steps_per_epoch = ctx.steps_per_epoch
+        return StageData(
+            ctx=ctx,
+            blocks=state.blocks.arrays(),
+            epochs=_epoch_table(store, stage, ctx.metric),
+            multiplier=_last_in_stage(store.series("lr_multiplier"), stage, default=1.0),
+            threshold_reached=any(t.stage == stage for t in getattr(store, "thresholds", [])),
+            metric_now=_metric_now(store, stage, ctx.metric),
+            first_nonfinite=state.first_bad,
+            nonfinite_count=state.bad_count,
+            nonfinite_warnings=nonfinite,
+            throughput=_stage_slice(store.series("samples_per_s"), stage),
+            last_step=int(store.last_step),
+        )
+
+    def _merge(self, stage: int, d: Detection) -> Finding | None:
+        fid = finding_id(d.kind, stage, d.onset)
+        finding = Finding(
+            id=fid,
+            kind=d.kind,
+            severity=d.severity,
+            stage=stage,
+            epoch=d.epoch,
+            step=d.onset,
+            message=d.message,
+            evidence=d.evidence,
+            advice=d.advice,
+            last_step=d.last_step,
+        )
+        old = self._by_id.get(fid)
+        if old is not None:
+            # Keep when it was first seen: the detection delay is a property of the live run.
+            if "detected_at_step" in old.evidence:
+                finding.evidence["detected_at_step"] = old.evidence["detected_at_step"]
+            if old == finding:
+                return None
+            self.findings[self.findings.index(old)] = finding
+        else:
+            self.findings.append(finding)
+        self._by_id[fid] = finding
+        return finding
+
+    def _check_stall(self) -> list[Finding]:
+        store = self.store
+        now = self._clock()
+        step = int(store.last_step)
+        if self._last_progress is None or step != self._last_progress[0]:
+            if self._last_progress is not None and step > self._last_progress[0]:
+                per_step = (now - self._last_progress[1]) / (step - self._last_progress[0])
+                self._step_intervals = [*self._step_intervals[-49:], per_step]
+            self._last_progress = (step, now)
+            return []
+        if store.status != "running" or store.paused or step == 0:
+            return []
+        silent = now - self._last_progress[1]
+        typical = float(np.median(self._step_intervals)) if self._step_intervals else None
+        if not runtime.is_stalled(silent, typical):
+            return []
+        d = runtime.stall_detection(store.current_stage, step, silent, typical)
+        found = self._merge(store.current_stage or 0, d)
+        return [found] if found is not None else []
+
+
+def diagnose(store: Any) -> list[Finding]:
+    """All findings of a whole run (the same code path as live), most severe first."""
+    diagnoser = Diagnoser(store)
+    diagnoser.finish()
+    return sorted(diagnoser.findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.step))
+
+
+# ---------------------------------------------------------------------- store access helpers
+
+
+def _stage_slice(series: Any, stage: int) -> tuple[np.ndarray, np.ndarray] | None:
+    if not len(series):
+        return None
+    mask = series.stages == stage
+    if not mask.any():
+        return None
+    return series.steps[mask], series.values[mask]
+
+
+def _lr_at(lr: Any, steps: np.ndarray) -> np.ndarray:
+    """The LR in force at each step (the last LR point at or before it), NaN when unknown."""
+    if not len(lr):
+        return np.full(steps.size, np.nan)
+    idx = np.searchsorted(lr.steps, steps, side="right") - 1
+    out = lr.values[np.clip(idx, 0, None)].astype(np.float64)
+    out[idx < 0] = np.nan
+    return out
+
+
+def _last_in_stage(series: Any, stage: int, default: float) -> float:
+    found = _stage_slice(series, stage)
+    if found is None or not np.isfinite(found[1]).any():
+        return default
+    values = found[1][np.isfinite(found[1])]
+    return float(values[-1])
+
+
+def _epoch_ends(store: Any, stage: int) -> list[Any]:
+    return [e for e in getattr(store, "epoch_ends", []) if e.stage == stage]
+
+
+def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
+    """One row per epoch (later EpochEnd events of an epoch fill in what earlier ones lacked)."""
+    rows: dict[int, dict[str, float]] = {}
+    steps: dict[int, int] = {}
+    for e in _epoch_ends(store, stage):
+        row = rows.setdefault(e.epoch, {})
+        steps[e.epoch] = max(steps.get(e.epoch, 0), e.global_step)
+        for name, value in (
+            ("train_loss", e.train_loss),
+            (f"train_{metric}", e.train_metric),
+            ("val_loss", e.val_loss),
+            (f"val_{metric}", e.val_metric),
+            *e.metrics.items(),
+        ):
+            if value is not None:
+                row[name] = float(value)
+    order = sorted(rows)
+    names = {n for r in rows.values() for n in r}
+    return EpochTable(
+        epoch=np.asarray(order, dtype=np.int64),
+        step=np.asarray([steps[e] for e in order], dtype=np.int64),
+        columns={n: np.asarray([rows[e].get(n, np.nan) for e in order]) for n in names},
+    )
+
+
+def _metric_now(store: Any, stage: int, metric: str) -> float | None:
+    """The stage's latest metric: the last epoch's train metric, else the running one."""
+    table = _epoch_table(store, stage, metric).get(f"train_{metric}")
+    finite = table[np.isfinite(table)]
+    if finite.size:
+        return float(finite[-1])
+    for name in (f"{metric}_cum", metric):
+        found = _stage_slice(store.series(name), stage)
+        if found is not None and np.isfinite(found[1]).any():
+            return float(found[1][np.isfinite(found[1])][-1])
+    return None
+
+
+def _nonfinite_warnings(store: Any, stage: int) -> list[tuple[int, str]]:
+    out = []
+    for w in getattr(store, "warnings", []):
+        text = f"{w.kind} {w.message}".lower()
+        if w.stage == stage and any(word in text for word in _NONFINITE_WORDS):
+            out.append((int(w.step if w.step is not None else store.last_step), w.message))
+    return out
+
+
+def _boundary_resets(store: Any, stage: int) -> list[Detection]:
+    """One epoch_boundary_reset per stage: the first cumulative series that shows it."""
+    for series in _cumulative_series(store, stage):
+        found = cumulative.epoch_boundary_reset(series)
+        if found:
+            return found
+    return []
+
+
+def _cumulative_series(store: Any, stage: int) -> list[cumulative.CumulativeSeries]:
+    """The stage's running-mean series: ``*_cum`` by name, and ``loss`` when it behaves so."""
+    found = []
+    names = [n for n in store.names() if n.endswith("_cum")] + ["loss"]
+    for name in names:
+        series = store.series(name)
+        mask = series.stages == stage
+        if mask.sum() < 3:
+            continue
+        batches, epochs_, values = series.batches[mask], series.epochs[mask], series.values[mask]
+        if name == "loss" and not looks_cumulative(batches, epochs_, values):
+            continue
+        twin_name = name.removesuffix("_cum")
+        twin = store.series(twin_name) if twin_name != name and twin_name in store.names() else None
+        per_batch = None
+        if twin is not None and len(twin) == len(series):
+            twin_values = twin.values[mask]
+            per_batch = twin_values if np.isfinite(twin_values).any() else None
+        found.append(
+            cumulative.CumulativeSeries(
+                name=name,
+                stage=stage,
+                steps=series.steps[mask],
+                batches=batches,
+                epochs=epochs_,
+                values=values,
+                per_batch=per_batch,
+            )
+        )
+    return found

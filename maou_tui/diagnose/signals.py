@@ -1,0 +1,209 @@
+"""Pure numpy helpers the detectors share: block means and cumulative-mean inversion.
+
+Detectors never look at single batches: per-batch loss is noisy, so points are grouped into
+blocks (a span of steps, with a minimum number of points) and the detectors read the block means,
+their spread and the LR in force. Blocks are appended as points arrive, so a live run and a whole
+log give the same blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Points a block should hold: with fewer, its spread (the noise level the oscillation test
+#: compares with) means little. A maou log prints a point every 50 batches, so there the block
+#: span grows to cover this many points.
+MIN_POINTS_PER_BLOCK = 4
+
+#: Blocks per epoch when steps_per_epoch is known: 16 gives a curve detailed enough to see an
+#: oscillation within an epoch while each block still averages several batches.
+BLOCKS_PER_EPOCH = 16
+
+#: Block span in steps when the epoch length is unknown, and the bounds of the span otherwise.
+DEFAULT_BLOCK_STEPS = 16
+MIN_BLOCK_STEPS = 4
+MAX_BLOCK_STEPS = 256
+
+#: Points seen before the block span is fixed (their spacing tells a sparse log from events).
+SPACING_SAMPLE = 8
+
+
+def block_span(steps_per_epoch: int | None, spacing: float = 1.0) -> int:
+    """Steps per block: a sixteenth of an epoch within bounds, and at least
+    MIN_POINTS_PER_BLOCK points at the source's spacing."""
+    if not steps_per_epoch or steps_per_epoch <= 0:
+        span = DEFAULT_BLOCK_STEPS
+    else:
+        span = min(MAX_BLOCK_STEPS, max(MIN_BLOCK_STEPS, round(steps_per_epoch / BLOCKS_PER_EPOCH)))
+    return int(max(span, round(MIN_POINTS_PER_BLOCK * max(spacing, 1.0))))
+
+
+@dataclass
+class Blocks:
+    """Block summaries of one stage's per-batch loss, grown as points arrive.
+
+    Block 0 is the stage's first point alone (the untrained model's loss).
+    Block k covers global steps [origin + k·span, origin + (k+1)·span): fixed boundaries, so
+    feeding the points in one call or in many gives the same blocks. A block is complete when a
+    point past its end arrives (or at ``flush``). Non-finite values are counted, not averaged.
+    """
+
+    origin: int
+    steps_per_epoch: int | None = None
+    span: int = 0
+    columns: dict[str, list] = field(
+        default_factory=lambda: {
+            k: [] for k in ("start", "end", "mean", "std", "count", "epoch", "lr")
+        }
+    )
+    first_nonfinite: int | None = None
+    nonfinite_count: int = 0
+    _pending: list[np.ndarray] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.columns["mean"])
+
+    def add(
+        self, steps: np.ndarray, values: np.ndarray, epochs: np.ndarray, lrs: np.ndarray
+    ) -> int:
+        """Feed points in step order; returns how many blocks were completed."""
+        bad = ~np.isfinite(values)
+        if bad.any():
+            self.nonfinite_count += int(bad.sum())
+            if self.first_nonfinite is None:
+                self.first_nonfinite = int(steps[bad][0])
+        good = ~bad
+        chunk = np.stack([steps[good], values[good], epochs[good], lrs[good]]).astype(np.float64)
+        if not len(self) and not self._pending and chunk.shape[1]:
+            # The first point is a block of its own: the loss of the untrained model, the
+            # reference an explosion in the very first batches is measured against.
+            self._close(chunk[:, :1], np.zeros(1))
+            chunk = chunk[:, 1:]
+        self._pending.append(chunk)
+        pending = np.concatenate(self._pending, axis=1)
+        if not self.span:
+            if pending.shape[1] < SPACING_SAMPLE:
+                self._pending = [pending]
+                return 0
+            spacing = float(np.median(np.diff(pending[0, :SPACING_SAMPLE])))
+            self.span = block_span(self.steps_per_epoch, spacing)
+        index = (pending[0] - self.origin) // self.span
+        done = index < index[-1] if index.size else index.astype(bool)
+        self._pending = [pending[:, ~done]]
+        return self._close(pending[:, done], index[done])
+
+    def flush(self) -> int:
+        """Close the partial block (the stage or the file ended); returns how many closed."""
+        pending = np.concatenate(self._pending, axis=1) if self._pending else np.zeros((4, 0))
+        self._pending = []
+        if not pending.shape[1]:
+            return 0
+        span = self.span or block_span(self.steps_per_epoch)
+        self.span = span
+        return self._close(pending, (pending[0] - self.origin) // span)
+
+    def _close(self, points: np.ndarray, index: np.ndarray) -> int:
+        if not points.shape[1]:
+            return 0
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(index)) + 1))
+        stops = np.append(starts[1:], index.size)
+        steps, values, epochs, lrs = points
+        for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+            v = values[lo:hi]
+            lr = lrs[lo:hi]
+            lr = lr[np.isfinite(lr)]
+            cols = self.columns
+            cols["start"].append(int(steps[lo]))
+            cols["end"].append(int(steps[hi - 1]))
+            cols["mean"].append(float(v.mean()))
+            cols["std"].append(float(v.std()))
+            cols["count"].append(hi - lo)
+            cols["epoch"].append(int(epochs[hi - 1]))
+            cols["lr"].append(float(lr.mean()) if lr.size else float("nan"))
+        return len(starts)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The completed blocks as numpy arrays."""
+        ints = {"start", "end", "count", "epoch"}
+        return {
+            k: np.asarray(v, dtype=np.int64 if k in ints else np.float64)
+            for k, v in self.columns.items()
+        }
+
+
+def batch_counts(batches: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+    """Batches done since epoch start at each point (1 for the first batch).
+
+    A producer may count batches from 0 or from 1; the smallest batch index of an epoch with a
+    point at its start tells which (0 means zero-based).
+    """
+    counts = batches.astype(np.float64)
+    zero_based = batches.size > 0 and int(batches.min()) == 0
+    return counts + 1.0 if zero_based else counts
+
+
+def per_batch_from_cumulative(
+    batches: np.ndarray, epochs: np.ndarray, cumulative: np.ndarray
+) -> np.ndarray:
+    """Invert a running mean since epoch start into the mean of the batches since the last point.
+
+    With points at batch counts t_prev < t of one epoch: b = (t·m_t − t_prev·m_prev)/(t − t_prev);
+    with consecutive batches this is b_t = t·m_t − (t−1)·m_{t−1}. The first point of an epoch is
+    the mean of its first t batches, m_t itself. Points whose batch count did not grow (a repeated
+    line) give NaN.
+    """
+    t = batch_counts(batches, epochs)
+    out = cumulative.astype(np.float64).copy()
+    if out.size < 2:
+        return out
+    same_epoch = epochs[1:] == epochs[:-1]
+    dt = t[1:] - t[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inverted = (t[1:] * cumulative[1:] - t[:-1] * cumulative[:-1]) / dt
+    inner = np.where(dt > 0, inverted, np.nan)
+    out[1:] = np.where(same_epoch, inner, out[1:])
+    return out
+
+
+#: A series is cumulative when its bumpiness (second differences, which ignore a steady trend)
+#: late in an epoch is at most this fraction of the bumpiness early in it: a running mean's
+#: bumps shrink like 1/t (to a few percent by the end of an epoch), while per-batch noise stays
+#: about the same size.
+CUMULATIVE_SHRINK_RATIO = 0.25
+
+#: Points an epoch needs before its change pattern says anything (a maou-format log of this
+#: project's trainer prints ~12 per epoch).
+CUMULATIVE_MIN_POINTS = 10
+
+
+def looks_cumulative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> bool:
+    """Whether a series behaves like a running mean since epoch start (see CUMULATIVE_SHRINK_RATIO)."""
+    votes: list[bool] = []
+    for epoch in np.unique(epochs):
+        mask = (epochs == epoch) & np.isfinite(values)
+        v = values[mask]
+        if v.size < CUMULATIVE_MIN_POINTS:
+            continue
+        t = batch_counts(batches, epochs)[mask]
+        steps = np.maximum(np.diff(t), 1.0)
+        change = np.abs(np.diff(np.diff(v) / steps))
+        quarter = max(1, change.size // 4)
+        early = float(np.median(change[:quarter]))
+        late = float(np.median(change[-quarter:]))
+        if early <= 0:
+            continue
+        votes.append(late <= CUMULATIVE_SHRINK_RATIO * early)
+    return bool(votes) and sum(votes) > len(votes) / 2
+
+
+def decide_cumulative(
+    batches: np.ndarray, epochs: np.ndarray, values: np.ndarray, final: bool = False
+) -> bool | None:
+    """Whether a stage's series is a running mean, or None while no epoch has enough points
+    to tell (``final``: the stage ended, decide with what there is)."""
+    counts = np.unique(epochs[np.isfinite(values)], return_counts=True)[1]
+    if not final and (counts.size == 0 or counts.max() < CUMULATIVE_MIN_POINTS):
+        return None
+    return looks_cumulative(batches, epochs, values)

@@ -1,0 +1,167 @@
+"""Each finding kind on synthetic curves, and the traps the LR guide warns about."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maou_tui.diagnose import diagnose
+from tests.diagnose.conftest import decaying
+
+
+def kinds(findings) -> set[str]:
+    return {f.kind for f in findings}
+
+
+def serious(findings) -> list:
+    return [f for f in findings if f.severity != "info"]
+
+
+def test_healthy_curve_gives_no_warning(curves, rng):
+    loss = decaying(1600, rng)
+    acc = np.clip(0.6 + 0.38 * (1 - np.exp(-5 * np.arange(1600) / 1600)), 0, 1)
+    store = curves.stage(2, loss, 160, metric=acc + 0.02 * rng.standard_normal(1600)).store()
+    assert serious(diagnose(store)) == []
+
+
+def test_divergence_is_critical_with_the_stage_option_and_a_scaled_value(curves, rng):
+    loss = np.concatenate([decaying(600, rng, end=0.03), 0.03 * np.geomspace(1, 8, 300)])
+    store = curves.stage(2, loss, 100, base_lr=1e-4, lr_scale=4.0, batch_size=4096, lr=4e-4).store()
+    found = [f for f in diagnose(store) if f.kind == "divergence"]
+    assert len(found) == 1
+    f = found[0]
+    assert f.severity == "critical"
+    assert 600 <= f.step <= 760  # onset soon after the loss turned
+    assert f.advice.option == "--stage2-learning-rate"
+    assert f.advice.current == pytest.approx(1e-4)  # the CLI value, not the effective 4e-4
+    assert f.advice.suggested == pytest.approx(1e-4 / 3)
+    assert "x4.00" in f.advice.note
+    assert f.evidence["ratio"] >= 2
+
+
+def test_non_finite_loss_is_critical(curves, rng):
+    loss: list[float | None] = list(decaying(400, rng))
+    loss[300:] = [None] * 100
+    found = [f for f in diagnose(curves.stage(3, loss, 100).store()) if f.kind == "nan"]
+    assert found and found[0].severity == "critical"
+    assert found[0].step == 301
+    assert found[0].advice.option == "--learning-ratio"
+
+
+def test_cumulative_metric_reset_is_info_never_divergence(curves, rng):
+    """maou's accuracy is a running mean since epoch start: at each epoch start it jumps."""
+    n = 800
+    per_batch = np.clip(0.5 + 0.45 * (1 - np.exp(-6 * np.arange(n) / n)), 0, 1)
+    per_batch += 0.03 * rng.standard_normal(n)
+    store = curves.stage(1, decaying(n, rng), 100, metric=per_batch).store()
+    found = diagnose(store)
+    assert "divergence" not in kinds(found)
+    resets = [f for f in found if f.kind == "epoch_boundary_reset"]
+    assert resets and resets[0].severity == "info"
+    assert resets[0].evidence["series"] == "accuracy_cum"
+    assert resets[0].advice.suggested is None  # not an LR problem
+
+
+def test_cumulative_loss_from_a_log_is_inverted_not_called_divergence(curves, rng):
+    """A log whose Loss= is a running mean since epoch start, without per-batch values."""
+    n, spe = 1000, 100
+    per_batch = decaying(n, rng, noise=0.1)
+    cum = np.concatenate(
+        [np.cumsum(per_batch[e : e + spe]) / np.arange(1, spe + 1) for e in range(0, n, spe)]
+    )
+    store = curves.stage(1, cum, spe).store()
+    found = diagnose(store)
+    assert not serious(found)
+    assert "epoch_boundary_reset" in kinds(found)
+
+
+def test_new_stage_loss_jump_is_not_divergence(curves, rng):
+    curves.stage(1, decaying(500, rng, start=0.7, end=0.02), 100)
+    curves.stage(2, decaying(500, rng, start=0.9, end=0.1), 100)
+    assert serious(diagnose(curves.store())) == []
+
+
+def test_noise_early_in_warmup_is_not_oscillation(curves, rng):
+    n, warm = 1200, 240
+    lr = np.minimum(1.0, (np.arange(n) + 1) / warm) * 1e-3
+    loss = decaying(n, rng, noise=0.05)
+    loss[:warm] *= 1 + 0.25 * np.sin(np.arange(warm))  # wild early noise
+    store = curves.stage(2, loss, 120, lr=lr, warmup_steps=warm).store()
+    assert "oscillation" not in kinds(diagnose(store))
+
+
+def test_oscillation_around_a_level(curves, rng):
+    n = 1200
+    level = np.concatenate([decaying(300, rng, end=0.1), np.full(n - 300, 0.1)])
+    swing = np.where((np.arange(n) // 20) % 2 == 0, 1.25, 0.8)
+    loss = level * np.where(np.arange(n) >= 300, swing, 1.0) * (1 + 0.03 * rng.standard_normal(n))
+    found = [f for f in diagnose(curves.stage(3, loss, 320).store()) if f.kind == "oscillation"]
+    assert found
+    f = found[0]
+    assert f.severity == "warning" and f.step >= 300
+    assert f.advice.key == "h" and f.advice.factor == pytest.approx(0.5)
+    assert "--optimizer-beta2" in f.advice.note
+
+
+def test_stagnation_below_threshold(curves, rng):
+    n = 1500
+    loss = 0.05 * (1 - 0.00001 * np.arange(n)) * (1 + 0.02 * rng.standard_normal(n))
+    acc = np.full(n, 0.6)
+    store = curves.stage(2, loss, 150, metric=acc, threshold=0.85, max_epochs=50).store()
+    found = [f for f in diagnose(store) if f.kind == "stagnation"]
+    assert found
+    assert found[0].advice.factor == pytest.approx(2.0) and found[0].advice.key == "u"
+    assert found[0].advice.option == "--stage2-learning-rate"
+
+
+def test_warmup_peak_too_high_suggests_the_guides_cli_value(curves, rng):
+    n, warm = 1000, 300
+    lr = np.minimum(1.0, (np.arange(n) + 1) / warm) * 4e-3
+    ramp = np.concatenate([np.linspace(0.7, 0.2, 150), np.linspace(0.2, 0.6, 150)])
+    loss = np.concatenate([ramp, np.full(n - warm, 0.6)]) * (1 + 0.03 * rng.standard_normal(n))
+    store = curves.stage(
+        2, loss, 100, lr=lr, warmup_steps=warm, base_lr=1e-3, lr_scale=4.0, batch_size=4096
+    ).store()
+    found = [f for f in diagnose(store) if f.kind == "warmup_lr_too_high"]
+    assert found
+    f = found[0]
+    assert 150 <= f.step <= 260
+    # guide: ResNet Stage 2 batch 4096 -> effective 0.0004 -> CLI 0.0004 / 4 = 0.0001
+    assert f.advice.suggested == pytest.approx(1e-4)
+    assert f.advice.current == pytest.approx(1e-3)
+
+
+def test_overfitting_names_dropout_and_epochs(curves, rng):
+    rows = []
+    for e in range(1, 13):
+        val = 0.3 - 0.02 * e if e <= 5 else 0.2 + 0.02 * (e - 5)
+        rows.append(
+            {"epoch": e, "global_step": 50 * e, "train_loss": 0.3 * 0.8**e, "val_loss": val}
+        )
+    store = curves.stage(2, decaying(600, rng), 50, epoch_ends=rows).store()
+    found = [f for f in diagnose(store) if f.kind == "overfitting"]
+    assert found
+    f = found[0]
+    assert f.evidence["best_epoch"] == 5
+    assert "--stage2-head-dropout 0.1" in f.advice.note
+    assert "--stage2-max-epochs 5" in f.advice.note
+
+
+def test_fail_fast_risk_when_epochs_run_out(curves, rng):
+    n, spe = 400, 100
+    acc = np.concatenate([np.full(spe, v) for v in (0.50, 0.52, 0.53, 0.54)])
+    store = curves.stage(
+        2, decaying(n, rng), spe, metric=acc, threshold=0.85, max_epochs=6, complete=False
+    ).store()
+    found = [f for f in diagnose(store) if f.kind == "fail_fast_risk"]
+    assert found and found[0].advice.option == "--stage2-max-epochs"
+
+
+def test_throughput_collapse(curves, rng):
+    curves.stage(2, decaying(400, rng), 100)
+    events = curves.events
+    for ev in events:
+        if getattr(ev, "type", "") == "step" and ev.global_step > 250:
+            ev.samples_per_s = 100.0
+    found = [f for f in diagnose(curves.store()) if f.kind == "throughput_collapse"]
+    assert found and 250 <= found[0].step <= 270
