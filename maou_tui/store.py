@@ -49,13 +49,17 @@ _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"
 
 class Series:
     """One named series: columns step (int64), value (float64, NaN allowed), stage/epoch/batch
-    (int32, -1 where unknown). Appending is amortised O(1) (capacity doubles)."""
+    (int32, -1 where unknown). Appends go to a small Python list first and are moved into the
+    numpy columns in bulk (on read, or every ``_FLUSH_AT`` points): a per-point numpy item
+    assignment costs about ten times a list append. Capacity doubles, so appending is O(1)."""
 
-    __slots__ = ("_batches", "_epochs", "_n", "_stages", "_steps", "_values", "name")
+    __slots__ = ("_batches", "_epochs", "_n", "_pending", "_stages", "_steps", "_values", "name")
+    _FLUSH_AT = 4096
 
     def __init__(self, name: str, capacity: int = 256) -> None:
         self.name = name
         self._n = 0
+        self._pending: list[tuple[int, float, int, int, int]] = []
         self._steps = np.empty(capacity, np.int64)
         self._values = np.empty(capacity, np.float64)
         self._stages = np.empty(capacity, np.int32)
@@ -63,30 +67,51 @@ class Series:
         self._batches = np.empty(capacity, np.int32)
 
     def __len__(self) -> int:
-        return self._n
+        return self._n + len(self._pending)
 
     def __repr__(self) -> str:
-        return f"Series({self.name!r}, {self._n} points)"
+        return f"Series({self.name!r}, {len(self)} points)"
 
     @property
     def steps(self) -> np.ndarray:
+        self._flush()
         return self._steps[: self._n]
 
     @property
     def values(self) -> np.ndarray:
+        self._flush()
         return self._values[: self._n]
 
     @property
     def stages(self) -> np.ndarray:
+        self._flush()
         return self._stages[: self._n]
 
     @property
     def epochs(self) -> np.ndarray:
+        self._flush()
         return self._epochs[: self._n]
 
     @property
     def batches(self) -> np.ndarray:
+        self._flush()
         return self._batches[: self._n]
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        n, m = self._n, len(pending)
+        if n + m > len(self._steps):
+            self._grow(n + m)
+        steps, values, stages, epochs, batches = zip(*pending, strict=True)
+        self._steps[n : n + m] = steps
+        self._values[n : n + m] = values
+        self._stages[n : n + m] = stages
+        self._epochs[n : n + m] = epochs
+        self._batches[n : n + m] = batches
+        self._n = n + m
+        self._pending = []
 
     def _grow(self, needed: int) -> None:
         capacity = max(needed, 2 * len(self._steps))
@@ -99,17 +124,19 @@ class Series:
     def append(
         self, step: int, value: float, stage: int = -1, epoch: int = -1, batch: int = -1
     ) -> None:
-        n = self._n
-        if n == len(self._steps):
-            self._grow(n + 1)
-        self._steps[n] = step
-        self._values[n] = math.nan if value is None else value
-        self._stages[n] = stage
-        self._epochs[n] = epoch
-        self._batches[n] = batch
-        self._n = n + 1
+        self.append_point((step, math.nan if value is None else value, stage, epoch, batch))
+
+    def append_point(self, point: tuple[int, float, int, int, int]) -> None:
+        """``append`` with the columns as one tuple ``(step, value, stage, epoch, batch)``."""
+        pending = self._pending
+        pending.append(point)
+        if len(pending) >= self._FLUSH_AT:
+            self._flush()
 
     def last(self) -> tuple[int, float] | None:
+        if self._pending:
+            step, value = self._pending[-1][:2]
+            return int(step), float(value)
         if self._n == 0:
             return None
         return int(self._steps[self._n - 1]), float(self._values[self._n - 1])
@@ -195,6 +222,7 @@ class RunStore:
         self.version = 0
         self.skipped_lines = 0
         self.events_applied = 0
+        self._step_names: dict[int, tuple[str, str]] = {}
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
             "stage_started": self._on_stage_started,
@@ -244,6 +272,15 @@ class RunStore:
         for event in events:
             self.apply(event)
 
+    def _add(self, name: str, point: tuple[int, float, int, int, int]) -> None:
+        series = self._series.get(name) or self.series(name)
+        series.append_point(point)
+
+    def _names_of(self, stage: int) -> tuple[str, str]:
+        metric = self.metric_of(stage)
+        names = self._step_names[stage] = (metric, f"{metric}_cum")
+        return names
+
     def _point(self, name: str, step: int, value: float | None, stage: int, epoch: int, batch: int):
         self.series(name).append(step, math.nan if value is None else value, stage, epoch, batch)
 
@@ -262,23 +299,27 @@ class RunStore:
                 Mark(kind="stage", step=event.start_step, label=label, stage=event.stage)
             )
         self.stages[event.stage] = event
+        self._step_names.pop(event.stage, None)
         self.current_stage = event.stage
 
     def _on_step(self, event: Step) -> None:
+        # The hot path of a backfill: one tuple per point, straight into the series' list.
         s, e, b, g = event.stage, event.epoch, event.batch, event.global_step
-        metric = self.metric_of(s)
-        self._point("loss", g, event.loss, s, e, b)
+        metric, metric_cum = self._step_names.get(s) or self._names_of(s)
+        add = self._add
+        loss = event.loss
+        add("loss", (g, math.nan if loss is None else loss, s, e, b))
         for name, value in (
             ("loss_cum", event.loss_cum),
             (metric, event.metric),
-            (f"{metric}_cum", event.metric_cum),
+            (metric_cum, event.metric_cum),
             ("lr", event.lr),
             ("samples_per_s", event.samples_per_s),
         ):
             if value is not None:
-                self._point(name, g, value, s, e, b)
+                add(name, (g, value, s, e, b))
         if event.lr is not None:  # a producer that knows the LR also knows its multiplier
-            self._point("lr_multiplier", g, event.lr_multiplier, s, e, b)
+            add("lr_multiplier", (g, event.lr_multiplier, s, e, b))
         for name, value in event.metrics.items():
             self._point(name, g, value, s, e, b)
         self.current_stage, self.current_epoch, self.current_batch = s, e, b

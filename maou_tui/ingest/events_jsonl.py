@@ -1,10 +1,16 @@
-"""events.jsonl text to protocol events (the contract in ``maou_tui.protocol``)."""
+"""events.jsonl lines to protocol events (the contract in ``maou_tui.protocol``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
 
-from maou_tui.protocol import ProtocolError, UnknownEvent, decode_event
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from maou_tui.protocol import KnownEvent, ProtocolError, UnknownEvent, decode_event
+
+# Rust-side JSON parsing and validation in one call; decode_event (json.loads, then validation)
+# is the fallback for the lines it rejects, to tell an unknown event type from a broken line.
+_FAST: TypeAdapter[Any] = TypeAdapter(KnownEvent)
 
 
 class EventsParser:
@@ -14,11 +20,16 @@ class EventsParser:
         self.skipped_lines = 0
         self.last_error = ""
 
-    def feed(self, text: str) -> list[BaseModel]:
+    def feed(self, block: bytes) -> list[BaseModel]:
         events: list[BaseModel] = []
-        for line in text.replace("\r", "\n").split("\n"):
+        for line in block.replace(b"\r", b"\n").split(b"\n"):
             if not line.strip():
                 continue
+            try:
+                events.append(_FAST.validate_json(line))
+                continue
+            except ValidationError:
+                pass
             try:
                 event = decode_event(line)
             except ProtocolError as exc:

@@ -1,13 +1,15 @@
 """Bytes to complete lines: the only place that knows about line breaks and byte-level damage.
 
-``LineBuffer.feed(bytes)`` returns one text block made of complete lines only; the bytes after
+``LineBuffer.feed(bytes)`` returns one block of complete lines only (bytes); the bytes after
 the last line break wait for the next feed (a half-written last line is never parsed). Both
 ``\\n`` and ``\\r`` end a line: a tqdm bar rewrites itself with ``\\r``, so each ``\\r`` segment is
 a line of its own (a 1 GB maou log holds ~90 KB "lines" made of thousands of them).
 
-Cleaning, applied to whole blocks with C-speed ``str`` methods rather than per line: invalid
-UTF-8 is replaced (U+FFFD), ANSI escape sequences are removed, CRLF becomes LF, and a line over
-``MAX_LINE_BYTES`` is cut to that length (counted in ``cut_lines``).
+Cleaning, applied to whole blocks with C-speed ``bytes`` methods rather than per line: ANSI
+escape sequences are removed, and a line over ``MAX_LINE_BYTES`` is cut to that
+length (counted in ``cut_lines``). Blocks stay bytes: the parsers decode only the lines they
+read (``decode``: invalid UTF-8 replaced by U+FFFD), so the bulk of a log, repeated progress
+segments, is never decoded.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import re
 MAX_LINE_BYTES = 1 << 20
 
 # CSI sequences (colours, cursor moves such as tqdm's ESC[A), OSC sequences, and 2-byte escapes.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _LONG_LINE = re.compile(rb"[^\r\n]{%d}[^\r\n]*" % MAX_LINE_BYTES)
 
 
-def clean_text(raw: bytes) -> str:
-    """Decode and clean a block of complete lines."""
-    text = raw.decode("utf-8", "replace")
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    if "\r\n" in text:
-        text = text.replace("\r\n", "\n")
-    return text
+def clean(block: bytes) -> bytes:
+    """Remove ANSI escapes from a block of complete lines. (CRLF needs no pass of its own: the
+    ``\\r`` before a ``\\n`` just ends an empty segment, which readers skip.)"""
+    if b"\x1b" in block:
+        block = _ANSI.sub(b"", block)
+    return block
+
+
+def decode(line: bytes) -> str:
+    return line.decode("utf-8", "replace")
 
 
 def _may_hold_long_line(block: bytes) -> bool:
@@ -59,7 +63,7 @@ class LineBuffer:
         self._partial = b""
         self._discarding = True
 
-    def feed(self, data: bytes) -> str:
+    def feed(self, data: bytes) -> bytes:
         if self._discarding:
             data = self._skip_cut_remainder(data)
         if self._partial:
@@ -73,12 +77,12 @@ class LineBuffer:
         self._partial = rest
         if len(complete) > MAX_LINE_BYTES // 2 and _may_hold_long_line(complete):
             complete = _LONG_LINE.sub(self._cut, complete)
-        return clean_text(complete) if complete else ""
+        return clean(complete) if complete else b""
 
-    def flush(self) -> str:
+    def flush(self) -> bytes:
         """The last line even without its line break (the file is complete, e.g. for export)."""
         rest, self._partial = self._partial, b""
-        return clean_text(rest + b"\n") if rest else ""
+        return clean(rest + b"\n") if rest else b""
 
     def _skip_cut_remainder(self, data: bytes) -> bytes:
         breaks = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]

@@ -14,12 +14,14 @@ the lines of its epoch (loss, validation, METRICS, LR) and is emitted when somet
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from pydantic import BaseModel
 
 from maou_tui.ingest.clock import EpochClock
+from maou_tui.ingest.lines import decode
 from maou_tui.ingest.progress import BarTracker
 from maou_tui.protocol import (
     CheckpointSaved,
@@ -123,12 +125,13 @@ class MaouLogParser:
 
     # ------------------------------------------------------------ feeding
 
-    def feed(self, text: str) -> list[BaseModel]:
-        for line in text.split("\n"):
-            if "\r" in line:
+    def feed(self, block: bytes) -> list[BaseModel]:
+        """Complete lines (``LineBuffer`` output) in; the events they complete out."""
+        for line in block.split(b"\n"):
+            if b"\r" in line:
                 self.bars.scan(line, self)
             elif line:
-                self.line(line)
+                self.line(decode(line))
         out, self._out = self._out, []
         return out
 
@@ -153,7 +156,7 @@ class MaouLogParser:
         if handler is not None:
             handler(self, msg, level)
         elif "%|" in msg:
-            self.bars.try_bar(msg, self)
+            self.bars.try_bar(msg.encode(), self)
 
     def _in_block(self, msg: str) -> bool:
         """Is an unprefixed line part of a multi-line message (METRICS, Training Configuration)?"""
@@ -169,11 +172,17 @@ class MaouLogParser:
     # ------------------------------------------------------------ emitting
 
     def emit(self, event: BaseModel, *, stage_data: bool = True) -> None:
+        """Queue ``event`` after what must precede it (the collected EpochEnd; the stage's
+        StageStarted unless ``stage_data`` is False)."""
         if self._pending_end is not None:
             self._flush_epoch_end()
         if stage_data:
             self._emit_stage_started()
         self._out.append(event)
+
+    def emit_prerequisites(self) -> None:
+        self._flush_epoch_end()
+        self._emit_stage_started()
 
     def _emit_stage_started(self) -> None:
         if self._draft is None or self._emitted_stage:
@@ -263,10 +272,12 @@ class MaouLogParser:
         loss_cum: float | None = None,
         metrics: dict[str, float | None] | None = None,
     ) -> None:
-        if loss is not None and loss != loss:  # NaN: the protocol's "not finite"
-            loss = None
-        self.emit(
-            Step.model_construct(
+        if loss is not None and not math.isfinite(loss):
+            loss = None  # the protocol's "not finite"
+        if self._pending_end is not None or not self._emitted_stage:
+            self.emit_prerequisites()
+        self._out.append(
+            Step(
                 stage=stage,
                 epoch=epoch,
                 batch=batch,

@@ -7,9 +7,9 @@ the previous postfix: a point is emitted only where the postfix changes, at the 
 that shows it. ``Validation`` bars are not training steps. A Training bar whose ``n`` goes back
 starts the next epoch.
 
-Speed: a 1 GB maou log is mostly such segments. After a segment with postfix P, the whole run of
-following segments that repeat P is skipped with C-speed ``str.count``/``str.find`` (checked:
-every segment in the skipped range carries P), so Python touches about one segment per change.
+Speed: a 1 GB maou log is mostly such segments. They stay bytes; a segment that ends with the
+last postfix seen (``, acc=95.1%, loss=0.1234]``) or is a plain ``Validation`` bar is skipped with
+one ``bytes.endswith`` and never decoded, so the parser works once per postfix change.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from maou_tui.ingest.lines import decode
+
 if TYPE_CHECKING:
     from maou_tui.ingest.maou_log import MaouLogParser
 
-_BAR = re.compile(r"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
-_POSTFIX_ITEM = re.compile(r"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
+_BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
+_POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
+_NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
 _LABEL_KEYS = {"acc": "accuracy", "accuracy": "accuracy", "f1": "f1"}
 
 
@@ -30,72 +33,46 @@ class BarTracker:
 
     def __init__(self) -> None:
         self.last_n: int | None = None
-        self.last_postfix = ""
-        self.segments_skipped = 0
+        self.last_postfix = b""
+        self.repeat_suffix = _NO_REPEAT
 
     def reset(self) -> None:
         """A new epoch was opened by a log line (Stage 3's ``EPOCH n:``)."""
         self.last_n = None
-        self.last_postfix = ""
+        self.last_postfix = b""
+        self.repeat_suffix = _NO_REPEAT
 
-    def scan(self, line: str, parser: MaouLogParser) -> None:
+    def scan(self, line: bytes, parser: MaouLogParser) -> None:
         """A line holding ``\\r`` segments: bars, and possibly log messages glued to them."""
-        pos, length = 0, len(line)
-        while pos <= length:
-            end = line.find("\r", pos)
-            if end < 0:
-                end = length
-            segment = line[pos:end]
-            pos = end + 1
-            if not segment:
+        repeat = self.repeat_suffix
+        for segment in line.split(b"\r"):
+            if not segment or segment.endswith(repeat):
+                continue
+            if segment.startswith(b"Validation") and segment.endswith(b"]"):
                 continue
             if not self.try_bar(segment, parser):
-                parser.line(segment)
-            elif self.last_postfix:
-                pos = self._skip_repeats(line, pos)
+                parser.line(decode(segment))
+            repeat = self.repeat_suffix
 
-    def _skip_repeats(self, line: str, pos: int) -> int:
-        """Start of the first segment from ``pos`` on that does not repeat the last postfix.
-
-        Galloping search over whole ``\r``-terminated segments: a range is skipped when the
-        number of segments in it equals the number of ``, <postfix>]\r`` in it, i.e. every one
-        is a bar showing the same postfix with nothing glued after it."""
-        token = ", " + self.last_postfix + "]\r"
-        good, step = pos, 2048
-        while step >= 64:
-            stop = line.find("\r", good + step)
-            if stop < 0:
-                stop = line.rfind("\r", good)
-                if stop < good:
-                    break
-            end = stop + 1
-            segments = line.count("\r", good, end)
-            if line.count(token, good, end) == segments:
-                self.segments_skipped += segments
-                good, step = end, step * 2
-            else:
-                step //= 2
-        return good
-
-    def try_bar(self, segment: str, parser: MaouLogParser) -> bool:
+    def try_bar(self, segment: bytes, parser: MaouLogParser) -> bool:
         """Handle ``segment`` if it is a bar; False if it is something else."""
         m = _BAR.search(segment)
         if m is None:
             return False
         desc, n_text, total_text, info = m.groups()
-        rest = segment[m.end() :].strip()
-        if desc == "Training":
+        if desc == b"Training":
             self._training(int(n_text), int(total_text), info, parser)
+        rest = segment[m.end() :].strip()
         if rest:
-            parser.line(rest)
+            parser.line(decode(rest))
         return True
 
-    def _training(self, n: int, total: int, info: str, parser: MaouLogParser) -> None:
+    def _training(self, n: int, total: int, info: bytes, parser: MaouLogParser) -> None:
         new_epoch = not parser.clock.is_open or (self.last_n is not None and n < self.last_n)
         if new_epoch:
             self.reset()
-        parts = info.split(", ", 2)
-        postfix = parts[2] if len(parts) == 3 else ""
+        parts = info.split(b", ", 2)
+        postfix = parts[2] if len(parts) == 3 else b""
         fresh = bool(postfix) and postfix != self.last_postfix and n > 0
         values, label = _parse_postfix(postfix) if fresh else ({}, None)
         if parser.stage is None and not values:
@@ -108,16 +85,17 @@ class BarTracker:
         self.last_n = n
         if values:
             self.last_postfix = postfix
+            self.repeat_suffix = b", " + postfix + b"]"
             cum = values.get("acc", values.get("accuracy", values.get("f1")))
             parser.step(stage, parser.clock.epoch, n, values.get("loss"), metric_cum=cum)
 
 
-def _parse_postfix(postfix: str) -> tuple[dict[str, float], str | None]:
+def _parse_postfix(postfix: bytes) -> tuple[dict[str, float], str | None]:
     """``acc=95.1%, loss=0.1234`` -> ({"acc": 0.951, "loss": 0.1234}, "accuracy")."""
     values: dict[str, float] = {}
     label = None
     for key, number, percent in _POSTFIX_ITEM.findall(postfix):
-        name = key.lower()
+        name = key.decode().lower()
         values[name] = float(number) / 100 if percent else float(number)
         label = label or _LABEL_KEYS.get(name)
     return values, label

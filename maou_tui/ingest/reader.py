@@ -1,4 +1,4 @@
-"""Follow one file path by bytes: what was appended since last time, as complete-line text.
+"""Follow one file path by bytes: what was appended since last time, as complete lines.
 
 Handles what happens to logs on a GPU box while they are read:
 - late creation: nothing to read until the path exists;
@@ -22,7 +22,7 @@ CHUNK_BYTES = 4 << 20
 
 
 class FileFollower:
-    """Reads new bytes of ``path``; ``read()`` returns complete-line text blocks."""
+    """Reads new bytes of ``path``; ``read()`` returns blocks of complete lines."""
 
     def __init__(self, path: Path, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.path = Path(path)
@@ -30,7 +30,7 @@ class FileFollower:
         self.lines = LineBuffer()
         self.offset = 0
         self.bytes_read = 0
-        self.notes: list[str] = []
+        self.notes: list[bytes] = []
         self._file: BinaryIO | None = None
         self._inode: tuple[int, int] | None = None
 
@@ -44,9 +44,9 @@ class FileFollower:
         self._open()
         self.offset = offset
 
-    def read(self, max_bytes: int | None = None) -> list[str]:
+    def read(self, max_bytes: int | None = None) -> list[bytes]:
         """Complete lines appended since the last call (at most about ``max_bytes`` of them)."""
-        blocks: list[str] = []
+        blocks: list[bytes] = []
         if self._file is None and not self._open():
             return blocks
         current = self._stat_path()
@@ -63,7 +63,7 @@ class FileFollower:
         blocks += self._drain(max_bytes, final=False)
         return blocks
 
-    def flush(self) -> str:
+    def flush(self) -> bytes:
         """The unterminated last line, for a file known to be complete."""
         return self.lines.flush()
 
@@ -84,9 +84,9 @@ class FileFollower:
             return None
         return (st.st_dev, st.st_ino)
 
-    def _drain(self, max_bytes: int | None, final: bool) -> list[str]:
+    def _drain(self, max_bytes: int | None, final: bool) -> list[bytes]:
         assert self._file is not None
-        blocks: list[str] = []
+        blocks: list[bytes] = []
         budget = max_bytes if max_bytes is not None else -1
         while budget != 0:
             size = self.chunk_bytes if budget < 0 else min(self.chunk_bytes, budget)
@@ -97,9 +97,9 @@ class FileFollower:
             self.bytes_read += len(data)
             if budget > 0:
                 budget -= len(data)
-            text = self.lines.feed(data)
-            if text:
-                blocks.append(text)
+            block = self.lines.feed(data)
+            if block:
+                blocks.append(block)
         if final:
             last = self.lines.flush()
             if last:

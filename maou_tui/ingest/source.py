@@ -27,7 +27,7 @@ LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, text: str) -> list[BaseModel]: ...
+    def feed(self, block: bytes) -> list[BaseModel]: ...
     def finish(self) -> list[BaseModel]: ...
 
 
@@ -35,13 +35,13 @@ class _MaouParser(MaouLogParser):
     skipped_lines = 0  # a log line that is not understood is not an error: it is just not data
 
 
-def detect_format(path: Path, first_text: str) -> str:
+def detect_format(path: Path, first_block: bytes) -> str:
     """``"events"`` for events.jsonl (by name or a first line that is a JSON object), else
     ``"maou"``."""
     if path.name.endswith(".jsonl"):
         return "events"
-    first = next((line for line in first_text.splitlines() if line.strip()), "")
-    return "events" if first.lstrip().startswith("{") else "maou"
+    first = next((line for line in first_block.splitlines() if line.strip()), b"")
+    return "events" if first.lstrip().startswith(b"{") else "maou"
 
 
 class FileSource:
@@ -78,15 +78,15 @@ class FileSource:
     def close(self) -> None:
         self.follower.close()
 
-    def _parse(self, blocks: list[str]) -> list[BaseModel]:
+    def _parse(self, blocks: list[bytes]) -> list[BaseModel]:
         events: list[BaseModel] = []
-        for text in blocks:
-            if not text:
+        for block in blocks:
+            if not block:
                 continue
             if self.parser is None:
-                self.format = detect_format(self.path, text[:4096])
+                self.format = detect_format(self.path, block[:4096])
                 self.parser = EventsParser() if self.format == "events" else _MaouParser()
-            events += self.parser.feed(text)
+            events += self.parser.feed(block)
         return events
 
 

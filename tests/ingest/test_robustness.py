@@ -72,18 +72,18 @@ def test_crlf_ansi_and_invalid_utf8_are_cleaned() -> None:
 
 def test_a_half_written_last_line_waits_for_its_break() -> None:
     lines = LineBuffer()
-    assert lines.feed(b"Epoch 1 Batch 1/5: Loss=0.5") == ""
-    assert lines.feed(b"000, F1=1.00%\nEpoch 1 Ba") == "Epoch 1 Batch 1/5: Loss=0.5000, F1=1.00%\n"
-    assert lines.feed(b"tch 2/5: Loss=0.4\r") == "Epoch 1 Batch 2/5: Loss=0.4\r"
+    assert lines.feed(b"Epoch 1 Batch 1/5: Loss=0.5") == b""
+    assert lines.feed(b"000, F1=1.00%\nEpoch 1 Ba") == b"Epoch 1 Batch 1/5: Loss=0.5000, F1=1.00%\n"
+    assert lines.feed(b"tch 2/5: Loss=0.4\r") == b"Epoch 1 Batch 2/5: Loss=0.4\r"
 
 
 def test_a_line_over_1_mib_is_cut_and_counted_and_the_next_line_survives() -> None:
     lines = LineBuffer()
     big = b"x" * (MAX_LINE_BYTES + 10)
     out = lines.feed(big[:700_000]) + lines.feed(big[700_000:] + b"\nStage 1 Epoch 1/2: Loss=1\n")
-    first, second = out.split("\n")[:2]
-    assert len(first) == MAX_LINE_BYTES and second == "Stage 1 Epoch 1/2: Loss=1"
+    first, second = out.split(b"\n")[:2]
+    assert len(first) == MAX_LINE_BYTES and second == b"Stage 1 Epoch 1/2: Loss=1"
     assert lines.cut_lines == 1
     out = lines.feed(b"y" * (3 * MAX_LINE_BYTES) + b"\rz\n")
-    assert [len(x) for x in out.replace("\r", "\n").split("\n")[:2]] == [MAX_LINE_BYTES, 1]
+    assert [len(x) for x in out.replace(b"\r", b"\n").split(b"\n")[:2]] == [MAX_LINE_BYTES, 1]
     assert lines.cut_lines == 2
