@@ -35,6 +35,8 @@ from maou_tui.store import RunStore
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
+#: plotext rebuilds a chart in tens of ms: charts redraw at most this often.
+CHART_INTERVAL_S = 0.25
 DIAGNOSE_INTERVAL_S = 0.5
 LIVENESS_INTERVAL_S = 2.0
 #: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
@@ -73,6 +75,9 @@ class MaouApp(App):
         self._drawn_version = -1
         self._view_dirty = True
         self._diagnosed_at = 0.0
+        self._diagnosed_version = -1
+        self._status_version = -1
+        self._charts_at = 0.0
         self._finish_reported = False
         self._paused_seen = (False, 0.0)
 
@@ -111,6 +116,17 @@ class MaouApp(App):
     def get_default_screen(self) -> MainScreen:
         self.main = MainScreen(self.store, self.target.label)
         return self.main
+
+    @property
+    def drawn_version(self) -> int:
+        """The store version last drawn on screen (-1 before the first frame)."""
+        return self._drawn_version
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when every event read so far is applied and on screen (tests, benchmarks)."""
+        pending = self._feed.pending if self._feed is not None else 0
+        return pending == 0 and self._drawn_version == self.store.version
 
     # ------------------------------------------------------------------ themes
 
@@ -159,16 +175,25 @@ class MaouApp(App):
             self.main.write_log(self._log_tail.take())
 
     def _redraw_if_changed(self) -> None:
-        if self.store.version == self._drawn_version and not self._view_dirty:
-            return
+        """Status every tick when data changed; charts (the costly part) at most every
+        CHART_INTERVAL_S, and not while a dialog covers them."""
         now = time.monotonic()
-        if now - self._diagnosed_at >= DIAGNOSE_INTERVAL_S:
+        version = self.store.version
+        if version != self._diagnosed_version and now - self._diagnosed_at >= DIAGNOSE_INTERVAL_S:
             self.diagnoser.update()
-            self._diagnosed_at = now
+            self._diagnosed_version, self._diagnosed_at = version, now
+        up_to_date = version == self._drawn_version == self._status_version
+        if up_to_date and not self._view_dirty:
+            return
+        charts_due = self._view_dirty or now - self._charts_at >= CHART_INTERVAL_S
+        if self.screen is not self.main:
+            charts_due = False
         self._note_pause_change(now)
         self.facts.thresholds = current_thresholds(self.store)
-        self.main.redraw(self.view, self.diagnoser.findings, self.facts)
-        self._drawn_version, self._view_dirty = self.store.version, False
+        self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
+        self._status_version = version
+        if charts_due:
+            self._drawn_version, self._view_dirty, self._charts_at = version, False, now
         self._report_finish()
 
     def _note_pause_change(self, now: float) -> None:

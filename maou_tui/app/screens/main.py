@@ -70,14 +70,26 @@ class MainScreen(Screen):
             chart.set_store(store)
         self.query_one(Log).clear()
 
-    def redraw(self, view: ChartView, findings: Iterable[Finding], facts: StatusFacts) -> None:
+    def redraw(
+        self,
+        view: ChartView,
+        findings: Iterable[Finding],
+        facts: StatusFacts,
+        *,
+        charts: bool = True,
+    ) -> None:
+        """Show the store again: the panels always, the charts when ``charts``."""
+        if not self.query(StatusPanel):  # the app is closing: the widgets are gone
+            return
         findings = list(findings)
-        marks = [Mark(kind="finding", step=f.step, label=f.kind) for f in findings]
-        for chart in self.charts:
-            chart.replot(view, marks)
+        if charts:
+            marks = [Mark(kind="finding", step=f.step, label=f.kind) for f in findings]
+            for chart in self.charts:
+                chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
         self.query_one(FindingsPanel).show(findings)
 
     def write_log(self, lines: list[str]) -> None:
-        if lines:
-            self.query_one(Log).write_lines(lines)
+        # The log tail may deliver while the app is closing: no log widget, nothing to show.
+        for log in self.query(Log):
+            log.write_lines(lines)

@@ -1,0 +1,41 @@
+"""Helpers for pilot tests: wait for a condition on the app's loop, read its notifications."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from maou_tui.app import MaouApp
+
+
+async def wait_for(pilot: Pilot, predicate: Callable[[], object], what: str, timeout=15.0):
+    """Let the app run until ``predicate()`` holds (fails the test after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def notes(app: MaouApp) -> list[str]:
+    """Messages of the notifications shown so far (toasts)."""
+    return [n.message for n in app._notifications]
+
+
+def has_note(app: MaouApp, text: str) -> bool:
+    return any(text in message for message in notes(app))
+
+
+async def loaded(pilot: Pilot, app: MaouApp, min_steps: int = 1) -> None:
+    """Wait until the run has reached ``min_steps`` and that much is drawn."""
+    await wait_for(pilot, lambda: app.store.last_step >= min_steps, f"step {min_steps}")
+    version = app.store.version
+    await wait_for(pilot, lambda: app.drawn_version >= version, "a redraw")
+
+
+def status_text(app: MaouApp) -> str:
+    from maou_tui.app.widgets.status import StatusPanel
+
+    return app.main.query_one(StatusPanel).render().plain
