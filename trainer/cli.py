@@ -20,10 +20,10 @@ PROG = "maou-train"
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line (no usage dump) with exit status 2."""
+    """argparse whose errors become ConfigError: one line, no usage dump (``main`` exits 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        raise ConfigError(message)
 
 
 def _flag(name: str) -> str:

@@ -458,7 +458,7 @@ class StageTrainer:
         self.last_metric = state["last_metric"]
         checkpoint.restore_rng_state(state["rng"])
 
-    def save_stage_outputs(self) -> None:
+    def save_stage_outputs(self, epochs: int) -> None:
         """maou's stage-end files (head + backbone; Stage 3: the whole model)."""
         if not self.ctx.is_main or self.ctx.checkpoints_dir is None:
             return
@@ -472,7 +472,7 @@ class StageTrainer:
                     path=str(path),
                     step=self.global_step,
                     stage=self.stage,
-                    epoch=self.epoch,
+                    epoch=epochs,
                     reason=f"stage{self.stage}_{part}",
                 )
             )

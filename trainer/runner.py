@@ -83,7 +83,7 @@ def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[str, s
 
 def _complete_stage(ctx: RunContext, trainer: StageTrainer, outcome: StageOutcome) -> None:
     stage, settings = trainer.stage, trainer.settings
-    trainer.save_stage_outputs()
+    trainer.save_stage_outputs(outcome.epochs)
     value = outcome.value if outcome.value is not None else trainer.last_metric
     if outcome.reason == "skipped":
         ctx.log.log.info("Stage %d skipped by control at epoch %d", stage, outcome.epochs)
