@@ -1,10 +1,11 @@
 """Append protocol events to ``events.jsonl`` cheaply and safely.
 
-``emit`` only numbers the event and queues its JSON line; a background thread writes the
-queue at least every 100 ms, and boundary events (stage/epoch ends, control, pause, ...) are
-written at once, so a reader sees them promptly. There is no fsync per step. A write error
-(disk full, the file removed under us) is logged once and the events are dropped: training
-goes on.
+``emit`` numbers the event and queues it. The queue is written when it is 100 ms old: by the
+emitting thread itself in a busy loop (so no other thread competes with the loop for the GIL
+every step), or by a background timer when the loop is slow or stalled. Boundary events
+(stage/epoch ends, control, pause, ...) are written at once, so a reader sees them promptly.
+There is no fsync per step. A write error (disk full, the file removed under us) is logged
+once and the events are dropped: training goes on.
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ class EventWriter:
         previous = last_seq(self.path)
         self._next_seq = 0 if previous is None else previous + 1
         self._handle = self.path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()
-        self._pending: list[str] = []
+        self._lock = threading.Lock()  # guards the queue and the numbering (held briefly)
+        self._write_lock = threading.Lock()  # one writer at a time, batches in order
+        self._pending: list[EventBase] = []
+        self._interval = flush_interval
+        self._last_write = time.monotonic()
         self._failed = False
         self._closed = threading.Event()
         self._flusher = threading.Thread(
@@ -94,31 +98,43 @@ class EventWriter:
         return self._failed
 
     def emit(self, event: E) -> E:
-        """Number, stamp and queue one event; returns it with ``seq`` and ``t`` filled in."""
+        """Number, stamp and queue one event; returns it with ``seq`` and ``t`` filled in.
+
+        The event may be serialised later: do not change it after emitting it.
+        """
         with self._lock:
             if self._closed.is_set():
                 raise RuntimeError(f"EventWriter for {self.path} is closed")
-            event.seq = self._next_seq
-            event.t = time.time()
+            # Straight into __dict__: pydantic's __setattr__ costs more than the rest of emit.
+            event.__dict__["seq"] = self._next_seq
+            event.__dict__["t"] = time.time()
             self._next_seq += 1
             if not self._failed:
-                self._pending.append(event.model_dump_json())
-            if event.type in BOUNDARY_TYPES:
-                self._write_pending()
+                self._pending.append(event)
+        if event.type in BOUNDARY_TYPES or self._flush_due():
+            self.flush()
         return event
 
+    def _flush_due(self) -> bool:
+        return time.monotonic() - self._last_write >= self._interval
+
     def flush(self) -> None:
-        with self._lock:
-            self._write_pending()
+        """Write everything emitted so far (no fsync)."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            self._last_write = time.monotonic()
+            self._write(batch)
 
     def close(self) -> None:
         """Write what is queued and close the file; safe to call twice."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        self._flusher.join()
         with self._lock:
-            self._write_pending()
+            if self._closed.is_set():
+                return
+            self._closed.set()
+        self._flusher.join()
+        self.flush()
+        with self._write_lock:
             if not self._failed:
                 with contextlib.suppress(OSError):
                     os.fsync(self._handle.fileno())
@@ -129,16 +145,14 @@ class EventWriter:
 
     def _flush_periodically(self, interval: float) -> None:
         while not self._closed.wait(interval):
-            with self._lock:
-                self._write_pending()
+            if self._pending and self._flush_due():
+                self.flush()
 
-    def _write_pending(self) -> None:
-        """Write the queue; the caller holds the lock."""
-        if not self._pending or self._failed:
-            self._pending.clear()
+    def _write(self, batch: list[EventBase]) -> None:
+        """Serialise and append a batch; the caller holds the write lock."""
+        if not batch or self._failed:
             return
-        text = "\n".join(self._pending) + "\n"
-        self._pending.clear()
+        text = "".join(event.model_dump_json() + "\n" for event in batch)
         try:
             if os.fstat(self._handle.fileno()).st_nlink == 0:
                 raise FileNotFoundError(f"{self.path} was removed")

@@ -136,7 +136,7 @@ class Monitor:
         elapsed = now - self._clock
         self._clock = now
         self.events.emit(
-            Step.model_construct(
+            Step(
                 stage=1,
                 epoch=epoch,
                 batch=self.global_step,

@@ -1,0 +1,215 @@
+"""Per-step cost of the SDK, and its effect on a small real torch training loop.
+
+1. Microseconds per step of what a loop pays: ``EventWriter.emit(Step)``, ``LoopControl.poll``
+   (server running, nothing queued) and ``Monitor.step`` (all of it, plus the optimizer hooks).
+2. Samples per CPU-second of a small MLP classifier trained with SGD on CPU, without and with
+   ``Monitor``. CPU time of the whole process is used, so other processes' load on a shared
+   machine does not count while the SDK's own threads do. The loops run in rotating blocks
+   within one run (drift hits all alike); the slowdown is the median of the per-round ratios,
+   and best block against best block. A second plain loop gives the A/A noise floor: a
+   slowdown below it cannot be resolved on this machine, and then the per-step cost over the
+   step time (part 1) is the figure to trust.
+
+    python bench/sdk_overhead.py [--blocks 20] [--steps 100] [--hidden 256] [--json]
+
+Target: <= 1% slowdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from maou_tui.protocol import Step
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, Monitor, RunDir
+
+BATCH = 64
+FEATURES = 128
+CLASSES = 10
+
+
+def per_call_us(function, calls: int) -> float:
+    """CPU microseconds per call, counting every thread of this process (server, flusher)."""
+    started = time.process_time()
+    for index in range(1, calls + 1):
+        function(index)
+    return (time.process_time() - started) / calls * 1e6
+
+
+def micro(tmp: Path, calls: int) -> dict[str, float]:
+    """Microseconds per call of each SDK piece, with the control server running."""
+
+    def build(n: int) -> Step:
+        return Step(stage=1, epoch=1, batch=n, global_step=n, loss=0.5, lr=1e-3)
+
+    with RunDir.create(tmp / "micro") as run:
+        events = EventWriter(run.events_path)
+        server = ControlServer(run.socket_path).start()
+        control = LoopControl(server, events)
+        prebuilt = [build(n) for n in range(calls + 1)]
+
+        def poll(n: int) -> None:
+            control.update_state(epoch=1, batch=n, step=n, lr=1e-3)
+            control.poll(n, schedule_lr=1e-3)
+
+        result = {
+            "build_step_us": per_call_us(build, calls),
+            "emit_step_us": per_call_us(lambda n: events.emit(prebuilt[n]), calls),
+            "poll_us": per_call_us(poll, calls),
+        }
+        control.close()
+        events.close()
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    monitor = Monitor(tmp / "micro-monitor", optimizer)
+    result["monitor_step_us"] = per_call_us(lambda n: monitor.step(loss=0.5, metric=0.9), calls)
+    monitor.close()
+    return result
+
+
+def make_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A learnable task: labels from a fixed random linear teacher with noise."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(8192, FEATURES, generator=generator)
+    teacher = torch.randn(FEATURES, CLASSES, generator=generator)
+    labels = (inputs @ teacher + 0.5 * torch.randn(8192, CLASSES, generator=generator)).argmax(1)
+    return inputs, labels
+
+
+class Trainer:
+    """A small MLP classifier trained with SGD + cosine decay, optionally under a Monitor."""
+
+    def __init__(self, data, hidden: int, total_steps: int, monitor_dir: Path | None) -> None:
+        torch.manual_seed(0)
+        self.inputs, self.labels = data
+        self.model = torch.nn.Sequential(
+            torch.nn.Linear(FEATURES, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, CLASSES),
+        )
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, total_steps)
+        self.monitor = None
+        if monitor_dir is not None:
+            self.monitor = Monitor(
+                monitor_dir,
+                self.optimizer,
+                scheduler=self.scheduler,
+                total_steps=total_steps,
+                batch_size=BATCH,
+            )
+        self.sampler = torch.Generator().manual_seed(1)
+        self.accuracy = 0.0
+
+    def run(self, steps: int) -> float:
+        """Train ``steps`` batches; returns the CPU seconds this process spent on them."""
+        order = torch.randint(0, len(self.inputs), (steps, BATCH), generator=self.sampler)
+        started = time.process_time()
+        for batch in order:
+            logits = self.model(self.inputs[batch])
+            loss = torch.nn.functional.cross_entropy(logits, self.labels[batch])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            self.accuracy = (logits.argmax(1) == self.labels[batch]).float().mean().item()
+            if self.monitor is not None:
+                self.monitor.step(loss=loss.item(), metric=self.accuracy)
+        return time.process_time() - started
+
+
+def macro(tmp: Path, blocks: int, steps: int, hidden: int) -> dict:
+    """Rotate blocks of ``steps`` batches among three loops: plain, plain again (the noise
+    floor of an A/A comparison) and monitored; compare the blocks of each round."""
+    data = make_data()
+    total = blocks * steps + steps
+    plain = Trainer(data, hidden, total, None)
+    plain_again = Trainer(data, hidden, total, None)
+    monitored = Trainer(data, hidden, total, tmp / "macro-run")
+    trainers = [plain, plain_again, monitored]
+    for trainer in trainers:
+        trainer.run(steps // 4)  # warm-up: allocator, kernels
+    times: dict[int, list[float]] = {id(t): [] for t in trainers}
+    for block in range(blocks):
+        # Rotate the order so drift on a shared machine hits every loop alike.
+        for trainer in trainers[block % 3 :] + trainers[: block % 3]:
+            times[id(trainer)].append(trainer.run(steps))
+    assert monitored.monitor is not None
+    monitored.monitor.close()
+    base, again, sdk = times[id(plain)], times[id(plain_again)], times[id(monitored)]
+
+    def slowdown(other: list[float]) -> float:
+        return (1 - statistics.median(b / o for b, o in zip(base, other, strict=True))) * 100
+
+    samples = steps * BATCH
+    return {
+        "plain_samples_per_s": samples / statistics.median(base),
+        "sdk_samples_per_s": samples / statistics.median(sdk),
+        "slowdown_pct": slowdown(sdk),
+        "noise_floor_pct": slowdown(again),
+        "slowdown_best_pct": (1 - min(base) / min(sdk)) * 100,
+        "noise_floor_best_pct": (1 - min(base) / min(again)) * 100,
+        "step_ms": statistics.median(base) / steps * 1000,
+        "final_accuracy": monitored.accuracy,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=20, help="paired blocks per loop")
+    parser.add_argument("--steps", type=int, default=100, help="batches per block")
+    parser.add_argument("--hidden", type=int, default=256, help="MLP hidden width")
+    parser.add_argument("--calls", type=int, default=20000, help="calls per micro benchmark")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="bench-sdk-") as name:
+        tmp = Path(name)
+        result = {
+            "micro": micro(tmp, args.calls),
+            "macro": macro(tmp, args.blocks, args.steps, args.hidden),
+        }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    m, t = result["micro"], result["macro"]
+    print("per-step SDK cost (µs per call, control server running)")
+    print(f"  Step(...) model construction      {m['build_step_us']:8.1f}")
+    print(f"  EventWriter.emit(step)            {m['emit_step_us']:8.1f}")
+    print(f"  LoopControl.update_state + poll   {m['poll_us']:8.1f}")
+    print(f"  Monitor.step (all of the above)   {m['monitor_step_us']:8.1f}")
+    shape = f"{FEATURES}-{args.hidden}-{args.hidden}-{CLASSES}"
+    print(
+        f"MLP {shape}, batch {BATCH}, SGD+cosine, {args.blocks} paired blocks of {args.steps} "
+        f"steps, {args.threads} torch thread(s)"
+    )
+    print(f"  CPU time per step without SDK     {t['step_ms']:8.2f} ms")
+    print(f"  samples/CPU-s without SDK            {t['plain_samples_per_s']:8.0f}")
+    print(f"  samples/CPU-s with Monitor          {t['sdk_samples_per_s']:8.0f}")
+    print(
+        f"  slowdown, median of paired blocks {t['slowdown_pct']:8.2f} %  "
+        f"(A/A noise floor {t['noise_floor_pct']:.2f} %)"
+    )
+    print(
+        f"  slowdown, best block vs best      {t['slowdown_best_pct']:8.2f} %  "
+        f"(A/A noise floor {t['noise_floor_best_pct']:.2f} %; target <= 1 %)"
+    )
+    cost = m["monitor_step_us"] / (t["step_ms"] * 1000) * 100
+    print(f"  Monitor.step cost / step time     {cost:8.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
