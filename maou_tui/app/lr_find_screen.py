@@ -55,21 +55,34 @@ class LrCurve(PlotextPlot):
         plt.title("LR range test: smoothed loss vs learning rate")
         plt.xlabel("learning rate (log scale)")
         xs, ys = progress.curve()
-        if xs:
-            plt.plot(xs, ys, marker="braille")
-            low, high = math.floor(min(xs)), math.ceil(max(xs))
-            ticks = list(range(low, high + 1))
-            plt.xticks(ticks, [f"1e{t}" for t in ticks])
-        finished = progress.finished
-        if finished is not None:
-            for name, lr in finished.suggestions.items():
-                if lr is None or lr <= 0:
-                    continue
-                colour = SUGGESTION_COLOURS.get(name, "white")
-                label = f"{name}{' *' if name == finished.recommended else ''} {format_lr(lr)}"
-                plt.vline(math.log10(lr), colour)
-                plt.text(label, math.log10(lr), max(ys) if ys else 0, color=colour)
+        if not xs:
+            self.refresh()
+            return
+        plt.plot(xs, ys, marker="braille")
+        low, high = math.floor(min(xs)), math.ceil(max(xs))
+        ticks = list(range(low, high + 1))
+        plt.xticks(ticks, [f"1e{t}" for t in ticks])
+        bottom, top = min(ys), max(ys)
+        # The blow-up at the end would flatten the interesting part: cap the view at 1.5× start.
+        top = min(top, max(1.5 * ys[0], bottom + 1e-9))
+        plt.ylim(bottom, top)
+        if progress.finished is not None:
+            self._suggestion_lines(progress, bottom, top)
         self.refresh()
+
+    def _suggestion_lines(self, progress: SweepProgress, bottom: float, top: float) -> None:
+        """One vertical line per suggestion, labels stacked so they never overlap."""
+        finished = progress.finished
+        assert finished is not None
+        named = [(n, lr) for n, lr in finished.suggestions.items() if lr is not None and lr > 0]
+        for row, (name, lr) in enumerate(named):
+            colour = SUGGESTION_COLOURS.get(name, "white")
+            star = " *" if name == finished.recommended else ""
+            self.plt.vline(math.log10(lr), colour)
+            y = top - (row + 0.5) * (top - bottom) / 8
+            self.plt.text(
+                f" {name}{star} {format_lr(lr)}", math.log10(lr), y, color=colour, alignment="left"
+            )
 
 
 class LrFindApp(App):

@@ -30,8 +30,8 @@ SUGGESTION_NAMES = ("valley", "steepest", "minimum")
 
 #: Why ``valley`` is the one recommended (shown to the user with the result).
 VALLEY_REASON = (
-    "valley (fastai's default) looks at the longest decreasing stretch of the curve, so one "
-    "noisy point cannot move it; steepest follows a single gradient and is sensitive to noise, "
+    "fastai's default: it looks at the longest decreasing stretch of the curve, so one noisy "
+    "point cannot move it; steepest follows a single gradient and is sensitive to noise; "
     "minimum ÷ 10 is the conservative fallback"
 )
 
@@ -180,7 +180,7 @@ def analyse(
     if recommended == "valley":
         reason = VALLEY_REASON
     elif recommended:
-        reason = f"{recommended}: the curve has no decreasing stretch for valley"
+        reason = "the curve has no decreasing stretch for valley"
     else:
         reason = "too few points after trimming: run more iterations"
     return RangeTestResult(

@@ -11,7 +11,7 @@ import math
 BASE_BATCH_SIZE = 256
 
 _LR_OPTIONS = {1: "--stage1-learning-rate", 2: "--stage2-learning-rate", 3: "--learning-ratio"}
-_BATCH_OPTIONS = {1: "--stage1-batch-size", 2: "--stage2-batch-size", 3: "--batch-size"}
+_BATCH_OPTIONS = {1: "--stage1-batch-size", 2: "--stage2-batch-size", 3: "--stage3-batch-size"}
 
 
 def _check_stage(stage: int) -> None:
