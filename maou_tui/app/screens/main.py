@@ -27,6 +27,22 @@ COMPACT_HEIGHT = 36
 SHORT_HEIGHT = 30
 
 
+#: Short chart labels of the diagnoser's finding kinds (the findings panel has the full text).
+FINDING_LABELS = {
+    "divergence": "diverging",
+    "nan": "NaN loss",
+    "stagnation": "stagnant",
+    "oscillation": "oscillating",
+    "epoch_boundary_reset": "epoch reset",
+    "warmup_lr_too_high": "warmup LR",
+    "overfitting": "overfitting",
+}
+
+
+def finding_label(finding: Finding) -> str:
+    return FINDING_LABELS.get(finding.kind, finding.kind.replace("_", " "))
+
+
 class MainScreen(Screen):
     """Composes the panels and redraws them from one store."""
 
@@ -83,7 +99,7 @@ class MainScreen(Screen):
             return
         findings = list(findings)
         if charts:
-            marks = [Mark(kind="finding", step=f.step, label=f.kind) for f in findings]
+            marks = [Mark(kind="finding", step=f.step, label=finding_label(f)) for f in findings]
             for chart in self.charts:
                 chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)

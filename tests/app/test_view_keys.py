@@ -1,0 +1,156 @@
+"""View keys, help, palette, run switching and read-only watch mode, on a fixed run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from demo_run import write_demo_run
+from pilot import has_note, loaded, status_text, wait_for
+
+from maou_tui.app import MaouApp
+from maou_tui.app.help import HelpScreen
+from maou_tui.app.keys import KEY_MAP
+from maou_tui.app.screens.runs import RunPicker
+from maou_tui.app.widgets.charts import LossChart, LrChart, x_range
+
+SIZE = (120, 40)
+
+
+def chart(app: MaouApp, kind: type):
+    return app.main.query_one(kind)
+
+
+async def test_smoothing_keys_change_the_loss_curve(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        assert "EMA 0.9" in chart(app, LossChart).chart_title
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: "EMA 0.95" in chart(app, LossChart).chart_title, "0.95")
+        await pilot.press("minus", "minus")
+        await wait_for(pilot, lambda: "EMA 0.8," in chart(app, LossChart).chart_title, "0.8")
+
+
+async def test_g_toggles_the_lr_log_scale(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        assert chart(app, LrChart).chart_title == "LR (log)"
+        await pilot.press("g")
+        await wait_for(pilot, lambda: chart(app, LrChart).chart_title == "LR", "linear LR")
+
+
+async def test_z_zooms_to_the_current_stage_and_back(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        assert x_range(app.store, app.view.zoom_stage) == (0.0, 170.0)
+        await pilot.press("z")
+        assert x_range(app.store, app.view.zoom_stage) == (130.0, 170.0)  # Stage 3 only
+        assert has_note(app, "zoom: current stage")
+        await pilot.press("z")
+        assert has_note(app, "zoom: whole run")
+
+
+async def test_T_cycles_themes(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        seen = {app.theme}
+        for _ in range(3):
+            await pilot.press("T")
+            seen.add(app.theme)
+        assert {"dark", "light", "high-contrast"} <= seen
+
+
+async def test_help_screen_lists_every_key(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("DataTable")
+        keys = {table.get_row_at(i)[0] for i in range(table.row_count)}
+        assert {
+            "p",
+            "h",
+            "u",
+            "l",
+            "t",
+            "c",
+            "s",
+            "n",
+            "+",
+            "-",
+            "g",
+            "z",
+            "r",
+            "T",
+            "?",
+            "q",
+        } <= keys
+        assert len(keys) == len(KEY_MAP) + 1  # + ctrl+p
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_a_command(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"zoom")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Zoom" in str(app.screen.query("OptionList").first().get_option_at_index(0).prompt)
+            ),
+            "a hit",
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.view.zoom_stage, "zoom from the palette")
+
+
+async def test_r_switches_to_another_run(tmp_path: Path):
+    root = tmp_path / "runs"
+    first = write_demo_run(root / "20260101-000000-resnet-tiny")
+    second = write_demo_run(root / "20260102-000000-resnet-tiny", finished="failed")
+    app = MaouApp(first, mode="attach", theme="dark", runs_root=root)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("r")
+        assert isinstance(app.screen, RunPicker)
+        assert app.screen.runs == [second, first]  # newest first
+        await pilot.press("enter")  # the first entry: the newer run
+        await wait_for(pilot, lambda: app.target.run_dir == second, "the switch")
+        await wait_for(pilot, lambda: app.store.finished is not None, "the new run's events")
+        await wait_for(pilot, lambda: "FAILED" in status_text(app), "its failure in the status")
+        assert "RuntimeError: boom" in status_text(app)
+
+
+async def test_watch_without_socket_is_read_only(demo_dir: Path):
+    app = MaouApp(demo_dir / "train.log", mode="watch", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        for key in ("p", "h", "u", "l", "t", "c", "s", "n"):
+            app.clear_notifications()
+            await pilot.press(key)
+            assert has_note(app, "read-only: no control socket for this log"), key
+            assert app.screen is app.main  # no dialog opened
+
+
+async def test_failed_run_shows_the_failure(tmp_path: Path):
+    run = write_demo_run(tmp_path / "failed-run", finished="failed")
+    app = MaouApp(run, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await wait_for(pilot, lambda: has_note(app, "training failed: RuntimeError: boom"), "note")
+        assert "FAILED" in status_text(app)
+
+
+async def test_corrupt_line_is_skipped_and_counted(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        assert app.store.last_step == 170  # everything after the corrupt line still arrived
+        assert "skipped 1 corrupt line(s)" in status_text(app)
