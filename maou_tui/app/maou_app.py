@@ -85,7 +85,9 @@ class MaouApp(App):
 
     def on_mount(self) -> None:
         self._load_themes()
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self._start_readers()
+        self._note_control_state()
         self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_changed)
         if self.mode != "watch" or self.target.run_dir is not None:
             self.set_interval(LIVENESS_INTERVAL_S, self._check_trainer_alive)
@@ -152,6 +154,9 @@ class MaouApp(App):
         self.theme = name
         self._view_dirty = True
 
+    def _on_theme_changed(self, _theme: object) -> None:
+        self._view_dirty = True  # chart line colours come from the theme: replot
+
     def action_next_theme(self) -> None:
         names = self.theme_names or sorted(self.available_themes)
         index = names.index(self.theme) + 1 if self.theme in names else 0
@@ -215,7 +220,11 @@ class MaouApp(App):
             step = finished.step or self.store.last_step
             self.notify(f"training {finished.status} at step {step}")
 
+    def _note_control_state(self) -> None:
+        self.facts.control = "read-only" if self.link.unavailable_reason() else ""
+
     def _check_trainer_alive(self) -> None:
+        self._note_control_state()
         run_dir = self.target.run_dir
         if run_dir is None or self.store.finished is not None or self.facts.process_gone:
             return
@@ -226,9 +235,10 @@ class MaouApp(App):
             return  # its last events are still being applied
         self.facts.process_gone = True
         self._view_dirty = True
+        last_line = self.main.last_log_line()
         self.notify(
-            f"the trainer (pid {pid}) exited without finishing the run; last lines are in the "
-            "log pane",
+            f"the trainer (pid {pid}) exited without finishing the run. Last log line: "
+            f"{last_line or '(none)'}",
             severity="error",
             timeout=15,
         )
@@ -274,6 +284,7 @@ class MaouApp(App):
         self._finish_reported = False
         self.main.set_store(self.store, self.target.label)
         self._start_readers()
+        self._note_control_state()
         self._view_dirty = True
         self.notify(f"showing {self.target.label}", timeout=2)
 

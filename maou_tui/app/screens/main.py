@@ -105,6 +105,10 @@ class MainScreen(Screen):
         self.query_one(StatusPanel).show(self.store, facts, self.label)
         self.query_one(FindingsPanel).show(findings)
 
+    def last_log_line(self) -> str:
+        lines = [line for log in self.query(Log) for line in log.lines if line.strip()]
+        return lines[-1] if lines else ""
+
     def write_log(self, lines: list[str]) -> None:
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
