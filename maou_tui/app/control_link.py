@@ -16,6 +16,9 @@ from maou_tui.sdk import find_socket
 
 Notify = Callable[..., None]
 
+#: A command waits for the next step boundary: allow for a slow step (a big batch on a CPU).
+REPLY_TIMEOUT_S = 10.0
+
 READ_ONLY = "read-only: no control socket for this log (the trainer was not started by maou-tui)"
 
 
@@ -26,7 +29,9 @@ class ControlLink:
         self.run_dir = run_dir
         self.watch = watch
         self._notify = notify
-        self._client = ControlClient(run_dir, timeout=2.0) if run_dir is not None else None
+        self._client = None
+        if run_dir is not None:
+            self._client = ControlClient(run_dir, timeout=REPLY_TIMEOUT_S)
         self._lost_reported = False
         self.state: RunState | None = None
         self.state_time = 0.0
