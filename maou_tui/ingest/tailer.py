@@ -21,6 +21,7 @@ from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, 
 from maou_tui.protocol import TrainerWarning
 
 MAX_POLL_INTERVAL = 0.5
+SETTLE_S = 0.05
 
 
 class _Wake(FileSystemEventHandler):
@@ -90,7 +91,10 @@ class Tailer:
                 events = []
             if events and not self._stopping.is_set():
                 self.on_events(events)
-            self._wake.wait(self.poll_interval)
+            if self._wake.wait(self.poll_interval) and not self._stopping.is_set():
+                # Woken by the observer: let a burst of writes land, then read them in one go
+                # (a trainer flushing 100 times a second costs 20 reads, not 100).
+                self._stopping.wait(SETTLE_S)
 
     def _notes(self) -> list[BaseModel]:
         """Truncation and rotation notes as warnings, so a user sees them on the chart."""

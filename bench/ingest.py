@@ -1,0 +1,226 @@
+"""Ingestion benchmarks (figures in docs/ingest.md). Run: ``python -m bench.ingest [--mb 150]``.
+
+1. Backfill: a ~150 MB maou-format log (maou's stderr: logger lines and tqdm bars redrawn with
+   ``\\r`` every ~3 batches at 36 it/s, postfix refreshed every 50 batches), read whole by
+   ``load_store``, against ``grep -c 'Loss='`` on the same file in the same run. Target:
+   throughput >= 0.25 x grep's. Reported as wall time and as CPU time (the CPU ratio is the
+   steadier one on a shared machine). Also the guide-line form (this project's train.log, one
+   ``Epoch E Batch B/N: Loss=...`` line per 5 batches, every line a point), for reference.
+2. First screenful: ``read_tail`` of the last 4 MB of a ~1 GB log. Target <= 1 s.
+3. Tailing a log growing at 10,000 lines/s (tqdm segments, and guide batch lines): CPU of the
+   tail and observer threads (process CPU minus the writer thread's own). Target < 5% of a core.
+4. Decimation: 1,000,000 points to width 200. Target <= ~2 points per column.
+Files go to a temporary directory and are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from maou_tui.ingest import Tailer, load_store, read_tail
+from maou_tui.store import Series
+
+PREFIX = (
+    "2026-08-22T10:15:00+09:00 | INFO  | multi_stage_training.py "
+    "| _run_stage_with_training_loop | 501 | "
+)
+
+
+def _bar(n: int, total: int, postfix: str) -> str:
+    pct = 100 * n // total
+    fill = "█" * (pct // 10) + ("▌" if pct % 10 >= 5 else "")
+    return f"Training: {pct:3d}%|{fill:<10}| {n}/{total} [00:12<00:15, 36.5it/s, {postfix}]"
+
+
+def _epoch_bar(rng: np.random.Generator, stage: int, total: int, per_redraw: int) -> str:
+    """One epoch's tqdm output: a redraw every ``per_redraw`` batches, postfix every 50."""
+    segments = [f"Training:   0%|          | 0/{total} [00:00<?, ?it/s]"]
+    postfix, acc, loss = "", 0.9, 0.5
+    for n in range(1, total + 1, per_redraw):
+        if n == 1 or (n - 1) // 50 != (n - 1 - per_redraw) // 50:
+            acc = min(0.999, acc + rng.normal(0.001, 0.002))
+            loss = max(1e-4, loss * (1 + rng.normal(-0.01, 0.02)))
+            postfix = (
+                f"acc={100 * acc:.1f}%, loss={loss:.4f}"
+                if stage == 1
+                else f"f1={acc:.4f}, loss={loss:.4f}"
+            )
+        segments.append(_bar(n, total, postfix))
+    return "\r" + "\r".join(segments) + "\n"
+
+
+def write_maou_log(path: Path, target_bytes: int, seed: int = 0) -> None:
+    """maou's real stderr: banners, setup lines, per-epoch bars and epoch/LR lines."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as out:
+        for stage, title in ((1, "REACHABLE SQUARES"), (2, "LEGAL MOVES")):
+            out.write(f"{PREFIX}{'=' * 60}\n{PREFIX}STAGE {stage}: {title} LEARNING\n")
+            out.write(f"{PREFIX}Starting Stage {stage} (TrainingLoop): max_epochs=9999, ")
+            out.write("threshold=99.0%\n")
+            out.write(f"{PREFIX}Using Warmup+CosineDecay scheduler (warmup_steps=2500, ")
+            out.write("total_steps=24997500)\n")
+            label = "Accuracy" if stage == 1 else "F1"
+            for epoch in range(1, 4 if stage == 1 else 10**9):
+                out.write(_epoch_bar(rng, stage, 2500, 3))
+                out.write(
+                    f"{PREFIX}Stage {stage} Epoch {epoch}/9999: Loss=0.0123, {label}=95.12%\n"
+                )
+                out.write(f"{PREFIX}Stage {stage} Epoch {epoch}: LR = 0.000400\n")
+                if out.tell() >= target_bytes:
+                    return
+
+
+def _guide_line(epoch: int, batch: int) -> str:
+    return (
+        f"{PREFIX}Epoch {epoch} Batch {batch}/10000: Loss=0.{batch % 9000 + 1000:04d}, F1=75.12%\n"
+    )
+
+
+def write_guide_log(path: Path, target_bytes: int) -> None:
+    """This project's train.log form: a batch line every 5 batches plus epoch lines."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"{PREFIX}STAGE 2: LEGAL MOVES LEARNING\n")
+        epoch = 0
+        while out.tell() < target_bytes:
+            epoch += 1
+            out.write("".join(_guide_line(epoch, b) for b in range(5, 10001, 5)))
+            out.write(f"{PREFIX}Stage 2 Epoch {epoch}/100: Loss=0.0123, F1=80.00%\n")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(fn: Callable[[], object], children: bool = False) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call; CPU of child processes when ``children``."""
+    cpu0 = _children_cpu() if children else time.process_time()
+    wall0 = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - wall0
+    cpu = (_children_cpu() if children else time.process_time()) - cpu0
+    return wall, cpu
+
+
+def bench_backfill(path: Path, label: str) -> None:
+    size_mb = path.stat().st_size / 1e6
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+    grep_cmd = ["grep", "-c", "Loss=", str(path)]
+    grep_runs = [_measure(lambda: subprocess.run(grep_cmd, capture_output=True), True)]
+    grep_runs += [_measure(lambda: subprocess.run(grep_cmd, capture_output=True), True)]
+    grep_wall, grep_cpu = min(r[0] for r in grep_runs), min(r[1] for r in grep_runs)
+    stores = []
+    wall, cpu = _measure(lambda: stores.append(load_store(path)))
+    points = sum(len(stores[0].series(name)) for name in stores[0].names())
+    print(
+        f"backfill, {label}: {size_mb:.0f} MB, {points} points\n"
+        f"  grep -c 'Loss=': wall {grep_wall:.3f} s, CPU {grep_cpu:.3f} s\n"
+        f"  load_store:      wall {wall:.3f} s, CPU {cpu:.3f} s ({size_mb / cpu:.0f} MB/s CPU)\n"
+        f"  ratio to grep:   wall {grep_wall / wall:.3f}, CPU {grep_cpu / cpu:.3f} (target >= 0.25)"
+    )
+
+
+def bench_first_screen(path: Path) -> None:
+    result = []
+    wall, cpu = _measure(lambda: result.append(read_tail(path, 4 << 20)))
+    store, start = result[0]
+    print(
+        f"first screenful: {path.stat().st_size / 1e9:.2f} GB log, read_tail(last 4 MB from "
+        f"byte {start}): wall {wall:.3f} s, CPU {cpu:.3f} s, "
+        f"{len(store.series('loss'))} loss points (target <= 1 s)"
+    )
+
+
+def bench_tail(directory: Path, label: str, make_chunk, seconds: float = 4.0) -> None:
+    """Append ``make_chunk(first, last)`` 100 times a second (10,000 lines/s) while tailing."""
+    path = directory / "growing.log"
+    path.write_text(f"{PREFIX}STAGE 2: LEGAL MOVES LEARNING\n")
+    received = [0]
+    tailer = Tailer(path, lambda events: received.__setitem__(0, received[0] + len(events)))
+    tailer.start()
+    time.sleep(0.3)
+    cpu0, writer_cpu0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+    written = 0
+    with open(path, "a", encoding="utf-8") as out:
+        while time.perf_counter() - wall0 < seconds:
+            due = int((time.perf_counter() - wall0) * 10_000)
+            if due > written:
+                out.write(make_chunk(written + 1, due))
+                out.flush()
+                written = due
+            time.sleep(0.01)
+    writer_cpu = time.thread_time() - writer_cpu0
+    time.sleep(0.5)
+    elapsed = time.perf_counter() - wall0
+    tail_cpu = time.process_time() - cpu0 - writer_cpu
+    tailer.stop()
+    path.unlink()
+    print(
+        f"tail, {label}: {written} lines in {seconds:.0f} s ({written / seconds:.0f}/s), "
+        f"{received[0]} events, tail CPU {100 * tail_cpu / elapsed:.1f}% of one core (target < 5%)"
+    )
+
+
+def _bar_chunk(first: int, last: int) -> str:
+    out = []
+    for n in range(first, last + 1):
+        out.append("\r" + _bar(n % 2500 + 1, 2500, f"f1=0.{n // 50 % 9000 + 1000:04d}, loss=0.01"))
+    return "".join(out)
+
+
+def _guide_chunk(first: int, last: int) -> str:
+    return "".join(_guide_line(1, n) for n in range(first, last + 1))
+
+
+def bench_decimate() -> None:
+    series = Series("loss")
+    for step, value in enumerate(np.random.default_rng(0).normal(size=1_000_000).tolist(), 1):
+        series.append(step, value)
+    series.steps  # noqa: B018 - move the appended points into the numpy columns first
+    best = min(_measure(lambda: series.decimate(1, 1_000_000, 200))[0] for _ in range(5))
+    x, _ = series.decimate(1, 1_000_000, 200)
+    print(
+        f"decimate: 1,000,000 points -> {len(x)} for width 200 ({len(x) / 200:.2f} per column), "
+        f"{1000 * best:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--mb", type=int, default=150, help="size of the backfill logs")
+    parser.add_argument("--guide-mb", type=int, default=30, help="size of the guide-line log")
+    parser.add_argument("--big-mb", type=int, default=1000, help="size of the first-screen log")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="maou-tui-bench-") as tmp:
+        directory = Path(tmp)
+        log = directory / "maou.log"
+        write_maou_log(log, args.mb * 1_000_000)
+        bench_backfill(log, "maou stderr with tqdm bars")
+        guide = directory / "train.log"
+        write_guide_log(guide, args.guide_mb * 1_000_000)
+        bench_backfill(guide, "guide lines (train.log form)")
+        guide.unlink()
+        big = directory / "big.log"
+        data = log.read_bytes()
+        log.unlink()
+        with open(big, "wb") as out:  # the same run repeated up to ~1 GB
+            for _ in range(max(1, args.big_mb * 1_000_000 // len(data))):
+                out.write(data)
+        del data
+        bench_first_screen(big)
+        big.unlink()
+        bench_tail(directory, "tqdm segments", _bar_chunk)
+        bench_tail(directory, "guide batch lines", _guide_chunk)
+        bench_decimate()
+
+
+if __name__ == "__main__":
+    main()
