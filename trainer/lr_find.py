@@ -72,7 +72,7 @@ def restored_afterwards(model: torch.nn.Module, optimizer: torch.optim.Optimizer
             torch.cuda.set_rng_state_all(cuda_rng)
 
 
-def _batches(setup: SweepSetup, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+def training_batches(setup: SweepSetup, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
     """The stage's training batches in the trainer's shuffled order, epoch after epoch."""
     rows = len(setup.data)
     per_epoch = batch_count(rows, setup.batch_size)
@@ -84,9 +84,7 @@ def _batches(setup: SweepSetup, device: torch.device) -> Iterator[dict[str, torc
         epoch += 1
 
 
-def _train_step(
-    setup: SweepSetup, inputs: dict[str, torch.Tensor], lr: float, scaler: Any
-) -> float:
+def train_step(setup: SweepSetup, inputs: dict[str, torch.Tensor], lr: float, scaler: Any) -> float:
     """One optimizer step at ``lr``; returns the batch loss (nan when not finite, no step)."""
     for group in setup.optimizer.param_groups:
         group["lr"] = lr
@@ -129,11 +127,11 @@ def sweep(
     with restored_afterwards(setup.model, setup.optimizer):
         setup.model.train()
         for iteration, (lr, inputs) in enumerate(
-            zip(lrs, _batches(setup, device), strict=False), start=1
+            zip(lrs, training_batches(setup, device), strict=False), start=1
         ):
             if should_stop is not None and should_stop(iteration - 1):
                 break
-            loss = _train_step(setup, inputs, float(lr), scaler)
+            loss = train_step(setup, inputs, float(lr), scaler)
             smoothed = smoother.update(loss)
             point = SweepPoint(
                 iteration, float(lr), loss if math.isfinite(loss) else None, smoothed
