@@ -37,6 +37,7 @@ class DigitsSpec:
     hidden: int = 64
     model: str = "mlp"  # "mlp" | "cnn"
     seed: int = 0
+    momentum: float = 0.9
     tuned: bool = True
 
 
@@ -54,7 +55,10 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         {"divergence", "oscillation", "stagnation", "nan"},
         warmup_epochs=3,
     ),
-    DigitsSpec("d_high_constant_lr", "sgd", 1.5, 10, {"oscillation"}, {"divergence"}),
+    # Meant as "high constant LR -> oscillation", but the loss blew up 1.5x above its initial
+    # value in the first epoch and the network stayed at chance: labelled by what it shows.
+    DigitsSpec("d_lr_high_dead", "sgd", 1.5, 10, {"divergence"}, {"stagnation", "oscillation"}),
+    DigitsSpec("d_high_constant_lr", "adam", 0.1, 10, {"oscillation"}, {"divergence"}),
     DigitsSpec(
         "d_small_overfit",
         "adam",
@@ -75,6 +79,16 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         {"nan", "oscillation"},
         model="cnn",
         seed=5,
+        tuned=False,
+    ),
+    DigitsSpec(
+        "d_high_lr_momentum_seed2",
+        "sgd",
+        0.3,
+        10,
+        {"oscillation"},
+        {"divergence"},
+        seed=2,
         tuned=False,
     ),
     DigitsSpec(
@@ -141,7 +155,7 @@ def generate(spec: DigitsSpec, root: Path) -> Path:
     xt, yt, xv, yv = _data(spec)
     model = _model(spec)
     if spec.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9)
+        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
     per_epoch = math.ceil(len(yt) / BATCH)

@@ -69,11 +69,12 @@ def to_maou_log(
                 )
         elif isinstance(ev, EpochEnd):
             metric = 100 * (ev.train_metric or 0.0)
+            train_loss = ev.train_loss if ev.train_loss is not None else float("nan")
             lines.append(
                 _line(
                     t,
                     "stage_epoch",
-                    f"Stage 1 Epoch {ev.epoch}/{max_epochs}: Loss={ev.train_loss or float('nan'):.4f}, "
+                    f"Stage 1 Epoch {ev.epoch}/{max_epochs}: Loss={train_loss:.4f}, "
                     f"{metric_label}={metric:.2f}%",
                 )
             )
@@ -82,8 +83,9 @@ def to_maou_log(
                     _line(
                         t,
                         "validation",
-                        f"Epoch {ev.epoch}: Train Loss={ev.train_loss or float('nan'):.4f}, "
-                        f"Val Loss={ev.val_loss:.4f}, Val {metric_label}={100 * (ev.val_metric or 0):.2f}%",
+                        f"Epoch {ev.epoch}: Train Loss={train_loss:.4f}, "
+                        f"Val Loss={ev.val_loss:.4f}, "
+                        f"Val {metric_label}={100 * (ev.val_metric or 0):.2f}%",
                     )
                 )
             if ev.lr is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -143,16 +143,28 @@ class Diagnoser:
             state.bad_count += int(bad.sum())
         state.scanned = idx.size
         if state.cumulative is None:
-            state.cumulative = decide_cumulative(batches, epochs_, values, final)
+            state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
+                batches, epochs_, values, final
+            )
             if state.cumulative is None:
                 return False
         if state.cumulative:
             values = per_batch_from_cumulative(batches, epochs_, values)
+        if not state.blocks.span:  # the span is not fixed yet: use the latest StageStarted
+            ctx = stage_context(self.store, stage)
+            state.blocks.origin = ctx.start_step
+            state.blocks.steps_per_epoch = ctx.steps_per_epoch
         new = slice(state.fed, idx.size)
         state.fed = idx.size
         lrs = _lr_at(self.store.series("lr"), steps[new])
         state.blocks.add(steps[new], values[new], epochs_[new], lrs)
         return True
+
+    def _loss_may_be_cumulative(self) -> bool:
+        """The protocol defines Step.loss as this batch's value, so an events stream (it starts
+        with run_started) or a producer that also sends loss_cum is taken at its word; only a
+        log, whose ``Loss=`` may be a running mean, is tested."""
+        return self.store.run is None and not len(self.store.series("loss_cum"))
 
     def _finished_stages(self) -> list[int]:
         return list(self._stages) if self.store.finished is not None else []
@@ -174,7 +186,7 @@ class Diagnoser:
             return []
         state.signature, state.epochs_seen = signature, len(epoch_rows)
         data = self._stage_data(stage, state, nonfinite)
-        detections = [d for detector in STAGE_DETECTORS for d in detector(data)]
+        detections = _drop_aftermath([d for detector in STAGE_DETECTORS for d in detector(data)])
         detections += _boundary_resets(self.store, stage)
         return [f for d in detections if (f := self._merge(stage, d)) is not None]
 
@@ -183,8 +195,8 @@ class Diagnoser:
     ) -> StageData:
         store = self.store
         ctx = stage_context(store, stage)
-        if state.blocks.steps_per_epoch is None and ctx.steps_per_epoch:
-            state.blocks.steps_per_epoch = ctx.steps_per_epoch
+        if ctx.steps_per_epoch is None:
+            ctx = replace(ctx, steps_per_epoch=_observed_epoch_length(store, stage, ctx.start_step))
         return StageData(
             ctx=ctx,
             blocks=state.blocks.arrays(),
@@ -247,6 +259,16 @@ class Diagnoser:
         return [found] if found is not None else []
 
 
+def _drop_aftermath(detections: list[Detection]) -> list[Detection]:
+    """A flat loss after a divergence is its aftermath (a network stuck at a trivial solution),
+    not an LR that is too low: advising "raise the LR" there would be wrong."""
+    diverged = [d.onset for d in detections if d.kind in ("divergence", "nan")]
+    if not diverged:
+        return detections
+    first = min(diverged)
+    return [d for d in detections if not (d.kind == "stagnation" and d.onset >= first)]
+
+
 def diagnose(store: Any) -> list[Finding]:
     """All findings of a whole run (the same code path as live), most severe first."""
     diagnoser = Diagnoser(store)
@@ -282,6 +304,16 @@ def _last_in_stage(series: Any, stage: int, default: float) -> float:
         return default
     values = found[1][np.isfinite(found[1])]
     return float(values[-1])
+
+
+def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
+    """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives)."""
+    ends = _epoch_ends(store, stage)
+    if not ends:
+        return None
+    first = min(ends, key=lambda e: e.epoch)
+    start = start_step if start_step > 0 else 1
+    return max(1, (first.global_step - start + 1) // max(1, first.epoch))
 
 
 def _epoch_ends(store: Any, stage: int) -> list[Any]:
@@ -354,7 +386,9 @@ def _cumulative_series(store: Any, stage: int) -> list[cumulative.CumulativeSeri
         if mask.sum() < 3:
             continue
         batches, epochs_, values = series.batches[mask], series.epochs[mask], series.values[mask]
-        if name == "loss" and not looks_cumulative(batches, epochs_, values):
+        if name == "loss" and (
+            store.run is not None or not looks_cumulative(batches, epochs_, values)
+        ):
             continue
         twin_name = name.removesuffix("_cum")
         twin = store.series(twin_name) if twin_name != name and twin_name in store.names() else None

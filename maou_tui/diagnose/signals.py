@@ -21,8 +21,9 @@ MIN_POINTS_PER_BLOCK = 4
 #: oscillation within an epoch while each block still averages several batches.
 BLOCKS_PER_EPOCH = 16
 
-#: Block span in steps when the epoch length is unknown, and the bounds of the span otherwise.
-DEFAULT_BLOCK_STEPS = 16
+#: Block span in steps when the epoch length is unknown (a producer without StageStarted
+#: details), and the bounds of the span otherwise.
+DEFAULT_BLOCK_STEPS = 8
 MIN_BLOCK_STEPS = 4
 MAX_BLOCK_STEPS = 256
 
@@ -55,7 +56,7 @@ class Blocks:
     span: int = 0
     columns: dict[str, list] = field(
         default_factory=lambda: {
-            k: [] for k in ("start", "end", "mean", "std", "count", "epoch", "lr")
+            k: [] for k in ("start", "end", "mean", "std", "max", "count", "epoch", "lr")
         }
     )
     first_nonfinite: int | None = None
@@ -119,6 +120,7 @@ class Blocks:
             cols["end"].append(int(steps[hi - 1]))
             cols["mean"].append(float(v.mean()))
             cols["std"].append(float(v.std()))
+            cols["max"].append(float(v.max()))
             cols["count"].append(hi - lo)
             cols["epoch"].append(int(epochs[hi - 1]))
             cols["lr"].append(float(lr.mean()) if lr.size else float("nan"))
@@ -178,8 +180,32 @@ CUMULATIVE_SHRINK_RATIO = 0.25
 CUMULATIVE_MIN_POINTS = 10
 
 
+#: Inverting a series that is NOT a running mean multiplies its noise by t, so the inverted
+#: values late in an epoch scatter many times more than early ones; inverting a real running
+#: mean gives per-batch values of about constant scatter. Above this ratio: not cumulative.
+CUMULATIVE_MAX_INVERTED_SPREAD_RATIO = 3.0
+
+
+def _inverted_spread_ratio(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> float:
+    inverted = per_batch_from_cumulative(batches, epochs, values)
+    ratios = []
+    for epoch in np.unique(epochs):
+        v = inverted[(epochs == epoch) & np.isfinite(inverted)]
+        if v.size < CUMULATIVE_MIN_POINTS:
+            continue
+        quarter = max(2, v.size // 4)
+        early, late = float(np.std(v[:quarter])), float(np.std(v[-quarter:]))
+        ratios.append(late / early if early > 0 else np.inf)
+    return float(np.median(ratios)) if ratios else np.inf
+
+
 def looks_cumulative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> bool:
-    """Whether a series behaves like a running mean since epoch start (see CUMULATIVE_SHRINK_RATIO)."""
+    """Whether a series behaves like a running mean since epoch start: its bumps shrink along
+    the epoch (CUMULATIVE_SHRINK_RATIO) and inverting it gives plausible per-batch values
+    (CUMULATIVE_MAX_INVERTED_SPREAD_RATIO). A wrong "yes" would turn noise into garbage, so
+    both must hold."""
+    if _inverted_spread_ratio(batches, epochs, values) > CUMULATIVE_MAX_INVERTED_SPREAD_RATIO:
+        return False
     votes: list[bool] = []
     for epoch in np.unique(epochs):
         mask = (epochs == epoch) & np.isfinite(values)

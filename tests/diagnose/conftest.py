@@ -1,4 +1,4 @@
-"""Builders of RunStores from synthetic curves (real protocol events, fed through RunStore.apply)."""
+"""Builders of RunStores from synthetic curves: real protocol events through RunStore.apply."""
 
 from __future__ import annotations
 

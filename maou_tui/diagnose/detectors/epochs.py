@@ -17,6 +17,10 @@ OVERFIT_MIN_GENERALISATION_LOSS = 0.05
 OVERFIT_MIN_EPOCHS_SINCE_BEST = 2
 #: ...while the training loss kept falling by at least this fraction since that best epoch.
 OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
+#: Epochs over which the validation loss must be rising (fitted slope > 0) and the training
+#: loss falling at the moment of the report: a validation loss that jumped once (an LR spike)
+#: and is coming down again is not overfitting.
+OVERFIT_TREND_EPOCHS = 3
 
 # --- fail_fast_risk --------------------------------------------------------------------------
 #: Epochs done before a projection is trusted (the first epoch's gain is mostly warmup).
@@ -34,6 +38,14 @@ VALUE_COLLAPSE_MIN_BRIER = 0.22
 VALUE_COLLAPSE_EPOCHS = 2
 
 
+def _slope(values: np.ndarray) -> float:
+    """Least-squares slope per row; NaN when fewer than two finite values."""
+    ok = np.isfinite(values)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.flatnonzero(ok), values[ok], 1)[0])
+
+
 def _metric_columns(data: StageData) -> tuple[str, str]:
     metric = data.ctx.metric
     return f"train_{metric}", f"val_{metric}"
@@ -45,7 +57,7 @@ def overfitting(data: StageData) -> list[Detection]:
     train = table.get("train_loss")
     if np.isfinite(val).sum() < OVERFIT_MIN_EPOCHS_SINCE_BEST + 2:
         return []
-    for i in range(OVERFIT_MIN_EPOCHS_SINCE_BEST + 1, val.size):
+    for i in range(max(OVERFIT_MIN_EPOCHS_SINCE_BEST + 1, OVERFIT_TREND_EPOCHS - 1), val.size):
         seen = val[: i + 1]
         if not np.isfinite(seen).any():
             continue
@@ -58,9 +70,12 @@ def overfitting(data: StageData) -> list[Detection]:
             else float("nan")
         )
         if (
-            i - best_i >= OVERFIT_MIN_EPOCHS_SINCE_BEST
+            best_i >= 1  # the validation loss improved at least once before it turned
+            and i - best_i >= OVERFIT_MIN_EPOCHS_SINCE_BEST
             and gl >= OVERFIT_MIN_GENERALISATION_LOSS
             and train_gain >= OVERFIT_MIN_TRAIN_IMPROVEMENT
+            and _slope(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) > 0
+            and _slope(train[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) < 0
         ):
             return [_overfitting_detection(data, best_i, i)]
     return []

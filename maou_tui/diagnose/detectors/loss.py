@@ -17,6 +17,10 @@ from maou_tui.lrtools import format_lr
 #: an LR sweep at 4x the best smoothed loss; mid-training a doubling of the averaged loss is
 #: already far outside block-to-block noise (a few percent on every curve of the corpus).
 DIVERGENCE_RATIO = 2.0
+#: A loss this far above the untrained model's (the stage's first point), for the confirming
+#: blocks, is divergence even without a "best" to compare with: training only ever lowers the
+#: loss of a fresh model; a too-high LR can throw it up at once and leave it stuck there.
+DIVERGENCE_ABOVE_INITIAL_RATIO = 1.3
 #: ...and the rise must be at least this fraction of the stage's first block mean: near a loss of
 #: zero a doubling can be a tiny absolute wiggle (0.002 -> 0.004) that no one should act on.
 DIVERGENCE_MIN_RISE = 0.10
@@ -26,6 +30,9 @@ DIVERGENCE_CONFIRM_BLOCKS = 2
 #: 4x the best smoothed loss. A far too high LR explodes in the first few batches and then
 #: settles on a trivial solution, so a single block is all there is to see.
 DIVERGENCE_SPIKE_RATIO = 4.0
+#: A block holding a batch at DIVERGENCE_SPIKE_RATIO x the best, with its mean this far above the
+#: best, is a spike of several batches (one outlier batch moves a block mean far less).
+DIVERGENCE_SPIKE_MEAN_RATIO = 1.5
 #: The onset is the first block after the best one that is this much above it.
 ONSET_RATIO = 1.25
 #: An episode ends when the loss comes back below this multiple of the best.
@@ -99,10 +106,16 @@ def divergence(data: StageData) -> list[Detection]:
                 episodes[-1][2] = i
             continue
         big_enough = m - best >= DIVERGENCE_MIN_RISE * initial
-        run = run + 1 if m >= DIVERGENCE_RATIO * best and big_enough else 0
-        spike = m >= DIVERGENCE_SPIKE_RATIO * best and big_enough
+        high = m >= DIVERGENCE_RATIO * best or m >= DIVERGENCE_ABOVE_INITIAL_RATIO * initial
+        run = run + 1 if high and big_enough else 0
+        peak = float(data.blocks["max"][i])
+        spike = big_enough and (
+            m >= DIVERGENCE_SPIKE_RATIO * best
+            or (peak >= DIVERGENCE_SPIKE_RATIO * best and m >= DIVERGENCE_SPIKE_MEAN_RATIO * best)
+        )
         if run >= DIVERGENCE_CONFIRM_BLOCKS or spike:
-            episodes.append([_onset_after_best(mean, best_i, best, i), i, i, best_i, best])
+            after = max(best_i, episodes[-1][2] if episodes else 0)
+            episodes.append([_onset_after_best(mean, after, best, i), i, i, best_i, best])
             in_episode, run = True, 0
         elif m < best:
             best, best_i = m, i
@@ -115,15 +128,16 @@ def _divergence_detection(
     b = data.blocks
     peak = float(b["mean"][onset : last + 1].max())
     ctx = data.ctx
+    if best_i == 0:
+        what = f"{peak / best:.1f}x the untrained model's {best:.4g}"
+    else:
+        what = f"{peak / best:.1f}x its best {best:.4g} (step {int(b['end'][best_i])})"
     return Detection(
         kind="divergence",
         severity="critical",
         onset=int(b["start"][onset]),
         epoch=int(b["epoch"][onset]),
-        message=(
-            f"Stage {ctx.stage} loss diverging: {peak:.4g} is {peak / best:.1f}x its best "
-            f"{best:.4g} (step {int(b['end'][best_i])})"
-        ),
+        message=f"Stage {ctx.stage} loss diverging: {peak:.4g} is {what}",
         evidence={
             "best_loss": best,
             "best_step": int(b["end"][best_i]),
@@ -140,7 +154,8 @@ def _divergence_detection(
 
 def warmup_window(data: StageData) -> tuple[int, int] | None:
     """(start, end) global steps of the stage's warmup: from StageStarted, else from the LR
-    blocks (the LR rose at least 2x from the first block to its peak)."""
+    blocks (the LR rose at least 2x from the first block to its peak). While the LR is still
+    rising, the warmup lasts at least to the last block."""
     ctx = data.ctx
     if ctx.warmup_end is not None:
         return ctx.start_step, ctx.warmup_end
@@ -149,9 +164,9 @@ def warmup_window(data: StageData) -> tuple[int, int] | None:
     if finite.sum() < 3 or lr[finite][0] <= 0:
         return None
     peak_i = int(np.nanargmax(lr))
-    if lr[peak_i] < 2 * lr[finite][0] or peak_i == lr.size - 1:
+    if lr[peak_i] < 2 * lr[finite][0]:
         return None
-    return int(data.blocks["start"][0]), int(data.blocks["end"][peak_i])
+    return int(data.blocks["start"][0]), int(data.blocks["end"][peak_i]) + 1
 
 
 def warmup_lr_too_high(data: StageData) -> list[Detection]:

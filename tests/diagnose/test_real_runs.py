@@ -1,0 +1,82 @@
+"""Real runs (tests/diagnose/corpus) through ingestion and diagnosis, and ``maou-tui report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from maou_tui.cli import main
+from maou_tui.diagnose import diagnose
+from maou_tui.ingest import load_store
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def findings_of(name: str):
+    return diagnose(load_store(CORPUS / name))
+
+
+def test_healthy_trainer_log_has_no_warning():
+    found = findings_of("s1_healthy.maou.txt")
+    assert [f for f in found if f.severity != "info"] == []
+    # its Loss=/Accuracy= are running means since epoch start: reported as such, once
+    assert [f.kind for f in found] == ["epoch_boundary_reset"]
+
+
+def test_far_too_low_lr_is_stagnation_with_the_stage1_option():
+    found = {f.kind: f for f in findings_of("s1_lr_far_low.maou.txt")}
+    f = found["stagnation"]
+    assert f.advice.option == "--stage1-learning-rate"
+    assert f.advice.current == pytest.approx(1e-6)
+    assert f.advice.suggested == pytest.approx(2e-6)
+    assert "divergence" not in found
+
+
+def test_far_too_high_lr_diverges_at_once():
+    found = [f for f in findings_of("digits_lr_far_high.events.jsonl") if f.kind == "divergence"]
+    assert found and found[0].severity == "critical"
+    assert found[0].step <= 10
+
+
+def test_small_train_set_overfits():
+    found = [f for f in findings_of("digits_small_overfit.maou.txt") if f.kind == "overfitting"]
+    assert found
+    assert found[0].evidence["val_loss"] > found[0].evidence["best_val_loss"]
+
+
+def test_report_json_shape_and_fail_on(capsys):
+    path = CORPUS / "digits_lr_far_high.events.jsonl"
+    assert main(["report", str(path), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"source", "summary", "findings"}
+    first = out["findings"][0]
+    assert set(first) == {
+        "kind",
+        "severity",
+        "stage",
+        "epoch",
+        "step",
+        "message",
+        "evidence",
+        "advice",
+    }
+    assert set(first["advice"]) == {"option", "current", "suggested", "factor", "note"}
+    assert main(["report", str(path), "--fail-on", "critical"]) == 3
+    capsys.readouterr()
+    assert main(["report", str(CORPUS / "s1_healthy.maou.txt"), "--fail-on", "warning"]) == 0
+
+
+def test_report_text_lists_findings_with_advice(capsys):
+    assert main(["report", str(CORPUS / "s1_lr_far_low.maou.txt")]) == 0
+    text = capsys.readouterr().out
+    assert "[WARNING] stagnation" in text
+    assert "--stage1-learning-rate 0.000001 -> 0.000002" in text
+    assert "TUI key: u" in text
+
+
+def test_report_missing_file_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.log")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.log" in err
