@@ -131,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
 
     LrFindApp(run_dir, theme=args.theme).run()
     progress = _read_progress(run_dir)
+    ended = progress.run_finished
     if progress.finished is not None:
         print(format_sweep_result(progress))
+    elif ended is not None and ended.status == "failed":
+        return fail(NAME, f"the sweep failed: {ended.reason}", 1)
     elif launched.process.poll() is None:
         print(
             f"the sweep continues in the background (pid {launched.pid}); "

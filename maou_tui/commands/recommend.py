@@ -92,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
         if args.arch is not None:
             if args.task is not None:
                 raise ValueError("give either --arch or --task, not both")
+            if args.from_batch is not None or args.to_batch is not None:
+                raise ValueError(
+                    "--from-batch/--to-batch go with --task or --lr; with --arch, give the new "
+                    "--batch-size instead"
+                )
             text, data = _table_output(args)
         else:
             text, data = _task_output(args)

@@ -132,8 +132,10 @@ def format_sweep_result(progress: SweepProgress) -> str:
     """The suggestions, the recommended one, the option to pass, and the guide's row."""
     finished = progress.finished
     if finished is None:
-        reason = progress.run_finished.reason if progress.run_finished else "still running"
-        return f"No result yet: {reason}"
+        ended = progress.run_finished
+        if ended is None:
+            return "No result yet: still running"
+        return f"No result: the run {ended.status} ({ended.reason or 'no reason given'})"
     extra = finished.model_extra or {}
     lines = [
         f"LR range test, Stage {finished.stage}: {len(progress.lrs)} iterations"

@@ -123,8 +123,9 @@ def test_valley_equals_fastai_code(losses: list[float]) -> None:
     reference = fastai_valley_reference(list(lrs), losses)
     if ours is None:  # fastai returns lrs[0] for a curve that never decreases
         assert reference == lrs[0]
-    elif reference != lrs[-1] or len(losses) < 3:
-        # fastai wraps to lrs[-1] when its index is -1 (a run of 2 from index 0); we clamp.
+    elif reference == lrs[-1]:  # fastai's index -1 wraps to the last LR; we clamp it to 0
+        assert ours == lrs[0]
+    else:
         assert ours == reference
 
 

@@ -86,6 +86,10 @@ def test_large_batch_task_needs_an_lr_to_scale(capsys: pytest.CaptureFixture[str
         (["--task", "nlp"], "unknown task 'nlp'"),
         (["--task", "gan", "--from-batch", "64"], "both --from-batch and --to-batch"),
         ([], "give --arch/--stage/--batch-size, --task"),
+        (
+            ["--arch", "vit", "--stage", "2", "--batch-size", "256", "--to-batch", "4096"],
+            "give the new --batch-size instead",
+        ),
     ],
 )
 def test_bad_input_is_one_line_error(
