@@ -264,11 +264,16 @@ def fail(command: str, message: str, exit_code: int = 2) -> int:
     return exit_code
 
 
-def show(target: Path, mode: str, theme: str | None, runs_root: Path | None) -> None:
-    """Open the TUI on ``target`` until the user quits (the trainer is never stopped here)."""
+def show(target: Path, mode: str, theme: str | None, runs_root: Path | None) -> int:
+    """Open the TUI on ``target`` until the user quits; the app's exit status (1 if it crashed).
+
+    The trainer is never stopped here: it runs in its own session.
+    """
     from maou_tui.app import MaouApp
 
-    MaouApp(target, mode=mode, theme=theme, runs_root=runs_root).run()
+    app = MaouApp(target, mode=mode, theme=theme, runs_root=runs_root)
+    app.run()
+    return app.return_code or 0
 
 
 def come_back_hint(run_dir: Path) -> str:

@@ -59,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"run directory: {run_dir}")
         print_summary(run_dir)
         return 0
-    show(run_dir, "attach", args.theme, args.runs_root)
+    app_status = show(run_dir, "attach", args.theme, args.runs_root)
     print(come_back_hint(run_dir))
-    return 0
+    return app_status

@@ -34,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_tui:
         print_summary(path)
         return 0
-    show(path, "watch", args.theme, path if path.is_dir() else None)
-    return 0
+    return show(path, "watch", args.theme, path if path.is_dir() else None)
 
 
 def _readable(path: Path) -> bool:
