@@ -224,7 +224,7 @@ class MaouLogParser:
             "stage": stage,
             "name": STAGE_NAMES[stage],
             "metric": STAGE_METRICS[stage],
-            "start_step": self.clock.offset,
+            "start_step": self.clock.offset + 1,  # the stage's first batch, as the trainer says
             **self._setup,
         }
         self._setup = {}
@@ -483,6 +483,8 @@ def _phases(draft: dict[str, Any]) -> list[Phase]:
     """Scheduler phases of a stage from its setup lines, in global steps."""
     start, stage = draft.get("start_step", 0), draft["stage"]
     scheduler, total = draft.get("scheduler"), draft.get("total_steps")
+    if not total and draft.get("steps_per_epoch") and draft.get("max_epochs"):
+        total = draft["steps_per_epoch"] * draft["max_epochs"]
     if scheduler == "constant":
         end = start + (total or 0)
         return [Phase(stage=stage, phase="constant", start_step=start, end_step=end)]

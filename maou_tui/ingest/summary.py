@@ -81,11 +81,15 @@ def _stage_summary(store: RunStore, stage: int) -> dict[str, Any]:
     return info
 
 
-def _phase_lr(store: RunStore, start: int, end: int) -> tuple[float | None, float | None]:
+def _phase_lr(
+    store: RunStore, stage: int, start: int, end: int
+) -> tuple[float | None, float | None]:
+    """The first and last LR logged inside a phase (a stage stopped early ends it sooner)."""
     if "lr" not in store.names():
         return None, None
     lr = store.series("lr")
-    inside = np.flatnonzero((lr.steps >= start) & (lr.steps < max(end, start + 1)))
+    in_range = (lr.steps >= start) & (lr.steps < max(end, start + 1))
+    inside = np.flatnonzero(in_range & (lr.stages == stage))
     if not len(inside):
         return None, None
     return float(lr.values[inside[0]]), float(lr.values[inside[-1]])
@@ -96,7 +100,7 @@ def summarize(store: RunStore) -> dict[str, Any]:
     stage_numbers = sorted(set(store.stages) | {e.stage for e in store.epoch_ends})
     phases = []
     for phase in store.phases:
-        first, last = _phase_lr(store, phase.start_step, phase.end_step)
+        first, last = _phase_lr(store, phase.stage, phase.start_step, phase.end_step)
         phases.append(
             {
                 "stage": phase.stage,

@@ -1,0 +1,32 @@
+"""A real run of our trainer: its train.log and its events.jsonl give the same curves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maou_tui.ingest import load_store
+
+
+@pytest.mark.slow
+def test_train_log_and_events_jsonl_of_one_run_line_up(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "trainer", "--preset", "tiny", "--stage", "1"]
+    cmd += ["--stage1-max-epochs", "2", "--log-every", "5", "--run-dir", str(run), "--cpu"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+    from_events = load_store(run / "events.jsonl")
+    from_log = load_store(run / "train.log")
+    log_cum = from_log.series("accuracy_cum")
+    events_cum = from_events.series("accuracy_cum")
+    assert len(log_cum) >= 10
+    at = np.searchsorted(events_cum.steps, log_cum.steps)
+    assert np.array_equal(events_cum.steps[at], log_cum.steps)
+    np.testing.assert_allclose(events_cum.values[at], log_cum.values, atol=5e-5)
+    assert [e.global_step for e in from_log.epoch_ends] == [
+        e.global_step for e in from_events.epoch_ends
+    ]
+    assert from_log.stages[1].start_step == from_events.stages[1].start_step
