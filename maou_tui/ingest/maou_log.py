@@ -15,13 +15,40 @@ the lines of its epoch (loss, validation, METRICS, LR) and is emitted when somet
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from pydantic import BaseModel
 
 from maou_tui.ingest.clock import EpochClock
 from maou_tui.ingest.lines import decode
+from maou_tui.ingest.maou_patterns import (
+    BANNER,
+    BATCH,
+    COMPLETED,
+    CONFIG_BATCH,
+    CONFIG_LR,
+    COSINE,
+    EPOCH3,
+    EPOCH_SUMMARY,
+    LOSS3,
+    METRIC_ITEM,
+    NON_FINITE,
+    SAVED,
+    SQRT,
+    STAGE_BY_LABEL,
+    STAGE_BY_WORD,
+    STAGE_EPOCH,
+    STAGE_LR,
+    STAGE_METRICS,
+    STAGE_NAMES,
+    STARTING,
+    STREAMING,
+    THRESHOLD,
+    VAL,
+    WARMUP,
+    as_value,
+    split_prefix,
+)
 from maou_tui.ingest.progress import BarTracker
 from maou_tui.protocol import (
     CheckpointSaved,
@@ -34,77 +61,6 @@ from maou_tui.protocol import (
     ThresholdReached,
     TrainerWarning,
 )
-
-_NUM = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|nan|NaN|inf|Inf|-inf))"
-_PCT = _NUM + r"(%?)"
-
-STAGE_NAMES = {1: "reachable_squares", 2: "legal_moves", 3: "policy_value"}
-STAGE_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
-_STAGE_BY_WORD = {
-    "1": 1,
-    "2": 2,
-    "3": 3,
-    "REACHABLE_SQUARES": 1,
-    "REACHABLE": 1,
-    "LEGAL_MOVES": 2,
-    "LEGAL": 2,
-    "POLICY_VALUE": 3,
-    "POLICY": 3,
-}
-_STAGE_BY_LABEL = {"accuracy": 1, "acc": 1, "f1": 2}
-
-_BANNER = re.compile(r"STAGE (\d): ")
-_STARTING = re.compile(r"Starting .*max_epochs=(\d+), threshold=" + _NUM + "%")
-_STAGE_EPOCH = re.compile(
-    r"Stage (\w+) Epoch (\d+)/(\d+): Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?"
-)
-_STAGE_LR = re.compile(r"Stage (\w+) Epoch (\d+): LR = " + _NUM)
-_BATCH = re.compile(
-    r"(?:Epoch (\d+) )?Batch (\d+)(?:/(\d+))?:\s*Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?"
-)
-_EPOCH_SUMMARY = re.compile(r"Epoch (\d+)/(\d+): Loss=" + _NUM + r"(?:, ([\w ]+)=" + _PCT + ")?")
-_VAL = re.compile(
-    r"Epoch (\d+): Train Loss="
-    + _NUM
-    + r"(?:, Val Loss="
-    + _NUM
-    + r")?(?:, Val ([\w ]+)="
-    + _PCT
-    + ")?"
-)
-_THRESHOLD = re.compile(
-    r"Stage (\w+) (\w+) threshold achieved! \(" + _NUM + "% >= " + _NUM + "%\\)"
-)
-_COMPLETED = re.compile(r"Stage (\d) completed successfully: (\w+)=" + _PCT + r",\s*epochs=(\d+)")
-_SQRT = re.compile(
-    r"LR sqrt scaling: base_lr=" + _NUM + ", scale=" + _NUM + ", effective_lr=" + _NUM
-)
-_WARMUP = re.compile(
-    r"Using Warmup\+CosineDecay scheduler \(warmup_steps=(\d+), total_steps=(\d+)\)"
-)
-_COSINE = re.compile(r"Using CosineAnnealingLR scheduler \(T_max=(\d+)\)")
-_STREAMING = re.compile(r"Streaming Training: (\d+) batches")
-_EPOCH3 = re.compile(r"EPOCH (\d+):")
-_LOSS3 = re.compile(r"LOSS train " + _NUM + " valid " + _NUM)
-_METRIC_ITEM = re.compile(r"((?:policy|value)_\w+)\s*[:=]?\s*" + _NUM)
-_NON_FINITE = re.compile(r"Non-finite loss detected \(epoch=(\d+), batch=(\d+)\)")
-_SAVED = re.compile(r"Saved (.+?) (head|backbone): (.+)")
-_CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
-_CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + _NUM)
-
-
-def _value(number: str, percent: str = "") -> float:
-    value = float(number)
-    return value / 100.0 if percent else value
-
-
-def split_prefix(line: str) -> tuple[str, str]:
-    """``(level, message)``; level is "" for a line without maou's logger prefix."""
-    if line[:2].isdigit() and " | " in line:
-        parts = line.split(" | ", 5)
-        if len(parts) == 6:
-            return parts[1].strip(), parts[5]
-    return "", line
 
 
 class MaouLogParser:
@@ -241,9 +197,9 @@ class MaouLogParser:
 
     def stage_for(self, word: str | None, label: str | None = None) -> int:
         """The stage a line refers to: named in it, else the current one, else guessed."""
-        stage = _STAGE_BY_WORD.get(word or "")
+        stage = STAGE_BY_WORD.get(word or "")
         if stage is None:
-            stage = self.stage or _STAGE_BY_LABEL.get((label or "").lower(), 3)
+            stage = self.stage or STAGE_BY_LABEL.get((label or "").lower(), 3)
         self.begin_stage(stage)
         return stage
 
@@ -292,31 +248,31 @@ class MaouLogParser:
     # ------------------------------------------------------------ line kinds
 
     def _on_banner(self, msg: str, level: str) -> None:
-        m = _BANNER.match(msg)
+        m = BANNER.match(msg)
         if m and 1 <= int(m.group(1)) <= 3:
             self.begin_stage(int(m.group(1)))
 
     def _on_starting(self, msg: str, level: str) -> None:
-        m = _STARTING.match(msg)
+        m = STARTING.match(msg)
         if m:
             self.set_stage_info(max_epochs=int(m.group(1)), threshold=float(m.group(2)) / 100)
 
     def _on_stage_line(self, msg: str, level: str) -> None:
-        m = _STAGE_EPOCH.match(msg)
+        m = STAGE_EPOCH.match(msg)
         if m:
             word, epoch, max_epochs, loss, _label, metric, pct = m.groups()
             stage = self.stage_for(word, _label)
             if self._draft is not None and not self._draft.get("max_epochs"):
                 self._draft["max_epochs"] = int(max_epochs)
-            train_metric = _value(metric, pct) if metric is not None else None
+            train_metric = as_value(metric, pct) if metric is not None else None
             self._epoch_end(stage, int(epoch), train_loss=float(loss), train_metric=train_metric)
             return
-        m = _STAGE_LR.match(msg)
+        m = STAGE_LR.match(msg)
         if m:
             stage = self.stage_for(m.group(1))
             self._epoch_end(stage, int(m.group(2)), lr=float(m.group(3)))
             return
-        m = _THRESHOLD.match(msg)
+        m = THRESHOLD.match(msg)
         if m:
             stage = self.stage_for(m.group(1))
             self.emit(
@@ -330,7 +286,7 @@ class MaouLogParser:
                 )
             )
             return
-        m = _COMPLETED.match(msg)
+        m = COMPLETED.match(msg)
         if m:
             stage = self.stage_for(m.group(1))
             self.emit(
@@ -339,30 +295,30 @@ class MaouLogParser:
                     epochs=int(m.group(5)),
                     step=self.clock.close(),
                     metric=m.group(2).lower(),
-                    value=_value(m.group(3), m.group(4)),
+                    value=as_value(m.group(3), m.group(4)),
                     reason="threshold",
                 )
             )
             self._completed_stages.add(stage)
 
     def _on_epoch_line(self, msg: str, level: str) -> None:
-        m = _BATCH.match(msg)
+        m = BATCH.match(msg)
         if m:
             epoch, batch, total, loss, label, metric, pct = m.groups()
             stage = self.stage_for(None, label)
             epoch_no = int(epoch) if epoch else max(self.clock.epoch, 1)
             self.clock.ensure(epoch_no, int(total) if total else None)
-            cum = _value(metric, pct) if metric is not None else None
+            cum = as_value(metric, pct) if metric is not None else None
             self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
             return
-        m = _EPOCH_SUMMARY.match(msg)
+        m = EPOCH_SUMMARY.match(msg)
         if m:
             epoch, _max_epochs, loss, label, metric, pct = m.groups()
             stage = self.stage_for(None, label)
-            train_metric = _value(metric, pct) if metric is not None else None
+            train_metric = as_value(metric, pct) if metric is not None else None
             self._epoch_end(stage, int(epoch), train_loss=float(loss), train_metric=train_metric)
             return
-        m = _VAL.match(msg)
+        m = VAL.match(msg)
         if m:
             epoch, train_loss, val_loss, _label, metric, pct = m.groups()
             stage = self.stage_for(None, _label)
@@ -371,11 +327,11 @@ class MaouLogParser:
                 int(epoch),
                 train_loss=float(train_loss),
                 val_loss=float(val_loss) if val_loss is not None else None,
-                val_metric=_value(metric, pct) if metric is not None else None,
+                val_metric=as_value(metric, pct) if metric is not None else None,
             )
 
     def _on_epoch3(self, msg: str, level: str) -> None:
-        m = _EPOCH3.match(msg)
+        m = EPOCH3.match(msg)
         if m:
             self.stage_for("3" if (self.stage or 0) < 3 else None)
             self._flush_epoch_end()
@@ -383,7 +339,7 @@ class MaouLogParser:
             self.bars.reset()
 
     def _on_loss3(self, msg: str, level: str) -> None:
-        m = _LOSS3.match(msg)
+        m = LOSS3.match(msg)
         if m:
             stage = self.stage_for("3" if (self.stage or 0) < 3 else None)
             epoch = max(self.clock.epoch, 1)
@@ -400,33 +356,33 @@ class MaouLogParser:
 
     def _continuation(self, msg: str) -> None:
         if self._block == "metrics" or msg.lstrip().startswith(("policy_", "value_")):
-            items = {name: float(value) for name, value in _METRIC_ITEM.findall(msg)}
+            items = {name: float(value) for name, value in METRIC_ITEM.findall(msg)}
             if items:
                 stage = self.stage_for("3" if (self.stage or 0) < 3 else None)
                 pending = self._epoch_end(stage, max(self.clock.epoch, 1))
                 pending.setdefault("metrics", {}).update(items)
             return
-        m = _CONFIG_BATCH.search(msg)
+        m = CONFIG_BATCH.search(msg)
         if m:
             self.set_stage_info(batch_size=int(m.group(1)), max_epochs=int(m.group(2)))
-        m = _CONFIG_LR.search(msg)
+        m = CONFIG_LR.search(msg)
         if m:
             self.set_stage_info(base_lr=float(m.group(2)), effective_lr=float(m.group(2)))
 
     def _on_sqrt(self, msg: str, level: str) -> None:
-        m = _SQRT.match(msg)
+        m = SQRT.match(msg)
         if m:
             base, scale, effective = (float(g) for g in m.groups())
             self.set_stage_info(base_lr=base, lr_scale=scale, effective_lr=effective)
 
     def _on_using(self, msg: str, level: str) -> None:
-        m = _WARMUP.match(msg)
+        m = WARMUP.match(msg)
         if m:
             warmup, total = int(m.group(1)), int(m.group(2))
             info: dict[str, Any] = {"scheduler": "Warmup+CosineDecay", "warmup_steps": warmup}
             self.set_stage_info(**info, total_steps=total)
             return
-        m = _COSINE.match(msg)
+        m = COSINE.match(msg)
         if m:
             self.set_stage_info(
                 scheduler="CosineAnnealingLR", warmup_steps=0, total_steps=int(m.group(1))
@@ -435,12 +391,12 @@ class MaouLogParser:
             self.set_stage_info(scheduler="constant")
 
     def _on_streaming(self, msg: str, level: str) -> None:
-        m = _STREAMING.match(msg)
+        m = STREAMING.match(msg)
         if m:
             self.set_stage_info(steps_per_epoch=int(m.group(1)))
 
     def _on_non_finite(self, msg: str, level: str) -> None:
-        m = _NON_FINITE.match(msg)
+        m = NON_FINITE.match(msg)
         step = self.clock.offset + int(m.group(2)) if m else self.clock.offset
         self.emit(
             TrainerWarning(
@@ -453,7 +409,7 @@ class MaouLogParser:
         )
 
     def _on_saved(self, msg: str, level: str) -> None:
-        m = _SAVED.match(msg)
+        m = SAVED.match(msg)
         if m and m.group(2) == "backbone":
             step = self.clock.offset
             self.emit(

@@ -127,11 +127,21 @@ class RunDirSource:
         if self._inner is not None:
             self._inner.close()
 
-    def __getattr__(self, name: str):  # skipped_lines, cut_lines, notes, format, follower
-        inner = self.__dict__.get("_inner")
-        if inner is None:
-            return {"skipped_lines": 0, "cut_lines": 0, "notes": [], "format": None}[name]
-        return getattr(inner, name)
+    @property
+    def format(self) -> str | None:
+        return self._inner.format if self._inner is not None else None
+
+    @property
+    def skipped_lines(self) -> int:
+        return self._inner.skipped_lines if self._inner is not None else 0
+
+    @property
+    def cut_lines(self) -> int:
+        return self._inner.cut_lines if self._inner is not None else 0
+
+    @property
+    def notes(self) -> list[str]:
+        return self._inner.notes if self._inner is not None else []
 
 
 Source = FileSource | RunDirSource

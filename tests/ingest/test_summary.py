@@ -36,7 +36,7 @@ def test_summary_of_a_maou_log_has_stages_epochs_last_values_and_phases() -> Non
 
 def test_formatted_summary_reads_as_a_report() -> None:
     text = format_summary(summarize(load_store(GOLDEN / "maou_stage3.log")))
-    assert "Stage 3 policy_value" in text
+    assert "Stage 3 POLICY_VALUE" in text
     assert "epoch   2 @ step 100, train loss 4.2, val loss 4.3, lr 0.0007" in text
     assert "completed (stopped) after 2 epochs" in text
     assert "stage 3 decay    steps 11-101, lr 0.0008 -> 0.0007" in text

@@ -1,0 +1,80 @@
+"""The message forms of maou's log and the LR guide, as compiled patterns (one per line kind).
+
+Numbers accept maou's ``nan``/``inf``; a percentage keeps its ``%`` in a separate group so that
+``as_value`` can store it as a fraction.
+"""
+
+from __future__ import annotations
+
+import re
+
+NUM = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|nan|NaN|inf|Inf|-inf))"
+PCT = NUM + r"(%?)"
+
+STAGE_NAMES = {
+    1: "REACHABLE_SQUARES",
+    2: "LEGAL_MOVES",
+    3: "POLICY_VALUE",
+}  # as the trainer names them
+STAGE_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+STAGE_BY_WORD = {
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "REACHABLE_SQUARES": 1,
+    "REACHABLE": 1,
+    "LEGAL_MOVES": 2,
+    "LEGAL": 2,
+    "POLICY_VALUE": 3,
+    "POLICY": 3,
+}
+STAGE_BY_LABEL = {"accuracy": 1, "acc": 1, "f1": 2}
+
+BANNER = re.compile(r"STAGE (\d): ")
+STARTING = re.compile(r"Starting .*max_epochs=(\d+), threshold=" + NUM + "%")
+STAGE_EPOCH = re.compile(
+    r"Stage (\w+) Epoch (\d+)/(\d+): Loss=" + NUM + r"(?:, ([\w ]+)=" + PCT + ")?"
+)
+STAGE_LR = re.compile(r"Stage (\w+) Epoch (\d+): LR = " + NUM)
+BATCH = re.compile(
+    r"(?:Epoch (\d+) )?Batch (\d+)(?:/(\d+))?:\s*Loss=" + NUM + r"(?:, ([\w ]+)=" + PCT + ")?"
+)
+EPOCH_SUMMARY = re.compile(r"Epoch (\d+)/(\d+): Loss=" + NUM + r"(?:, ([\w ]+)=" + PCT + ")?")
+VAL = re.compile(
+    r"Epoch (\d+): Train Loss="
+    + NUM
+    + r"(?:, Val Loss="
+    + NUM
+    + r")?(?:, Val ([\w ]+)="
+    + PCT
+    + ")?"
+)
+THRESHOLD = re.compile(r"Stage (\w+) (\w+) threshold achieved! \(" + NUM + "% >= " + NUM + "%\\)")
+COMPLETED = re.compile(r"Stage (\d) completed successfully: (\w+)=" + PCT + r",\s*epochs=(\d+)")
+SQRT = re.compile(r"LR sqrt scaling: base_lr=" + NUM + ", scale=" + NUM + ", effective_lr=" + NUM)
+WARMUP = re.compile(
+    r"Using Warmup\+CosineDecay scheduler \(warmup_steps=(\d+), total_steps=(\d+)\)"
+)
+COSINE = re.compile(r"Using CosineAnnealingLR scheduler \(T_max=(\d+)\)")
+STREAMING = re.compile(r"Streaming Training: (\d+) batches")
+EPOCH3 = re.compile(r"EPOCH (\d+):")
+LOSS3 = re.compile(r"LOSS train " + NUM + " valid " + NUM)
+METRIC_ITEM = re.compile(r"((?:policy|value)_\w+)\s*[:=]?\s*" + NUM)
+NON_FINITE = re.compile(r"Non-finite loss detected \(epoch=(\d+), batch=(\d+)\)")
+SAVED = re.compile(r"Saved (.+?) (head|backbone): (.+)")
+CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
+CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
+
+
+def as_value(number: str, percent: str = "") -> float:
+    value = float(number)
+    return value / 100.0 if percent else value
+
+
+def split_prefix(line: str) -> tuple[str, str]:
+    """``(level, message)``; level is "" for a line without maou's logger prefix."""
+    if line[:2].isdigit() and " | " in line:
+        parts = line.split(" | ", 5)
+        if len(parts) == 6:
+            return parts[1].strip(), parts[5]
+    return "", line
