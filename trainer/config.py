@@ -177,6 +177,9 @@ class TrainConfig(BaseModel):
             raise ValueError("--lr-find-start-lr must be below --lr-find-end-lr")
         if self.gpu is not None and self.cpu:
             raise ValueError("--gpu and --cpu contradict each other; give one of them")
+        for path in self.stage3_data_path or []:
+            if not Path(path).expanduser().is_file():
+                raise ValueError(f"--stage3-data-path {path} is not a file; give HCPE files")
         return self
 
     def stages(self) -> list[int]:

@@ -116,8 +116,12 @@ def run_training(config: TrainConfig) -> int:
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
-    device = pick_device(config)
-    run = _open_run_dir(config)
+    try:
+        device = pick_device(config)
+        run = _open_run_dir(config)
+    except (RuntimeError, OSError) as exc:  # no CUDA, run directory in use or missing
+        print(f"maou-train: error: {exc}", file=sys.stderr)
+        return 2
     to_stderr = config.log_stderr or sys.stderr.isatty()
     logger = setup_logger(run.log_path, to_stderr)
     events = EventWriter(run.events_path)
@@ -143,7 +147,12 @@ def run_training(config: TrainConfig) -> int:
         )
         if config.preset == "tiny":
             logger.info(TINY_NOTE)
-        status, reason, step = train_stages(ctx, resume)
+        if config.lr_find:
+            from trainer.lr_find import run_lr_find  # the LR range test (lrtools engineer)
+
+            status, reason, step = run_lr_find(config, ctx)
+        else:
+            status, reason, step = train_stages(ctx, resume)
     except (StageFailed, RunError) as exc:
         reason = str(exc)
         logger.error("%s", reason)
