@@ -24,11 +24,11 @@ DEFAULT_RUNS_ROOT = Path("runs")
 TRAINER_OUTPUT = "trainer.out"
 EVENTS_FILE = "events.jsonl"
 PID_FILE = "trainer.pid"
-#: How long ``start_trainer`` waits for the first event or an early exit (a bad option) before
+#: How long ``start_trainer`` waits for the trainer's pid or an early exit (a bad option) before
 #: the TUI opens; the TUI shows a trainer that fails later, and so does ``run`` when it closes.
 START_WAIT_S = 1.5
-#: ``run --no-tui`` has no screen to show a late failure on: it waits until the run directory
-#: holds events (options validated, torch loaded, the run directory locked) or the trainer exits.
+#: ``run --no-tui`` has no screen to show a late failure on: it waits until the trainer wrote its
+#: pid (options validated, torch loaded, the run directory locked) or exited.
 DETACHED_WAIT_S = 120.0
 _POLL_S = 0.02
 
@@ -245,10 +245,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def liveness(run_dir: Path) -> Liveness:
-    from maou_tui.sdk import find_socket
+    """A run is alive while its pid lives and still holds the run directory's lock (so a pid
+    reused by an unrelated process after a crash does not count)."""
+    from maou_tui.sdk import RunDir, find_socket
 
     pid = read_pid(run_dir)
-    alive = pid is not None and pid_alive(pid)
+    alive = pid is not None and pid_alive(pid) and RunDir.is_active(run_dir)
     socket = find_socket(Path(run_dir)) if alive else None
     return Liveness(pid=pid, trainer_alive=alive, socket=socket)
 

@@ -10,6 +10,7 @@ import pytest
 
 from maou_tui.cli import main
 from maou_tui.launch import liveness, new_run_dir
+from maou_tui.sdk import RunDir
 
 NOON = datetime(2026, 11, 22, 12, 0, 5)
 
@@ -72,10 +73,14 @@ def test_watch_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "no such file or directory" in _one_line_error(capsys, "watch")
 
 
-def test_liveness_follows_the_pid_file(tmp_path: Path) -> None:
-    assert not liveness(tmp_path).trainer_alive  # no pid file
+def test_liveness_needs_a_live_pid_holding_the_run_lock(tmp_path: Path) -> None:
+    assert not liveness(tmp_path).trainer_alive  # nothing there
+    with RunDir.create(tmp_path):  # what a trainer holds while it runs (pid file + lock)
+        state = liveness(tmp_path)
+        assert state.trainer_alive and state.pid == os.getpid()
+        assert not state.controllable  # no control socket served
+    # The same live pid without the lock: a pid reused after the trainer died.
     (tmp_path / "trainer.pid").write_text(f"{os.getpid()}\n")
-    assert liveness(tmp_path).trainer_alive
+    assert not liveness(tmp_path).trainer_alive
     (tmp_path / "trainer.pid").write_text("999999999\n")
-    state = liveness(tmp_path)
-    assert not state.trainer_alive and not state.controllable
+    assert not liveness(tmp_path).trainer_alive
