@@ -236,14 +236,19 @@ def run_lr_find(config: TrainConfig, ctx: RunContext) -> tuple[str, str, int]:
         return ctx.control.stop_requested
 
     points = sweep(setup, lrs, ctx.device, on_point, should_stop)
+    stopped = ctx.control.stop_requested
     result = analyse(
-        [p.lr for p in points], [p.smoothed for p in points], len(lrs), config.lr_find_end_lr
+        [p.lr for p in points],
+        [p.smoothed for p in points],
+        len(lrs),
+        config.lr_find_end_lr,
+        stopped=stopped,
     )
     event, line = _finished_event(config, stage, result)
     ctx.events.emit(event)
     log.info("%s", line)
     for warning in result.warnings:
         log.warning("LR find: %s", warning)
-    if ctx.control.stop_requested:
+    if stopped:
         return "stopped", f"LR range test stopped after {len(points)} iterations", len(points)
     return "completed", line, len(points)

@@ -45,6 +45,27 @@ class SweepEvents(Message):
         self.events = events
 
 
+def _x_limits(progress: SweepProgress, xs: list[float]) -> tuple[float, float]:
+    """The swept LR range (log10) when the run's config says it, else the data's, never empty."""
+    start = progress.config.get("lr_find_start_lr")
+    end = progress.config.get("lr_find_end_lr")
+    if start and end and 0 < start < end:
+        return math.log10(start), math.log10(end)
+    return math.floor(min(xs)), max(math.ceil(max(xs)), math.floor(min(xs)) + 1)
+
+
+def _y_limits(ys: list[float]) -> tuple[float, float]:
+    """Loss range; the blow-up at the end is capped at 1.5× the first loss so the descent shows.
+
+    Never empty: plotext divides by the range (one point or a flat curve would crash it).
+    """
+    bottom, top = min(ys), min(max(ys), 1.5 * ys[0])
+    if top - bottom < 1e-9:
+        pad = max(abs(bottom) * 0.05, 1e-6)
+        bottom, top = bottom - pad, bottom + pad
+    return bottom, top
+
+
 class LrCurve(PlotextPlot):
     """Smoothed loss against log10(LR), with the suggestions as vertical lines."""
 
@@ -59,12 +80,11 @@ class LrCurve(PlotextPlot):
             self.refresh()
             return
         plt.plot(xs, ys, marker="braille")
-        low, high = math.floor(min(xs)), math.ceil(max(xs))
-        ticks = list(range(low, high + 1))
+        left, right = _x_limits(progress, xs)
+        ticks = list(range(math.ceil(left), math.floor(right) + 1))
+        plt.xlim(left, right)
         plt.xticks(ticks, [f"1e{t}" for t in ticks])
-        bottom, top = min(ys), max(ys)
-        # The blow-up at the end would flatten the interesting part: cap the view at 1.5× start.
-        top = min(top, max(1.5 * ys[0], bottom + 1e-9))
+        bottom, top = _y_limits(ys)
         plt.ylim(bottom, top)
         if progress.finished is not None:
             self._suggestion_lines(progress, bottom, top)

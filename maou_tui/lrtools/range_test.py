@@ -150,9 +150,13 @@ class RangeTestResult(BaseModel):
         return self.suggestions.get(self.recommended) if self.recommended else None
 
 
-def _curve_warnings(y: np.ndarray, diverged: bool, end_lr: float) -> list[str]:
+def _curve_warnings(
+    y: np.ndarray, diverged: bool, end_lr: float, stopped_at: float | None
+) -> list[str]:
     warnings = []
-    if not diverged:
+    if stopped_at is not None:
+        warnings.append(f"the sweep was stopped at LR {stopped_at:.3g}: the curve ends there")
+    elif not diverged:
         warnings.append(
             f"the loss never diverged up to {end_lr:g}: the suggestions may be too low; "
             "sweep to a higher end LR"
@@ -167,10 +171,15 @@ def analyse(
     smoothed: Sequence[float],
     num_iter: int,
     end_lr: float = DEFAULT_END_LR,
+    stopped: bool = False,
 ) -> RangeTestResult:
-    """Suggestions from a sweep's LRs and smoothed losses (``num_iter`` = planned iterations)."""
+    """Suggestions from a sweep's LRs and smoothed losses (``num_iter`` = planned iterations).
+
+    ``stopped``: the user ended the sweep early (so a short curve is no sign of divergence).
+    """
     x, y = trim(lrs, smoothed, num_iter)
-    diverged = len(smoothed) < num_iter or not math.isfinite(smoothed[-1])
+    diverged = not stopped and (len(smoothed) < num_iter or not math.isfinite(smoothed[-1]))
+    stopped_at = (float(lrs[-1]) if len(lrs) else 0.0) if stopped else None
     found = {
         "valley": valley(x, y),
         "steepest": steepest(x, y),
@@ -189,5 +198,5 @@ def analyse(
         reason=reason,
         points_used=int(x.size),
         diverged=diverged,
-        warnings=_curve_warnings(y, diverged, end_lr),
+        warnings=_curve_warnings(y, diverged, end_lr, stopped_at),
     )

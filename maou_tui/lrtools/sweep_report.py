@@ -78,7 +78,7 @@ class SweepProgress:
             shown = "n/a" if smoothed is None else f"{smoothed:.4f}"
             last = f", lr {self.lrs[-1]:.3g}, smoothed loss {shown}"
         stage = f"Stage {self.stage} " if self.stage else ""
-        state = "finished" if self.done else "running"
+        state = self.run_finished.status if self.run_finished else "running"
         return f"LR range test {stage}{state}: iteration {done}{last}"
 
 

@@ -19,7 +19,13 @@ def textbook_losses(lrs: np.ndarray) -> np.ndarray:
 def write_sweep(run_dir: Path, finished: bool = True, iterations: int = 100) -> list[str]:
     """events.jsonl of a Stage 1 resnet sweep at batch 32; returns the lines written."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {"model_architecture": "resnet", "lr_find_iterations": iterations, "stage": "1"}
+    config = {
+        "model_architecture": "resnet",
+        "stage": "1",
+        "lr_find_iterations": iterations,
+        "lr_find_start_lr": 1e-7,
+        "lr_find_end_lr": 10.0,
+    }
     events: list = [RunStarted(pid=1, config=config)]
     lrs = exponential_lrs(1e-7, 10, iterations)
     smoother = LossSmoother()

@@ -38,7 +38,7 @@ async def test_live_sweep_then_result(tmp_path: Path) -> None:
         result = str(app.query_one("#result", Static).content)
         assert "Recommended: valley" in result
         assert "Pass: --stage1-learning-rate" in result
-        assert "finished" in str(app.query_one("#status", Static).content)
+        assert "completed: iteration" in str(app.query_one("#status", Static).content)
         drawn = app.query_one(LrCurve).render().plain  # the chart as the terminal shows it
         assert "1e-3" in drawn and "valley *" in drawn
         await pilot.press("q")
@@ -53,3 +53,20 @@ async def test_stop_without_a_trainer_says_why(tmp_path: Path) -> None:
         await pilot.press("s")
         await wait_for(lambda: bool(notes), pilot)
         assert "no control socket" in notes[0]
+
+
+async def test_first_point_and_flat_curve_draw_without_error(tmp_path: Path) -> None:
+    """One point (or a flat curve) has an empty y range; plotext would divide by it."""
+    lines = write_sweep(tmp_path, finished=False)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines[:2]) + "\n")  # run_started + the first step
+    app = LrFindApp(tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(lambda: len(app.progress.lrs) == 1, pilot)
+        await pilot.pause(0.4)
+        assert "1e-7" in app.query_one(LrCurve).render().plain
+        app.progress.smoothed = [0.5]
+        app.progress.add([])
+        app._dirty = True
+        await pilot.pause(0.4)
+        assert "iteration 1/100" in str(app.query_one("#status", Static).content)

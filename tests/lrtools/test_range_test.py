@@ -177,3 +177,12 @@ def test_analyse_too_short_a_sweep_recommends_nothing() -> None:
     result = analyse([1e-3, 1e-2], [1.0, 0.9], num_iter=100)
     assert result.recommended == ""
     assert result.recommended_lr is None
+
+
+def test_analyse_a_stopped_sweep_says_where_it_ended() -> None:
+    lrs = exponential_lrs(1e-7, 10, 100)[:60]
+    smoothed = smooth_losses(2.0 - np.tanh(2 * (np.log10(lrs) + 5)))
+    result = analyse(lrs, smoothed, num_iter=100, stopped=True)
+    assert not result.diverged
+    assert result.warnings[0].startswith(f"the sweep was stopped at LR {lrs[-1]:.3g}")
+    assert not any("never diverged" in w for w in result.warnings)
