@@ -5,8 +5,8 @@ counted from 1): batch ``n`` of an epoch is ``offset + n``, where ``offset`` is 
 lengths of every epoch before it, in this stage and in all earlier stages. An epoch's length is
 learned from the ``n/total`` of its tqdm bar or the ``B/N`` of the guide's batch lines; failing
 those, from the stage's ``Streaming Training: N batches`` or scheduler lines
-(``total_steps / max_epochs``), then the stage's previous epoch, then the largest batch seen;
-else it counts 1
+(``total_steps / max_epochs``), then the stage's previous epoch; never less than the largest
+batch seen in it; else it counts 1
 (a log with only epoch lines then has one step per epoch). An epoch's end is at
 ``offset + length``.
 """
@@ -50,7 +50,8 @@ class EpochClock:
     def close(self) -> int:
         """End the open epoch (if any); return the global step at its end."""
         if self.is_open:
-            length = self.length or self.stage_epoch_length or self.last_length or self.max_batch
+            guess = self.length or self.stage_epoch_length or self.last_length or 0
+            length = max(guess, self.max_batch)  # never shorter than its largest batch
             self.last_length = length or None
             self.offset += length or 1
             self.is_open = False

@@ -442,8 +442,9 @@ def _phases(draft: dict[str, Any]) -> list[Phase]:
     if not total and draft.get("steps_per_epoch") and draft.get("max_epochs"):
         total = draft["steps_per_epoch"] * draft["max_epochs"]
     if scheduler == "constant":
-        end = start + (total or 0)
-        return [Phase(stage=stage, phase="constant", start_step=start, end_step=end)]
+        if not total:
+            return []  # a constant LR for an unknown number of steps: nothing to mark
+        return [Phase(stage=stage, phase="constant", start_step=start, end_step=start + total)]
     if not total:
         return []
     warmup = min(draft.get("warmup_steps") or 0, total)

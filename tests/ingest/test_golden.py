@@ -9,7 +9,7 @@ import pytest
 
 from tests.ingest.conftest import GOLDEN, parse_pieces
 
-NAMES = ["maou_stage12", "maou_stage3", "guide_lines"]
+NAMES = ["maou_stage12", "maou_stage3", "guide_lines", "maou_misc"]
 REGENERATE = os.environ.get("MAOU_TUI_REGEN_GOLDEN") == "1"
 
 

@@ -13,11 +13,13 @@ from maou_tui.ingest import load_store
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_train_log_and_events_jsonl_of_one_run_line_up(tmp_path: Path) -> None:
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "trainer", "--preset", "tiny", "--stage", "1"]
     cmd += ["--stage1-max-epochs", "2", "--log-every", "5", "--run-dir", str(run), "--cpu"]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+    cmd += ["--num-threads", "1"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=1400)
     from_events = load_store(run / "events.jsonl")
     from_log = load_store(run / "train.log")
     log_cum = from_log.series("accuracy_cum")
