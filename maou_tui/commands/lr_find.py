@@ -106,12 +106,24 @@ def _follow_headless(launched) -> int:  # launched: LaunchedRun
     finally:
         tailer.stop()
     progress = _read_progress(launched.run_dir)
+    status = launched.process.returncode
+    if progress.finished is None and status:
+        from maou_tui.launch import fail, trainer_error
+
+        return fail(NAME, trainer_error(launched.run_dir, status), status)
     print(format_sweep_result(progress))
     return 0 if progress.finished is not None else 1
 
 
 def run(args: argparse.Namespace) -> int:
-    from maou_tui.launch import START_WAIT_S, LaunchError, fail, holds_events, start_trainer
+    from maou_tui.launch import (
+        DETACHED_WAIT_S,
+        START_WAIT_S,
+        LaunchError,
+        fail,
+        holds_events,
+        start_trainer,
+    )
 
     if args.show is not None:
         return _show(args.show)
@@ -120,11 +132,14 @@ def run(args: argparse.Namespace) -> int:
     run_dir = _new_run_dir(args)
     if holds_events(run_dir):
         return fail(NAME, f"{run_dir} already holds a run; pick a new --run-dir")
+    headless = args.no_tui or not sys.stdout.isatty()
+    # Headless, nothing can show a late failure: wait until the trainer holds the run directory.
+    wait_s = DETACHED_WAIT_S if headless else START_WAIT_S
     try:
-        launched = start_trainer(["--lr-find", *args.passthrough], run_dir, START_WAIT_S)
+        launched = start_trainer(["--lr-find", *args.passthrough], run_dir, wait_s)
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
-    if args.no_tui or not sys.stdout.isatty():
+    if headless:
         return _follow_headless(launched)
     from maou_tui.app.lr_find_screen import LrFindApp
     from maou_tui.lrtools.sweep_report import format_sweep_result
