@@ -62,6 +62,10 @@ class FileSource:
         return self.follower.lines.cut_lines
 
     @property
+    def bytes_read(self) -> int:
+        return self.follower.bytes_read
+
+    @property
     def notes(self) -> list[str]:
         return self.follower.notes
 
@@ -142,6 +146,10 @@ class RunDirSource:
     @property
     def notes(self) -> list[str]:
         return self._inner.notes if self._inner is not None else []
+
+    @property
+    def bytes_read(self) -> int:
+        return self._inner.bytes_read if self._inner is not None else 0
 
 
 Source = FileSource | RunDirSource

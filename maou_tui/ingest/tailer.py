@@ -4,7 +4,8 @@ The observer (inotify where the platform has it) wakes the reader as soon as the
 the poll every ``poll_interval`` seconds (<= 0.5 s) covers network file systems, which send no
 inotify events, and anything the observer misses. One background thread reads: it takes the
 bytes appended since last time, cut at the last line break (``FileFollower``), and hands them to
-the source's parser; ``on_events`` is called from that thread with each non-empty batch.
+the source's parser; ``on_events`` is called from that thread with each non-empty batch. A long
+history (a big log being watched) is read and handed over 16 MB at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from maou_tui.protocol import TrainerWarning
 
 MAX_POLL_INTERVAL = 0.5
 SETTLE_S = 0.05
+READ_BYTES = 16 << 20  # per read: a big log's history arrives in pieces, newest state last
 
 
 class _Wake(FileSystemEventHandler):
@@ -84,17 +86,26 @@ class Tailer:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
+            before = self.source.bytes_read
             try:
-                events = self.source.read_new() + self._notes()
+                events = self.source.read_new(max_bytes=READ_BYTES) + self._notes()
             except OSError as exc:  # e.g. a network file system hiccup: try again next poll
                 self.error = f"{self.path}: {exc.strerror or exc}"
                 events = []
             if events and not self._stopping.is_set():
-                self.on_events(events)
+                self._deliver(events)
+            if self.source.bytes_read - before >= READ_BYTES:
+                continue  # a backfill: hand it over in pieces, without waiting in between
             if self._wake.wait(self.poll_interval) and not self._stopping.is_set():
                 # Woken by the observer: let a burst of writes land, then read them in one go
                 # (a trainer flushing 100 times a second costs 20 reads, not 100).
                 self._stopping.wait(SETTLE_S)
+
+    def _deliver(self, events: list[BaseModel]) -> None:
+        try:
+            self.on_events(events)
+        except Exception as exc:  # a consumer's bug must not stop the tail; it is kept
+            self.error = f"on_events failed: {type(exc).__name__}: {exc}"
 
     def _notes(self) -> list[BaseModel]:
         """Truncation and rotation notes as warnings, so a user sees them on the chart."""

@@ -115,3 +115,24 @@ def test_rotation_reads_what_the_writer_added_to_the_old_file_after_the_rename(
     assert data == line(2) + line(3) + line(4)
     assert "rotated" in follower.notes[0]
     follower.close()
+
+
+def test_a_long_history_arrives_in_pieces_and_a_failing_consumer_does_not_stop_the_tail(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("maou_tui.ingest.tailer.READ_BYTES", 4096)
+    path = tmp_path / "train.log"
+    path.write_bytes(b"".join(line(b) for b in range(1, 501)))  # ~25 KB of history
+    got, calls = Collector(), []
+
+    def consumer(events: list) -> None:
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the consumer")
+        got(events)
+
+    with Tailer(path, consumer, poll_interval=0.1) as tailer:
+        assert got.wait_for(lambda: got.batches()[-1:] == [500])
+        append(path, line(501))
+        assert got.wait_for(lambda: got.batches()[-1:] == [501])
+    assert len(calls) >= 6 and "a bug in the consumer" in (tailer.error or "")
