@@ -24,7 +24,6 @@ it never compounds. torch is not imported here: the optimizer brings its own hoo
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -130,33 +129,39 @@ class Monitor:
         May block while a client has paused the run.
         """
         self.global_step += 1
-        schedule_lr = self.scheduled_lr
-        lr = self.control.lr_multiplier * schedule_lr
+        step = self.global_step
+        control = self.control
+        schedule_lr = float(self.optimizer.param_groups[0]["lr"])
+        lr = control.lr_multiplier * schedule_lr
         now = time.monotonic()
-        elapsed = now - self._clock
-        self._clock = now
-        self.events.emit(
-            Step(
-                stage=1,
-                epoch=epoch,
-                batch=self.global_step,
-                global_step=self.global_step,
-                loss=_finite_or_none(loss),
-                metric=metric,
-                lr=lr,
-                lr_multiplier=self.control.lr_multiplier,
-                samples_per_s=self.batch_size / elapsed if self.batch_size and elapsed else None,
-                metrics=metrics or {},
-            )
-        )
-        self.control.update_state(epoch=epoch, batch=self.global_step, lr=lr)
+        elapsed, self._clock = now - self._clock, now
+        # Fields, not a model: the Step is validated in a batch at write time (see emit_later).
+        fields = {
+            "stage": 1,
+            "epoch": epoch,
+            "batch": step,
+            "global_step": step,
+            "loss": None if loss is None else float(loss),
+            "metric": None if metric is None else float(metric),
+            "lr": lr,
+            "lr_multiplier": control.lr_multiplier,
+            "samples_per_s": self.batch_size / elapsed if self.batch_size and elapsed else None,
+        }
+        if metrics:
+            fields["metrics"] = metrics
+        self.events.emit_later(Step, fields)
+        control.update_state(epoch=epoch, batch=step, step=step, lr=lr)
+        if control.server is not None and control.server.has_pending:
+            self._apply_commands(step, schedule_lr)
+        return not control.stop_requested
+
+    def _apply_commands(self, step: int, schedule_lr: float) -> None:
         paused_before = self.control.paused_seconds_total
-        self.control.poll(self.global_step, schedule_lr=schedule_lr)
+        self.control.poll(step, schedule_lr=schedule_lr)
         if self.control.checkpoint_requested and self.checkpoint_fn is not None:
-            self.control.checkpoint_done(str(self.checkpoint_fn(self.global_step)))
+            self.control.checkpoint_done(str(self.checkpoint_fn(step)))
         if self.control.paused_seconds_total != paused_before:
             self._clock = time.monotonic()  # paused time is not training time
-        return not self.control.stop_requested
 
     def close(self, status: str | None = None, reason: str = "") -> None:
         """Write run_finished (stopped if a stop was requested, else completed) and clean up."""
@@ -190,10 +195,3 @@ class Monitor:
     def _restore_schedule(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         for group, lr in zip(optimizer.param_groups, self._scheduled, strict=True):
             group["lr"] = lr
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None

@@ -130,3 +130,19 @@ def test_non_finite_values_are_written_as_null(tmp_path: Path):
     writer.emit(Step(stage=1, epoch=1, batch=1, global_step=1, loss=float("nan"), lr=1e-3))
     writer.close()
     assert read(tmp_path / "events.jsonl")[0]["loss"] is None
+
+
+def test_deferred_events_keep_their_place_and_bad_ones_are_dropped_once(tmp_path: Path, caplog):
+    writer = EventWriter(tmp_path / "events.jsonl")
+    fields = {"stage": 1, "epoch": 1, "batch": 1, "global_step": 1, "loss": 0.25}
+    with caplog.at_level(logging.ERROR):
+        assert writer.emit_later(Step, fields) == 0
+        assert writer.emit(step(2)).seq == 1
+        assert writer.emit_later(Step, {**fields, "stage": 7}) == 2  # invalid: stage 1..3
+        assert writer.emit_later(Step, {**fields, "loss": "lots"}) == 3  # invalid
+        assert writer.emit_later(Step, {**fields, "global_step": 5}) == 4
+        writer.close()
+    lines = read(tmp_path / "events.jsonl")
+    assert [(e["seq"], e["global_step"]) for e in lines] == [(0, 1), (1, 2), (4, 5)]
+    assert lines[0]["loss"] == 0.25 and lines[0]["t"] > 0
+    assert len([r for r in caplog.records if "dropped an invalid Step" in r.getMessage()]) == 1
