@@ -19,7 +19,8 @@ def test_train_log_and_events_jsonl_of_one_run_line_up(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "trainer", "--preset", "tiny", "--stage", "1"]
     cmd += ["--stage1-max-epochs", "2", "--log-every", "5", "--run-dir", str(run), "--cpu"]
     cmd += ["--num-threads", "1"]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=1400)
+    done = subprocess.run(cmd, capture_output=True, timeout=1400)
+    assert done.returncode in (0, 1), done.stderr  # 1: maou's fail-fast at the threshold
     from_events = load_store(run / "events.jsonl")
     from_log = load_store(run / "train.log")
     log_cum = from_log.series("accuracy_cum")
