@@ -347,10 +347,18 @@ class RunStore:
         self._see_step(g)
 
     def _on_phase(self, event: Phase) -> None:
+        """A phase said again (a log's late scheduler line) replaces the earlier one."""
+        mark = Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
+        for i, known in enumerate(self.phases):
+            if (known.stage, known.phase) == (event.stage, event.phase):
+                old = Mark(
+                    kind="phase", step=known.start_step, label=known.phase, stage=known.stage
+                )
+                self.phases[i] = event
+                self.marks[self.marks.index(old)] = mark
+                return
         self.phases.append(event)
-        self.marks.append(
-            Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
-        )
+        self.marks.append(mark)
 
     def _on_control(self, event: ControlApplied) -> None:
         self.controls.append(event)

@@ -225,9 +225,8 @@ class MaouLogParser:
         batch: int,
         loss: float | None,
         metric_cum: float | None = None,
-        loss_cum: float | None = None,
-        metrics: dict[str, float | None] | None = None,
     ) -> None:
+        """A training batch the log reports (its loss as printed, the metric's running mean)."""
         if loss is not None and not math.isfinite(loss):
             loss = None  # the protocol's "not finite"
         if self._pending_end is not None or not self._emitted_stage:
@@ -239,9 +238,7 @@ class MaouLogParser:
                 batch=batch,
                 global_step=self.clock.step_of(batch),
                 loss=loss,
-                loss_cum=loss_cum,
                 metric_cum=metric_cum,
-                metrics=metrics or {},
             )
         )
 

@@ -129,3 +129,11 @@ def test_decimation_never_exceeds_about_two_points_per_column(width: int) -> Non
     series = _filled(20_000, seed=width)
     x, _ = series.decimate(1, 20_000, width)
     assert len(x) <= 2 * (width + 1) + 1
+
+
+def test_a_phase_said_again_replaces_the_first_one() -> None:
+    store = RunStore()
+    store.apply(Phase(stage=1, phase="warmup", start_step=1, end_step=10))
+    store.apply(Phase(stage=1, phase="warmup", start_step=1, end_step=20))
+    assert [(p.phase, p.end_step) for p in store.phases] == [("warmup", 20)]
+    assert [m.kind for m in store.marks] == ["phase"]
