@@ -1,7 +1,8 @@
 """The user's story in a real terminal: tmux drives the installed ``maou-tui``.
 
-run -> charts appear -> `p` pauses, `h` halves the LR (checked in events.jsonl) -> `q` quits
-while training goes on -> `maou-tui attach` shows the history -> the trainer is stopped cleanly.
+run -> charts appear -> `p` pauses, `h` halves the LR, `p` resumes (checked in events.jsonl)
+-> `q` quits while training goes on -> `maou-tui attach` shows the history -> the trainer is
+stopped cleanly.
 """
 
 from __future__ import annotations
@@ -149,8 +150,7 @@ def test_run_pause_halve_quit_attach(tmp_path: Path) -> None:
         tmux.press("p")
         paused = wait_for_event(run_dir, lambda e: e["type"] == "paused", "paused", 20)
         tmux.wait_for_screen(lambda s: "PAUSED" in s, "the paused state", 10)
-        tmux.press("h")
-        tmux.press("p")  # resume: a command queued while paused is applied at the next step
+        tmux.press("h")  # applied at once: the paused loop still serves commands
         halved = wait_for_event(
             run_dir,
             lambda e: e["type"] == "control" and e["command"] == "scale_lr",
@@ -159,7 +159,15 @@ def test_run_pause_halve_quit_attach(tmp_path: Path) -> None:
         )
         assert halved["before"]["lr_multiplier"] == pytest.approx(1.0)
         assert halved["after"]["lr_multiplier"] == pytest.approx(0.5)
-        assert halved["applied_at_step"] >= paused["step"]
+        assert halved["applied_at_step"] == paused["step"]
+        tmux.press("p")
+        wait_for_event(run_dir, lambda e: e["type"] == "resumed", "resumed", 20)
+        wait_for_event(
+            run_dir,
+            lambda e: e["type"] == "step" and e["lr_multiplier"] == pytest.approx(0.5),
+            "a step at half the LR",
+            30,
+        )
 
         tmux.press("q")
         tmux.wait_for_screen(lambda s: "come back with" in s, "the come-back hint", 20)
