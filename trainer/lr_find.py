@@ -162,7 +162,7 @@ def build_sweep_setup(
     )
 
 
-def _finished_event(
+def finished_event(
     config: TrainConfig, stage: int, result: RangeTestResult
 ) -> tuple[LrFindFinished, str]:
     """The ``lr_find_finished`` event and its log line (CLI value = suggestion / sqrt scale)."""
@@ -244,7 +244,7 @@ def run_lr_find(config: TrainConfig, ctx: RunContext) -> tuple[str, str, int]:
         config.lr_find_end_lr,
         stopped=stopped,
     )
-    event, line = _finished_event(config, stage, result)
+    event, line = finished_event(config, stage, result)
     ctx.events.emit(event)
     log.info("%s", line)
     for warning in result.warnings:

@@ -10,12 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from maou_tui.lrtools.range_test import exponential_lrs  # noqa: E402
+from maou_tui.lrtools.range_test import RangeTestResult, exponential_lrs  # noqa: E402
 from maou_tui.protocol import LrFindFinished, LrFindStep, decode_event  # noqa: E402
 from maou_tui.sdk import EventWriter  # noqa: E402
 from trainer.config import build_config  # noqa: E402
 from trainer.context import main_context  # noqa: E402
-from trainer.lr_find import build_sweep_setup, run_lr_find, sweep  # noqa: E402
+from trainer.lr_find import build_sweep_setup, finished_event, run_lr_find, sweep  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -101,3 +101,21 @@ def test_tiny_stage1_resnet_lands_in_the_guides_search_range(tmp_path: Path) -> 
     assert status == "completed"
     assert done.cli_value is not None
     assert 0.0005 <= done.cli_value <= 0.01
+
+
+def test_cli_value_is_the_suggestion_over_the_stage2_sqrt_scale() -> None:
+    config = build_config({"stage": "2", "stage2_batch_size": 1024, "cpu": True})
+    result = RangeTestResult(
+        suggestions={"valley": 0.0008, "steepest": 0.002, "minimum": None},
+        recommended="valley",
+        reason="test",
+        points_used=80,
+        diverged=True,
+        warnings=[],
+    )
+    event, line = finished_event(config, 2, result)
+    assert event.lr_scale == 2.0
+    assert event.cli_value == pytest.approx(0.0004)
+    assert event.option == "--stage2-learning-rate"
+    assert "--stage2-learning-rate 0.0004 (effective 0.0008 / scale 2.00)" in line
+    assert "minimum=n/a" in line
