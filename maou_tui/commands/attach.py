@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 NAME = "attach"
 HELP = (
-    "Show a run started earlier (by default the newest under --runs-root), with its whole "
-    "history; controls work while its trainer lives."
+    "Show a run started earlier (by default the newest under --runs-root; a directory of runs "
+    "shows its newest), with its whole history; controls work while its trainer lives."
 )
 
 
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(NAME, f"no such run directory: {run_dir}")
     if not run_dir.is_dir():
         return fail(NAME, f"{run_dir} is a file; use `maou-tui watch {run_dir}` for a log file")
+    if not (run_dir / EVENTS_FILE).exists() and args.run_dir is not None:
+        with contextlib.suppress(LaunchError):  # a directory of runs: its newest run
+            run_dir = newest_run(run_dir)
     if not (run_dir / EVENTS_FILE).exists():
         return fail(
             NAME,

@@ -57,6 +57,9 @@ def test_attach_without_argument_shows_the_newest_run(
     assert f"run directory: {newest}" in out
     assert "NEWER_STAGE" in out and "OLDER_STAGE" not in out
     assert "trainer: not running" in out
+    # Naming the directory of runs itself does the same.
+    assert main(["attach", "--no-tui", str(tmp_path / "runs")]) == 0
+    assert f"run directory: {newest}" in capsys.readouterr().out
 
 
 def test_watch_summarises_a_plain_maou_log(

@@ -84,3 +84,11 @@ def test_liveness_needs_a_live_pid_holding_the_run_lock(tmp_path: Path) -> None:
     assert not liveness(tmp_path).trainer_alive
     (tmp_path / "trainer.pid").write_text("999999999\n")
     assert not liveness(tmp_path).trainer_alive
+
+
+def test_run_resume_needs_an_existing_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--no-tui", "--resume", str(tmp_path / "gone")]) == 2
+    assert "--resume" in _one_line_error(capsys, "run")
+    assert not (tmp_path / "gone").exists()
