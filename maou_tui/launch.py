@@ -279,12 +279,13 @@ def show(target: Path, mode: str, theme: str | None, runs_root: Path | None) -> 
 
 
 def come_back_hint(run_dir: Path) -> str:
-    """The line printed when the TUI closes while the trainer keeps going."""
+    """What is printed when the TUI closes: where the run is and, while it trains, how to
+    come back to it."""
     state = liveness(run_dir)
     if not state.trainer_alive:
         return f"run directory: {run_dir}"
     return (
-        f"training continues in the background (pid {state.pid}); "
+        f"training continues in the background (pid {state.pid})\n"
         f"come back with: maou-tui attach {run_dir}"
     )
 
