@@ -70,3 +70,20 @@ def test_result_outside_the_guides_range_says_so(tmp_path: Path) -> None:
     assert progress.finished is not None
     progress.finished.cli_value = 0.05
     assert "-> OUTSIDE the guide's range" in format_sweep_result(progress)
+
+
+def test_lr_tools_never_load_torch() -> None:
+    """recommend, lr-find's screen and its report run in the TUI process: no torch there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from maou_tui.cli import main; "
+        "main(['recommend', '--arch', 'vit', '--stage', '2', '--batch-size', '4096']); "
+        "import maou_tui.app.lr_find_screen, maou_tui.commands.lr_find, "
+        "maou_tui.lrtools.range_test, maou_tui.lrtools.sweep_report; "
+        "assert 'torch' not in sys.modules and 'trainer' not in sys.modules, 'torch loaded'"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
