@@ -73,8 +73,16 @@ class FileSource:
         return self._parse(self.follower.read(max_bytes))
 
     def finish(self) -> list[BaseModel]:
-        """End of a complete file: its unterminated last line and whatever is still pending."""
-        events = self._parse([self.follower.flush()])
+        """End of a file read whole: its unterminated last line and whatever is still pending.
+        In events.jsonl such a line is an event still being written (a live run): a line that
+        does not decode is left out without counting it as corrupt."""
+        last = self.follower.flush()
+        if self.format == "events" and self.parser is not None:
+            skipped = self.parser.skipped_lines
+            events = self._parse([last])
+            self.parser.skipped_lines = skipped
+        else:
+            events = self._parse([last])
         if self.parser is not None:
             events += self.parser.finish()
         return events

@@ -37,6 +37,16 @@ def test_events_jsonl_loads_and_corrupt_lines_are_counted_not_fatal(tmp_path: Pa
     assert store.skipped_lines == 2 and store.run is not None and store.run.pid == 7
 
 
+def test_a_live_events_file_with_a_half_written_last_line_reads_cleanly(tmp_path: Path) -> None:
+    lines = _events_lines()
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])
+    store = load_store(path)
+    assert len(store.series("loss")) == 5 and store.skipped_lines == 0
+    path.write_text("\n".join(lines))  # complete, just no final newline
+    assert len(load_store(path).series("train_loss")) == 1
+
+
 def test_a_run_dir_prefers_events_jsonl_over_train_log(tmp_path: Path) -> None:
     (tmp_path / "events.jsonl").write_text("\n".join(_events_lines()) + "\n")
     (tmp_path / "train.log").write_bytes((GOLDEN / "guide_lines.log").read_bytes())
