@@ -78,6 +78,7 @@ class MaouLogParser:
         self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
         self._out: list[BaseModel] = []
         self.lines_parsed = 0
+        self.skipped_lines = 0  # stays 0: a line that is not understood is not data, not damage
 
     # ------------------------------------------------------------ feeding
 

@@ -31,10 +31,6 @@ class Parser(Protocol):
     def finish(self) -> list[BaseModel]: ...
 
 
-class _MaouParser(MaouLogParser):
-    skipped_lines = 0  # a log line that is not understood is not an error: it is just not data
-
-
 def detect_format(path: Path, first_block: bytes) -> str:
     """``"events"`` for events.jsonl (by name or a first line that is a JSON object), else
     ``"maou"``."""
@@ -97,7 +93,7 @@ class FileSource:
                 continue
             if self.parser is None:
                 self.format = detect_format(self.path, block[:4096])
-                self.parser = EventsParser() if self.format == "events" else _MaouParser()
+                self.parser = EventsParser() if self.format == "events" else MaouLogParser()
             events += self.parser.feed(block)
         return events
 
