@@ -221,7 +221,6 @@ class RunStore:
         self.status = "unknown"
         self.version = 0
         self.skipped_lines = 0
-        self.events_applied = 0
         self._step_names: dict[int, tuple[str, str]] = {}
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
@@ -265,7 +264,6 @@ class RunStore:
         handler = self._handlers.get(getattr(event, "type", ""))
         if handler is not None:
             handler(event)
-        self.events_applied += 1
         self.version += 1
 
     def apply_all(self, events: list[BaseModel]) -> None:

@@ -18,7 +18,6 @@ class EventsParser:
 
     def __init__(self) -> None:
         self.skipped_lines = 0
-        self.last_error = ""
 
     def feed(self, block: bytes) -> list[BaseModel]:
         events: list[BaseModel] = []
@@ -32,9 +31,8 @@ class EventsParser:
                 pass
             try:
                 event = decode_event(line)
-            except ProtocolError as exc:
+            except ProtocolError:
                 self.skipped_lines += 1
-                self.last_error = str(exc)
                 continue
             if not isinstance(event, UnknownEvent):
                 events.append(event)

@@ -77,7 +77,6 @@ class MaouLogParser:
         self._pending_end: dict[str, Any] | None = None  # EpochEnd being collected
         self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
         self._out: list[BaseModel] = []
-        self.lines_parsed = 0
         self.skipped_lines = 0  # stays 0: a line that is not understood is not data, not damage
 
     # ------------------------------------------------------------ feeding
@@ -101,7 +100,6 @@ class MaouLogParser:
 
     def line(self, line: str) -> None:
         """One complete line (or ``\\r`` segment that is not a progress bar)."""
-        self.lines_parsed += 1
         level, msg = split_prefix(line)
         if level:
             self._block = None
