@@ -126,9 +126,10 @@ class MaouApp(App):
 
     @property
     def up_to_date(self) -> bool:
-        """True when every event read so far is applied and on screen (tests, benchmarks)."""
+        """True when every event read so far is applied, diagnosed and on screen."""
         pending = self._feed.pending if self._feed is not None else 0
-        return pending == 0 and self._drawn_version == self.store.version
+        version = self.store.version
+        return pending == 0 and self._drawn_version == self._diagnosed_version == version
 
     # ------------------------------------------------------------------ themes
 

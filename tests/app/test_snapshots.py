@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from demo_run import write_demo_run
-from pilot import loaded
+from pilot import loaded, wait_for
 
 from maou_tui.app import MaouApp
 
@@ -19,9 +19,11 @@ def snapshot_run(tmp_path: Path) -> Path:
 
 
 async def _settled(pilot) -> None:
-    await loaded(pilot, pilot.app, min_steps=170)
-    await pilot.pause(0.3)  # the log pane's tail
-    pilot.app.clear_notifications()
+    app = pilot.app
+    await loaded(pilot, app, min_steps=170)
+    await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
+    await wait_for(pilot, lambda: len(app.main.query_one("#log").lines) == 3, "the log tail")
+    app.clear_notifications()
     await pilot.pause()
 
 

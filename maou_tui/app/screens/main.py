@@ -65,7 +65,6 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#status").border_title = "status"
-        self.query_one("#findings").border_title = "findings"
         self.query_one("#log").border_title = "train.log"
 
     def on_resize(self, event: Resize) -> None:

@@ -70,13 +70,20 @@ class RunChart(PlotextPlot):
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
-        self._marks: list[Mark] = []
+        self._last_replot: tuple[ChartView, list[Mark]] | None = None
 
     def set_store(self, store: RunStore) -> None:
         self.store = store
 
+    def on_resize(self) -> None:
+        # Decimation width, tick settings and label spacing depend on the size: draw again.
+        if self._last_replot is not None:
+            self.replot(*self._last_replot)
+
     def replot(self, view: ChartView, extra_marks: Iterable[Mark] = ()) -> None:
         """Redraw from the store (call when ``store.version`` changed or the view did)."""
+        extra_marks = list(extra_marks)
+        self._last_replot = (view, extra_marks)
         plt = self.plt
         plt.clear_figure()
         plt.title(self.chart_title)
@@ -288,8 +295,13 @@ class LrChart(RunChart):
         return [ys]
 
     def _log_ticks(self, lo: float, hi: float) -> None:
-        first, last = math.floor(lo * 2) / 2, math.ceil(hi * 2) / 2
-        ticks = np.arange(first, last + 0.01, 0.5 if last - first <= 3 else 1.0)
+        """Ticks at whole (or half) decades, never more than one per two rows (plotext drops
+        one of two labels that land on the same row)."""
+        rows = max(2, self.size.height - 4)
+        step = 0.5
+        while (hi - lo) / step + 1 > rows / 2:
+            step *= 2
+        ticks = np.arange(math.floor(lo / step) * step, hi + step, step)
         self.plt.yticks(ticks.tolist(), [f"{10**t:.0e}" for t in ticks])
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:

@@ -70,11 +70,15 @@ class FindingsPanel(VerticalScroll):
     def compose(self):
         yield Static("no findings yet", id="findings-body")
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "findings"
+
     def show(self, findings: Iterable[Finding]) -> None:
         items = ordered(findings)
         body = self.query_one("#findings-body", Static)
+        self.border_title = f"findings ({len(items)})" if items else "findings"
         if not items:
             body.update("[$foreground-muted]no findings yet[/]")
             return
         body.update("\n\n".join(format_finding(f) for f in items))
-        self.border_title = f"findings ({len(items)})"
