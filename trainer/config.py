@@ -199,27 +199,30 @@ class TrainConfig(BaseModel):
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "maou": {},
     "tiny": {
+        "batch_size": 128,
         "stage1_batch_size": 32,
         "stage1_learning_rate": 0.001,
         "stage1_max_epochs": 30,
-        "stage2_batch_size": 64,
-        "stage2_learning_rate": 0.001,
-        "stage2_max_epochs": 10,
-        "stage2_positions": 20_000,
-        "stage3_batch_size": 64,
+        "stage2_positions": 10_000,
+        "stage2_batch_size": 128,
+        "stage2_learning_rate": 0.003,
+        "stage2_pos_weight": 5.0,
+        "stage2_max_epochs": 8,
+        "stage2_threshold": 0.6,
+        "stage3_games": 60,
+        "stage3_batch_size": 128,
         "learning_ratio": 0.001,
-        "epoch": 3,
-        "stage3_games": 400,
-        "batch_size": 64,
+        "epoch": 2,
     },
 }
 
 #: The tiny preset's values that differ from maou's, printed at start so nobody is surprised.
 TINY_NOTE = (
-    "tiny preset: Stage 1 batch 32, LR 0.001, <= 30 epochs; Stage 2 batch 64, LR 0.001, <= 10 "
-    "epochs; Stage 3 batch 64, LR 0.001, 3 epochs (maou preset: batch 4096, LR 0.01, 10 epochs)"
+    "tiny preset (maou's: batch 4096, LR 0.01, 10 epochs, thresholds 0.99/0.85): "
+    "Stage 1 batch 32, LR 0.001, <= 30 epochs, threshold 0.99; "
+    "Stage 2 10000 positions, batch 128, LR 0.003, pos_weight 5, <= 8 epochs, threshold 0.60; "
+    "Stage 3 60 games, batch 128, LR 0.001, 2 epochs"
 )
-
 
 _INHERITED_BY = {
     "batch_size": ("stage1_batch_size", "stage2_batch_size", "stage3_batch_size"),

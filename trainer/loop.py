@@ -72,14 +72,19 @@ class StageTrainer:
         self.train_data = TensorData.from_arrays(train, ctx.device)
         self.val_data = TensorData.from_arrays(val, ctx.device) if val is not None else None
         self.model = build_stage_model(self.cfg, stage, backbone).to(ctx.device)
+        # Under torchrun the model trains through DDP on this rank's shard (trainer/distributed.py).
+        self.net = ctx.dist.wrap(self.model) if ctx.dist is not None else self.model
         self.task = StageTask(self.cfg, stage)
-        self.batches = batch_count(len(self.train_data), self.settings.batch_size)
-        self.scale = lr_scale(stage, self.settings.batch_size)
+        rows = len(self.train_data)
+        self.batches = batch_count(
+            ctx.dist.shard_rows(rows) if ctx.dist is not None else rows, self.settings.batch_size
+        )
+        # --batch-size is per process: sqrt scaling and the scheduler choice use the global batch.
+        self.global_batch = self.settings.batch_size * ctx.world_size
+        self.scale = lr_scale(stage, self.global_batch)
         self.effective_lr = self.settings.base_lr * self.scale
         self.plan = SchedulePlan(
-            name=resolve_scheduler(
-                stage, self.settings.scheduler_request, self.settings.batch_size
-            ),
+            name=resolve_scheduler(stage, self.settings.scheduler_request, self.global_batch),
             batches_per_epoch=self.batches,
             accumulation=self.cfg.gradient_accumulation_steps,
             max_epochs=self.settings.max_epochs,
@@ -106,9 +111,7 @@ class StageTrainer:
         self._announce()
         for epoch in range(self.epoch, self.plan.max_epochs + 1):
             self.epoch = epoch
-            order = epoch_order(
-                len(self.train_data), self.cfg.seed, self.stage, epoch, self.ctx.device
-            )
+            order = self._epoch_order(epoch)
             self.model.train()
             for batch in range(self.next_batch, self.batches):
                 self.next_batch = batch
@@ -125,6 +128,12 @@ class StageTrainer:
             self.epoch = epoch + 1
         return self._out_of_epochs()
 
+    def _epoch_order(self, epoch: int) -> Tensor:
+        rows, dist = len(self.train_data), self.ctx.dist
+        if dist is not None:
+            return dist.epoch_order(rows, self.cfg.seed, self.stage, epoch)
+        return epoch_order(rows, self.cfg.seed, self.stage, epoch, self.ctx.device)
+
     def _announce(self) -> None:
         """Banner, scaling and scheduler lines; stage_started and phase events."""
         log, s = self.ctx.log, self.settings
@@ -132,7 +141,7 @@ class StageTrainer:
         log.stage_banner(self.stage, s.name)
         log.starting(s.name, s.max_epochs, threshold.value if threshold else None)
         if self.stage in (1, 2):
-            log.sqrt_scaling(s.base_lr, self.scale, self.effective_lr)
+            log.sqrt_scaling(s.base_lr, self.scale, self.effective_lr, self._batch_note())
         log.scheduler(self.plan.name, self.plan.warmup_steps, self.plan.total_steps)
         self.ctx.events.emit(
             StageStarted(
@@ -163,6 +172,14 @@ class StageTrainer:
                 Phase(stage=self.stage, phase=name, start_step=start, end_step=end)
             )
 
+    def _batch_note(self) -> str:
+        if self.ctx.world_size == 1:
+            return ""
+        return (
+            f" (global batch {self.global_batch} = {self.settings.batch_size} per process"
+            f" x {self.ctx.world_size} processes)"
+        )
+
     # ---- step boundary: control --------------------------------------------------------------
 
     @property
@@ -181,6 +198,8 @@ class StageTrainer:
             lr=control.lr_multiplier * schedule_lr,
         )
         control.poll(step=self.global_step, schedule_lr=schedule_lr)
+        if self.ctx.dist is not None:  # every rank applies rank 0's commands at this step
+            self.ctx.dist.sync_control(control, self.global_step, schedule_lr)
         if control.stop_requested:
             self.save_latest(self.ctx.stop_signal or "stop")
             return StageOutcome("stopped", self.epoch, None, stop_run=True)
@@ -212,7 +231,7 @@ class StageTrainer:
         samples = int(idx.shape[0])
         accumulation = self.plan.accumulation
         with self._autocast():
-            result = self.task.compute(self.model, inputs)
+            result = self.task.compute(self.net, inputs)
         loss = result.loss / accumulation
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -223,6 +242,8 @@ class StageTrainer:
         values = torch.stack(
             [result.loss.detach().float(), *(result.sums[k].float() for k in keys)]
         )
+        if self.ctx.dist is not None:  # log the global batch: the same values on every rank
+            values, samples = self.ctx.dist.reduce_step(values, samples)
         loss_value, *sum_values = values.tolist()
         sums = dict(zip(keys, sum_values, strict=True))
         is_step = (batch + 1) % accumulation == 0 or batch + 1 == self.batches
@@ -238,7 +259,8 @@ class StageTrainer:
         self._emit_step(batch, loss_value if finite else None, samples, sums, lr_used)
 
     def _optimizer_step(self, apply: bool) -> None:
-        """Clip, step (unless the batch was non-finite), then step the schedule once."""
+        """Clip, step, then step the schedule once; a skipped step (non-finite loss, AMP
+        overflow) leaves the schedule where it is, as maou does."""
         stepped = apply
         if apply:
             if self.scaler is not None:
@@ -253,7 +275,7 @@ class StageTrainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                 self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        if stepped or not apply:
+        if stepped:
             self.scheduler.step()
 
     def _non_finite(self, batch: int, loss_value: float) -> None:
