@@ -45,7 +45,7 @@ def trainer_command(run_dir: Path, cache: Path, *args: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _env() -> dict[str, str]:
+def trainer_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
@@ -55,7 +55,7 @@ def run_trainer(
     return subprocess.run(
         trainer_command(run_dir, cache, *args),
         cwd=REPO,
-        env=_env(),
+        env=trainer_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -66,7 +66,7 @@ def start_trainer(run_dir: Path, cache: Path, *args: str) -> subprocess.Popen[st
     return subprocess.Popen(
         trainer_command(run_dir, cache, *args),
         cwd=REPO,
-        env=_env(),
+        env=trainer_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -77,7 +77,7 @@ def resume_trainer(run_dir: Path, timeout: float = 240) -> subprocess.CompletedP
     return subprocess.run(
         [sys.executable, "-m", "trainer", "--resume", str(run_dir)],
         cwd=REPO,
-        env=_env(),
+        env=trainer_env(),
         capture_output=True,
         text=True,
         timeout=timeout,

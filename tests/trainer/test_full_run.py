@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.trainer.conftest import REPO, _env, of_type, read_events, send, wait_for_event
+from tests.trainer.conftest import REPO, of_type, read_events, send, trainer_env, wait_for_event
 
 
 @pytest.mark.slow
@@ -21,7 +21,8 @@ def test_tiny_preset_completes_all_stages(tmp_path: Path, cache_dir: Path) -> No
         "--cache-dir", str(cache_dir), "--run-dir", str(run_dir),
     ]  # fmt: skip
     start = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO, env=_env(), stderr=subprocess.PIPE, text=True)
+    env = trainer_env()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_event(run_dir, lambda e: e["type"] == "step", what="the first step")
         # A user's touch, so that the control events appear too: pause, resume, LR x 1.
@@ -48,6 +49,6 @@ def test_tiny_preset_completes_all_stages(tmp_path: Path, cache_dir: Path) -> No
     names = sorted(p.name.rsplit("_", 2)[0] for p in (run_dir / "checkpoints").glob("stage*.pt"))
     assert names == [
         "stage1_backbone", "stage1_reachable_head", "stage2_backbone", "stage2_legal_moves_head",
-        "stage3_policy_value",
+        "stage3_policy_value_model",
     ]  # fmt: skip
     print(f"tiny preset, all stages: {elapsed:.0f} s wall")
