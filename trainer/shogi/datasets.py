@@ -48,9 +48,7 @@ def _check_size(name: str, value: int) -> None:
 
 
 def _stack_inputs(plies: list[Ply]) -> tuple[np.ndarray, np.ndarray]:
-    board = np.stack([ply.board_ids for ply in plies]) if plies else np.zeros((0, 9, 9), np.uint8)
-    hand = np.stack([ply.hand for ply in plies]) if plies else np.zeros((0, 14), np.float32)
-    return board, hand
+    return np.stack([ply.board_ids for ply in plies]), np.stack([ply.hand for ply in plies])
 
 
 # --- Stage 2 -----------------------------------------------------------------------------
