@@ -1,9 +1,9 @@
 """Append protocol events to ``events.jsonl`` cheaply and safely.
 
-``emit`` numbers the event and queues it. The queue is written when it is 100 ms old: by the
-emitting thread itself in a busy loop (so no other thread competes with the loop for the GIL
-every step), or by a background timer when the loop is slow or stalled. Boundary events
-(stage/epoch ends, control, pause, ...) are written at once, so a reader sees them promptly.
+``emit`` numbers the event and queues it; a background timer serialises and writes the queue
+every 100 ms, off the training thread (torch releases the GIL during its kernels, so this mostly
+overlaps with compute). Boundary events (stage/epoch ends, control, pause, ...) are written at
+once, so a reader sees them promptly.
 There is no fsync per step. A write error (disk full, the file removed under us) is logged
 once and the events are dropped: training goes on.
 """
@@ -11,6 +11,7 @@ once and the events are dropped: training goes on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -52,6 +53,12 @@ FLUSH_INTERVAL_S = 0.1
 _TAIL_BYTES = 256 * 1024
 
 
+@functools.cache
+def _is_boundary(model: type[EventBase]) -> bool:
+    """Cached: reading ``model_fields`` goes through pydantic's metaclass, slow in a hot loop."""
+    return model.model_fields["type"].default in BOUNDARY_TYPES
+
+
 def last_seq(path: Path) -> int | None:
     """The ``seq`` of the last complete event line in ``path`` (None for no events)."""
     if not path.is_file():
@@ -85,8 +92,6 @@ class EventWriter:
         self._write_lock = threading.Lock()  # one writer at a time, batches in order
         self._pending: list[EventBase | _Deferred] = []
         self._reported_invalid = False
-        self._interval = flush_interval
-        self._last_write = time.monotonic()
         self._failed = False
         self._closed = threading.Event()
         self._flusher = threading.Thread(
@@ -116,7 +121,7 @@ class EventWriter:
             self._next_seq += 1
             if not self._failed:
                 self._pending.append(event)
-        if event.type in BOUNDARY_TYPES or self._flush_due():
+        if event.type in BOUNDARY_TYPES:
             self.flush()
         return event
 
@@ -124,7 +129,7 @@ class EventWriter:
         """Queue an event given as its model class and fields; it is built when written.
 
         For per-step events of a hot loop: validating a model right after a forward/backward
-        pass (cold CPU caches) costs several times what it costs in a batch at write time.
+        pass (cold CPU caches) costs several times what it costs in the timer's batch.
         Returns the event's ``seq``. Fields that do not validate drop the event (logged once).
         """
         with self._lock:
@@ -134,19 +139,15 @@ class EventWriter:
             self._next_seq += 1
             if not self._failed:
                 self._pending.append((seq, time.time(), model, fields))
-        if self._flush_due() or model.model_fields["type"].default in BOUNDARY_TYPES:
+        if _is_boundary(model):
             self.flush()
         return seq
-
-    def _flush_due(self) -> bool:
-        return time.monotonic() - self._last_write >= self._interval
 
     def flush(self) -> None:
         """Write everything emitted so far (no fsync)."""
         with self._write_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
-            self._last_write = time.monotonic()
             self._write(batch)
 
     def close(self) -> None:
@@ -168,7 +169,7 @@ class EventWriter:
 
     def _flush_periodically(self, interval: float) -> None:
         while not self._closed.wait(interval):
-            if self._pending and self._flush_due():
+            if self._pending:
                 self.flush()
 
     def _write(self, batch: list[EventBase | _Deferred]) -> None:
