@@ -291,11 +291,21 @@ def come_back_hint(run_dir: Path) -> str:
 
 
 def print_summary(path: Path) -> None:
-    """Print a run's (or a log's) summary and liveness, for ``--no-tui``."""
-    from maou_tui.ingest import load_store
+    """Print a run's (or a log's) summary and liveness, for ``--no-tui``; a directory of runs
+    prints its newest run, as the TUI would show. LaunchError when nothing there is readable."""
+    from maou_tui.ingest import IngestError, find_runs, load_store
     from maou_tui.ingest.summary import format_summary, summarize
 
-    print(format_summary(summarize(load_store(path))))
+    if path.is_dir() and not (path / EVENTS_FILE).exists():
+        runs = find_runs(path)
+        if runs:
+            print(f"newest of {len(runs)} run(s) in {path}: {runs[0]}")
+            path = runs[0]
+    try:
+        store = load_store(path)
+    except IngestError as exc:
+        raise LaunchError(str(exc)) from None
+    print(format_summary(summarize(store)))
     if path.is_dir():
         state = liveness(path)
         if state.trainer_alive:

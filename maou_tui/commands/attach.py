@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.no_tui:
         print(f"run directory: {run_dir}")
-        print_summary(run_dir)
+        try:
+            print_summary(run_dir)
+        except LaunchError as exc:
+            return fail(NAME, str(exc), exc.exit_code)
         return 0
     app_status = show(run_dir, "attach", args.theme, args.runs_root)
     print(come_back_hint(run_dir))

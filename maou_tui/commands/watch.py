@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maou_tui.launch import fail, print_summary, show
+    from maou_tui.launch import LaunchError, fail, print_summary, show
 
     path: Path = args.path
     if not path.exists():
@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if path.is_file() and not _readable(path):
         return fail(NAME, f"cannot read {path}: permission denied")
     if args.no_tui:
-        print_summary(path)
+        try:
+            print_summary(path)
+        except LaunchError as exc:
+            return fail(NAME, str(exc), exc.exit_code)
         return 0
     return show(path, "watch", args.theme, path if path.is_dir() else None)
 

@@ -72,6 +72,27 @@ def test_watch_summarises_a_plain_maou_log(
     assert "Stage 2" in out
 
 
+def test_watch_summarises_the_newest_of_a_directory_of_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time()
+    _write_run(tmp_path / "runs" / "old", "OLDER_STAGE", now - 100)
+    newest = _write_run(tmp_path / "runs" / "new", "NEWER_STAGE", now)
+    assert main(["watch", "--no-tui", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert f"newest of 2 run(s) in {tmp_path / 'runs'}: {newest}" in out
+    assert "NEWER_STAGE" in out and "OLDER_STAGE" not in out
+
+
+def test_watch_an_empty_directory_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["watch", "--no-tui", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("maou-tui watch: error: ")
+    assert "no runs found" in err
+
+
 async def test_watching_a_maou_log_is_read_only(tmp_path: Path) -> None:
     log = tmp_path / "logs" / "maou.log"
     log.parent.mkdir()
