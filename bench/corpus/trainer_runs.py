@@ -62,6 +62,9 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
         {"oscillation"},
         {"fail_fast_risk", "stagnation", "divergence"},
     ),
+    # Meant to overfit, but within 14 epochs the validation loss only levelled off (0.050 ->
+    # 0.049-0.053, never 5% above its best for 2 epochs): labelled by what it shows, a Stage 2
+    # that cannot reach its 99.9% threshold.
     RunSpec(
         "s2_small_overfit",
         [
@@ -77,14 +80,17 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
             "--stage2-threshold",
             "0.999",
         ],
-        {"overfitting"},
+        set(),
         {"fail_fast_risk", "stagnation"},
     ),
+    # Meant as a healthy run of another architecture; the MLP-Mixer stayed at the base rate
+    # (accuracy 90.2%, loss ~0.32) for all 21 epochs it ran before the 900 s limit on the
+    # shared machine: labelled by what it shows, a stagnating stage that cannot reach 99%.
     RunSpec(
         "s1_healthy_mixer_seed7",
         [*STAGE1, "--model-architecture", "mlp-mixer", "--seed", "7", "--stage1-max-epochs", "30"],
-        set(),
-        {"epoch_boundary_reset"},
+        {"stagnation"},
+        {"fail_fast_risk"},
         tuned=False,
     ),
     RunSpec(

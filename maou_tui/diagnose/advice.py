@@ -70,6 +70,17 @@ def arch_note(ctx: StageContext) -> str:
         return ""
 
 
+def guide_search_top(ctx: StageContext) -> float | None:
+    """The top of the guide's search range (effective LR) for this stage, when arch and batch
+    are known."""
+    if not ctx.architecture or not ctx.batch_size:
+        return None
+    try:
+        return recommend(ctx.architecture, ctx.stage, ctx.batch_size).search_range[1]
+    except ValueError:
+        return None
+
+
 def _value_note(option: str | None, current: float | None, suggested: float | None) -> str:
     if option and current is not None and suggested is not None:
         return f"{option} {format_lr(current)} -> {format_lr(suggested)}"

@@ -22,7 +22,6 @@ from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
     Blocks,
     decide_cumulative,
-    looks_cumulative,
     per_batch_from_cumulative,
 )
 
@@ -53,7 +52,8 @@ class _StageState:
     scanned: int = 0
     first_bad: int | None = None
     bad_count: int = 0
-    detections: dict[str, list[Detection]] = field(default_factory=dict)
+    reset_key: tuple = ()
+    resets: list[Detection] = field(default_factory=list)
 
 
 class Diagnoser:
@@ -131,34 +131,56 @@ class Diagnoser:
         (a maou-format log's ``Loss=``) is inverted to per-batch means first; until enough
         points tell which it is, the points wait (``final`` decides with what there is)."""
         state = self._state(stage)
-        idx = np.flatnonzero(series.stages[:n] == stage)
-        if idx.size == 0:
+        lo, hi = _stage_range(series, stage, n)
+        if hi <= lo:
             return False
-        steps, values = series.steps[idx], series.values[idx]
-        epochs_, batches = series.epochs[idx], series.batches[idx]
-        bad = ~np.isfinite(values[state.scanned :])
+        start = max(lo, state.scanned)
+        bad = ~np.isfinite(series.values[start:hi])
         if bad.any():
             if state.first_bad is None:
-                state.first_bad = int(steps[state.scanned :][bad][0])
+                state.first_bad = int(series.steps[start:hi][bad][0])
             state.bad_count += int(bad.sum())
-        state.scanned = idx.size
+        state.scanned = hi
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
-                batches, epochs_, values, final
+                series.batches[lo:hi], series.epochs[lo:hi], series.values[lo:hi], final
             )
             if state.cumulative is None:
                 return False
+        first = max(lo, state.fed)
+        state.fed = hi
+        steps, epochs_ = series.steps[first:hi], series.epochs[first:hi]
+        values = series.values[first:hi]
         if state.cumulative:
-            values = per_batch_from_cumulative(batches, epochs_, values)
+            # the previous point of the stage is needed to invert the first new one
+            back = 1 if first > lo else 0
+            values = per_batch_from_cumulative(
+                series.batches[first - back : hi],
+                series.epochs[first - back : hi],
+                series.values[first - back : hi],
+            )[back:]
         if not state.blocks.span:  # the span is not fixed yet: use the latest StageStarted
             ctx = stage_context(self.store, stage)
             state.blocks.origin = ctx.start_step
             state.blocks.steps_per_epoch = ctx.steps_per_epoch
-        new = slice(state.fed, idx.size)
-        state.fed = idx.size
-        lrs = _lr_at(self.store.series("lr"), steps[new])
-        state.blocks.add(steps[new], values[new], epochs_[new], lrs)
+        lrs = _lr_at(self.store.series("lr"), steps)
+        state.blocks.add(steps, values, epochs_, lrs)
         return True
+
+    def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
+        """Re-checked only when a boundary may have become judgeable: a new epoch began, or
+        the current one just got the points a boundary is judged on, or the stage ended."""
+        store = self.store
+        key = (
+            store.current_stage,
+            store.current_epoch,
+            min(store.current_batch or 0, cumulative.RESET_SIDE_POINTS + 1),
+            state.flushed,
+        )
+        if key != state.reset_key:
+            state.reset_key = key
+            state.resets = _boundary_resets(store, stage, bool(state.cumulative))
+        return state.resets
 
     def _loss_may_be_cumulative(self) -> bool:
         """The protocol defines Step.loss as this batch's value, so an events stream (it starts
@@ -187,7 +209,7 @@ class Diagnoser:
         state.signature, state.epochs_seen = signature, len(epoch_rows)
         data = self._stage_data(stage, state, nonfinite)
         detections = _drop_aftermath([d for detector in STAGE_DETECTORS for d in detector(data)])
-        detections += _boundary_resets(self.store, stage)
+        detections += self._boundary_resets(stage, state)
         return [f for d in detections if (f := self._merge(stage, d)) is not None]
 
     def _stage_data(
@@ -279,13 +301,23 @@ def diagnose(store: Any) -> list[Finding]:
 # ---------------------------------------------------------------------- store access helpers
 
 
+def _stage_range(series: Any, stage: int, n: int | None = None) -> tuple[int, int]:
+    """[lo, hi) indices of the stage's points. Stages run in order (1 -> 2 -> 3), so the stage
+    column is sorted and a binary search finds them without scanning the run."""
+    stages = series.stages if n is None else series.stages[:n]
+    return (
+        int(np.searchsorted(stages, stage, side="left")),
+        int(np.searchsorted(stages, stage, side="right")),
+    )
+
+
 def _stage_slice(series: Any, stage: int) -> tuple[np.ndarray, np.ndarray] | None:
     if not len(series):
         return None
-    mask = series.stages == stage
-    if not mask.any():
+    lo, hi = _stage_range(series, stage)
+    if hi <= lo:
         return None
-    return series.steps[mask], series.values[mask]
+    return series.steps[lo:hi], series.values[lo:hi]
 
 
 def _lr_at(lr: Any, steps: np.ndarray) -> np.ndarray:
@@ -300,10 +332,10 @@ def _lr_at(lr: Any, steps: np.ndarray) -> np.ndarray:
 
 def _last_in_stage(series: Any, stage: int, default: float) -> float:
     found = _stage_slice(series, stage)
-    if found is None or not np.isfinite(found[1]).any():
+    if found is None:
         return default
-    values = found[1][np.isfinite(found[1])]
-    return float(values[-1])
+    finite = np.flatnonzero(np.isfinite(found[1][-64:]))  # the latest values suffice
+    return float(found[1][-64:][finite[-1]]) if finite.size else default
 
 
 def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
@@ -367,29 +399,29 @@ def _nonfinite_warnings(store: Any, stage: int) -> list[tuple[int, str]]:
     return out
 
 
-def _boundary_resets(store: Any, stage: int) -> list[Detection]:
-    """One epoch_boundary_reset per stage: the first cumulative series that shows it."""
-    for series in _cumulative_series(store, stage):
-        found = cumulative.epoch_boundary_reset(series)
-        if found:
-            return found
-    return []
+def _boundary_resets(store: Any, stage: int, loss_is_cumulative: bool) -> list[Detection]:
+    """One epoch_boundary_reset per stage: the series that showed it first."""
+    series = _cumulative_series(store, stage, loss_is_cumulative)
+    found = [d for s in series for d in cumulative.epoch_boundary_reset(s)]
+    return [min(found, key=lambda d: d.onset)] if found else []
 
 
-def _cumulative_series(store: Any, stage: int) -> list[cumulative.CumulativeSeries]:
-    """The stage's running-mean series: ``*_cum`` by name, and ``loss`` when it behaves so."""
+def _cumulative_series(
+    store: Any, stage: int, loss_is_cumulative: bool
+) -> list[cumulative.CumulativeSeries]:
+    """The stage's running-mean series: ``*_cum`` by name, and ``loss`` when the stage's loss
+    was found to be one (``Diagnoser._feed_stage``)."""
     found = []
     names = [n for n in store.names() if n.endswith("_cum")] + ["loss"]
     for name in names:
+        if name == "loss" and not loss_is_cumulative:
+            continue
         series = store.series(name)
-        mask = series.stages == stage
-        if mask.sum() < 3:
+        lo, hi = _stage_range(series, stage)
+        if hi - lo < 3:
             continue
+        mask = slice(lo, hi)
         batches, epochs_, values = series.batches[mask], series.epochs[mask], series.values[mask]
-        if name == "loss" and (
-            store.run is not None or not looks_cumulative(batches, epochs_, values)
-        ):
-            continue
         twin_name = name.removesuffix("_cum")
         twin = store.series(twin_name) if twin_name != name and twin_name in store.names() else None
         per_batch = None

@@ -24,7 +24,7 @@ BLOCKS_PER_EPOCH = 16
 #: Block span in steps when the epoch length is unknown (a producer without StageStarted
 #: details), and the bounds of the span otherwise.
 DEFAULT_BLOCK_STEPS = 8
-MIN_BLOCK_STEPS = 4
+MIN_BLOCK_STEPS = 8
 MAX_BLOCK_STEPS = 256
 
 #: Points seen before the block span is fixed (their spacing tells a sparse log from events).
@@ -224,12 +224,23 @@ def looks_cumulative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray
     return bool(votes) and sum(votes) > len(votes) / 2
 
 
+#: Points of the first epoch the decision reads: enough for both tests, few enough that a
+#: log with long epochs is decided early. Live and offline read the same points.
+CUMULATIVE_DECISION_POINTS = 40
+
+
 def decide_cumulative(
     batches: np.ndarray, epochs: np.ndarray, values: np.ndarray, final: bool = False
 ) -> bool | None:
-    """Whether a stage's series is a running mean, or None while no epoch has enough points
-    to tell (``final``: the stage ended, decide with what there is)."""
-    counts = np.unique(epochs[np.isfinite(values)], return_counts=True)[1]
-    if not final and (counts.size == 0 or counts.max() < CUMULATIVE_MIN_POINTS):
+    """Whether a stage's series is a running mean, judged on its first epoch only (its first
+    CUMULATIVE_DECISION_POINTS points), so that a live tail and a whole file decide alike.
+    None until that epoch has them or has ended (``final``: the stage ended)."""
+    if values.size == 0:
+        return None if not final else False
+    first = epochs == epochs[0]
+    ended = final or not first.all()
+    n = int(first.sum())
+    if n < CUMULATIVE_DECISION_POINTS and not ended:
         return None
-    return looks_cumulative(batches, epochs, values)
+    keep = np.flatnonzero(first)[:CUMULATIVE_DECISION_POINTS]
+    return looks_cumulative(batches[keep], epochs[keep], values[keep])

@@ -73,6 +73,8 @@ def boundary_jumps(series: CumulativeSeries) -> list[dict[str, float | int]]:
         if not np.isfinite(jump) or abs(jump) < limit:
             continue
         nxt = np.flatnonzero(series.epochs[i:] == series.epochs[i])[:RESET_SIDE_POINTS] + i
+        if nxt.size < RESET_SIDE_POINTS and series.epochs[-1] == series.epochs[i]:
+            continue  # judged once the new epoch has its points: live and offline then agree
         before = _side_mean(per_batch[max(prev_lo + 1, i - RESET_SIDE_POINTS) : i])
         after = _side_mean(per_batch[nxt])
         change = after - before

@@ -10,11 +10,12 @@ from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
 
 # --- overfitting -----------------------------------------------------------------------------
-#: Validation loss this fraction above its best (Prechelt's generalisation loss GL_5).
+#: Validation loss this fraction above its best (Prechelt's generalisation loss GL_5)...
 OVERFIT_MIN_GENERALISATION_LOSS = 0.05
-#: Epochs since the best validation loss before it counts (Prechelt's UP_s with s=2: one noisy
-#: validation is not a trend; UMLAUT's single-epoch rule fires on noise).
-OVERFIT_MIN_EPOCHS_SINCE_BEST = 2
+#: ...in each of this many consecutive epochs (in the spirit of Prechelt's UP_s, s=3: a
+#: validation loss that bounces with a high LR crosses GL_5 now and then; UMLAUT's
+#: single-epoch rule fires on such noise).
+OVERFIT_MIN_EPOCHS_SINCE_BEST = 3
 #: ...while the training loss kept falling by at least this fraction since that best epoch.
 OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
 #: Epochs over which the validation loss must be rising (fitted slope > 0) and the training
@@ -69,10 +70,12 @@ def overfitting(data: StageData) -> list[Detection]:
             if np.isfinite(train[best_i]) and np.isfinite(train[i]) and train[best_i] > 0
             else float("nan")
         )
+        recent = val[i - OVERFIT_MIN_EPOCHS_SINCE_BEST + 1 : i + 1]
         if (
             best_i >= 1  # the validation loss improved at least once before it turned
             and i - best_i >= OVERFIT_MIN_EPOCHS_SINCE_BEST
             and gl >= OVERFIT_MIN_GENERALISATION_LOSS
+            and bool(np.all(recent >= best * (1 + OVERFIT_MIN_GENERALISATION_LOSS)))
             and train_gain >= OVERFIT_MIN_TRAIN_IMPROVEMENT
             and _slope(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) > 0
             and _slope(train[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) < 0

@@ -7,6 +7,7 @@ a new stage (a new head, a new loss scale) is never compared with the previous o
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
@@ -48,6 +49,11 @@ WARMUP_GRACE_FRACTION = 0.5
 #: The LR when the rise starts must be at least this fraction of the peak: noise at LR ~ 0 at
 #: the very start of a warmup is not the peak LR's fault.
 WARMUP_MIN_LR_FRACTION = 0.25
+#: The guide's own check (§5: "LR sqrt scaling で実効LRを確認"): when the warmup's peak effective
+#: LR is above the top of the guide's search range for the architecture, stage and batch, a
+#: loss that stopped improving in the second half of the warmup (less than this fraction better
+#: than in the first half; a healthy warmup improves by a third or more) is the peak's fault.
+WARMUP_STALL_MAX_IMPROVEMENT = 0.2
 
 # --- oscillation -----------------------------------------------------------------------------
 #: Blocks in the window looked at (with 16 blocks per epoch, about 3/4 of an epoch).
@@ -197,7 +203,36 @@ def warmup_lr_too_high(data: StageData) -> list[Detection]:
             return [_warmup_detection(data, onset, i, best_i, best, (start, end))]
         if m < best:
             best, best_i = m, i
-    return []
+    return _warmup_stall(data, (start, end), limit)
+
+
+def _warmup_stall(data: StageData, window: tuple[int, int], limit: float) -> list[Detection]:
+    """The peak is above the guide's range and the loss stalled as the LR rose to it."""
+    ctx = data.ctx
+    b = data.blocks
+    top = advice.guide_search_top(ctx)
+    inside = np.flatnonzero((b["start"] > window[0]) & (b["start"] <= limit))
+    if top is None or inside.size < 4 or b["end"][-1] < limit:
+        return []
+    above = np.flatnonzero(b["lr"][inside] > top)
+    if above.size == 0:
+        return []
+    half = inside.size // 2
+    early, late = float(b["mean"][inside[:half]].mean()), float(b["mean"][inside[half:]].mean())
+    improvement = (early - late) / early if early > 0 else 0.0
+    if improvement >= WARMUP_STALL_MAX_IMPROVEMENT:
+        return []
+    onset = int(inside[above[0]])
+    last = int(inside[-1])
+    found = _warmup_detection(data, onset, last, onset, float(b["mean"][onset]), window)
+    found.message = (
+        f"Stage {ctx.stage} warmup peak LR {format_lr(float(np.nanmax(b['lr'])))} is above the "
+        f"guide's range (<= {format_lr(top)}) and the loss stalled as it rose "
+        f"({100 * improvement:.0f}% better over the warmup's second half)"
+    )
+    found.evidence["guide_search_top"] = top
+    found.evidence["warmup_improvement"] = improvement
+    return [found]
 
 
 def _warmup_detection(
@@ -247,48 +282,54 @@ def _after_warmup_index(data: StageData) -> int:
     return first
 
 
-def _oscillating(mean: np.ndarray, std: np.ndarray, count: np.ndarray) -> dict[str, float] | None:
-    x = np.arange(mean.size, dtype=np.float64)
-    slope, intercept = np.polyfit(x, mean, 1)
-    resid = mean - (slope * x + intercept)
-    level = float(mean.mean())
-    if level <= 0:
-        return None
-    amp = float(resid.std())
-    noise = float(np.median(std / np.sqrt(np.maximum(count, 1))))
-    rel_amp = amp / level
-    trend = abs(float(slope) * (mean.size - 1)) / level
-    d = np.sign(np.diff(resid))
-    turning = np.flatnonzero(d[1:] * d[:-1] < 0)
-    turns = int(turning.size)
-    turn_fraction = turns / max(1, mean.size - 2)
+def _oscillating_windows(b: dict[str, np.ndarray], first: int) -> list[tuple[int, dict]]:
+    """(window start, stats) of every window of OSC_WINDOW_BLOCKS blocks from ``first`` on
+    that oscillates; all windows are computed at once (a live update re-checks them all)."""
+    w = OSC_WINDOW_BLOCKS
+    mean = b["mean"][first:]
+    if mean.size < w:
+        return []
+    windows = sliding_window_view(mean, w)
+    x = np.arange(w, dtype=np.float64) - (w - 1) / 2
+    level = windows.mean(axis=1)
+    slope = (windows * x).sum(axis=1) / (x * x).sum()
+    resid = windows - level[:, None] - slope[:, None] * x
+    amp = resid.std(axis=1)
+    # the standard error of each block mean (std with Bessel's correction: blocks can be small)
+    noise_each = b["std"][first:] / np.sqrt(np.maximum(b["count"][first:] - 1, 1))
+    noise = np.median(sliding_window_view(noise_each, w), axis=1)
+    d = np.sign(np.diff(resid, axis=1))
+    turning = d[:, 1:] * d[:, :-1] < 0
+    turns = turning.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel_amp = amp / level
+        trend = np.abs(slope * (w - 1)) / level
     ok = (
-        rel_amp >= OSC_MIN_REL_AMPLITUDE
-        and amp >= OSC_NOISE_RATIO * noise
-        and turn_fraction >= OSC_MIN_TURN_FRACTION
-        and trend <= OSC_MAX_TREND_TO_AMPLITUDE * rel_amp
+        (level > 0)
+        & (rel_amp >= OSC_MIN_REL_AMPLITUDE)
+        & (amp >= OSC_NOISE_RATIO * noise)
+        & (turns / (w - 2) >= OSC_MIN_TURN_FRACTION)
+        & (trend <= OSC_MAX_TREND_TO_AMPLITUDE * rel_amp)
     )
-    if not ok:
-        return None
-    return {
-        "relative_amplitude": rel_amp,
-        "noise_ratio": amp / noise if noise > 0 else float("inf"),
-        "turning_points": turns,
-        "trend": trend,
-        "level": level,
-        "first_turn": int(turning[0]) if turns else 0,
-    }
+    found = []
+    for k in np.flatnonzero(ok).tolist():
+        stats = {
+            "relative_amplitude": float(rel_amp[k]),
+            "noise_ratio": float(amp[k] / noise[k]) if noise[k] > 0 else float("inf"),
+            "turning_points": int(turns[k]),
+            "trend": float(trend[k]),
+            "level": float(level[k]),
+            "first_turn": int(np.argmax(turning[k])),
+        }
+        found.append((first + k, stats))
+    return found
 
 
 def oscillation(data: StageData) -> list[Detection]:
     b = data.blocks
-    first = _after_warmup_index(data)
     episodes: list[tuple[int, int, dict[str, float]]] = []
-    for end in range(first + OSC_WINDOW_BLOCKS, b["mean"].size + 1):
-        lo = end - OSC_WINDOW_BLOCKS
-        stats = _oscillating(b["mean"][lo:end], b["std"][lo:end], b["count"][lo:end])
-        if stats is None:
-            continue
+    for lo, stats in _oscillating_windows(b, _after_warmup_index(data)):
+        end = lo + OSC_WINDOW_BLOCKS
         if episodes and lo <= episodes[-1][1]:
             episodes[-1] = (episodes[-1][0], end - 1, stats)
         else:
@@ -342,24 +383,30 @@ def stagnation(data: StageData) -> list[Detection]:
         return []
     peak_lr = float(np.nanmax(lr)) if np.isfinite(lr).any() else float("nan")
     initial = float(mean[: max(1, min(2, mean.size))].mean())
-    for end in range(first + width, mean.size + 1):
-        lo = end - width
-        q = max(1, width // 4)
-        before, after = float(mean[lo : lo + q].mean()), float(mean[end - q : end].mean())
-        improvement = (before - after) / before if before > 0 else 0.0
-        total = (initial - after) / initial if initial > 0 else 0.0
-        late_decay = (
-            np.isfinite(peak_lr)
-            and np.isfinite(lr[end - 1])
-            and (lr[end - 1] < STAG_MIN_LR_FRACTION * peak_lr)
-        )
-        below_threshold = ctx.threshold is not None and (
-            data.metric_now is None or data.metric_now < ctx.threshold
-        )
-        progress_small = below_threshold or total < STAG_MAX_TOTAL_IMPROVEMENT
-        if improvement < STAG_MAX_REL_IMPROVEMENT and not late_decay and progress_small:
-            return [_stagnation_detection(data, lo, end - 1, improvement, total)]
-    return []
+    q = max(1, width // 4)
+    ends = np.arange(first + width, mean.size + 1)
+    sums = np.concatenate(([0.0], np.cumsum(mean)))
+    before = (sums[ends - width + q] - sums[ends - width]) / q
+    after = (sums[ends] - sums[ends - q]) / q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        improvement = np.where(before > 0, (before - after) / before, 0.0)
+    total = (initial - after) / initial if initial > 0 else np.zeros(ends.size)
+    lr_end = lr[ends - 1]
+    late_decay = (
+        np.isfinite(peak_lr) & np.isfinite(lr_end) & (lr_end < STAG_MIN_LR_FRACTION * peak_lr)
+    )
+    below_threshold = ctx.threshold is not None and (
+        data.metric_now is None or data.metric_now < ctx.threshold
+    )
+    progress_small = below_threshold | (total < STAG_MAX_TOTAL_IMPROVEMENT)
+    hits = np.flatnonzero((improvement < STAG_MAX_REL_IMPROVEMENT) & ~late_decay & progress_small)
+    if hits.size == 0:
+        return []
+    end = int(ends[hits[0]])
+    k = int(hits[0])
+    return [
+        _stagnation_detection(data, end - width, end - 1, float(improvement[k]), float(total[k]))
+    ]
 
 
 def _stagnation_detection(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
@@ -64,37 +65,47 @@ def throughput_collapse(data: StageData) -> list[Detection]:
     batch = data.ctx.batch_size
     if batch and batch / float(np.median(rate)) < THROUGHPUT_MIN_STEP_SECONDS:
         return []
-    for end in range(2 * THROUGHPUT_WINDOW, rate.size + 1):
+    recent = np.median(sliding_window_view(rate, THROUGHPUT_WINDOW), axis=1)
+    # A window can only be a collapse against a typical rate no larger than the best window
+    # median so far: test those candidates exactly, in order (one median each).
+    ceiling = np.maximum.accumulate(recent)
+    for k in np.flatnonzero(recent < THROUGHPUT_COLLAPSE_RATIO * ceiling).tolist():
+        end = k + THROUGHPUT_WINDOW
+        if end < 2 * THROUGHPUT_WINDOW:
+            continue
         typical = float(np.median(rate[: end - THROUGHPUT_WINDOW]))
-        recent = float(np.median(rate[end - THROUGHPUT_WINDOW : end]))
-        if recent < THROUGHPUT_COLLAPSE_RATIO * typical:
-            window = rate[end - THROUGHPUT_WINDOW : end]
-            slow = np.flatnonzero(window < THROUGHPUT_COLLAPSE_RATIO * typical)
-            onset = end - THROUGHPUT_WINDOW + int(slow[0])
-            return [
-                Detection(
-                    kind="throughput_collapse",
-                    severity="warning",
-                    onset=int(steps[onset]),
-                    epoch=None,
-                    message=(
-                        f"Stage {data.ctx.stage} throughput fell to {recent:.0f} samples/s from "
-                        f"{typical:.0f} ({recent / typical:.0%})"
-                    ),
-                    evidence={
-                        "samples_per_s": recent,
-                        "typical_samples_per_s": typical,
-                        "ratio": recent / typical,
-                        "detected_at_step": int(steps[end - 1]),
-                    },
-                    advice=advice.no_lr_advice(
-                        "not an LR problem: check data loading (--dataloader-workers), memory "
-                        "(RSS, swap) and other jobs on the machine"
-                    ),
-                    last_step=int(steps[-1]),
-                )
-            ]
+        if recent[k] < THROUGHPUT_COLLAPSE_RATIO * typical:
+            return [_throughput_detection(data, steps, rate, end, float(recent[k]), typical)]
     return []
+
+
+def _throughput_detection(
+    data: StageData, steps: np.ndarray, rate: np.ndarray, end: int, recent: float, typical: float
+) -> Detection:
+    window = rate[end - THROUGHPUT_WINDOW : end]
+    slow = np.flatnonzero(window < THROUGHPUT_COLLAPSE_RATIO * typical)
+    onset = end - THROUGHPUT_WINDOW + int(slow[0])
+    return Detection(
+        kind="throughput_collapse",
+        severity="warning",
+        onset=int(steps[onset]),
+        epoch=None,
+        message=(
+            f"Stage {data.ctx.stage} throughput fell to {recent:.0f} samples/s from "
+            f"{typical:.0f} ({recent / typical:.0%})"
+        ),
+        evidence={
+            "samples_per_s": recent,
+            "typical_samples_per_s": typical,
+            "ratio": recent / typical,
+            "detected_at_step": int(steps[end - 1]),
+        },
+        advice=advice.no_lr_advice(
+            "not an LR problem: check data loading (--dataloader-workers), memory "
+            "(RSS, swap) and other jobs on the machine"
+        ),
+        last_step=int(steps[-1]),
+    )
 
 
 def stall_detection(
