@@ -178,3 +178,46 @@ def test_throughput_collapse(curves, rng):
             ev.samples_per_s = 100.0
     found = [f for f in diagnose(curves.store()) if f.kind == "throughput_collapse"]
     assert found and 250 <= found[0].step <= 270
+
+
+def test_vit_advice_says_vit_wants_a_lower_lr(curves, rng):
+    loss = np.concatenate([decaying(600, rng, end=0.03), 0.03 * np.geomspace(1, 8, 300)])
+    curves.stage(3, loss, 100)
+    curves.events[0].config["model_architecture"] = "vit"
+    for ev in curves.events:
+        if getattr(ev, "type", "") == "stage_started":
+            ev.architecture = "vit"
+    f = next(f for f in diagnose(curves.store()) if f.kind == "divergence")
+    assert f.advice.option == "--learning-ratio"
+    assert "ViT" in f.advice.note and "lower" in f.advice.note
+
+
+def test_value_collapse_in_stage3(curves, rng):
+    rows = [
+        {
+            "epoch": e,
+            "global_step": 100 * e,
+            "train_loss": 3.0,
+            "metrics": {"value_brier_score": 0.248, "value_high_confidence_rate": 0.0},
+        }
+        for e in range(1, 5)
+    ]
+    store = curves.stage(3, decaying(400, rng, start=7.0, end=3.0), 100, epoch_ends=rows).store()
+    found = [f for f in diagnose(store) if f.kind == "value_collapse"]
+    assert found and found[0].evidence["value_brier_score"] == pytest.approx(0.248)
+
+
+def test_peak_above_the_guides_range_with_a_stalled_warmup(curves, rng):
+    """Stage 1 ResNet batch 32: the guide's range tops out at 0.01; a warmup to 0.05 whose
+    loss stops improving is the peak's fault even without a clear rise."""
+    n, warm = 700, 70
+    lr = np.minimum(1.0, (np.arange(n) + 1) / warm) * 0.05
+    loss = np.concatenate([np.linspace(0.7, 0.33, 10), np.full(n - 10, 0.33)])
+    loss = loss * (1 + 0.05 * rng.standard_normal(n))
+    store = curves.stage(
+        1, loss, 35, lr=lr, warmup_steps=warm, base_lr=0.05, batch_size=32, max_epochs=20
+    ).store()
+    found = [f for f in diagnose(store) if f.kind == "warmup_lr_too_high"]
+    assert found
+    assert found[0].evidence["guide_search_top"] == pytest.approx(0.01)
+    assert found[0].advice.suggested == pytest.approx(0.001)  # the guide's Stage 1 value
