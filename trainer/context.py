@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from pydantic import BaseModel
@@ -18,6 +19,9 @@ from maou_tui.protocol import Threshold
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl
 from trainer.config import TrainConfig
 from trainer.train_log import TrainLog
+
+if TYPE_CHECKING:
+    from trainer.distributed import Distributed
 
 
 class NullEvents:
@@ -60,6 +64,8 @@ class RunContext:
     is_main: bool = True
     rank: int = 0
     world_size: int = 1
+    #: The process group when run under torchrun (trainer/distributed.py), else None.
+    dist: Distributed | None = None
     #: Set by the SIGTERM/SIGINT handler: the loop stops at the next step boundary.
     stop_signal: str | None = field(default=None)
 
@@ -88,9 +94,10 @@ def main_context(
     server: ControlServer | None,
     checkpoints_dir: Path,
     logger: logging.Logger,
+    control_type: type[LoopControl] = LoopControl,
 ) -> RunContext:
     """The context of the process that owns the run directory."""
-    control = LoopControl(server, events, thresholds=initial_thresholds(config))
+    control = control_type(server, events, thresholds=initial_thresholds(config))
     return RunContext(
         config=config,
         device=device,

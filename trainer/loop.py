@@ -445,6 +445,7 @@ class StageTrainer:
             "thresholds": {k: t.model_dump() for k, t in control.thresholds.items()},
             "totals": self.totals.to_dict(),
             "last_metric": self.last_metric,
+            "world_size": self.ctx.world_size,
         }
 
     def save_latest(self, reason: str) -> str:

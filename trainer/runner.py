@@ -11,17 +11,18 @@ import signal
 import socket
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from maou_tui.protocol import RunFinished, RunStarted, StageCompleted, Threshold
-from maou_tui.sdk import ControlServer, EventWriter, RunDir
-from trainer import checkpoint
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
+from trainer import checkpoint, distributed
 from trainer.config import TINY_NOTE, TrainConfig
-from trainer.context import RunContext, main_context, pick_device
+from trainer.context import NullEvents, RunContext, initial_thresholds, main_context, pick_device
 from trainer.loop import StageFailed, StageOutcome, StageTrainer
-from trainer.train_log import close_logger, setup_logger
+from trainer.train_log import TrainLog, close_logger, setup_logger
 
 
 class RunError(RuntimeError):
@@ -47,6 +48,13 @@ def _load_resume_state(ctx: RunContext) -> dict[str, Any] | None:
         raise RunError(
             f"--resume {ctx.config.resume}: no checkpoints/latest.pt to resume from; "
             "start a new run instead"
+        )
+    saved_world = state.get("world_size", 1)
+    if saved_world != ctx.world_size:
+        raise RunError(
+            f"--resume {ctx.config.resume}: the checkpoint was written by {saved_world} "
+            f"process(es) and this run has {ctx.world_size}; resume with --nproc-per-node "
+            f"{saved_world} (another count changes the batches of the epoch in progress)"
         )
     thresholds = {int(k): Threshold.model_validate(v) for k, v in state["thresholds"].items()}
     ctx.control.restore(lr_multiplier=state["lr_multiplier"], thresholds=thresholds)
@@ -118,6 +126,9 @@ def run_training(config: TrainConfig) -> int:
     torch.manual_seed(config.seed)
     try:
         device = pick_device(config)
+        dist = _start_distributed(config, device)
+        if dist is not None and not dist.is_main:
+            return _run_worker(config, dist)
         run = _open_run_dir(config)
     except (RuntimeError, OSError) as exc:  # no CUDA, run directory in use or missing
         print(f"maou-train: error: {exc}", file=sys.stderr)
@@ -126,7 +137,10 @@ def run_training(config: TrainConfig) -> int:
     logger = setup_logger(run.log_path, to_stderr)
     events = EventWriter(run.events_path)
     server = ControlServer(run.socket_path)
-    ctx = main_context(config, device, events, server, run.checkpoints_dir, logger)
+    control_type = LoopControl if dist is None else distributed.RankZeroControl
+    ctx = main_context(config, device, events, server, run.checkpoints_dir, logger, control_type)
+    if dist is not None:
+        ctx.device, ctx.dist, ctx.world_size = dist.device, dist, dist.world_size
     status, reason, step = "failed", "", None
     try:
         if config.resume is None:
@@ -159,6 +173,8 @@ def run_training(config: TrainConfig) -> int:
         print(f"maou-train: error: {reason}", file=sys.stderr)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if dist is not None:
+            reason = dist.failure_reason(exc)
         logger.error("Error occurred\n%s", traceback.format_exc())
         print(f"maou-train: error: {reason}", file=sys.stderr)
     finally:
@@ -168,4 +184,42 @@ def run_training(config: TrainConfig) -> int:
         events.close()
         close_logger(logger)
         run.close()
+        if dist is not None:
+            dist.close(clean=status != "failed")
     return 1 if status == "failed" else 0
+
+
+def _start_distributed(config: TrainConfig, device: torch.device) -> distributed.Distributed | None:
+    """Join torchrun's process group when started by it (None otherwise)."""
+    if config.lr_find and distributed.launched_by_torchrun():
+        raise RuntimeError("--lr-find runs in one process; start it without torchrun")
+    return distributed.start(device)
+
+
+def _run_worker(config: TrainConfig, dist: distributed.Distributed) -> int:
+    """A rank other than 0: trains in step with rank 0 and writes nothing; exit status."""
+    checkpoints_dir = Path(config.resume) / "checkpoints" if config.resume else None
+    ctx = RunContext(
+        config=config,
+        device=dist.device,
+        log=TrainLog(setup_logger(None, to_stderr=False)),
+        events=NullEvents(),
+        control=LoopControl(None, None, thresholds=initial_thresholds(config)),
+        checkpoints_dir=checkpoints_dir,
+        is_main=False,
+        rank=dist.rank,
+        world_size=dist.world_size,
+        dist=dist,
+    )
+    _install_signal_handlers(ctx)
+    try:
+        train_stages(ctx, _load_resume_state(ctx))
+    except (StageFailed, RunError):
+        dist.close(clean=True)  # rank 0 says why
+        return 1
+    except Exception as exc:
+        print(f"maou-train: error: rank {dist.rank}: {dist.failure_reason(exc)}", file=sys.stderr)
+        dist.close(clean=False)
+        return 1
+    dist.close(clean=True)
+    return 0

@@ -80,12 +80,15 @@ class TrainLog:
             100.0 * (threshold or 0.0),
         )
 
-    def sqrt_scaling(self, base_lr: float, scale: float, effective_lr: float) -> None:
+    def sqrt_scaling(
+        self, base_lr: float, scale: float, effective_lr: float, batch_note: str = ""
+    ) -> None:
         self.log.info(
-            "LR sqrt scaling: base_lr=%.6f, scale=%.2f, effective_lr=%.6f",
+            "LR sqrt scaling: base_lr=%.6f, scale=%.2f, effective_lr=%.6f%s",
             base_lr,
             scale,
             effective_lr,
+            batch_note,
         )
 
     def scheduler(self, name: str, warmup_steps: int, total_steps: int) -> None:
