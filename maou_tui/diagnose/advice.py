@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from maou_tui.diagnose.context import StageContext
 from maou_tui.diagnose.models import Advice
-from maou_tui.lrtools import TABLES, format_lr, normalise_arch, recommend, sqrt_scale
+from maou_tui.lrtools import (
+    TABLES,
+    Recommendation,
+    format_lr,
+    normalise_arch,
+    recommend,
+    sqrt_scale,
+)
 from maou_tui.lrtools import stage_lr_option as _stage_lr_option
 
 
@@ -73,12 +80,8 @@ def arch_note(ctx: StageContext) -> str:
 def guide_search_top(ctx: StageContext) -> float | None:
     """The top of the guide's search range (effective LR) for this stage, when arch and batch
     are known."""
-    if not ctx.architecture or not ctx.batch_size:
-        return None
-    try:
-        return recommend(ctx.architecture, ctx.stage, ctx.batch_size).search_range[1]
-    except ValueError:
-        return None
+    rec = _recommendation(ctx)
+    return rec.search_range[1] if rec is not None else None
 
 
 def _value_note(option: str | None, current: float | None, suggested: float | None) -> str:
@@ -117,31 +120,34 @@ def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str 
 
 
 def warmup_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
-    """Peak LR too high: the guide's CLI value = recommended effective LR / scale, when known."""
+    """Peak LR too high: the guide's CLI value = recommended effective LR / scale, when the
+    architecture and batch size are known; else the generic factor."""
     advice = lr_advice("warmup_lr_too_high", ctx, multiplier)
-    if not ctx.architecture or not ctx.batch_size or advice.current is None:
+    rec = _recommendation(ctx)
+    if rec is None or advice.current is None or rec.cli_value >= advice.current:
         return advice.model_copy(
             update={"note": _join("check the `LR sqrt scaling:` line", advice.note)}
         )
-    try:
-        rec = recommend(ctx.architecture, ctx.stage, ctx.batch_size)
-    except ValueError:
-        return advice
-    if rec.cli_value >= advice.current:
-        return advice
+    scale = scale_in_force(ctx)
     note = _join(
         f"guide: effective {format_lr(rec.recommended_effective_lr)} for {rec.guide_row}; "
-        f"CLI value = {format_lr(rec.recommended_effective_lr)} / scale {rec.scale:.2f} "
-        f"= {format_lr(rec.cli_value)}",
-        advice.note,
+        f"CLI value = {format_lr(rec.recommended_effective_lr)} / scale {rec.scale:.2f}",
+        _value_note(advice.option, advice.current, rec.cli_value),
+        f"sqrt batch scale x{scale:.2f} in force" if scale and scale != 1.0 else "",
+        arch_note(ctx),
     )
     return advice.model_copy(
-        update={
-            "suggested": rec.cli_value,
-            "factor": rec.cli_value / advice.current,
-            "note": note,
-        }
+        update={"suggested": rec.cli_value, "factor": rec.cli_value / advice.current, "note": note}
     )
+
+
+def _recommendation(ctx: StageContext) -> Recommendation | None:
+    if not ctx.architecture or not ctx.batch_size:
+        return None
+    try:
+        return recommend(ctx.architecture, ctx.stage, ctx.batch_size)
+    except ValueError:
+        return None
 
 
 def overfitting_advice(
