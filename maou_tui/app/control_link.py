@@ -19,7 +19,7 @@ Notify = Callable[..., None]
 #: A command waits for the next step boundary: allow for a slow step (a big batch on a CPU).
 REPLY_TIMEOUT_S = 10.0
 
-READ_ONLY = "read-only: no control socket for this log (the trainer was not started by maou-tui)"
+READ_ONLY = "read-only: no control socket for this log"
 
 
 class ControlLink:

@@ -27,6 +27,11 @@ class RunTarget:
     log_path: Path | None
 
     @property
+    def reads_events(self) -> bool:
+        """True for a run directory or an events.jsonl (which end with ``run_finished``)."""
+        return self.source.is_dir() or self.source.name == EVENTS_FILE
+
+    @property
     def label(self) -> str:
         return (self.run_dir or self.source).name
 

@@ -40,7 +40,7 @@ CHART_INTERVAL_S = 0.25
 DIAGNOSE_INTERVAL_S = 0.5
 LIVENESS_INTERVAL_S = 2.0
 #: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
-APPLY_SLICE = 5000
+APPLY_SLICE = 2000
 
 
 class MaouApp(App):
@@ -229,6 +229,8 @@ class MaouApp(App):
         run_dir = self.target.run_dir
         if run_dir is None or self.store.finished is not None or self.facts.process_gone:
             return
+        if not self.target.reads_events:
+            return  # a text log may not say how a run ended: a dead pid proves nothing there
         pid = read_pid(run_dir)
         if pid is None or pid_alive(pid):
             return

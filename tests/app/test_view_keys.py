@@ -154,3 +154,29 @@ async def test_corrupt_line_is_skipped_and_counted(demo_dir: Path):
         await loaded(pilot, app)
         assert app.store.last_step == 170  # everything after the corrupt line still arrived
         assert "skipped 1 corrupt line(s)" in status_text(app)
+
+
+MAOU_LOG = """\
+2026-11-22T09:24:13+09:00 | INFO  |    train_log.py |         stage_banner |  70 | STAGE 1: REACHABLE SQUARES LEARNING
+2026-11-22T09:24:13+09:00 | INFO  |    train_log.py |             starting |  74 | Starting REACHABLE_SQUARES (TrainingLoop): max_epochs=3, threshold=99.0%
+2026-11-22T09:24:39+09:00 | INFO  |    train_log.py |       batch_progress | 101 | Epoch 1 Batch 3/35: Loss=0.5833, Accuracy=70.29%
+2026-11-22T09:24:52+09:00 | INFO  |    train_log.py |       batch_progress | 101 | Epoch 1 Batch 6/35: Loss=0.4646, Accuracy=80.24%
+2026-11-22T09:25:01+09:00 | INFO  |    train_log.py |       batch_progress | 101 | Epoch 1 Batch 9/35: Loss=0.4058, Accuracy=83.83%
+"""  # noqa: E501
+
+
+async def test_watching_a_maou_log(tmp_path: Path):
+    log = tmp_path / "maou.log"
+    log.write_text(MAOU_LOG)
+    app = MaouApp(log, mode="watch", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app, min_steps=9)
+        assert list(app.store.series("loss").values) == [0.5833, 0.4646, 0.4058]
+        text = status_text(app)
+        assert "read-only" in text and "REACHABLE_SQUARES" in text and "FAILED" not in text
+        log_pane = app.main.query_one("#log")
+        await wait_for(pilot, lambda: log_pane.line_count == 5, "the log pane")
+        with log.open("a") as handle:  # the run goes on: the new line shows up
+            handle.write(MAOU_LOG.splitlines()[-1].replace("Batch 9/35", "Batch 12/35") + "\n")
+        await wait_for(pilot, lambda: app.store.last_step == 12, "the appended batch")
+        await wait_for(pilot, lambda: log_pane.line_count == 6, "the appended log line")

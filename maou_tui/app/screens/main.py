@@ -112,3 +112,5 @@ class MainScreen(Screen):
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
             log.write_lines(lines)
+            # Log scrolls before its new size is known on a first big write: scroll after.
+            log.call_after_refresh(log.scroll_end, animate=False)

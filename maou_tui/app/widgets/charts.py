@@ -283,6 +283,7 @@ class LrChart(RunChart):
         self.plt.title(self.chart_title)
         series = self.store.series("lr")
         if not len(series):
+            self.plt.title(f"{self.chart_title}: none recorded yet")
             return []
         xs, ys = series.decimate(x_min, x_max, width)
         if view.log_lr:
