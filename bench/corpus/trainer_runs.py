@@ -15,7 +15,6 @@ from pathlib import Path
 
 STAGE1 = ["--stage", "1", "--num-threads", "1"]
 STAGE2 = ["--stage", "2", "--num-threads", "1"]
-ALWAYS_ALLOWED = {"epoch_boundary_reset"}
 
 
 @dataclass(frozen=True)

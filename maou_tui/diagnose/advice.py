@@ -202,7 +202,3 @@ def fail_fast_advice(ctx: StageContext, epochs_needed: int | None) -> Advice:
 
 def no_lr_advice(note: str) -> Advice:
     return Advice(note=note)
-
-
-def describe_lr(value: float | None) -> str:
-    return format_lr(value) if value is not None else "?"

@@ -135,7 +135,7 @@ class Blocks:
         }
 
 
-def batch_counts(batches: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+def batch_counts(batches: np.ndarray) -> np.ndarray:
     """Batches done since epoch start at each point (1 for the first batch).
 
     A producer may count batches from 0 or from 1; the smallest batch index of an epoch with a
@@ -156,7 +156,7 @@ def per_batch_from_cumulative(
     the mean of its first t batches, m_t itself. Points whose batch count did not grow (a repeated
     line) give NaN.
     """
-    t = batch_counts(batches, epochs)
+    t = batch_counts(batches)
     out = cumulative.astype(np.float64).copy()
     if out.size < 2:
         return out
@@ -212,7 +212,7 @@ def looks_cumulative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray
         v = values[mask]
         if v.size < CUMULATIVE_MIN_POINTS:
             continue
-        t = batch_counts(batches, epochs)[mask]
+        t = batch_counts(batches)[mask]
         steps = np.maximum(np.diff(t), 1.0)
         change = np.abs(np.diff(np.diff(v) / steps))
         quarter = max(1, change.size // 4)
