@@ -24,12 +24,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maou_tui.sdk import ControlServer, EventWriter, RunDir
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
 from trainer.config import build_config
-from trainer.context import main_context
+from trainer.context import NullEvents, RunContext, initial_thresholds, main_context
 from trainer.data import batch_indices, epoch_order
 from trainer.loop import StageTrainer
-from trainer.train_log import close_logger, setup_logger
+from trainer.train_log import TrainLog, close_logger, setup_logger
 
 #: Data sizes giving one epoch of a few dozen batches per stage.
 SIZES = ["--stage2-positions", "2000", "--stage3-games", "12", "--test-ratio", "0"]
@@ -80,7 +80,7 @@ def bare_rate(config, stage: int, device: torch.device) -> float:  # type: ignor
     """Samples/s of a plain torch loop over the same model, tensors, order and optimizer."""
     torch.manual_seed(0)
     # Borrow the trainer's construction (model, data, optimizer, scheduler), not its loop.
-    trainer = StageTrainer(_SilentContext(config, device), stage)  # type: ignore[arg-type]
+    trainer = StageTrainer(_silent_context(config, device), stage)
     model, task, optimizer, scheduler = (
         trainer.model, trainer.task, trainer.optimizer, trainer.scheduler
     )  # fmt: skip
@@ -109,16 +109,17 @@ def bare_rate(config, stage: int, device: torch.device) -> float:  # type: ignor
     return len(data) / (time.perf_counter() - start)
 
 
-class _SilentContext:
-    """Just enough of RunContext for StageTrainer's constructor."""
-
-    def __init__(self, config, device: torch.device) -> None:  # type: ignore[no-untyped-def]
-        from maou_tui.sdk import LoopControl
-        from trainer.context import initial_thresholds
-
-        self.config, self.device = config, device
-        self.control = LoopControl(None, None, thresholds=initial_thresholds(config))
-        self.use_amp = device.type == "cuda"
+def _silent_context(config, device: torch.device) -> RunContext:  # type: ignore[no-untyped-def]
+    """A context writing nothing: no run directory, events, socket or log."""
+    return RunContext(
+        config=config,
+        device=device,
+        log=TrainLog(setup_logger(None, to_stderr=False)),
+        events=NullEvents(),
+        control=LoopControl(None, None, thresholds=initial_thresholds(config)),
+        checkpoints_dir=None,
+        is_main=False,
+    )
 
 
 def _sync(device: torch.device) -> None:
