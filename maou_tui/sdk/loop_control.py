@@ -150,6 +150,7 @@ class LoopControl:
 
     def state(self) -> RunState:
         """The current state, as ``status`` returns it (called from the server thread)."""
+        thresholds = dict(self.thresholds)  # one atomic copy: the loop may be changing it
         return RunState(
             stage=self.stage,
             stage_name=self.stage_name,
@@ -160,7 +161,7 @@ class LoopControl:
             lr_multiplier=self.lr_multiplier,
             paused=self.paused,
             stopping=self.stop_requested,
-            thresholds={str(stage): t for stage, t in sorted(self.thresholds.items())},
+            thresholds={str(stage): t for stage, t in sorted(thresholds.items())},
             paused_seconds_total=round(self.paused_seconds_total, 3),
             last_checkpoint=self.last_checkpoint,
         )
