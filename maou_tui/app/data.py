@@ -40,11 +40,10 @@ def resolve_target(target: Path) -> RunTarget:
     """Map a run directory, a directory of runs, an events.jsonl or a log file to a RunTarget."""
     target = Path(target)
     if target.is_dir():
-        if not (target / EVENTS_FILE).exists():
-            runs = find_runs(target)
-            if runs:
-                return resolve_target(runs[0])
-            return RunTarget(source=target, run_dir=None, log_path=None)
+        runs = [] if (target / EVENTS_FILE).exists() else find_runs(target)
+        if runs:
+            return resolve_target(runs[0])
+        # A run directory, perhaps one whose trainer has not written its first event yet.
         return RunTarget(source=target, run_dir=target, log_path=target / LOG_FILE)
     parent = target.parent
     run_dir = parent if (parent / EVENTS_FILE).exists() else None

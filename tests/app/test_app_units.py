@@ -108,6 +108,9 @@ def test_targets(tmp_path: Path) -> None:
     assert resolve_target(old).log_path == old / "train.log"
     events = resolve_target(old / "events.jsonl")
     assert (events.source, events.run_dir) == (old / "events.jsonl", old)
+    empty = tmp_path / "starting"
+    empty.mkdir()  # a run whose trainer has not written yet
+    assert resolve_target(empty).run_dir == empty
     foreign = tmp_path / "maou.log"
     foreign.write_text("x\n")
     log = resolve_target(foreign)

@@ -194,3 +194,17 @@ async def test_trainer_crash_shows_failure_and_log(live_loop):
         assert has_note(app, "exited without finishing the run. Last log line: RuntimeError")
         log_text = "\n".join(app.main.query_one("#log").lines)
         assert "simulated crash" in log_text
+
+
+async def test_run_mode_waits_for_a_trainer_that_starts_late(tmp_path, live_loop):
+    run_dir = tmp_path / "run0"  # the directory live_loop() will use
+    run_dir.mkdir()
+    app = MaouApp(run_dir, mode="run", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert app.store.last_step == 0
+        loop = live_loop()
+        assert loop.run_dir == run_dir
+        await loaded(pilot, app, min_steps=3)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: has_note(app, "LR ×0.5: applied at step"), "halve ack")

@@ -197,7 +197,8 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
     where = f"{run.device or '?'} ×{run.world_size}" if run else ""
     lines.append(f"[b]{escape(label)}[/b] {escape(where)}")
     if store.finished is not None and store.finished.reason:
-        lines.append(f"[$error]{escape(store.finished.reason)}[/]")
+        style = "$error" if store.finished.status == "failed" else "$foreground-muted"
+        lines.append(f"[{style}]{escape(store.finished.reason)}[/]")
     elif facts.process_gone and store.finished is None:
         lines.append("[$error]trainer process gone without run_finished (crashed?)[/]")
     lines += stage_lines(store, stage)
