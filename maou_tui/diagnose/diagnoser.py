@@ -31,6 +31,7 @@ STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
     loss.divergence,
     loss.warmup_lr_too_high,
     loss.oscillation,
+    epochs.epoch_oscillation,
     loss.stagnation,
     epochs.overfitting,
     epochs.fail_fast_risk,

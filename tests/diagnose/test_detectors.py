@@ -221,3 +221,23 @@ def test_peak_above_the_guides_range_with_a_stalled_warmup(curves, rng):
     assert found
     assert found[0].evidence["guide_search_top"] == pytest.approx(0.01)
     assert found[0].advice.suggested == pytest.approx(0.001)  # the guide's Stage 1 value
+
+
+def test_epoch_means_going_up_and_down_are_oscillation(curves, rng):
+    rows = [
+        {"epoch": e, "global_step": 50 * e, "train_loss": v}
+        for e, v in enumerate([1.4, 0.53, 0.45, 0.36, 0.34, 0.35, 0.32, 0.40, 0.35, 0.35], 1)
+    ]
+    found = [
+        f
+        for f in diagnose(curves.stage(1, decaying(500, rng), 50, epoch_ends=rows).store())
+        if f.kind == "oscillation"
+    ]
+    assert found and found[0].evidence["rises"] >= 2
+    assert found[0].advice.key == "h"
+
+
+def test_steadily_falling_epoch_loss_is_not_oscillation(curves, rng):
+    rows = [{"epoch": e, "global_step": 50 * e, "train_loss": 0.3 * 0.9**e} for e in range(1, 11)]
+    store = curves.stage(1, decaying(500, rng), 50, epoch_ends=rows).store()
+    assert "oscillation" not in {f.kind for f in diagnose(store)}

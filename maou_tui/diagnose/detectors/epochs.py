@@ -23,6 +23,23 @@ OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
 #: and is coming down again is not overfitting.
 OVERFIT_TREND_EPOCHS = 3
 
+# --- oscillation, seen on epoch means ------------------------------------------------------
+#: Epochs looked at. An epoch's mean train loss averages away batch noise, so an epoch that is
+#: worse than the one before is a real up-move (AutoTrainer pairs extrema the same way).
+OSC_EPOCH_WINDOW = 5
+#: Up-moves (an epoch mean more than 1% above the previous) needed in the window: two ups
+#: between downs is "up and down", one is a bump.
+OSC_EPOCH_MIN_UPS = 2
+OSC_EPOCH_UP_FRACTION = 0.01
+#: No trend: the fitted change across the window is under 10% of the level (a healthy run
+#: still falls by more than that over five epochs, on every curve of the corpus).
+OSC_EPOCH_MAX_TREND = 0.10
+#: The swings (detrended std) are at least 3% of the level...
+OSC_EPOCH_MIN_AMPLITUDE = 0.03
+#: ...and at least 1% of the untrained model's loss: near a loss of zero, relative swings of
+#: tiny absolute size are not worth an LR change.
+OSC_EPOCH_MIN_SWING_OF_INITIAL = 0.01
+
 # --- fail_fast_risk --------------------------------------------------------------------------
 #: Epochs done before a projection is trusted (the first epoch's gain is mostly warmup).
 FAILFAST_MIN_EPOCHS = 2
@@ -117,6 +134,60 @@ def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
         evidence=evidence,
         advice=advice.overfitting_advice(ctx, best_epoch, data.multiplier),
         last_step=int(t.step[last]),
+    )
+
+
+def epoch_oscillation(data: StageData) -> list[Detection]:
+    """The epoch-mean train loss goes up and down around a level with no trend."""
+    table = data.epochs
+    loss = table.get("train_loss")
+    ok = np.isfinite(loss)
+    loss, rows = loss[ok], np.flatnonzero(ok)
+    blocks = data.blocks["mean"]
+    initial = float(blocks[0]) if blocks.size else (float(loss[0]) if loss.size else 0.0)
+    w = OSC_EPOCH_WINDOW
+    x = np.arange(w, dtype=np.float64)
+    for end in range(w, loss.size + 1):
+        window = loss[end - w : end]
+        level = float(window.mean())
+        slope, intercept = np.polyfit(x, window, 1)
+        swing = float((window - (slope * x + intercept)).std())
+        ups = int((np.diff(window) > OSC_EPOCH_UP_FRACTION * level).sum())
+        if (
+            level > 0
+            and ups >= OSC_EPOCH_MIN_UPS
+            and abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level
+            and swing >= OSC_EPOCH_MIN_AMPLITUDE * level
+            and swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial
+        ):
+            first, last = int(rows[end - w]), int(rows[end - 1])
+            return [_epoch_oscillation_detection(data, first, last, level, swing, ups)]
+    return []
+
+
+def _epoch_oscillation_detection(
+    data: StageData, first: int, last: int, level: float, swing: float, ups: int
+) -> Detection:
+    t = data.epochs
+    ctx = data.ctx
+    return Detection(
+        kind="oscillation",
+        severity="warning",
+        onset=int(t.step[first]),
+        epoch=int(t.epoch[first]),
+        message=(
+            f"Stage {ctx.stage} epoch loss goes up and down around {level:.4g} "
+            f"(+-{100 * swing / level:.0f}%, {ups} rises in {OSC_EPOCH_WINDOW} epochs, no trend)"
+        ),
+        evidence={
+            "level": level,
+            "relative_amplitude": swing / level,
+            "rises": ups,
+            "epochs": OSC_EPOCH_WINDOW,
+            "detected_at_step": int(t.step[last]),
+        },
+        advice=advice.oscillation_advice(ctx, data.multiplier),
+        last_step=int(t.step[-1]),
     )
 
 
