@@ -33,11 +33,6 @@ KEY_MAP: list[tuple[Binding, str]] = [
 
 BINDINGS: list[Binding] = [binding for binding, _ in KEY_MAP]
 
-#: Actions that talk to the trainer (unavailable read-only).
-CONTROL_ACTIONS = frozenset(
-    {"toggle_pause", "scale_lr", "set_lr", "set_threshold", "checkpoint", "stop", "skip_stage"}
-)
-
 
 def key_label(binding: Binding) -> str:
     """How a key is written for people: ``plus,equals_sign`` → ``+``."""

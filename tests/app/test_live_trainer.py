@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import child_env, wait_until
 from pilot import has_note, loaded, status_text, wait_for
+from processes import child_env, wait_until
 
 from maou_tui.app import MaouApp
 from maou_tui.sdk import find_socket

@@ -21,7 +21,6 @@ STATE_STYLES = {
     "running": "bold $success",
     "paused": "bold $warning",
     "finished": "bold $primary",
-    "completed": "bold $primary",
     "stopped": "bold $warning",
     "failed": "bold $error",
     "unknown": "$foreground-muted",
