@@ -146,11 +146,11 @@ class Distributed:
         """Give every rank rank 0's control state at this step; hold all ranks while paused."""
         while True:
             self._exchange(control)
+            self._trace_step(control, step, schedule_lr)
             if not control.paused or control.stop_requested:
                 break
             if isinstance(control, RankZeroControl):
                 control.answer_for(PAUSE_SLICE_S)
-        self._trace_step(control, step, schedule_lr)
 
     def _exchange(self, control: LoopControl) -> None:
         state = torch.zeros(_FIXED + 3 * len(_STAGES), dtype=torch.float64)
@@ -188,6 +188,7 @@ class Distributed:
         self._last_traced = now
         record = {
             "rank": self.rank,
+            "pid": os.getpid(),
             "step": step,
             "lr_multiplier": control.lr_multiplier,
             "lr": control.lr_multiplier * schedule_lr,

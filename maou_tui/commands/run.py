@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "run"
@@ -36,6 +37,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start the trainer, print its run directory and how to attach, and exit",
     )
+    parser.add_argument(
+        "--nproc-per-node",
+        type=_process_count,
+        default=1,
+        metavar="N",
+        help="train with N processes under torchrun (DDP; gloo on CPU, NCCL on GPUs); "
+        "--batch-size is per process",
+    )
+    parser.add_argument(
+        "--torchrun",
+        default="--standalone",
+        metavar="OPTIONS",
+        help="torchrun's rendezvous options with --nproc-per-node (default: --standalone; "
+        "e.g. '--nnodes 2 --node-rank 0 --rdzv-endpoint host:29400')",
+    )
+
+
+def _process_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a process count (1, 2, ...)")
+    return int(text)
+
+
+def _ddp_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """trainer/launch_ddp.py: torchrun, watched (it writes run_finished if rank 0 dies)."""
+    torchrun = [*args.torchrun.split(), "--nproc-per-node", str(args.nproc_per_node)]
+    trainer = [*args.passthrough, "--run-dir", str(run_dir)]
+    return [sys.executable, "-m", "trainer.launch_ddp", *torchrun, "--", *trainer]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         new_run_dir,
         resumed_run_dir,
         show,
+        start_detached,
         start_trainer,
         trainer_error,
     )
@@ -65,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
         )
     wait_s = DETACHED_WAIT_S if args.no_tui else START_WAIT_S
     try:
-        launched = start_trainer(args.passthrough, run_dir, wait_s)
+        if args.nproc_per_node > 1:  # rank 0's pid is not the launcher's: do not wait for it
+            launched = start_detached(_ddp_command(args, run_dir), run_dir, START_WAIT_S)
+        else:
+            launched = start_trainer(args.passthrough, run_dir, wait_s)
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
     if args.no_tui:

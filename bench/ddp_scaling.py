@@ -1,0 +1,75 @@
+"""Samples/s of the real trainer with 1 and 2 torchrun processes (CPU, gloo): scaling efficiency.
+
+Runs the tiny preset's Stage 3 (policy + value, the stage that dominates real training) for one
+epoch under ``python -m torch.distributed.run --nproc-per-node N`` and reads the global
+throughput the trainer reports in its step events (median over the epoch, first steps dropped).
+Baselines, measured in the same run: 1 process with 1 thread (what each rank gets) and
+1 process with N threads (the same cores used by intra-op threading instead of DDP).
+
+    python bench/ddp_scaling.py [--games 60] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WARMUP_STEPS = 2
+CONFIGURATIONS = (
+    ("1 proc x 1 thread", 1, 1),
+    ("2 procs x 1 thread", 2, 1),
+    ("1 proc x 2 threads", 1, 2),
+)
+
+
+def run_stage3(nproc: int, threads: int, games: int, cache: Path, work: Path) -> float:
+    """Median global samples/s of one Stage 3 epoch with ``nproc`` processes."""
+    run_dir = work / f"run-{nproc}x{threads}-{len(list(work.iterdir()))}"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        "--nproc-per-node", str(nproc), "-m", "trainer",
+        "--cpu", "--stage", "3", "--epoch", "1", "--stage3-games", str(games),
+        "--test-ratio", "0.05", "--num-threads", str(threads), "--checkpoint-interval", "0",
+        "--cache-dir", str(cache), "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": str(threads)}
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+    rates = [
+        event["samples_per_s"]
+        for event in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
+        if event["type"] == "step" and event.get("samples_per_s")
+    ]
+    return statistics.median(rates[WARMUP_STEPS:] or rates)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", type=int, default=60, help="Stage 3 self-play games")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache, work = Path(tmp) / "cache", Path(tmp) / "runs"
+        work.mkdir()
+        run_stage3(1, 1, args.games, cache, work)  # generates the data cache once
+        results: dict[str, float] = {}
+        for label, nproc, threads in CONFIGURATIONS:
+            runs = range(args.repeat)
+            rates = [run_stage3(nproc, threads, args.games, cache, work) for _ in runs]
+            results[label] = max(rates)
+            print(f"{label:20s} {results[label]:9.1f} samples/s (global)")
+    one, two = results["1 proc x 1 thread"], results["2 procs x 1 thread"]
+    print(f"scaling efficiency 2 procs vs 1: {two / (2 * one):.2f} (speed-up {two / one:.2f}x)")
+    print(f"2 procs vs 1 proc x 2 threads: {two / results['1 proc x 2 threads']:.2f}x")
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (shared machine)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
