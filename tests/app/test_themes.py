@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pilot import has_note, loaded
+from pilot import has_note, loaded, status_text
 
 from maou_tui.app import MaouApp
 from maou_tui.app.themes import load_themes, read_theme_file, shipped_theme_dir
@@ -75,3 +75,13 @@ async def test_chart_colours_follow_the_theme(demo_dir: Path) -> None:
         assert light_primary == (0x0B, 0x5C, 0xAD)
         colours = chart_colours(chart)
         assert light_primary in colours and dark_primary not in colours
+
+
+async def test_no_color_still_draws_everything(demo_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        assert app.no_color
+        assert "RUNNING" in status_text(app)
+        assert "loss (batch" in app.main.query_one(LossChart).render().plain
