@@ -55,6 +55,9 @@ class _StageState:
     bad_count: int = 0
     reset_key: tuple = ()
     resets: list[Detection] = field(default_factory=list)
+    memo: dict = field(default_factory=dict)
+    table_key: int = -1
+    table: EpochTable = field(default_factory=EpochTable)
 
 
 class Diagnoser:
@@ -220,18 +223,22 @@ class Diagnoser:
         ctx = stage_context(store, stage)
         if ctx.steps_per_epoch is None:
             ctx = replace(ctx, steps_per_epoch=_observed_epoch_length(store, stage, ctx.start_step))
+        n_ends = len(getattr(store, "epoch_ends", []))
+        if state.table_key != n_ends:  # rebuilt only when an epoch ended
+            state.table_key, state.table = n_ends, _epoch_table(store, stage, ctx.metric)
         return StageData(
             ctx=ctx,
             blocks=state.blocks.arrays(),
-            epochs=_epoch_table(store, stage, ctx.metric),
+            epochs=state.table,
             multiplier=_last_in_stage(store.series("lr_multiplier"), stage, default=1.0),
             threshold_reached=any(t.stage == stage for t in getattr(store, "thresholds", [])),
-            metric_now=_metric_now(store, stage, ctx.metric),
+            metric_now=_metric_now(store, stage, ctx.metric, state.table),
             first_nonfinite=state.first_bad,
             nonfinite_count=state.bad_count,
             nonfinite_warnings=nonfinite,
             throughput=_stage_slice(store.series("samples_per_s"), stage),
             last_step=int(store.last_step),
+            memo=state.memo,
         )
 
     def _merge(self, stage: int, d: Detection) -> Finding | None:
@@ -378,9 +385,9 @@ def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
     )
 
 
-def _metric_now(store: Any, stage: int, metric: str) -> float | None:
+def _metric_now(store: Any, stage: int, metric: str, epochs: EpochTable) -> float | None:
     """The stage's latest metric: the last epoch's train metric, else the running one."""
-    table = _epoch_table(store, stage, metric).get(f"train_{metric}")
+    table = epochs.get(f"train_{metric}")
     finite = table[np.isfinite(table)]
     if finite.size:
         return float(finite[-1])

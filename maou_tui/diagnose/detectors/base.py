@@ -52,3 +52,6 @@ class StageData:
     nonfinite_warnings: list[tuple[int, str]] = field(default_factory=list)
     throughput: tuple[np.ndarray, np.ndarray] | None = None
     last_step: int = 0
+    memo: dict = field(default_factory=dict)
+    """Per-stage scratch a detector may keep between live calls to resume a scan where it
+    stopped (blocks never change once closed, so resuming gives what a full rescan gives)."""

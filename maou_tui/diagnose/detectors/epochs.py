@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
@@ -146,23 +147,30 @@ def epoch_oscillation(data: StageData) -> list[Detection]:
     blocks = data.blocks["mean"]
     initial = float(blocks[0]) if blocks.size else (float(loss[0]) if loss.size else 0.0)
     w = OSC_EPOCH_WINDOW
-    x = np.arange(w, dtype=np.float64)
-    for end in range(w, loss.size + 1):
-        window = loss[end - w : end]
-        level = float(window.mean())
-        slope, intercept = np.polyfit(x, window, 1)
-        swing = float((window - (slope * x + intercept)).std())
-        ups = int((np.diff(window) > OSC_EPOCH_UP_FRACTION * level).sum())
-        if (
-            level > 0
-            and ups >= OSC_EPOCH_MIN_UPS
-            and abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level
-            and swing >= OSC_EPOCH_MIN_AMPLITUDE * level
-            and swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial
-        ):
-            first, last = int(rows[end - w]), int(rows[end - 1])
-            return [_epoch_oscillation_detection(data, first, last, level, swing, ups)]
-    return []
+    if loss.size < w:
+        return []
+    windows = sliding_window_view(loss, w)  # every window at once: cheap on each live update
+    x = np.arange(w, dtype=np.float64) - (w - 1) / 2
+    level = windows.mean(axis=1)
+    slope = (windows * x).sum(axis=1) / (x * x).sum()
+    swing = (windows - level[:, None] - slope[:, None] * x).std(axis=1)
+    ups = (np.diff(windows, axis=1) > OSC_EPOCH_UP_FRACTION * level[:, None]).sum(axis=1)
+    hits = np.flatnonzero(
+        (level > 0)
+        & (ups >= OSC_EPOCH_MIN_UPS)
+        & (np.abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level)
+        & (swing >= OSC_EPOCH_MIN_AMPLITUDE * level)
+        & (swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial)
+    )
+    if hits.size == 0:
+        return []
+    k = int(hits[0])
+    first, last = int(rows[k]), int(rows[k + w - 1])
+    return [
+        _epoch_oscillation_detection(
+            data, first, last, float(level[k]), float(swing[k]), int(ups[k])
+        )
+    ]
 
 
 def _epoch_oscillation_detection(

@@ -94,14 +94,17 @@ def _onset_after_best(mean: np.ndarray, best_i: int, best: float, upto: int) -> 
 
 
 def divergence(data: StageData) -> list[Detection]:
-    mean = data.blocks["mean"]
+    mean, peaks = data.blocks["mean"], data.blocks["max"]
     if mean.size < 2:
         return []
     initial = float(mean[0])
-    best, best_i, run = initial, 0, 0
-    episodes: list[list] = []  # [onset, detected, last, best block, best] per episode
-    in_episode = False
-    for i in range(1, mean.size):
+    # the scan's state after the last block seen, so a live call resumes instead of rescanning
+    state = data.memo.setdefault(
+        "divergence", {"i": 1, "best": initial, "best_i": 0, "run": 0, "open": False, "ep": []}
+    )
+    best, best_i, run, in_episode = state["best"], state["best_i"], state["run"], state["open"]
+    episodes: list[list] = state["ep"]  # [onset, detected, last, best block, best]
+    for i in range(state["i"], mean.size):
         m = float(mean[i])
         if in_episode:
             if m < DIVERGENCE_RECOVERED_RATIO * best:
@@ -114,7 +117,7 @@ def divergence(data: StageData) -> list[Detection]:
         big_enough = m - best >= DIVERGENCE_MIN_RISE * initial
         high = m >= DIVERGENCE_RATIO * best or m >= DIVERGENCE_ABOVE_INITIAL_RATIO * initial
         run = run + 1 if high and big_enough else 0
-        peak = float(data.blocks["max"][i])
+        peak = float(peaks[i])
         spike = big_enough and (
             m >= DIVERGENCE_SPIKE_RATIO * best
             or (peak >= DIVERGENCE_SPIKE_RATIO * best and m >= DIVERGENCE_SPIKE_MEAN_RATIO * best)
@@ -125,6 +128,7 @@ def divergence(data: StageData) -> list[Detection]:
             in_episode, run = True, 0
         elif m < best:
             best, best_i = m, i
+    state.update(i=mean.size, best=best, best_i=best_i, run=run, open=in_episode)
     return [_divergence_detection(data, *e) for e in episodes]
 
 
@@ -327,8 +331,16 @@ def _oscillating_windows(b: dict[str, np.ndarray], first: int) -> list[tuple[int
 
 def oscillation(data: StageData) -> list[Detection]:
     b = data.blocks
+    first = _after_warmup_index(data)
+    # windows already judged are kept (while the warmup end, hence ``first``, stays put)
+    memo = data.memo.get("oscillation")
+    if memo is None or memo["first"] != first:
+        memo = data.memo["oscillation"] = {"first": first, "next": first, "hits": []}
+    start = memo["next"]
+    memo["hits"] += _oscillating_windows(b, start)
+    memo["next"] = max(start, b["mean"].size - OSC_WINDOW_BLOCKS + 1)
     episodes: list[tuple[int, int, dict[str, float]]] = []
-    for lo, stats in _oscillating_windows(b, _after_warmup_index(data)):
+    for lo, stats in memo["hits"]:
         end = lo + OSC_WINDOW_BLOCKS
         if episodes and lo <= episodes[-1][1]:
             episodes[-1] = (episodes[-1][0], end - 1, stats)
