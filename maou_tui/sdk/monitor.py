@@ -66,10 +66,11 @@ class Monitor:
         self.checkpoint_fn = checkpoint_fn
         self.global_step = 0
         self.run = RunDir.create(run_dir)
+        self.events = EventWriter(self.run.events_path)
         try:
-            self.events = EventWriter(self.run.events_path)
             server = ControlServer(self.run.socket_path).start() if control else None
         except BaseException:
+            self.events.close()
             self.run.close()
             raise
         refused = {"skip_stage": _NO_STAGES}
