@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.ddp.conftest import (
     FAST,
     finish,
@@ -34,6 +36,7 @@ def stage_flow(run_dir: Path) -> list[tuple[str, int | None, str | None]]:
     ]
 
 
+@pytest.mark.slow  # two whole runs; the control test's resumed run also goes through stages 1-3
 def test_two_processes_run_stages_1_to_3_like_one(tmp_path: Path, cache_dir: Path) -> None:
     common = [*FAST, "--cache-dir", str(cache_dir)]
     one, two = tmp_path / "one", tmp_path / "two"
