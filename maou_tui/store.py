@@ -21,8 +21,10 @@ Series names (also the ``name`` column of ``maou-tui export``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from itertools import compress, groupby, repeat
+from operator import attrgetter, is_not
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel
@@ -45,6 +47,57 @@ from maou_tui.protocol import (
 
 DEFAULT_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
+_STEP_SERIES = {"loss", "loss_cum", "lr", "lr_multiplier", "samples_per_s"} | {
+    f"{metric}{suffix}" for metric in DEFAULT_METRICS.values() for suffix in ("", "_cum")
+}
+_STAGE_OF = attrgetter("stage")
+_GLOBAL_STEP_OF = attrgetter("global_step")
+
+
+class _StepColumns(NamedTuple):
+    """The position columns shared by every series a run of steps feeds."""
+
+    steps: np.ndarray
+    stages: np.ndarray
+    epochs: np.ndarray
+    batches: np.ndarray
+
+    def where(self, keep: np.ndarray) -> _StepColumns:
+        return _StepColumns(*(column[keep] for column in self))
+
+
+def _floats(values: Iterable[float | None]) -> np.ndarray:
+    """float64 column; None becomes NaN (numpy's own conversion)."""
+    return np.array(list(values), np.float64)
+
+
+class StepBatch:
+    """Many ``Step`` events of one stage as columns, each step with only ``loss`` and
+    ``metric_cum`` set: what a log parser makes in bulk (``MaouLogParser.feed(columns=True)``).
+    ``RunStore.apply_all`` takes it in place of the steps it stands for, without one object
+    per point."""
+
+    __slots__ = ("batches", "epochs", "global_steps", "losses", "metric_cums", "stage")
+
+    def __init__(self, stage: int) -> None:
+        self.stage = stage
+        self.global_steps: list[int] = []
+        self.epochs: list[int] = []
+        self.batches: list[int] = []
+        self.losses: list[float | None] = []
+        self.metric_cums: list[float | None] = []
+
+    def __len__(self) -> int:
+        return len(self.global_steps)
+
+    def add(
+        self, global_step: int, epoch: int, batch: int, loss: float | None, metric_cum: float | None
+    ) -> None:
+        self.global_steps.append(global_step)
+        self.epochs.append(epoch)
+        self.batches.append(batch)
+        self.losses.append(loss)
+        self.metric_cums.append(metric_cum)
 
 
 class Series:
@@ -125,6 +178,19 @@ class Series:
         self, step: int, value: float, stage: int = -1, epoch: int = -1, batch: int = -1
     ) -> None:
         self.append_point((step, math.nan if value is None else value, stage, epoch, batch))
+
+    def extend(self, columns: _StepColumns, values: np.ndarray) -> None:
+        """Append many points at once (``columns`` and ``values`` of equal length)."""
+        self._flush()
+        n, m = self._n, len(values)
+        if n + m > len(self._steps):
+            self._grow(n + m)
+        self._steps[n : n + m] = columns.steps
+        self._values[n : n + m] = values
+        self._stages[n : n + m] = columns.stages
+        self._epochs[n : n + m] = columns.epochs
+        self._batches[n : n + m] = columns.batches
+        self._n = n + m
 
     def append_point(self, point: tuple[int, float, int, int, int]) -> None:
         """``append`` with the columns as one tuple ``(step, value, stage, epoch, batch)``."""
@@ -266,13 +332,87 @@ class RunStore:
             handler(event)
         self.version += 1
 
-    def apply_all(self, events: list[BaseModel]) -> None:
+    def apply_all(self, events: list[BaseModel | StepBatch]) -> None:
+        """``apply`` each event in order. Consecutive steps, and a ``StepBatch``, go in as
+        columns: a backfill or a fast tail brings tens of thousands of steps at once, and
+        per-point Python work was its cost."""
+        steps: list[Step] = []
         for event in events:
-            self.apply(event)
+            if type(event) is Step:
+                steps.append(event)
+                continue
+            if steps:
+                self._apply_steps(steps)
+                steps = []
+            if type(event) is StepBatch:
+                self._apply_batch(event)
+            else:
+                self.apply(event)
+        if steps:
+            self._apply_steps(steps)
 
-    def _add(self, name: str, point: tuple[int, float, int, int, int]) -> None:
-        series = self._series.get(name) or self.series(name)
-        series.append_point(point)
+    def _apply_steps(self, steps: list[Step]) -> None:
+        """The same as ``apply`` of each step, column by column."""
+        if any(_STEP_SERIES & event.metrics.keys() for event in steps if event.metrics):
+            groups = [[event] for event in steps]  # a metric named like a fixed series: in order
+        else:
+            groups = [list(group) for _, group in groupby(steps, _STAGE_OF)]
+        for group in groups:
+            self._add_steps(group)
+        last = steps[-1]
+        self._after_steps(last.stage, last.epoch, last.batch, max(map(_GLOBAL_STEP_OF, steps)))
+        self.version += len(steps)
+
+    def _add_steps(self, steps: list[Step]) -> None:
+        """Steps of one stage into their series."""
+        stage, n = steps[0].stage, len(steps)
+        columns = _StepColumns(
+            steps=np.fromiter(map(_GLOBAL_STEP_OF, steps), np.int64, n),
+            stages=np.full(n, stage, np.int32),
+            epochs=np.fromiter(map(attrgetter("epoch"), steps), np.int32, n),
+            batches=np.fromiter(map(attrgetter("batch"), steps), np.int32, n),
+        )
+        metric, metric_cum = self._step_names.get(stage) or self._names_of(stage)
+        names = {"loss": "loss", "loss_cum": "loss_cum", metric: "metric"}
+        names |= {metric_cum: "metric_cum", "lr": "lr", "samples_per_s": "samples_per_s"}
+        fields = {name: list(map(attrgetter(field), steps)) for name, field in names.items()}
+        # A producer that knows the LR also knows its multiplier.
+        fields["lr_multiplier"] = [e.lr_multiplier if e.lr is not None else None for e in steps]
+        self._add_columns(columns, fields)
+        for event in steps:
+            for name, value in event.metrics.items():
+                self._point(name, event.global_step, value, stage, event.epoch, event.batch)
+
+    def _apply_batch(self, batch: StepBatch) -> None:
+        n = len(batch.global_steps)
+        if not n:
+            return
+        columns = _StepColumns(
+            steps=np.array(batch.global_steps, np.int64),
+            stages=np.full(n, batch.stage, np.int32),
+            epochs=np.array(batch.epochs, np.int32),
+            batches=np.array(batch.batches, np.int32),
+        )
+        _metric, metric_cum = self._step_names.get(batch.stage) or self._names_of(batch.stage)
+        self._add_columns(columns, {"loss": batch.losses, metric_cum: batch.metric_cums})
+        last_step = int(columns.steps.max())
+        self._after_steps(batch.stage, batch.epochs[-1], batch.batches[-1], last_step)
+        self.version += n
+
+    def _add_columns(self, columns: _StepColumns, fields: dict[str, list]) -> None:
+        """Every ``loss`` (None as NaN); of the other series, the points that are not None."""
+        n = len(columns.steps)
+        for name, values in fields.items():
+            missing = values.count(None)
+            if name == "loss" or not missing:
+                self.series(name).extend(columns, _floats(values))
+            elif missing < n:
+                keep = np.fromiter(map(is_not, values, repeat(None)), bool, n)
+                self.series(name).extend(columns.where(keep), _floats(compress(values, keep)))
+
+    def _after_steps(self, stage: int, epoch: int, batch: int, last_step: int) -> None:
+        self.current_stage, self.current_epoch, self.current_batch = stage, epoch, batch
+        self._see_step(last_step)
 
     def _names_of(self, stage: int) -> tuple[str, str]:
         metric = self.metric_of(stage)
@@ -301,27 +441,8 @@ class RunStore:
         self.current_stage = event.stage
 
     def _on_step(self, event: Step) -> None:
-        # The hot path of a backfill: one tuple per point, straight into the series' list.
-        s, e, b, g = event.stage, event.epoch, event.batch, event.global_step
-        metric, metric_cum = self._step_names.get(s) or self._names_of(s)
-        add = self._add
-        loss = event.loss
-        add("loss", (g, math.nan if loss is None else loss, s, e, b))
-        for name, value in (
-            ("loss_cum", event.loss_cum),
-            (metric, event.metric),
-            (metric_cum, event.metric_cum),
-            ("lr", event.lr),
-            ("samples_per_s", event.samples_per_s),
-        ):
-            if value is not None:
-                add(name, (g, value, s, e, b))
-        if event.lr is not None:  # a producer that knows the LR also knows its multiplier
-            add("lr_multiplier", (g, event.lr_multiplier, s, e, b))
-        for name, value in event.metrics.items():
-            self._point(name, g, value, s, e, b)
-        self.current_stage, self.current_epoch, self.current_batch = s, e, b
-        self._see_step(g)
+        self._add_steps([event])
+        self._after_steps(event.stage, event.epoch, event.batch, event.global_step)
 
     def _on_epoch_end(self, event: EpochEnd) -> None:
         s, e, g = event.stage, event.epoch, event.global_step

@@ -85,10 +85,10 @@ def load_store(path: Path) -> RunStore:
 def _read_to_end(source: FileSource, store: RunStore) -> None:
     while True:
         before = source.follower.offset
-        store.apply_all(source.read_new(max_bytes=READ_BYTES))
+        store.apply_all(source.read_new(max_bytes=READ_BYTES, columns=True))
         if source.follower.offset == before:
             break
-    store.apply_all(source.finish())
+    store.apply_all(source.finish(columns=True))
     store.skipped_lines = source.skipped_lines + source.cut_lines
 
 

@@ -19,7 +19,9 @@ class EventsParser:
     def __init__(self) -> None:
         self.skipped_lines = 0
 
-    def feed(self, block: bytes) -> list[BaseModel]:
+    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel]:
+        """Complete lines in, events out (``columns`` is for the log parser's interface:
+        events.jsonl steps are objects already)."""
         events: list[BaseModel] = []
         for line in block.replace(b"\r", b"\n").split(b"\n"):
             if not line.strip():
@@ -38,5 +40,5 @@ class EventsParser:
                 events.append(event)
         return events
 
-    def finish(self) -> list[BaseModel]:
+    def finish(self, *, columns: bool = False) -> list[BaseModel]:
         return []

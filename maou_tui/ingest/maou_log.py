@@ -50,6 +50,7 @@ from maou_tui.ingest.maou_patterns import (
     split_prefix,
 )
 from maou_tui.ingest.progress import BarTracker
+from maou_tui.ingest.trusted import trusted_steps
 from maou_tui.protocol import (
     CheckpointSaved,
     EpochEnd,
@@ -57,10 +58,10 @@ from maou_tui.protocol import (
     RunFinished,
     StageCompleted,
     StageStarted,
-    Step,
     ThresholdReached,
     TrainerWarning,
 )
+from maou_tui.store import StepBatch
 
 
 class MaouLogParser:
@@ -76,27 +77,38 @@ class MaouLogParser:
         self._completed_stages: set[int] = set()
         self._pending_end: dict[str, Any] | None = None  # EpochEnd being collected
         self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
-        self._out: list[BaseModel] = []
+        self._out: list[BaseModel | StepBatch] = []  # steps collected as columns
         self.skipped_lines = 0  # stays 0: a line that is not understood is not data, not damage
 
     # ------------------------------------------------------------ feeding
 
-    def feed(self, block: bytes) -> list[BaseModel]:
-        """Complete lines (``LineBuffer`` output) in; the events they complete out."""
+    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+        """Complete lines (``LineBuffer`` output) in; the events they complete out. With
+        ``columns``, runs of steps come as ``StepBatch`` (for ``RunStore.apply_all``)."""
         for line in block.split(b"\n"):
             if b"\r" in line:
                 self.bars.scan(line, self)
             elif line:
                 self.line(decode(line))
-        out, self._out = self._out, []
-        return out
+        return self._take(columns)
 
-    def finish(self) -> list[BaseModel]:
+    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
         """End of input: emit what is still being collected."""
         self._flush_epoch_end()
         self._emit_stage_started()
+        return self._take(columns)
+
+    def _take(self, columns: bool) -> list[BaseModel | StepBatch]:
         out, self._out = self._out, []
-        return out
+        if columns:
+            return out
+        events: list[BaseModel] = []
+        for item in out:
+            if type(item) is StepBatch:
+                events += trusted_steps(item)
+            else:
+                events.append(item)
+        return events
 
     def line(self, line: str) -> None:
         """One complete line (or ``\\r`` segment that is not a progress bar)."""
@@ -230,16 +242,12 @@ class MaouLogParser:
             loss = None  # the protocol's "not finite"
         if self._pending_end is not None or not self._emitted_stage:
             self.emit_prerequisites()
-        self._out.append(
-            Step(
-                stage=stage,
-                epoch=epoch,
-                batch=batch,
-                global_step=self.clock.step_of(batch),
-                loss=loss,
-                metric_cum=metric_cum,
-            )
-        )
+        out = self._out
+        steps = out[-1] if out else None
+        if type(steps) is not StepBatch or steps.stage != stage:
+            steps = StepBatch(stage)
+            out.append(steps)
+        steps.add(self.clock.step_of(batch), epoch, batch, loss, metric_cum)
 
     # ------------------------------------------------------------ line kinds
 

@@ -15,7 +15,7 @@ one ``bytes.endswith`` and never decoded, so the parser works once per postfix c
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from maou_tui.ingest.lines import decode
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
 _POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
 _NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
-_LABEL_KEYS = {"acc": "accuracy", "accuracy": "accuracy", "f1": "f1"}
+_LABEL_KEYS = {b"acc": "accuracy", b"accuracy": "accuracy", b"f1": "f1"}
 
 
 class BarTracker:
@@ -74,28 +74,41 @@ class BarTracker:
         parts = info.split(b", ", 2)
         postfix = parts[2] if len(parts) == 3 else b""
         fresh = bool(postfix) and postfix != self.last_postfix and n > 0
-        values, label = _parse_postfix(postfix) if fresh else ({}, None)
-        if parser.stage is None and not values:
+        point = _parse_postfix(postfix) if fresh else None
+        if parser.stage is None and point is None:
             return  # nothing tells the stage yet: wait for a postfix or a stage line
-        stage = parser.stage_for(None, label)
+        stage = parser.stage_for(None, point.label if point else None)
         if new_epoch:
             parser.clock.open(None, total)
         elif parser.clock.length is None:
             parser.clock.length = total
         self.last_n = n
-        if values:
+        if point is not None:
             self.last_postfix = postfix
             self.repeat_suffix = b", " + postfix + b"]"
-            cum = values.get("acc", values.get("accuracy", values.get("f1")))
-            parser.step(stage, parser.clock.epoch, n, values.get("loss"), metric_cum=cum)
+            parser.step(stage, parser.clock.epoch, n, point.loss, metric_cum=point.metric_cum)
 
 
-def _parse_postfix(postfix: bytes) -> tuple[dict[str, float], str | None]:
-    """``acc=95.1%, loss=0.1234`` -> ({"acc": 0.951, "loss": 0.1234}, "accuracy")."""
-    values: dict[str, float] = {}
-    label = None
-    for key, number, percent in _POSTFIX_ITEM.findall(postfix):
-        name = key.decode().lower()
-        values[name] = float(number) / 100 if percent else float(number)
-        label = label or _LABEL_KEYS.get(name)
-    return values, label
+class _PostfixPoint(NamedTuple):
+    loss: float | None
+    metric_cum: float | None  # acc= (or accuracy=, else f1=): maou's running mean
+    label: str | None  # the stage's metric as the first metric key names it
+
+
+def _parse_postfix(postfix: bytes) -> _PostfixPoint | None:
+    """``acc=95.1%, loss=0.1234`` -> (0.1234, 0.951, "accuracy"); None without any value.
+    Only the values a step carries are converted (this runs once per data point)."""
+    items = _POSTFIX_ITEM.findall(postfix)
+    if not items:
+        return None
+    found = {key.lower(): (number, percent) for key, number, percent in items}
+    label = next((_LABEL_KEYS[key] for key in found if key in _LABEL_KEYS), None)
+    metric = found.get(b"acc") or found.get(b"accuracy") or found.get(b"f1")
+    loss = found.get(b"loss")
+    return _PostfixPoint(
+        _as_float(*loss) if loss else None, _as_float(*metric) if metric else None, label
+    )
+
+
+def _as_float(number: bytes, percent: bytes) -> float:
+    return float(number) / 100 if percent else float(number)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
+from maou_tui.store import StepBatch
 
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
@@ -27,8 +28,8 @@ LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, block: bytes) -> list[BaseModel]: ...
-    def finish(self) -> list[BaseModel]: ...
+    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
+    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
@@ -65,36 +66,40 @@ class FileSource:
     def notes(self) -> list[str]:
         return self.follower.notes
 
-    def read_new(self, max_bytes: int | None = None) -> list[BaseModel]:
-        return self._parse(self.follower.read(max_bytes))
+    def read_new(
+        self, max_bytes: int | None = None, *, columns: bool = False
+    ) -> list[BaseModel | StepBatch]:
+        """Events appended since the last call; with ``columns``, a log's runs of steps come
+        as ``StepBatch`` (``RunStore.apply_all`` takes both)."""
+        return self._parse(self.follower.read(max_bytes), columns)
 
-    def finish(self) -> list[BaseModel]:
+    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
         """End of a file read whole: its unterminated last line and whatever is still pending.
         In events.jsonl such a line is an event still being written (a live run): a line that
         does not decode is left out without counting it as corrupt."""
         last = self.follower.flush()
         if self.format == "events" and self.parser is not None:
             skipped = self.parser.skipped_lines
-            events = self._parse([last])
+            events = self._parse([last], columns)
             self.parser.skipped_lines = skipped
         else:
-            events = self._parse([last])
+            events = self._parse([last], columns)
         if self.parser is not None:
-            events += self.parser.finish()
+            events += self.parser.finish(columns=columns)
         return events
 
     def close(self) -> None:
         self.follower.close()
 
-    def _parse(self, blocks: list[bytes]) -> list[BaseModel]:
-        events: list[BaseModel] = []
+    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[BaseModel | StepBatch]:
+        events: list[BaseModel | StepBatch] = []
         for block in blocks:
             if not block:
                 continue
             if self.parser is None:
                 self.format = detect_format(self.path, block[:4096])
                 self.parser = EventsParser() if self.format == "events" else MaouLogParser()
-            events += self.parser.feed(block)
+            events += self.parser.feed(block, columns=columns)
         return events
 
 
