@@ -86,12 +86,18 @@ def test_stage2_sqrt_scaling_line_is_exact(tmp_path: Path, cache_dir: Path) -> N
     result = run_trainer(
         run_dir, cache_dir,
         "--stage", "2", "--stage2-learning-rate", "0.0001", "--stage2-batch-size", "4096",
-        "--stage2-max-epochs", "1", "--stage2-threshold", "0",
+        "--stage2-max-epochs", "1", "--stage2-threshold", "0", "--stage2-test-ratio", "0.2",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     log = (run_dir / "train.log").read_text(encoding="utf-8")
     assert "| LR sqrt scaling: base_lr=0.000100, scale=4.00, effective_lr=0.000400\n" in log
     assert "Using Warmup+CosineDecay scheduler (warmup_steps=1, total_steps=1)" in log
+    # --stage2-test-ratio builds a validation set that IS evaluated (maou's is not).
+    assert re.search(
+        r"\| Epoch 1: Train Loss=\d+\.\d{4}, Val Loss=\d+\.\d{4}, Val F1=\d+\.\d\d%\n", log
+    )
+    (end,) = of_type(read_events(run_dir), "epoch_end")
+    assert end["val_loss"] is not None and 0 <= end["val_metric"] <= 1
     (started,) = of_type(read_events(run_dir), "stage_started")
     assert started["effective_lr"] == pytest.approx(0.0004) and started["lr_scale"] == 4.0
     assert started["metric"] == "f1" and started["scheduler"] == "Warmup+CosineDecay"
