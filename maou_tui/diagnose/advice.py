@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from maou_tui.diagnose.context import StageContext
 from maou_tui.diagnose.models import Advice
 from maou_tui.lrtools import (
+    BASE_BATCH_SIZE,
     TABLES,
     Recommendation,
     format_lr,
@@ -78,10 +79,25 @@ def arch_note(ctx: StageContext) -> str:
 
 
 def guide_search_top(ctx: StageContext) -> float | None:
-    """The top of the guide's search range (effective LR) for this stage, when arch and batch
-    are known."""
+    """The top of the guide's search range (effective LR) for this stage. With the architecture
+    unknown (a maou log does not name it), the highest top of any architecture in the guide's
+    tables: an LR above that is too high whatever the network."""
     rec = _recommendation(ctx)
-    return rec.search_range[1] if rec is not None else None
+    if rec is not None:
+        return rec.search_range[1]
+    batch = ctx.batch_size or _largest_batch_for_scale(ctx)
+    if ctx.architecture or batch is None or ctx.stage not in (1, 2):
+        return None
+    return max(recommend(arch, ctx.stage, batch).search_range[1] for arch in TABLES)
+
+
+def _largest_batch_for_scale(ctx: StageContext) -> int | None:
+    """The batch size the logged sqrt factor implies: scale = sqrt(batch / 256) above 256, and 1
+    up to 256 (where the guide's ranges only narrow with a smaller batch, so 256 is the
+    permissive choice)."""
+    if not ctx.lr_scale or ctx.stage not in (1, 2):
+        return None
+    return max(BASE_BATCH_SIZE, round(BASE_BATCH_SIZE * ctx.lr_scale**2))
 
 
 def _value_note(option: str | None, current: float | None, suggested: float | None) -> str:

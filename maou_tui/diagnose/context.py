@@ -30,6 +30,8 @@ class StageContext:
     batch_size: int | None = None
     threshold: float | None = None
     architecture: str | None = None
+    name: str | None = None
+    pos_weight: float | None = None
 
     @property
     def warmup_end(self) -> int | None:
@@ -59,6 +61,7 @@ def stage_context(store: Any, stage: int) -> StageContext:
             metric=_STAGE_METRIC.get(stage, "accuracy"),
             batch_size=_config_value(config, stage, "batch_size"),
             architecture=arch,
+            pos_weight=_config_value(config, stage, "pos_weight"),
         )
     return StageContext(
         stage=stage,
@@ -74,4 +77,6 @@ def stage_context(store: Any, stage: int) -> StageContext:
         batch_size=started.batch_size or _config_value(config, stage, "batch_size"),
         threshold=started.threshold,
         architecture=str(arch) if arch is not None else None,
+        name=started.name,
+        pos_weight=_config_value(config, stage, "pos_weight"),
     )
