@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import selectors
 import socket
@@ -35,6 +34,7 @@ from maou_tui.protocol import (
     RunState,
     decode_command,
 )
+from maou_tui.sdk.connection import Connection, TokenBucket, guess_id
 from maou_tui.sdk.sockets import MAX_SOCKET_PATH_BYTES, make_private, remove_stale_socket
 
 MAX_CONNECTIONS = 64
@@ -57,47 +57,6 @@ class PendingCommand:
     command: BaseModel
     connection_id: int
     received_at: float = field(default_factory=time.monotonic)
-
-
-class TokenBucket:
-    """``rate`` requests per second on average, bursts of up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
-
-
-@dataclass
-class _Connection:
-    id: int
-    sock: socket.socket
-    bucket: TokenBucket
-    inbox: bytearray = field(default_factory=bytearray)
-    outbox: bytearray = field(default_factory=bytearray)
-    partial_since: float | None = None
-    discarding: bool = False
-    want_write: bool = False
-
-
-def _guess_id(line: bytes) -> str | None:
-    """The request's ``id`` if the line is a JSON object that has a string one."""
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and len(value) <= 64 else None
 
 
 class ControlServer:
@@ -131,7 +90,7 @@ class ControlServer:
         self._queue: collections.deque[PendingCommand] = collections.deque()
         self._queue_ready = threading.Condition()
         self._outgoing: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._connections: dict[int, _Connection] = {}
+        self._connections: dict[int, Connection] = {}
         self._refused_socks: dict[socket.socket, float] = {}
         self._next_connection_id = 0
         self._stopping = threading.Event()
@@ -240,7 +199,7 @@ class ControlServer:
             self._expire_refused()
         self._deliver_outgoing()
 
-    def _service(self, conn: _Connection, mask: int) -> None:
+    def _service(self, conn: Connection, mask: int) -> None:
         if mask & selectors.EVENT_READ:
             self._read(conn)
         if mask & selectors.EVENT_WRITE and conn.id in self._connections:
@@ -271,7 +230,7 @@ class ControlServer:
         else:
             self._next_connection_id += 1
             bucket = TokenBucket(self.rate_per_s, self.burst)
-            conn = _Connection(self._next_connection_id, sock, bucket)
+            conn = Connection(self._next_connection_id, sock, bucket)
             self._connections[conn.id] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
 
@@ -320,7 +279,7 @@ class ControlServer:
             self._selector.unregister(sock)
         sock.close()
 
-    def _read(self, conn: _Connection) -> None:
+    def _read(self, conn: Connection) -> None:
         try:
             data = conn.sock.recv(MAX_MESSAGE_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -328,7 +287,7 @@ class ControlServer:
         except OSError:
             data = b""
         if not data:
-            self._drop(conn)
+            self._hang_up(conn)
             return
         conn.inbox += data
         while conn.id in self._connections:
@@ -350,6 +309,15 @@ class ControlServer:
             conn.inbox.clear()
         conn.partial_since = (conn.partial_since or time.monotonic()) if conn.inbox else None
 
+    def _hang_up(self, conn: Connection) -> None:
+        """The client sent all it will: answer what it asked, then close."""
+        conn.hung_up = True
+        if conn.inbox and not conn.discarding:  # a last line without its newline
+            self._handle_line(conn, bytes(conn.inbox).rstrip(b"\r"))
+        conn.inbox.clear()
+        conn.partial_since = None
+        self._settle(conn)
+
     @staticmethod
     def _too_big(size: int) -> str:
         return (
@@ -357,24 +325,24 @@ class ControlServer:
             f"{MAX_MESSAGE_BYTES}-byte limit; send one JSON object per line"
         )
 
-    def _handle_line(self, conn: _Connection, line: bytes) -> None:
+    def _handle_line(self, conn: Connection, line: bytes) -> None:
         if not line.strip():
             return
         if len(line) > MAX_MESSAGE_BYTES:
-            self._send(conn, self.rejection(_guess_id(line[:4096]), self._too_big(len(line))))
+            self._send(conn, self.rejection(guess_id(line[:4096]), self._too_big(len(line))))
             return
         if not conn.bucket.take():
             error = f"rate limit: at most {self.rate_per_s:g} requests/s per connection; slow down"
-            self._send(conn, self.rejection(_guess_id(line), error))
+            self._send(conn, self.rejection(guess_id(line), error))
             return
         try:
             command = decode_command(line)
         except ProtocolError as exc:
-            self._send(conn, self.rejection(_guess_id(line), str(exc)))
+            self._send(conn, self.rejection(guess_id(line), str(exc)))
             return
         self._dispatch(conn, command)
 
-    def _dispatch(self, conn: _Connection, command: BaseModel) -> None:
+    def _dispatch(self, conn: Connection, command: BaseModel) -> None:
         kind = command.type  # type: ignore[attr-defined]
         request_id = command.id  # type: ignore[attr-defined]
         if kind == "status":
@@ -388,6 +356,7 @@ class ControlServer:
             error = f"too many commands waiting ({self.max_pending}); retry after the next step"
             self._send(conn, self.rejection(request_id, error))
         else:
+            conn.awaiting += 1
             with self._queue_ready:
                 self._queue.append(PendingCommand(command, conn.id))
                 self._queue_ready.notify_all()
@@ -398,11 +367,11 @@ class ControlServer:
         except Exception:  # a broken provider must not take the control channel down
             return RunState()
 
-    def _send(self, conn: _Connection, reply: Reply) -> None:
+    def _send(self, conn: Connection, reply: Reply) -> None:
         conn.outbox += (reply.model_dump_json() + "\n").encode()
         self._write(conn)
 
-    def _write(self, conn: _Connection) -> None:
+    def _write(self, conn: Connection) -> None:
         try:
             sent = conn.sock.send(conn.outbox)
             del conn.outbox[:sent]
@@ -414,17 +383,34 @@ class ControlServer:
         if len(conn.outbox) > MAX_UNSENT_BYTES:
             self._drop(conn)
             return
-        want_write = bool(conn.outbox)
-        if want_write != conn.want_write:
-            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
-            self._selector.modify(conn.sock, events, conn)
-            conn.want_write = want_write
+        self._settle(conn)
+
+    def _settle(self, conn: Connection) -> None:
+        """Close a finished hung-up connection, or watch for what the connection needs next."""
+        if conn.id not in self._connections:
+            return
+        if conn.hung_up and not conn.outbox and conn.awaiting == 0:
+            self._drop(conn)
+            return
+        interest = (0 if conn.hung_up else selectors.EVENT_READ) | (
+            selectors.EVENT_WRITE if conn.outbox else 0
+        )
+        if interest == conn.interest:
+            return
+        if interest == 0:
+            self._selector.unregister(conn.sock)
+        elif conn.interest == 0:
+            self._selector.register(conn.sock, interest, conn)
+        else:
+            self._selector.modify(conn.sock, interest, conn)
+        conn.interest = interest
 
     def _deliver_outgoing(self) -> None:
         while self._outgoing:
             connection_id, data = self._outgoing.popleft()
             conn = self._connections.get(connection_id)
             if conn is not None:
+                conn.awaiting = max(0, conn.awaiting - 1)
                 conn.outbox += data
                 self._write(conn)
 
@@ -440,7 +426,7 @@ class ControlServer:
                 self._send(conn, self.rejection(None, error))
                 self._drop(conn)
 
-    def _drop(self, conn: _Connection) -> None:
+    def _drop(self, conn: Connection) -> None:
         if self._connections.pop(conn.id, None) is None:
             return
         with contextlib.suppress(KeyError, ValueError):

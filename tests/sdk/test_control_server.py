@@ -144,6 +144,21 @@ def test_queued_command_of_a_departed_client_still_applies(step_loop: StepLoop):
     assert step_loop.advances()
 
 
+def test_client_that_half_closes_still_gets_its_replies(step_loop: StepLoop):
+    """Like `echo '{...}' | socat - UNIX-CONNECT:control.sock`: send, shut writing, read."""
+    with RawClient(step_loop.socket_path) as client:
+        client.send_raw(b'{"id": "h", "type": "scale_lr", "factor": 0.5}\n{"id": "s", "type": "st')
+        client.send_raw(b'atus"}')  # the last line has no newline: the end of input ends it
+        client.sock.shutdown(socket.SHUT_WR)
+        replies = {reply["id"]: reply for reply in (client.read_reply(), client.read_reply())}
+        assert replies["h"]["ok"] and replies["h"]["status"] == "applied"
+        assert replies["s"]["ok"]
+        with pytest.raises(ConnectionError):
+            client.read_reply()  # then the server closes
+    assert step_loop.control.lr_multiplier == 0.5
+    assert step_loop.advances()
+
+
 def test_fifty_clients_at_once(step_loop: StepLoop):
     clients = [RawClient(step_loop.socket_path) for _ in range(50)]
     try:
