@@ -35,8 +35,10 @@ from maou_tui.store import RunStore
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
-#: plotext rebuilds a chart in tens of ms: charts redraw at most this often.
+#: plotext rebuilds a chart in tens of ms: charts redraw at most this often, and never more
+#: often than CHART_LOAD_FACTOR times their last build time (charts take <= 1/4 of a CPU).
 CHART_INTERVAL_S = 0.25
+CHART_LOAD_FACTOR = 4.0
 DIAGNOSE_INTERVAL_S = 0.5
 LIVENESS_INTERVAL_S = 2.0
 #: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
@@ -177,12 +179,17 @@ class MaouApp(App):
 
     @on(LogLinesPending)
     def _show_log_lines(self) -> None:
-        if self._log_tail is not None:
+        # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
+        if self._log_tail is not None and self.screen is self.main:
             self.main.write_log(self._log_tail.take())
 
     def _redraw_if_changed(self) -> None:
-        """Status every tick when data changed; charts (the costly part) at most every
-        CHART_INTERVAL_S, and not while a dialog covers them."""
+        """Status every tick when data changed; charts (the costly part) at the pace of
+        ``_chart_interval``. Nothing while a dialog covers the screen: each change under a
+        modal re-renders the whole dimmed background."""
+        if self.screen is not self.main:
+            return
+        self._show_log_lines()
         now = time.monotonic()
         version = self.store.version
         if version != self._diagnosed_version and now - self._diagnosed_at >= DIAGNOSE_INTERVAL_S:
@@ -191,9 +198,7 @@ class MaouApp(App):
         up_to_date = version == self._drawn_version == self._status_version
         if up_to_date and not self._view_dirty:
             return
-        charts_due = self._view_dirty or now - self._charts_at >= CHART_INTERVAL_S
-        if self.screen is not self.main:
-            charts_due = False
+        charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
         self._note_pause_change(now)
         self.facts.thresholds = current_thresholds(self.store)
         self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
@@ -201,6 +206,10 @@ class MaouApp(App):
         if charts_due:
             self._drawn_version, self._view_dirty, self._charts_at = version, False, now
         self._report_finish()
+
+    def _chart_interval(self) -> float:
+        build_s = sum(chart.render_seconds for chart in self.main.charts)
+        return max(CHART_INTERVAL_S, CHART_LOAD_FACTOR * build_s)
 
     def _note_pause_change(self, now: float) -> None:
         if self.store.paused != self._paused_seen[0]:

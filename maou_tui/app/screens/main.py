@@ -109,6 +109,8 @@ class MainScreen(Screen):
         return lines[-1] if lines else ""
 
     def write_log(self, lines: list[str]) -> None:
+        if not lines:
+            return
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
             log.write_lines(lines)

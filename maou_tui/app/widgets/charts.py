@@ -8,6 +8,7 @@ marks as vertical lines. Colours come from the current Textual theme, so they fo
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -71,9 +72,17 @@ class RunChart(PlotextPlot):
         super().__init__(id=id)
         self.store = store
         self._last_replot: tuple[ChartView, list[Mark]] | None = None
+        #: How long plotext took to build this chart last time (the app paces redraws by it).
+        self.render_seconds = 0.0
 
     def set_store(self, store: RunStore) -> None:
         self.store = store
+
+    def render(self):
+        started = time.perf_counter()
+        rendered = super().render()
+        self.render_seconds = time.perf_counter() - started
+        return rendered
 
     def on_resize(self) -> None:
         # Decimation width, tick settings and label spacing depend on the size: draw again.
