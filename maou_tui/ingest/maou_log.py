@@ -24,6 +24,7 @@ from maou_tui.ingest.lines import decode
 from maou_tui.ingest.maou_patterns import (
     BANNER,
     BATCH,
+    BATCH_LINE,
     COMPLETED,
     CONFIG_BATCH,
     CONFIG_LR,
@@ -63,6 +64,8 @@ from maou_tui.protocol import (
 )
 from maou_tui.store import StepBatch
 
+Text = str | bytes  # a regex group: from a decoded line, or from the bytes fast lane
+
 
 class MaouLogParser:
     """Stateful: complete lines in (``feed``), protocol events out."""
@@ -88,9 +91,25 @@ class MaouLogParser:
         for line in block.split(b"\n"):
             if b"\r" in line:
                 self.bars.scan(line, self)
-            elif line:
+            elif line and not (b"Batch " in line and self._batch_line(line)):
                 self.line(decode(line))
         return self._take(columns)
+
+    def _batch_line(self, line: bytes) -> bool:
+        """The fast lane for the guide's ``Epoch E Batch B/N: Loss=..`` (a train.log is mostly
+        these): the same result as ``line`` in one match; False to leave it to ``line``."""
+        m = BATCH_LINE.fullmatch(line)
+        if m is None:
+            return False
+        level, *fields = m.groups()
+        if level is not None and level.strip():
+            self._block = None
+        elif self._block is not None:
+            return False  # perhaps a continuation line: line() decides
+        label = fields[4]
+        fields[4] = label.decode() if label is not None else None
+        self._batch_step(*fields)
+        return True
 
     def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
         """End of input: emit what is still being collected."""
@@ -308,12 +327,7 @@ class MaouLogParser:
     def _on_epoch_line(self, msg: str, level: str) -> None:
         m = BATCH.match(msg)
         if m:
-            epoch, batch, total, loss, label, metric, pct = m.groups()
-            stage = self.stage_for(None, label)
-            epoch_no = int(epoch) if epoch else max(self.clock.epoch, 1)
-            self.clock.ensure(epoch_no, int(total) if total else None)
-            cum = as_value(metric, pct) if metric is not None else None
-            self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
+            self._batch_step(*m.groups())
             return
         m = EPOCH_SUMMARY.match(msg)
         if m:
@@ -333,6 +347,23 @@ class MaouLogParser:
                 val_loss=float(val_loss) if val_loss is not None else None,
                 val_metric=as_value(metric, pct) if metric is not None else None,
             )
+
+    def _batch_step(
+        self,
+        epoch: Text | None,
+        batch: Text,
+        total: Text | None,
+        loss: Text,
+        label: str | None,
+        metric: Text | None,
+        pct: Text | None,
+    ) -> None:
+        """``Epoch E Batch B/N: Loss=.., F1=..%`` as a step (the groups of BATCH, str or bytes)."""
+        stage = self.stage_for(None, label)
+        epoch_no = int(epoch) if epoch else max(self.clock.epoch, 1)
+        self.clock.ensure(epoch_no, int(total) if total else None)
+        cum = as_value(metric, pct) if metric is not None else None
+        self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
 
     def _on_epoch3(self, msg: str, level: str) -> None:
         m = EPOCH3.match(msg)

@@ -63,6 +63,19 @@ METRIC_ITEM = re.compile(r"((?:policy|value)_\w+)\s*[:=]?\s*" + NUM)
 NON_FINITE = re.compile(r"Non-finite loss detected \(epoch=(\d+), batch=(\d+)\)")
 SAVED = re.compile(r"Saved (.+?) (head|backbone): (.+)")
 CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
+
+# The LR guide's batch line, logger prefix included, as raw bytes: the fast lane of a log whose
+# every line is a data point (no decode, no prefix split, one match). Groups: level, then those
+# of BATCH. ASCII only: any other line, or one this does not match whole, takes the general path.
+_ASCII_NUM = rb"([-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+|nan|NaN|inf|Inf|-inf))"
+BATCH_LINE = re.compile(
+    rb"(?:[0-9]{2}[^|]* \| ([^|]*) \| [^|]* \| [^|]* \| [^|]* \| )?[ \t]*"
+    rb"(?:Epoch ([0-9]+) )?Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss="
+    + _ASCII_NUM
+    + rb"(?:, ([A-Za-z0-9_ ]+)="
+    + _ASCII_NUM
+    + rb"(%?))?[ \t]*"
+)
 CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
 
 

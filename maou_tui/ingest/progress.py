@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 _BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
 _POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
+_PLAIN_NUMBER = rb"(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+_MAOU_POSTFIX = re.compile(
+    rb"(acc|accuracy|f1)=" + _PLAIN_NUMBER + rb"(%?), loss=" + _PLAIN_NUMBER
+)  # what maou's TrainingLoop shows: "acc=95.1%, loss=0.1234" or "f1=0.9512, loss=0.0123"
 _NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
 _LABEL_KEYS = {b"acc": "accuracy", b"accuracy": "accuracy", b"f1": "f1"}
 
@@ -97,17 +101,23 @@ class _PostfixPoint(NamedTuple):
 
 def _parse_postfix(postfix: bytes) -> _PostfixPoint | None:
     """``acc=95.1%, loss=0.1234`` -> (0.1234, 0.951, "accuracy"); None without any value.
-    Only the values a step carries are converted (this runs once per data point)."""
-    items = _POSTFIX_ITEM.findall(postfix)
-    if not items:
+    Only the values a step carries are converted (this runs once per data point); maou's own
+    two-item postfix takes one regex match."""
+    m = _MAOU_POSTFIX.fullmatch(postfix)
+    if m is not None:
+        key, metric, percent, loss = m.groups()
+        return _PostfixPoint(float(loss), _as_float(metric, percent), _LABEL_KEYS[key])
+    found = {}
+    for key, number, percent in _POSTFIX_ITEM.findall(postfix):
+        try:
+            found[key.lower()] = _as_float(number, percent)
+        except ValueError:  # "1.2.3" looks like a number to the pattern
+            continue
+    if not found:
         return None
-    found = {key.lower(): (number, percent) for key, number, percent in items}
     label = next((_LABEL_KEYS[key] for key in found if key in _LABEL_KEYS), None)
-    metric = found.get(b"acc") or found.get(b"accuracy") or found.get(b"f1")
-    loss = found.get(b"loss")
-    return _PostfixPoint(
-        _as_float(*loss) if loss else None, _as_float(*metric) if metric else None, label
-    )
+    metric = next((found[key] for key in (b"acc", b"accuracy", b"f1") if key in found), None)
+    return _PostfixPoint(found.get(b"loss"), metric, label)
 
 
 def _as_float(number: bytes, percent: bytes) -> float:
