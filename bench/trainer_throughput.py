@@ -76,6 +76,30 @@ def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> flo
     return len(trainer.train_data) / elapsed
 
 
+def bookkeeping_us(config, device: torch.device, workdir: Path, calls: int = 2000) -> float:  # type: ignore[no-untyped-def]
+    """Microseconds per step of what the trainer adds around a step (Stage 1 trainer): the
+    step boundary (state, control poll, LR to the param groups) and the step event."""
+    run = RunDir.create(workdir / f"run-{time.monotonic_ns()}")
+    logger = setup_logger(run.log_path, to_stderr=False)
+    events = EventWriter(run.events_path)
+    server = ControlServer(run.socket_path)
+    server.start()
+    ctx = main_context(config, device, events, server, run.checkpoints_dir, logger)
+    try:
+        trainer = StageTrainer(ctx, 1)
+        start = time.perf_counter()
+        for _ in range(calls):
+            trainer._step_boundary()
+            trainer._emit_step(0, 0.5, 32, {"accuracy": 30.0}, 0.001)
+        elapsed = time.perf_counter() - start
+    finally:
+        ctx.control.close()
+        events.close()
+        close_logger(logger)
+        run.close()
+    return 1e6 * elapsed / calls
+
+
 def bare_rate(config, stage: int, device: torch.device) -> float:  # type: ignore[no-untyped-def]
     """Samples/s of a plain torch loop over the same model, tensors, order and optimizer."""
     torch.manual_seed(0)
@@ -135,6 +159,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bookkeeping-only", action="store_true", help="only the us/step figure")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -142,7 +167,7 @@ def main() -> int:
     print(f"{'stage':>5} {'arch':>10} {'trainer/s':>10} {'bare/s':>10} {'ratio':>6}")
     with tempfile.TemporaryDirectory(prefix="maou-bench-") as tmp:
         work = Path(tmp)
-        for arch in args.archs:
+        for arch in [] if args.bookkeeping_only else args.archs:
             config = _config(args.preset, arch, work / "cache", args.device)
             for stage in args.stages:
                 ours, bare = [], []
@@ -152,6 +177,9 @@ def main() -> int:
                     bare.append(bare_rate(config, stage, device))
                 mine, base = statistics.median(ours), statistics.median(bare)
                 print(f"{stage:>5} {arch:>10} {mine:>10.0f} {base:>10.0f} {mine / base:>6.3f}")
+        config = _config(args.preset, args.archs[0], work / "cache", args.device)
+        cost = bookkeeping_us(config, device, work)
+        print(f"per-step bookkeeping (boundary + step event): {cost:.1f} us")
     return 0
 
 
