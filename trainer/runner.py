@@ -6,6 +6,7 @@ Exit status: 0 when the run completed or was stopped (control ``stop``, SIGTERM,
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -105,7 +106,7 @@ def _complete_stage(ctx: RunContext, trainer: StageTrainer, outcome: StageOutcom
             epochs=outcome.epochs,
             step=trainer.global_step,
             metric=settings.metric,
-            value=value if value == value else None,
+            value=None if math.isnan(value) else value,
             reason=outcome.reason,
         )
     )
