@@ -65,6 +65,8 @@ class Monitor:
         self.batch_size = batch_size
         self.checkpoint_fn = checkpoint_fn
         self.global_step = 0
+        self._epoch = 0
+        self._batch = 0  # batches of the current epoch
         self.run = RunDir.create(run_dir)
         self.events = EventWriter(self.run.events_path)
         try:
@@ -127,10 +129,14 @@ class Monitor:
     ) -> bool:
         """Record one finished optimizer step and apply commands; False once a stop is requested.
 
+        ``batch`` in the event counts from 1 within ``epoch``; ``global_step`` over the run.
         May block while a client has paused the run.
         """
         self.global_step += 1
         step = self.global_step
+        self._batch = self._batch + 1 if epoch == self._epoch else 1
+        self._epoch = epoch
+        batch = self._batch
         control = self.control
         schedule_lr = float(self.optimizer.param_groups[0]["lr"])
         lr = control.lr_multiplier * schedule_lr
@@ -140,7 +146,7 @@ class Monitor:
         fields = {
             "stage": 1,
             "epoch": epoch,
-            "batch": step,
+            "batch": batch,
             "global_step": step,
             "loss": None if loss is None else float(loss),
             "metric": None if metric is None else float(metric),
@@ -151,7 +157,7 @@ class Monitor:
         if metrics:
             fields["metrics"] = metrics
         self.events.emit_later(Step, fields)
-        control.update_state(epoch=epoch, batch=step, step=step, lr=lr)
+        control.update_state(epoch=epoch, batch=batch, step=step, lr=lr)
         if control.server is not None and control.server.has_pending:
             self._apply_commands(step, schedule_lr)
         return not control.stop_requested

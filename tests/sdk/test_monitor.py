@@ -87,19 +87,21 @@ def test_events_of_a_monitored_run(short_dir: Path):
     model = torch.nn.Linear(4, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     with Monitor(short_dir / "run", optimizer, metric_name="f1", batch_size=8) as mon:
-        for _ in range(5):
+        for index in range(5):
             loss = model(torch.randn(8, 4)).pow(2).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            mon.step(loss=loss.item(), metric=0.5)
-        mon.step(loss=float("nan"))
+            mon.step(loss=loss.item(), metric=0.5, epoch=1 + index // 3)
+        mon.step(loss=float("nan"), epoch=2)
     events = [json.loads(line) for line in mon.run.events_path.read_text().splitlines()]
     kinds = [e["type"] for e in events]
     assert kinds == ["run_started", "stage_started"] + ["step"] * 6 + ["run_finished"]
     assert events[1]["metric"] == "f1" and events[1]["base_lr"] == 1e-3
     assert events[2]["samples_per_s"] > 0 and events[2]["lr"] == 1e-3
     assert events[-2]["loss"] is None
+    steps = [(e["epoch"], e["batch"], e["global_step"]) for e in events if e["type"] == "step"]
+    assert steps == [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 4), (2, 2, 5), (2, 3, 6)]
     assert events[-1] == {**events[-1], "status": "completed", "step": 6}
     assert not mon.run.socket_path.exists()
 
