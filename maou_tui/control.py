@@ -66,6 +66,7 @@ class ControlClient:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
+        self._connecting = asyncio.Lock()  # concurrent requests share one connection
 
     @property
     def connected(self) -> bool:
@@ -83,8 +84,11 @@ class ControlClient:
 
     async def connect(self) -> None:
         """Open the connection; ControlUnavailable with a one-line reason if nobody listens."""
-        if self.connected:
-            return
+        async with self._connecting:
+            if not self.connected:
+                await self._open()
+
+    async def _open(self) -> None:
         path = self._resolve_path()
         try:
             self._reader, self._writer = await asyncio.wait_for(

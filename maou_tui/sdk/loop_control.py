@@ -226,7 +226,9 @@ class LoopControl:
         return self._set_multiplier(self.lr_multiplier * command.factor)
 
     def _set_lr(self, command: Any) -> Change:
-        if not self._schedule_lr or self._schedule_lr <= 0:
+        if self._schedule_lr is None:
+            raise CommandRejected("this loop does not report its LR; use scale_lr instead")
+        if self._schedule_lr <= 0:
             raise CommandRejected(
                 "cannot set the LR while the schedule's LR is 0 (start of warmup); "
                 "retry in a few steps or use scale_lr"

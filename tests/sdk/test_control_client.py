@@ -111,3 +111,29 @@ async def test_refused_connection_reports_the_servers_reason(short_dir: Path):
         await client.close()
     finally:
         server.close()
+
+
+async def test_concurrent_first_requests_share_one_connection(step_loop: StepLoop):
+    client = ControlClient(step_loop.socket_path)
+    try:
+        replies = await asyncio.gather(*(client.request("status") for _ in range(10)))
+        assert all(r.ok for r in replies)
+        assert len(step_loop.server._connections) == 1
+    finally:
+        await client.close()
+
+
+async def test_set_lr_in_a_loop_that_reports_no_lr_is_rejected(short_dir: Path):
+    server = ControlServer(short_dir / "control.sock").start()
+    control = LoopControl(server, None)
+    try:
+        async with ControlClient(server.socket_path) as client:
+            pending = asyncio.create_task(client.request("set_lr", value=0.01))
+            while not server.has_pending:
+                await asyncio.sleep(0.005)
+            control.poll(3)  # like an LR range test: no schedule LR given
+            reply = await pending
+        assert not reply.ok and "does not report its LR" in reply.error
+        assert control.lr_multiplier == 1.0
+    finally:
+        control.close()
