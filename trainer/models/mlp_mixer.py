@@ -1,7 +1,8 @@
 """MLP-Mixer backbone over the 81 squares (maou ``domain/model/mlp_mixer.py``).
 
 Reference: Tolstikhin et al. 2021, "MLP-Mixer: An all-MLP Architecture for Vision".
-Each square is a token: its 64 input channels are projected to ``dim``; each block mixes
+Each square is a token: its 64 input channels are layer-normed and projected to ``dim``
+(dropout after the projection and after the final norm, as maou); each block mixes
 across squares (token MLP 81 -> token_hidden -> 81) and then across channels (channel MLP
 dim -> channel_hidden -> dim), both pre-norm with residuals. A final LayerNorm and a mean
 over squares give the features. maou: dim 256, token 128, channel 1024, depth 16,
@@ -59,17 +60,19 @@ class MlpMixerBackbone(Backbone):
     def __init__(self, config: MixerConfig) -> None:
         super().__init__()
         self.inputs = BoardInputs(config.embed_dim, config.hand_dim, "corner")
+        self.input_norm = nn.LayerNorm(self.inputs.channels)
         self.token_projection = nn.Linear(self.inputs.channels, config.dim)
+        self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(MixerBlock(config) for _ in range(config.depth))
         self.norm = nn.LayerNorm(config.dim)
         self.out_dim = config.dim
 
     def forward(self, board: torch.Tensor, hand: torch.Tensor) -> torch.Tensor:
         x = self.inputs(board, hand).flatten(2).transpose(1, 2)  # (B, 81, 64)
-        x = self.token_projection(x)  # (B, 81, dim)
+        x = self.dropout(self.token_projection(self.input_norm(x)))  # (B, 81, dim)
         for block in self.blocks:
             x = block(x)
-        return self.norm(x).mean(dim=1)  # (B, dim)
+        return self.dropout(self.norm(x)).mean(dim=1)  # (B, dim)
 
     def layer_groups(self) -> list[nn.Module]:
         return list(self.blocks)

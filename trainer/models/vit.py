@@ -4,7 +4,8 @@ Reference: Dosovitskiy et al. 2020, "An Image is Worth 16x16 Words". Each square
 token (its 64 input channels projected to ``dim``) with a learned positional embedding;
 pre-norm transformer layers (torch's ``TransformerEncoderLayer``, GELU), a final LayerNorm
 and a mean over squares give the features. maou: dim 512, 6 layers, 8 heads, MLP x4,
-dropout 0.1 -> 512-d (19.0M parameters). The hand vector sits on square (0, 0).
+dropout 0.1 (none on attention weights) -> 512-d (19.0M parameters). As maou, the token
+projection and positions start at truncated-normal std 0.02. The hand sits on square (0, 0).
 """
 
 from __future__ import annotations
@@ -37,26 +38,31 @@ class ViTConfig:
             )
 
 
+def _encoder_layer(config: ViTConfig) -> nn.TransformerEncoderLayer:
+    layer = nn.TransformerEncoderLayer(
+        d_model=config.dim,
+        nhead=config.num_heads,
+        dim_feedforward=round(config.dim * config.mlp_ratio),
+        dropout=config.dropout,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+    )
+    layer.self_attn.dropout = 0.0  # maou drops out after attention, not the weights themselves
+    return layer
+
+
 class ViTBackbone(Backbone):
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()
         self.inputs = BoardInputs(config.embed_dim, config.hand_dim, "corner")
         self.token_projection = nn.Linear(self.inputs.channels, config.dim)
         self.position = nn.Parameter(torch.zeros(1, NUM_SQUARES, config.dim))
+        nn.init.trunc_normal_(self.token_projection.weight, std=0.02)
+        nn.init.zeros_(self.token_projection.bias)
         nn.init.trunc_normal_(self.position, std=0.02)
         self.dropout = nn.Dropout(config.dropout)
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(
-                d_model=config.dim,
-                nhead=config.num_heads,
-                dim_feedforward=round(config.dim * config.mlp_ratio),
-                dropout=config.dropout,
-                activation="gelu",
-                batch_first=True,
-                norm_first=True,
-            )
-            for _ in range(config.num_layers)
-        )
+        self.layers = nn.ModuleList(_encoder_layer(config) for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(config.dim)
         self.out_dim = config.dim
 
