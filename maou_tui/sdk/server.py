@@ -22,7 +22,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -56,7 +56,6 @@ class PendingCommand:
 
     command: BaseModel
     connection_id: int
-    received_at: float = field(default_factory=time.monotonic)
 
 
 class ControlServer:
@@ -130,9 +129,6 @@ class ControlServer:
         """Send ``reply`` for a queued command (dropped if its client has gone)."""
         self._outgoing.append((pending.connection_id, (reply.model_dump_json() + "\n").encode()))
         self._wake()
-
-    def state(self) -> RunState:
-        return self._state_provider()
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
