@@ -78,10 +78,20 @@ def remove_stale_socket(path: Path) -> bool:
         return False
     if not stat.S_ISSOCK(info.st_mode):
         raise FileExistsError(f"{path} exists and is not a socket; move it away and retry")
-    if is_live_socket(path):
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(os.fspath(path))
+    except ConnectionRefusedError:
+        pass  # nobody listens: stale (only this error proves it; EACCES proves nothing)
+    except OSError as exc:
+        raise SocketInUseError(f"cannot tell whether {path} is in use ({exc}); remove it") from None
+    else:
         raise SocketInUseError(
             f"control socket {path} is served by another live process; stop that trainer first"
         )
+    finally:
+        probe.close()
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return True

@@ -135,3 +135,31 @@ def test_deep_run_directory_gets_its_socket_in_a_private_runtime_dir(short_dir: 
 def test_too_long_socket_path_is_refused_by_the_server(short_dir: Path):
     with pytest.raises(ValueError, match="longer than 107 bytes"):
         ControlServer(short_dir / ("x" * 120) / "control.sock")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_socket_we_cannot_probe_is_never_removed(short_dir: Path):
+    """Another user's trainer: connect gives EACCES, which proves nothing, so keep the socket."""
+    server = ControlServer(short_dir / "control.sock").start()
+    try:
+        short_dir.chmod(0o777)  # writable by all, so only the check protects the socket
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                from maou_tui.sdk.sockets import remove_stale_socket
+
+                remove_stale_socket(short_dir / "control.sock")
+            except SocketInUseError:
+                code = 0
+            except BaseException:
+                code = 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert find_socket(short_dir) == short_dir / "control.sock"
+    finally:
+        short_dir.chmod(0o700)
+        server.close()
