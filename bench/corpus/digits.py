@@ -103,6 +103,44 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         seed=3,
         tuned=False,
     ),
+    # Added with the issue-6 follow-up, never looked at while its rules were set: SGD without
+    # clipping at a huge LR (a real NaN), another seed of each changed rule.
+    # Meant to give a real NaN (SGD at LR 50, no clipping); the loss went 2.4 -> 214579 and stayed
+    # at ~60-100, finite all along (cross entropy of huge logits is large, not NaN): labelled by
+    # what it shows. LR 1e8 (an exponent typed with the wrong sign) gives the NaN, at step 3.
+    DigitsSpec("d_sgd_lr50_seed4", "sgd", 50.0, 4, {"divergence"}, seed=4, tuned=False),
+    DigitsSpec("d_nan_sgd_lr1e8", "sgd", 1e8, 3, {"nan"}, {"divergence"}, seed=4, tuned=False),
+    DigitsSpec(
+        "d_lr_high_dead_seed4",
+        "sgd",
+        1.5,
+        10,
+        {"divergence"},
+        {"stagnation", "oscillation"},
+        seed=4,
+        tuned=False,
+    ),
+    DigitsSpec(
+        "d_warmup_peak_high_sgd_seed6",
+        "sgd",
+        2.0,
+        8,
+        {"warmup_lr_too_high"},
+        {"divergence", "oscillation", "stagnation", "nan"},
+        warmup_epochs=3,
+        seed=6,
+        tuned=False,
+    ),
+    DigitsSpec(
+        "d_high_constant_lr_seed8",
+        "adam",
+        0.1,
+        10,
+        {"oscillation"},
+        {"divergence"},
+        seed=8,
+        tuned=False,
+    ),
 )
 
 

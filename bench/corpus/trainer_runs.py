@@ -99,6 +99,50 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
         {"nan", "oscillation", "fail_fast_risk", "stagnation"},
         tuned=False,
     ),
+    # Added with the issue-6 follow-up, never looked at while its rules were set: another seed
+    # for the divergence (first point far above ln 2) and the warmup (guide range with the
+    # architecture unknown) rules, and SGD at a high constant LR for oscillation.
+    RunSpec(
+        "s1_lr_far_high_seed11",
+        [*STAGE1, "--seed", "11", "--stage1-learning-rate", "0.3", "--stage1-max-epochs", "3"],
+        {"divergence"},
+        {"nan", "oscillation", "fail_fast_risk", "stagnation"},
+        tuned=False,
+    ),
+    RunSpec(
+        "s1_warmup_peak_high_seed11",
+        [
+            *STAGE1,
+            "--seed",
+            "11",
+            "--stage12-lr-scheduler",
+            "Warmup+CosineDecay",
+            "--stage1-learning-rate",
+            "0.05",
+            "--stage1-max-epochs",
+            "3",
+        ],
+        {"warmup_lr_too_high"},
+        {"divergence", "nan", "fail_fast_risk", "stagnation", "oscillation"},
+        tuned=False,
+    ),
+    RunSpec(
+        "s1_sgd_high_constant_seed11",
+        [
+            *STAGE1,
+            "--seed",
+            "11",
+            "--optimizer",
+            "sgd",
+            "--stage1-learning-rate",
+            "0.5",
+            "--stage1-max-epochs",
+            "3",
+        ],
+        {"oscillation"},
+        {"fail_fast_risk", "stagnation", "divergence"},
+        tuned=False,
+    ),
 )
 
 

@@ -21,6 +21,7 @@ from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
     Blocks,
+    EpochEndLoss,
     decide_cumulative,
     per_batch_from_cumulative,
 )
@@ -147,7 +148,12 @@ class Diagnoser:
         state.scanned = hi
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
-                series.batches[lo:hi], series.epochs[lo:hi], series.values[lo:hi], final
+                series.batches[lo:hi],
+                series.epochs[lo:hi],
+                series.values[lo:hi],
+                final,
+                steps=series.steps[lo:hi],
+                epoch_end=_first_epoch_end_loss(self.store, stage, int(series.epochs[lo])),
             )
             if state.cumulative is None:
                 return False
@@ -354,6 +360,14 @@ def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | Non
     first = min(ends, key=lambda e: e.epoch)
     start = start_step if start_step > 0 else 1
     return max(1, (first.global_step - start + 1) // max(1, first.epoch))
+
+
+def _first_epoch_end_loss(store: Any, stage: int, epoch: int) -> EpochEndLoss | None:
+    """The reported mean train loss of the stage's first epoch, when it has arrived."""
+    for e in _epoch_ends(store, stage):
+        if e.epoch == epoch and e.train_loss is not None:
+            return EpochEndLoss(step=int(e.global_step), loss=float(e.train_loss))
+    return None
 
 
 def _epoch_ends(store: Any, stage: int) -> list[Any]:

@@ -228,13 +228,42 @@ def looks_cumulative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray
 #: log with long epochs is decided early. Live and offline read the same points.
 CUMULATIVE_DECISION_POINTS = 40
 
+#: A running mean since epoch start, read at the epoch's last batch, IS the epoch's mean loss
+#: (maou prints both with 4 decimals: "Batch 35/35: Loss=0.9141" then "Epoch 1/6: Loss=0.9141"),
+#: while a per-batch value there differs from the mean by the batch noise (percents). Equal
+#: within this (print rounding, relative to the value, plus an absolute 1e-4) means cumulative.
+#: This test decides where the shape tests cannot: a flat loss (a network stuck at the base
+#: rate) whose running mean barely moves, so its bumps cannot be seen shrinking.
+CUMULATIVE_END_MATCH_ABS = 1e-4
+CUMULATIVE_END_MATCH_REL = 1e-3
+
+#: Losses are not negative (cross entropy, BCE, MSE): inverting a series that was not a running
+#: mean multiplies its noise by t and soon gives negative "per-batch" values. Below this
+#: fraction of the series' median (room for print rounding), the series was per-batch.
+CUMULATIVE_MIN_INVERTED_OF_MEDIAN = -0.05
+
+
+@dataclass(frozen=True)
+class EpochEndLoss:
+    """The first epoch's reported mean loss and the global step it was reported at."""
+
+    step: int
+    loss: float
+
 
 def decide_cumulative(
-    batches: np.ndarray, epochs: np.ndarray, values: np.ndarray, final: bool = False
+    batches: np.ndarray,
+    epochs: np.ndarray,
+    values: np.ndarray,
+    final: bool = False,
+    steps: np.ndarray | None = None,
+    epoch_end: EpochEndLoss | None = None,
 ) -> bool | None:
-    """Whether a stage's series is a running mean, judged on its first epoch only (its first
+    """Whether a stage's loss series is a running mean, judged on its first epoch only (its first
     CUMULATIVE_DECISION_POINTS points), so that a live tail and a whole file decide alike.
-    None until that epoch has them or has ended (``final``: the stage ended)."""
+    None until that epoch has them or has ended (``final``: the stage ended). When the whole
+    first epoch is in the window and its EpochEnd came at its last point, the two values decide
+    (CUMULATIVE_END_MATCH_*); else the shape tests (``looks_cumulative``) do."""
     if values.size == 0:
         return None if not final else False
     first = epochs == epochs[0]
@@ -243,4 +272,22 @@ def decide_cumulative(
     if n < CUMULATIVE_DECISION_POINTS and not ended:
         return None
     keep = np.flatnonzero(first)[:CUMULATIVE_DECISION_POINTS]
-    return looks_cumulative(batches[keep], epochs[keep], values[keep])
+    b, e, v = batches[keep], epochs[keep], values[keep]
+    if _inverts_negative(b, e, v):
+        return False
+    if n <= CUMULATIVE_DECISION_POINTS and steps is not None and epoch_end is not None:
+        last = int(keep[-1])
+        if int(steps[last]) == epoch_end.step and np.isfinite(values[last]):
+            gap = abs(float(values[last]) - epoch_end.loss)
+            return gap <= CUMULATIVE_END_MATCH_ABS + CUMULATIVE_END_MATCH_REL * abs(epoch_end.loss)
+    return looks_cumulative(b, e, v)
+
+
+def _inverts_negative(batches: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    if finite.size < 2 or float(finite.min()) < 0:  # a series with negative values is no loss
+        return False
+    inverted = per_batch_from_cumulative(batches, epochs, values)
+    inverted = inverted[np.isfinite(inverted)]
+    floor = CUMULATIVE_MIN_INVERTED_OF_MEDIAN * float(np.median(finite))
+    return bool(inverted.size) and float(inverted.min()) < floor
