@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,7 +33,7 @@ from trainer.loop import StageTrainer
 from trainer.train_log import TrainLog, close_logger, setup_logger
 
 #: Data sizes giving one epoch of a few dozen batches per stage.
-SIZES = ["--stage2-positions", "2000", "--stage3-games", "12", "--test-ratio", "0"]
+SIZES = ["--stage2-positions", "1000", "--stage3-games", "6", "--test-ratio", "0"]
 
 
 def _config(preset: str, arch: str, cache: Path, device: str):  # type: ignore[no-untyped-def]
@@ -52,6 +53,17 @@ def _config(preset: str, arch: str, cache: Path, device: str):  # type: ignore[n
     return build_config(args)
 
 
+@dataclass(frozen=True)
+class Rate:
+    """Samples per wall-clock second, and per CPU second of this process (all its threads).
+
+    On a shared machine the CPU figure is the stable one: other processes change wall time,
+    not the CPU work a loop does per sample."""
+
+    wall: float
+    cpu: float
+
+
 def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> float:  # type: ignore[no-untyped-def]
     """Samples/s of StageTrainer.run() over one epoch, with events, socket and log live."""
     torch.manual_seed(0)
@@ -64,16 +76,16 @@ def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> flo
     try:
         trainer = StageTrainer(ctx, stage)
         _sync(device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         trainer.run()
         _sync(device)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     finally:
         ctx.control.close()
         events.close()
         close_logger(logger)
         run.close()
-    return len(trainer.train_data) / elapsed
+    return Rate(len(trainer.train_data) / elapsed, len(trainer.train_data) / cpu)
 
 
 def bookkeeping_us(config, device: torch.device, workdir: Path, calls: int = 2000) -> float:  # type: ignore[no-untyped-def]
@@ -112,7 +124,7 @@ def bare_rate(config, stage: int, device: torch.device) -> float:  # type: ignor
     order = epoch_order(len(data), config.seed, stage, 1, device)
     model.train()
     _sync(device)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for batch in range(trainer.batches):
         inputs = data.batch(batch_indices(order, batch, size))
         with trainer._autocast():
@@ -130,7 +142,8 @@ def bare_rate(config, stage: int, device: torch.device) -> float:  # type: ignor
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
     _sync(device)
-    return len(data) / (time.perf_counter() - start)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Rate(len(data) / elapsed, len(data) / cpu)
 
 
 def _silent_context(config, device: torch.device) -> RunContext:  # type: ignore[no-untyped-def]
@@ -164,7 +177,10 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(f"preset={args.preset} device={device} threads={args.threads} repeats={args.repeats}")
-    print(f"{'stage':>5} {'arch':>10} {'trainer/s':>10} {'bare/s':>10} {'ratio':>6}")
+    print(
+        f"{'stage':>5} {'arch':>10} {'trainer/cpu-s':>13} {'bare/cpu-s':>10} {'cpu ratio':>9}"
+        f" {'trainer/s':>9} {'bare/s':>7} {'wall ratio':>10}"
+    )
     with tempfile.TemporaryDirectory(prefix="maou-bench-") as tmp:
         work = Path(tmp)
         for arch in [] if args.bookkeeping_only else args.archs:
@@ -175,8 +191,16 @@ def main() -> int:
                 for _ in range(args.repeats):
                     ours.append(trainer_rate(config, stage, device, work))
                     bare.append(bare_rate(config, stage, device))
-                mine, base = statistics.median(ours), statistics.median(bare)
-                print(f"{stage:>5} {arch:>10} {mine:>10.0f} {base:>10.0f} {mine / base:>6.3f}")
+                cpu_mine = statistics.median(r.cpu for r in ours)
+                cpu_base = statistics.median(r.cpu for r in bare)
+                wall_mine = statistics.median(r.wall for r in ours)
+                wall_base = statistics.median(r.wall for r in bare)
+                print(
+                    f"{stage:>5} {arch:>10} {cpu_mine:>13.0f} {cpu_base:>10.0f}"
+                    f" {cpu_mine / cpu_base:>9.3f} {wall_mine:>9.0f} {wall_base:>7.0f}"
+                    f" {wall_mine / wall_base:>10.3f}",
+                    flush=True,
+                )
         config = _config(args.preset, args.archs[0], work / "cache", args.device)
         cost = bookkeeping_us(config, device, work)
         print(f"per-step bookkeeping (boundary + step event): {cost:.1f} us")
