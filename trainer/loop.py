@@ -139,7 +139,8 @@ class StageTrainer:
         log, s = self.ctx.log, self.settings
         threshold = self.ctx.control.thresholds.get(self.stage)
         log.stage_banner(self.stage, s.name)
-        log.starting(s.name, s.max_epochs, threshold.value if threshold else None)
+        if threshold is not None:  # maou's Stage 3 (dl.py) has no threshold and no such line
+            log.starting(s.name, s.max_epochs, threshold.value)
         if self.stage in (1, 2):
             log.sqrt_scaling(s.base_lr, self.scale, self.effective_lr, self._batch_note())
         log.scheduler(self.plan.name, self.plan.warmup_steps, self.plan.total_steps)

@@ -72,12 +72,12 @@ class TrainLog:
         self.log.info("STAGE %d: %s LEARNING", stage, title)
         self.log.info(BANNER)
 
-    def starting(self, name: str, max_epochs: int, threshold: float | None) -> None:
+    def starting(self, name: str, max_epochs: int, threshold: float) -> None:
         self.log.info(
             "Starting %s (TrainingLoop): max_epochs=%d, threshold=%.1f%%",
             name,
             max_epochs,
-            100.0 * (threshold or 0.0),
+            100.0 * threshold,
         )
 
     def sqrt_scaling(
