@@ -101,14 +101,14 @@ def test_line_over_the_size_cap_is_rejected(step_loop: StepLoop, raw_client: Raw
 
 
 def test_half_line_does_not_block_others_and_times_out(short_dir: Path):
-    loop = StepLoop(short_dir / "run", partial_line_timeout=0.5)
+    loop = StepLoop(short_dir / "run", partial_line_timeout=1.0)
     try:
         hanger = RawClient(loop.socket_path)
         hanger.send_raw(b'{"type": "pause", "id": "half"')  # no newline, then silence
         other = RawClient(loop.socket_path)
         started = time.monotonic()
         assert other.ask({"type": "status", "id": "s"})["ok"]
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 0.9  # long before the half line times out
         assert loop.advances()
         refusal = hanger.read_reply()
         assert_rejected(refusal, "incomplete message")
@@ -199,7 +199,7 @@ def test_rate_limit_rejects_excess_without_hanging(short_dir: Path):
         replies = [client.read_reply() for _ in range(40)]
         assert [r["id"] for r in replies] == [f"r{i}" for i in range(40)]
         rejected = [r for r in replies if not r["ok"]]
-        assert 25 <= len(rejected) <= 30
+        assert 20 <= len(rejected) <= 30  # 10 of burst, then ~5/s while the 40 are handled
         assert_rejected(rejected[0], "rate limit")
         assert_unchanged(loop)
     finally:
