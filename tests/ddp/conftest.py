@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,7 +64,15 @@ def start(command: list[str], trace_dir: Path | None = None) -> subprocess.Popen
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # torchrun and its ranks: one process group to clean up
     )
+
+
+def kill_all(process: subprocess.Popen[str]) -> None:
+    """Kill the launcher and every rank it started, if any is left (after a failed test)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 240) -> tuple[int, str]:
@@ -70,7 +80,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 240) -> tuple[int, s
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         pytest.fail(f"still running after {timeout} s:\n{output[-3000:]}")
     return process.returncode, output

@@ -15,6 +15,7 @@ from tests.ddp.conftest import (
     REPO,
     env,
     finish,
+    kill_all,
     of_type,
     read_events,
     read_trace,
@@ -77,8 +78,7 @@ def test_launcher_writes_run_finished_when_rank_0_dies(tmp_path: Path, cache_dir
         os.kill(rank0, signal.SIGKILL)
         status, output = finish(process, timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
+        kill_all(process)
     assert status != 0
     (finished,) = of_type(read_events(run_dir), "run_finished")
     assert finished["status"] == "failed", output[-2000:]

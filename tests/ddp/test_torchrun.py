@@ -12,6 +12,7 @@ import pytest
 from tests.ddp.conftest import (
     FAST,
     finish,
+    kill_all,
     of_type,
     read_events,
     read_trace,
@@ -86,8 +87,7 @@ def test_control_applies_on_every_rank_at_the_same_step_then_resume(
         assert send(run_dir, "stop")["ok"]
         status, output = finish(process)
     finally:
-        if process.poll() is None:
-            process.kill()
+        kill_all(process)
     assert status == 0, output[-3000:]
 
     events = read_events(run_dir)
@@ -130,8 +130,7 @@ def test_a_killed_rank_fails_the_run_naming_it(tmp_path: Path, cache_dir: Path) 
         os.kill(victim, signal.SIGKILL)
         status, _ = finish(process, timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
+        kill_all(process)
     assert status != 0
     (finished,) = of_type(read_events(run_dir), "run_finished")
     assert finished["status"] == "failed"
