@@ -55,11 +55,16 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
         {"warmup_lr_too_high"},
         {"divergence", "nan", "fail_fast_risk", "stagnation", "oscillation"},
     ),
+    # Meant as "too high constant LR -> oscillation" (AdamW 0.02, twice the top of the guide's
+    # range); its epoch losses fall every epoch (0.416 0.325 0.309 0.293 0.258 0.239) and its
+    # block means scatter as much as the healthy run's: no oscillation, no guide LR symptom, just
+    # an accuracy held at the 90.2% base rate. Relabelled by what it shows in the issue-6
+    # follow-up (docs/diagnostics.md gives the score under the old label too).
     RunSpec(
         "s1_high_constant_lr",
         [*STAGE1, "--stage1-learning-rate", "0.02", "--stage1-max-epochs", "6"],
-        {"oscillation"},
-        {"fail_fast_risk", "stagnation", "divergence"},
+        set(),
+        {"fail_fast_risk", "stagnation"},
     ),
     # Meant to overfit, but within 14 epochs the validation loss only levelled off (0.050 ->
     # 0.049-0.053, never 5% above its best for 2 epochs): labelled by what it shows, a Stage 2
@@ -101,7 +106,9 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
     ),
     # Added with the issue-6 follow-up, never looked at while its rules were set: another seed
     # for the divergence (first point far above ln 2) and the warmup (guide range with the
-    # architecture unknown) rules, and SGD at a high constant LR for oscillation.
+    # architecture unknown) rules, and SGD at a high constant LR meant to oscillate; SGD at 0.5
+    # trained like the healthy AdamW run (epoch losses 0.336 0.234 0.204 against 0.302 0.209
+    # 0.192): labelled by what it shows, healthy (3 epochs cannot reach 99%: fail-fast risk).
     RunSpec(
         "s1_lr_far_high_seed11",
         [*STAGE1, "--seed", "11", "--stage1-learning-rate", "0.3", "--stage1-max-epochs", "3"],
@@ -139,8 +146,8 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
             "--stage1-max-epochs",
             "3",
         ],
-        {"oscillation"},
-        {"fail_fast_risk", "stagnation", "divergence"},
+        set(),
+        {"fail_fast_risk"},
         tuned=False,
     ),
 )

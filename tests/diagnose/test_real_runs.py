@@ -80,3 +80,45 @@ def test_report_missing_file_is_one_line_exit_2(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.log")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope.log" in err
+
+
+def test_log_starting_after_an_explosion_is_divergence_not_stagnation():
+    found = {f.kind: f for f in findings_of("s1_lr_far_high.maou.txt")}
+    f = found["divergence"]
+    assert f.severity == "critical" and f.evidence["rule"] == "first_point"
+    assert f.advice.option == "--stage1-learning-rate"
+    assert f.advice.suggested == pytest.approx(0.1)
+    # "raise the LR" would be the wrong advice for a network stuck after a blow-up
+    assert "stagnation" not in found
+
+
+def test_loss_stuck_above_the_untrained_models_is_divergence():
+    found = {f.kind: f for f in findings_of("digits_lr_high_dead.maou.txt")}
+    assert found["divergence"].evidence["rule"] == "above_untrained"
+    assert found["divergence"].step <= 40
+    assert "stagnation" not in found
+
+
+def test_warmup_peak_above_every_architectures_range_without_the_architecture():
+    found = {f.kind: f for f in findings_of("s1_warmup_peak_high.maou.txt")}
+    f = found["warmup_lr_too_high"]
+    # the log names no architecture: the most permissive table (ResNet, batch <= 256) is used
+    assert f.evidence["guide_search_top"] == pytest.approx(0.0283)
+    assert f.step <= 40
+
+
+def test_real_nan_loss_is_critical():
+    found = {f.kind: f for f in findings_of("digits_nan_sgd_lr1e8.maou.txt")}
+    assert found["nan"].severity == "critical"
+    assert found["nan"].step <= 10
+
+
+def test_flat_running_mean_log_is_not_oscillation():
+    found = {f.kind for f in findings_of("s1_mixer_stuck.maou.txt")}
+    assert "oscillation" not in found
+    assert "stagnation" in found
+
+
+def test_epoch_loss_rising_and_falling_more_than_it_drifts_is_oscillation():
+    found = [f for f in findings_of("digits_high_lr_momentum.maou.txt") if f.kind == "oscillation"]
+    assert found and found[0].advice.key == "h"

@@ -35,6 +35,12 @@ OSC_EPOCH_UP_FRACTION = 0.01
 #: No trend: the fitted change across the window is under 10% of the level (a healthy run
 #: still falls by more than that over five epochs, on every curve of the corpus).
 OSC_EPOCH_MAX_TREND = 0.10
+#: ...or a trend at most this multiple of the swings (the block rule's OSC_MAX_TREND_TO_AMPLITUDE):
+#: when the loss rises and falls by more than it drifts, the swings are the main motion even
+#: though a line fitted to five noisy epochs slopes (SGD with momentum at a high LR: 0.15 ->
+#: 0.34 -> 0.43 -> 0.26 -> 0.34 -> 0.20). Healthy curves fall smoothly: swings of a few percent,
+#: never two rises in five epochs on the corpus.
+OSC_EPOCH_MAX_TREND_TO_SWING = 2.0
 #: The swings (detrended std) are at least 3% of the level...
 OSC_EPOCH_MIN_AMPLITUDE = 0.03
 #: ...and at least 1% of the untrained model's loss: near a loss of zero, relative swings of
@@ -158,7 +164,10 @@ def epoch_oscillation(data: StageData) -> list[Detection]:
     hits = np.flatnonzero(
         (level > 0)
         & (ups >= OSC_EPOCH_MIN_UPS)
-        & (np.abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level)
+        & (
+            (np.abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level)
+            | (np.abs(slope) * (w - 1) <= OSC_EPOCH_MAX_TREND_TO_SWING * swing)
+        )
         & (swing >= OSC_EPOCH_MIN_AMPLITUDE * level)
         & (swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial)
     )
@@ -185,7 +194,8 @@ def _epoch_oscillation_detection(
         epoch=int(t.epoch[first]),
         message=(
             f"Stage {ctx.stage} epoch loss goes up and down around {level:.4g} "
-            f"(+-{100 * swing / level:.0f}%, {ups} rises in {OSC_EPOCH_WINDOW} epochs, no trend)"
+            f"(+-{100 * swing / level:.0f}%, {ups} rises in {OSC_EPOCH_WINDOW} epochs, "
+            "swings larger than the trend)"
         ),
         evidence={
             "level": level,
