@@ -148,8 +148,16 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
     ),
     # Added untuned, then looked at: its per-batch log passed the running-mean shape test and
     # inverted to negative losses, which led to CUMULATIVE_MIN_INVERTED_OF_MEDIAN: tuned since.
+    # Its validation loss went 0.165 (epoch 6) -> 0.175, 0.244, 0.220, 0.315 while the train loss
+    # fell 0.146 -> 0.058: overfitting by Prechelt's GL5 rule, so that finding is allowed.
     DigitsSpec(
-        "d_high_constant_lr_seed8", "adam", 0.1, 10, {"oscillation"}, {"divergence"}, seed=8
+        "d_high_constant_lr_seed8",
+        "adam",
+        0.1,
+        10,
+        {"oscillation"},
+        {"divergence", "overfitting"},
+        seed=8,
     ),
     # Generated and scored after the last rule change, never looked at before: the recipes of
     # the two tuned oscillation runs (Adam 0.1; SGD 0.3 with momentum) with fresh seeds.
