@@ -180,14 +180,14 @@ class MaouApp(App):
     @on(LogLinesPending)
     def _show_log_lines(self) -> None:
         # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
-        if self._log_tail is not None and self.screen is self.main:
+        if self._log_tail is not None and self._main_visible():
             self.main.write_log(self._log_tail.take())
 
     def _redraw_if_changed(self) -> None:
         """Status every tick when data changed; charts (the costly part) at the pace of
         ``_chart_interval``. Nothing while a dialog covers the screen: each change under a
         modal re-renders the whole dimmed background."""
-        if self.screen is not self.main:
+        if not self._main_visible():
             return
         self._show_log_lines()
         now = time.monotonic()
@@ -206,6 +206,11 @@ class MaouApp(App):
         if charts_due:
             self._drawn_version, self._view_dirty, self._charts_at = version, False, now
         self._report_finish()
+
+    def _main_visible(self) -> bool:
+        """The main screen is on top (not under a dialog, and the app is not closing)."""
+        stack = self.screen_stack
+        return bool(stack) and stack[-1] is self.main
 
     def _chart_interval(self) -> float:
         build_s = sum(chart.render_seconds for chart in self.main.charts)

@@ -40,7 +40,7 @@ def test_user_theme_dir_adds_themes_and_skips_broken_files(_isolated_themes: Pat
 async def test_unknown_theme_falls_back_with_a_note(demo_dir: Path) -> None:
     app = MaouApp(demo_dir, mode="attach", theme="no-such-theme")
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert app.theme == "dark"
         assert has_note(app, "unknown theme 'no-such-theme'; using 'dark'")
 
@@ -50,7 +50,7 @@ async def test_broken_user_theme_is_notified(demo_dir: Path, _isolated_themes: P
     (_isolated_themes / "oops.json").write_text('{"name": "oops"}')  # no primary colour
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert has_note(app, "oops.json: primary: Field required")
 
 
@@ -63,7 +63,7 @@ def chart_colours(chart: LossChart) -> set[tuple[int, int, int]]:
 async def test_chart_colours_follow_the_theme(demo_dir: Path) -> None:
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         chart = app.main.query_one(LossChart)
         dark_primary = theme_rgb(app, "primary")
         assert dark_primary in chart_colours(chart)
@@ -81,7 +81,7 @@ async def test_no_color_still_draws_everything(demo_dir: Path, monkeypatch) -> N
     monkeypatch.setenv("NO_COLOR", "1")
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert app.no_color
         assert "RUNNING" in status_text(app)
         assert "loss (batch" in app.main.query_one(LossChart).render().plain

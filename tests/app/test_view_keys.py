@@ -23,7 +23,7 @@ def chart(app: MaouApp, kind: type):
 async def test_smoothing_keys_change_the_loss_curve(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert "EMA 0.9" in chart(app, LossChart).chart_title
         await pilot.press("plus")
         await wait_for(pilot, lambda: "EMA 0.95" in chart(app, LossChart).chart_title, "0.95")
@@ -34,7 +34,7 @@ async def test_smoothing_keys_change_the_loss_curve(demo_dir: Path):
 async def test_g_toggles_the_lr_log_scale(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert chart(app, LrChart).chart_title == "LR (log)"
         await pilot.press("g")
         await wait_for(pilot, lambda: chart(app, LrChart).chart_title == "LR", "linear LR")
@@ -43,7 +43,7 @@ async def test_g_toggles_the_lr_log_scale(demo_dir: Path):
 async def test_z_zooms_to_the_current_stage_and_back(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert x_range(app.store, app.view.zoom_stage) == (0.0, 170.0)
         await pilot.press("z")
         assert x_range(app.store, app.view.zoom_stage) == (130.0, 170.0)  # Stage 3 only
@@ -55,7 +55,7 @@ async def test_z_zooms_to_the_current_stage_and_back(demo_dir: Path):
 async def test_T_cycles_themes(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         seen = {app.theme}
         for _ in range(3):
             await pilot.press("T")
@@ -66,7 +66,7 @@ async def test_T_cycles_themes(demo_dir: Path):
 async def test_help_screen_lists_every_key(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one("DataTable")
@@ -97,7 +97,7 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
 async def test_command_palette_runs_a_command(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         await pilot.press("ctrl+p")
         await pilot.press(*"zoom")
         await wait_for(
@@ -117,7 +117,7 @@ async def test_r_switches_to_another_run(tmp_path: Path):
     second = write_demo_run(root / "20260102-000000-resnet-tiny", finished="failed")
     app = MaouApp(first, mode="attach", theme="dark", runs_root=root)
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         await pilot.press("r")
         assert isinstance(app.screen, RunPicker)
         assert app.screen.runs == [second, first]  # newest first
@@ -143,7 +143,7 @@ async def test_failed_run_shows_the_failure(tmp_path: Path):
     run = write_demo_run(tmp_path / "failed-run", finished="failed")
     app = MaouApp(run, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         await wait_for(pilot, lambda: has_note(app, "training failed: RuntimeError: boom"), "note")
         assert "FAILED" in status_text(app)
 
@@ -151,7 +151,7 @@ async def test_failed_run_shows_the_failure(tmp_path: Path):
 async def test_corrupt_line_is_skipped_and_counted(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
+        await loaded(pilot, app, min_steps=170)
         assert app.store.last_step == 170  # everything after the corrupt line still arrived
         assert "skipped 1 corrupt line(s)" in status_text(app)
 
