@@ -25,9 +25,15 @@ if TYPE_CHECKING:
 _BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
 _POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
 _PLAIN_NUMBER = rb"(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-_MAOU_POSTFIX = re.compile(
-    rb"(acc|accuracy|f1)=" + _PLAIN_NUMBER + rb"(%?), loss=" + _PLAIN_NUMBER
-)  # what maou's TrainingLoop shows: "acc=95.1%, loss=0.1234" or "f1=0.9512, loss=0.0123"
+_MAOU_ITEMS = rb"(acc|accuracy|f1)=" + _PLAIN_NUMBER + rb"(%?), loss=" + _PLAIN_NUMBER
+_MAOU_POSTFIX = re.compile(_MAOU_ITEMS)  # "acc=95.1%, loss=0.1234", "f1=0.9512, loss=0.0123"
+# A whole Training bar with that postfix (groups n, total, postfix, then _MAOU_POSTFIX's): the
+# same reading as _BAR + _parse_postfix, in one match.
+_MAOU_BAR = re.compile(
+    rb"Training[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[[^\],\r\n]*, [^\],\r\n]*, ("
+    + _MAOU_ITEMS
+    + rb")\]"
+)
 _NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
 _LABEL_KEYS = {b"acc": "accuracy", b"accuracy": "accuracy", b"f1": "f1"}
 
@@ -60,25 +66,40 @@ class BarTracker:
 
     def try_bar(self, segment: bytes, parser: MaouLogParser) -> bool:
         """Handle ``segment`` if it is a bar; False if it is something else."""
+        fast = _MAOU_BAR.fullmatch(segment)
+        if fast is not None:  # maou's own bar: everything in one match (once per data point)
+            n_text, total_text, postfix, key, metric, percent, loss = fast.groups()
+            point = _PostfixPoint(float(loss), _as_float(metric, percent), _LABEL_KEYS[key])
+            self._training(int(n_text), int(total_text), postfix, parser, point)
+            return True
         m = _BAR.search(segment)
         if m is None:
             return False
         desc, n_text, total_text, info = m.groups()
         if desc == b"Training":
-            self._training(int(n_text), int(total_text), info, parser)
+            parts = info.split(b", ", 2)
+            postfix = parts[2] if len(parts) == 3 else b""
+            self._training(int(n_text), int(total_text), postfix, parser)
         rest = segment[m.end() :].strip()
         if rest:
             parser.line(decode(rest))
         return True
 
-    def _training(self, n: int, total: int, info: bytes, parser: MaouLogParser) -> None:
+    def _training(
+        self,
+        n: int,
+        total: int,
+        postfix: bytes,
+        parser: MaouLogParser,
+        parsed: _PostfixPoint | None = None,
+    ) -> None:
+        """Batch ``n`` of ``total``; a step where the postfix changed (``parsed``: its values
+        when the caller has them already)."""
         new_epoch = not parser.clock.is_open or (self.last_n is not None and n < self.last_n)
         if new_epoch:
             self.reset()
-        parts = info.split(b", ", 2)
-        postfix = parts[2] if len(parts) == 3 else b""
         fresh = bool(postfix) and postfix != self.last_postfix and n > 0
-        point = _parse_postfix(postfix) if fresh else None
+        point = (parsed or _parse_postfix(postfix)) if fresh else None
         if parser.stage is None and point is None:
             return  # nothing tells the stage yet: wait for a postfix or a stage line
         stage = parser.stage_for(None, point.label if point else None)
