@@ -211,9 +211,21 @@ def fail_fast_advice(ctx: StageContext, epochs_needed: int | None) -> Advice:
     note = _join(
         "maou aborts the run when max epochs run out below the threshold",
         f"raise {option} or lower {threshold_option}" if option else "",
-        "or raise the LR if the metric is flat (2-5x)",
+        FAIL_FAST_RAISE_LR_HINT,
     )
     return Advice(option=option, current=current, suggested=suggested, factor=factor, note=note)
+
+
+#: The last part of fail_fast_risk's note; after a divergence it is replaced by
+#: FAIL_FAST_AFTER_DIVERGENCE_HINT (raising the LR of a run that blew up would be wrong).
+FAIL_FAST_RAISE_LR_HINT = "or raise the LR if the metric is flat (2-5x)"
+FAIL_FAST_AFTER_DIVERGENCE_HINT = "the loss diverged first: lower the LR as that finding says"
+
+
+def after_divergence(found: Advice) -> Advice:
+    """fail_fast_risk's advice for a stage whose loss diverged before."""
+    note = found.note.replace(FAIL_FAST_RAISE_LR_HINT, FAIL_FAST_AFTER_DIVERGENCE_HINT)
+    return found.model_copy(update={"note": note})
 
 
 def no_lr_advice(note: str) -> Advice:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from maou_tui.diagnose import advice
 from maou_tui.diagnose.context import stage_context
 from maou_tui.diagnose.detectors import cumulative, epochs, loss, runtime
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
@@ -297,12 +298,17 @@ class Diagnoser:
 
 def _drop_aftermath(detections: list[Detection]) -> list[Detection]:
     """A flat loss after a divergence is its aftermath (a network stuck at a trivial solution),
-    not an LR that is too low: advising "raise the LR" there would be wrong."""
+    not an LR that is too low: advising "raise the LR" there would be wrong, so such a
+    stagnation is dropped and a fail-fast risk loses its "raise the LR" hint."""
     diverged = [d.onset for d in detections if d.kind in ("divergence", "nan")]
     if not diverged:
         return detections
     first = min(diverged)
-    return [d for d in detections if not (d.kind == "stagnation" and d.onset >= first)]
+    kept = [d for d in detections if not (d.kind == "stagnation" and d.onset >= first)]
+    for d in kept:
+        if d.kind == "fail_fast_risk" and d.onset >= first:
+            d.advice = advice.after_divergence(d.advice)
+    return kept
 
 
 def diagnose(store: Any) -> list[Finding]:

@@ -90,6 +90,7 @@ def test_log_starting_after_an_explosion_is_divergence_not_stagnation():
     assert f.advice.suggested == pytest.approx(0.1)
     # "raise the LR" would be the wrong advice for a network stuck after a blow-up
     assert "stagnation" not in found
+    assert "raise the LR" not in found["fail_fast_risk"].advice.note
 
 
 def test_loss_stuck_above_the_untrained_models_is_divergence():
