@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
@@ -78,7 +79,7 @@ class RunChart(PlotextPlot):
     def set_store(self, store: RunStore) -> None:
         self.store = store
 
-    def render(self):
+    def render(self) -> RenderResult:
         started = time.perf_counter()
         rendered = super().render()
         self.render_seconds = time.perf_counter() - started
@@ -98,11 +99,11 @@ class RunChart(PlotextPlot):
         plt.title(self.chart_title)
         x_min, x_max = x_range(self.store, view.zoom_stage)
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
-        lows_highs = self.draw_series(view, x_min, x_max, width)
+        drawn = self.draw_series(view, x_min, x_max, width)
         plt.xlim(x_min, x_max)
         if not self.show_x_ticks:
             plt.xticks([])
-        y_lo, y_hi = self._y_limits(lows_highs, view)
+        y_lo, y_hi = self._y_limits(drawn, view)
         marks = [*self.store.marks, *extra_marks]
         self._draw_marks(marks, x_min, x_max, y_hi, width)
         plt.ylim(y_lo, y_hi)

@@ -6,9 +6,11 @@ without a terminal; the widget only re-renders it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from textual.markup import escape
 from textual.widgets import Static
 
@@ -45,8 +47,10 @@ def current_thresholds(store: RunStore) -> dict[int, Threshold]:
     }
     for control in store.controls:
         for key, value in control.after.items():
-            if key.startswith("threshold_stage") and isinstance(value, dict):
-                thresholds[int(key.removeprefix("threshold_stage"))] = Threshold(**value)
+            stage = key.removeprefix("threshold_stage")
+            if key.startswith("threshold_stage") and stage.isdigit() and isinstance(value, dict):
+                with contextlib.suppress(ValidationError):  # another producer's odd record
+                    thresholds[int(stage)] = Threshold.model_validate(value)
     return thresholds
 
 
