@@ -17,7 +17,7 @@ import numpy as np
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.context import stage_context
-from maou_tui.diagnose.detectors import cumulative, epochs, loss, runtime
+from maou_tui.diagnose.detectors import cumulative, divergence, epochs, loss, runtime
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
@@ -30,7 +30,7 @@ from maou_tui.diagnose.signals import (
 #: Detectors over a stage's loss blocks and epoch table, in report order.
 STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
     runtime.nan,
-    loss.divergence,
+    divergence.divergence,
     loss.warmup_lr_too_high,
     loss.oscillation,
     epochs.epoch_oscillation,

@@ -1,4 +1,4 @@
-"""Loss-curve detectors: divergence, warmup LR too high, oscillation, stagnation.
+"""Loss-curve detectors: warmup LR too high, oscillation, stagnation (divergence: its module).
 
 They read one stage's loss blocks (``signals.Blocks``: mean, spread and LR per span of steps), so
 a new stage (a new head, a new loss scale) is never compared with the previous one.
@@ -6,52 +6,17 @@ a new stage (a new head, a new loss scale) is never compared with the previous o
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
+from maou_tui.diagnose.detectors.divergence import (
+    DIVERGENCE_CONFIRM_BLOCKS,
+    DIVERGENCE_MIN_RISE,
+    onset_after_best,
+)
 from maou_tui.lrtools import format_lr
-
-# --- divergence ---------------------------------------------------------------------------
-#: A block mean this many times the best block mean so far is divergence. fastai/Lightning stop
-#: an LR sweep at 4x the best smoothed loss; mid-training a doubling of the averaged loss is
-#: already far outside block-to-block noise (a few percent on every curve of the corpus).
-DIVERGENCE_RATIO = 2.0
-#: A loss this far above the untrained model's (the stage's first point), for the confirming
-#: blocks, is divergence even without a "best" to compare with: training only ever lowers the
-#: loss of a fresh model; a too-high LR can throw it up at once and leave it stuck there.
-DIVERGENCE_ABOVE_INITIAL_RATIO = 1.3
-#: ...and the rise must be at least this fraction of the stage's first block mean: near a loss of
-#: zero a doubling can be a tiny absolute wiggle (0.002 -> 0.004) that no one should act on.
-DIVERGENCE_MIN_RISE = 0.10
-#: Consecutive blocks above the ratio before it is reported: one bad block is a spike, not a run.
-DIVERGENCE_CONFIRM_BLOCKS = 2
-#: ...unless one block is this far above the best: fastai's and Lightning's LR sweeps stop at
-#: 4x the best smoothed loss. A far too high LR explodes in the first few batches and then
-#: settles on a trivial solution, so a single block is all there is to see.
-DIVERGENCE_SPIKE_RATIO = 4.0
-#: A block holding a batch at DIVERGENCE_SPIKE_RATIO x the best, with its mean this far above the
-#: best, is a spike of several batches (one outlier batch moves a block mean far less).
-DIVERGENCE_SPIKE_MEAN_RATIO = 1.5
-#: Blocks in a row at or above the untrained model's loss (the stage's first point), whose mean
-#: is DIVERGENCE_MIN_RISE above it, are divergence: training never leaves the loss above where it
-#: started for a quarter of an epoch (a far too low LR keeps it *at* that level, within a few
-#: percent), while an LR that threw the network off leaves it there, at chance or worse.
-DIVERGENCE_ABOVE_UNTRAINED_BLOCKS = 4
-#: A freshly initialised network has logits near 0, so a BCE-with-logits loss (maou's Stage 1
-#: reachable squares and Stage 2 legal moves) starts at ln 2 per label (x the positive weight at
-#: most). A stage whose first logged point is DIVERGENCE_SPIKE_RATIO times that exploded before
-#: its log's first line (maou-format logs print a running mean from batch 3 or 50 on, so an
-#: explosion in batches 1-2 shows only as a first point far above ln 2).
-BCE_UNTRAINED_LOSS = math.log(2)
-BCE_STAGE_NAMES = ("REACHABLE_SQUARES", "LEGAL_MOVES")
-#: The onset is the first block after the best one that is this much above it.
-ONSET_RATIO = 1.25
-#: An episode ends when the loss comes back below this multiple of the best.
-DIVERGENCE_RECOVERED_RATIO = 1.5
 
 # --- warmup_lr_too_high ----------------------------------------------------------------------
 #: During warmup (or shortly after), a sustained rise of the block mean to this multiple of the
@@ -100,129 +65,6 @@ STAG_MIN_LR_FRACTION = 0.3
 STAG_MAX_TOTAL_IMPROVEMENT = 0.3
 
 
-def _onset_after_best(mean: np.ndarray, best_i: int, best: float, upto: int) -> int:
-    for j in range(best_i + 1, upto + 1):
-        if mean[j] > ONSET_RATIO * best:
-            return j
-    return upto
-
-
-def untrained_loss_bound(data: StageData) -> float | None:
-    """The loss above which a maou Stage 1/2 first point cannot come from a fresh network."""
-    ctx = data.ctx
-    if ctx.stage not in (1, 2) or (ctx.name or "").upper() not in BCE_STAGE_NAMES:
-        return None
-    weight = max(1.0, float(ctx.pos_weight or 1.0))
-    return DIVERGENCE_SPIKE_RATIO * BCE_UNTRAINED_LOSS * weight
-
-
-def divergence(data: StageData) -> list[Detection]:
-    mean, peaks = data.blocks["mean"], data.blocks["max"]
-    if mean.size < 2:
-        return []
-    initial = float(mean[0])
-    # the scan's state after the last block seen, so a live call resumes instead of rescanning
-    state = data.memo.get("divergence")
-    if state is None:
-        state = data.memo["divergence"] = {
-            "i": 1,
-            "best": initial,
-            "best_i": 0,
-            "run": 0,
-            "above": 0,
-            "open": False,
-            "ep": [],
-        }
-        bound = untrained_loss_bound(data)
-        if bound is not None and initial >= bound:
-            state["ep"].append([0, 0, 0, 0, initial, "first_point", bound])
-    best, best_i, run, in_episode = state["best"], state["best_i"], state["run"], state["open"]
-    above = state["above"]
-    episodes: list[list] = state["ep"]  # [onset, detected, last, best block, best, why, ref]
-    for i in range(state["i"], mean.size):
-        m = float(mean[i])
-        if in_episode:
-            if m < DIVERGENCE_RECOVERED_RATIO * best:
-                in_episode = False
-                if m < best:
-                    best, best_i = m, i
-            else:
-                episodes[-1][2] = i
-            continue
-        big_enough = m - best >= DIVERGENCE_MIN_RISE * initial
-        high = m >= DIVERGENCE_RATIO * best or m >= DIVERGENCE_ABOVE_INITIAL_RATIO * initial
-        run = run + 1 if high and big_enough else 0
-        above = above + 1 if m >= initial else 0
-        k = DIVERGENCE_ABOVE_UNTRAINED_BLOCKS
-        stuck_above = (
-            above >= k
-            and float(mean[i - k + 1 : i + 1].mean()) >= (1 + DIVERGENCE_MIN_RISE) * initial
-        )
-        peak = float(peaks[i])
-        spike = big_enough and (
-            m >= DIVERGENCE_SPIKE_RATIO * best
-            or (peak >= DIVERGENCE_SPIKE_RATIO * best and m >= DIVERGENCE_SPIKE_MEAN_RATIO * best)
-        )
-        if run >= DIVERGENCE_CONFIRM_BLOCKS or spike or stuck_above:
-            after = max(best_i, episodes[-1][2] if episodes else 0)
-            if stuck_above and not (run >= DIVERGENCE_CONFIRM_BLOCKS or spike):
-                onset, why = i - above + 1, "above_untrained"
-            else:
-                onset, why = _onset_after_best(mean, after, best, i), "rise"
-            episodes.append([onset, i, i, best_i, best, why, initial])
-            in_episode, run, above = True, 0, 0
-        elif m < best:
-            best, best_i = m, i
-    state.update(i=mean.size, best=best, best_i=best_i, run=run, above=above, open=in_episode)
-    return [_divergence_detection(data, *e) for e in episodes]
-
-
-def _divergence_detection(
-    data: StageData,
-    onset: int,
-    detected: int,
-    last: int,
-    best_i: int,
-    best: float,
-    why: str,
-    ref: float,
-) -> Detection:
-    b = data.blocks
-    peak = float(b["mean"][onset : last + 1].max())
-    ctx = data.ctx
-    if why == "first_point":
-        what = (
-            f"the stage's first point, {peak / BCE_UNTRAINED_LOSS:.1f}x the ln 2 a fresh "
-            "network's BCE loss starts at: it exploded before the log's first line"
-        )
-    elif why == "above_untrained":
-        what = f"above the untrained model's {ref:.4g} for {last - onset + 1} blocks"
-    elif best_i == 0:
-        what = f"{peak / best:.1f}x the untrained model's {best:.4g}"
-    else:
-        what = f"{peak / best:.1f}x its best {best:.4g} (step {int(b['end'][best_i])})"
-    return Detection(
-        kind="divergence",
-        severity="critical",
-        onset=int(b["start"][onset]),
-        epoch=int(b["epoch"][onset]),
-        message=f"Stage {ctx.stage} loss diverging: {peak:.4g} is {what}",
-        evidence={
-            "best_loss": best,
-            "best_step": int(b["end"][best_i]),
-            "loss": float(b["mean"][last]),
-            "peak_loss": peak,
-            "ratio": peak / best,
-            "lr": float(b["lr"][onset]),
-            "detected_at_step": int(b["end"][detected]),
-            "rule": why,
-            "reference_loss": ref,
-        },
-        advice=advice.lr_advice("divergence", ctx, data.multiplier),
-        last_step=int(b["end"][last]),
-    )
-
-
 def warmup_window(data: StageData) -> tuple[int, int] | None:
     """(start, end) global steps of the stage's warmup: from StageStarted, else from the LR
     blocks (the LR rose at least 2x from the first block to its peak). While the LR is still
@@ -264,7 +106,7 @@ def warmup_lr_too_high(data: StageData) -> list[Detection]:
         rising = m >= WARMUP_RISE_RATIO * best and m - best >= DIVERGENCE_MIN_RISE * initial
         run = run + 1 if rising and lr_ok else 0
         if run >= DIVERGENCE_CONFIRM_BLOCKS:
-            onset = _onset_after_best(mean, best_i, best, i)
+            onset = onset_after_best(mean, best_i, best, i)
             return [_warmup_detection(data, onset, i, best_i, best, (start, end))]
         if m < best:
             best, best_i = m, i
