@@ -132,7 +132,6 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         {"oscillation"},
         {"divergence"},
         seed=12,
-        tuned=False,
     ),
     # Meant to oscillate; the CNN trained cleanly at SGD 0.2 (train and validation loss fall
     # every epoch but one, 2.13 -> 0.058): labelled by what it shows, healthy.
@@ -159,8 +158,10 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         {"divergence", "overfitting"},
         seed=8,
     ),
-    # Generated and scored after the last rule change, never looked at before: the recipes of
-    # the two tuned oscillation runs (Adam 0.1; SGD 0.3 with momentum) with fresh seeds.
+    # Generated and scored after the epoch-trend change, never looked at before: the recipes
+    # of the two tuned oscillation runs (Adam 0.1; SGD 0.3 with momentum) with fresh seeds.
+    # Seeds 12 and 22 then led to the validation-loss oscillation rule (their validation loss
+    # goes up and down while the train loss falls): tuned since; seed 21 stays untuned.
     DigitsSpec(
         "d_high_constant_lr_seed21",
         "adam",
@@ -179,8 +180,42 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         {"oscillation"},
         {"divergence"},
         seed=22,
+    ),
+    # Generated and scored after the validation-loss oscillation rule, never looked at before:
+    # the oscillation recipes with fresh seeds, and the healthy recipes with fresh seeds (the
+    # new rule reads validation losses: do healthy ones stay quiet?).
+    DigitsSpec(
+        "d_high_lr_momentum_seed31",
+        "sgd",
+        0.3,
+        10,
+        {"oscillation"},
+        {"divergence"},
+        seed=31,
         tuned=False,
     ),
+    DigitsSpec(
+        "d_high_lr_momentum_seed32",
+        "sgd",
+        0.3,
+        10,
+        {"oscillation"},
+        {"divergence"},
+        seed=32,
+        tuned=False,
+    ),
+    DigitsSpec(
+        "d_high_constant_lr_seed33",
+        "adam",
+        0.1,
+        10,
+        {"oscillation"},
+        {"divergence"},
+        seed=33,
+        tuned=False,
+    ),
+    DigitsSpec("d_healthy_adam_seed34", "adam", 1e-3, 15, set(), seed=34, tuned=False),
+    DigitsSpec("d_healthy_cnn_seed35", "adam", 2e-3, 12, set(), model="cnn", seed=35, tuned=False),
 )
 
 

@@ -123,3 +123,15 @@ def test_flat_running_mean_log_is_not_oscillation():
 def test_epoch_loss_rising_and_falling_more_than_it_drifts_is_oscillation():
     found = [f for f in findings_of("digits_high_lr_momentum.maou.txt") if f.kind == "oscillation"]
     assert found and found[0].advice.key == "h"
+
+
+def test_validation_loss_going_up_and_down_is_oscillation():
+    found = [f for f in findings_of("digits_val_swings.maou.txt") if f.kind == "oscillation"]
+    assert found and found[0].evidence["series"] == "val_loss"
+    assert found[0].advice.factor == pytest.approx(0.5)
+
+
+def test_healthy_validated_run_has_no_warning():
+    found = findings_of("digits_healthy_cnn.maou.txt")
+    # its validation loss is read by the oscillation rule too: a healthy one does not swing
+    assert [f.kind for f in found if f.severity != "info"] == []

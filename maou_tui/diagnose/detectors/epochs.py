@@ -46,6 +46,14 @@ OSC_EPOCH_MIN_AMPLITUDE = 0.03
 #: ...and at least 1% of the untrained model's loss: near a loss of zero, relative swings of
 #: tiny absolute size are not worth an LR change.
 OSC_EPOCH_MIN_SWING_OF_INITIAL = 0.01
+#: The validation loss (one pass over held-out data per epoch) swings more than the train
+#: loss even when healthy, so its rules are wider: a rise counts when it is 5% of the level,
+#: and the swings must be 15% of the level. A too-high LR leaves the train loss falling while
+#: the weights jump around the optimum, which shows as a validation loss going up and down
+#: (digits, SGD 0.3 with momentum: 0.105 -> 0.264 -> 0.146 -> 0.224 -> 0.090; 17-41% swings);
+#: healthy runs swing at most 8% (a CNN whose validation loss flattened at 0.07).
+OSC_VAL_UP_FRACTION = 0.05
+OSC_VAL_MIN_AMPLITUDE = 0.15
 
 # --- fail_fast_risk --------------------------------------------------------------------------
 #: Epochs done before a projection is trusted (the first epoch's gain is mostly warmup).
@@ -145,45 +153,57 @@ def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
 
 
 def epoch_oscillation(data: StageData) -> list[Detection]:
-    """The epoch-mean train loss goes up and down around a level with no trend."""
-    table = data.epochs
-    loss = table.get("train_loss")
-    ok = np.isfinite(loss)
-    loss, rows = loss[ok], np.flatnonzero(ok)
+    """The epoch-mean train loss or the validation loss goes up and down around a level (swings
+    larger than its drift). The earlier window of the two is reported: windows have a fixed
+    length, so the one confirmed first also starts first, live and offline alike."""
     blocks = data.blocks["mean"]
+    found = [
+        (window, what)
+        for column, up, amplitude, what in (
+            ("train_loss", OSC_EPOCH_UP_FRACTION, OSC_EPOCH_MIN_AMPLITUDE, "epoch loss"),
+            ("val_loss", OSC_VAL_UP_FRACTION, OSC_VAL_MIN_AMPLITUDE, "validation loss"),
+        )
+        if (window := _swinging_window(data.epochs.get(column), up, amplitude, blocks))
+    ]
+    if not found:
+        return []
+    window, what = min(found, key=lambda item: item[0][0])
+    return [_epoch_oscillation_detection(data, what, *window)]
+
+
+def _swinging_window(
+    column: np.ndarray, up_fraction: float, min_amplitude: float, blocks: np.ndarray
+) -> tuple[int, int, float, float, int] | None:
+    """(first row, last row, level, swing, rises) of the first window of OSC_EPOCH_WINDOW epochs
+    that goes up and down; None when none does."""
+    ok = np.isfinite(column)
+    loss, rows = column[ok], np.flatnonzero(ok)
     initial = float(blocks[0]) if blocks.size else (float(loss[0]) if loss.size else 0.0)
     w = OSC_EPOCH_WINDOW
     if loss.size < w:
-        return []
+        return None
     windows = sliding_window_view(loss, w)  # every window at once: cheap on each live update
     x = np.arange(w, dtype=np.float64) - (w - 1) / 2
     level = windows.mean(axis=1)
     slope = (windows * x).sum(axis=1) / (x * x).sum()
     swing = (windows - level[:, None] - slope[:, None] * x).std(axis=1)
-    ups = (np.diff(windows, axis=1) > OSC_EPOCH_UP_FRACTION * level[:, None]).sum(axis=1)
+    ups = (np.diff(windows, axis=1) > up_fraction * level[:, None]).sum(axis=1)
+    drift = np.abs(slope) * (w - 1)
     hits = np.flatnonzero(
         (level > 0)
         & (ups >= OSC_EPOCH_MIN_UPS)
-        & (
-            (np.abs(slope) * (w - 1) < OSC_EPOCH_MAX_TREND * level)
-            | (np.abs(slope) * (w - 1) <= OSC_EPOCH_MAX_TREND_TO_SWING * swing)
-        )
-        & (swing >= OSC_EPOCH_MIN_AMPLITUDE * level)
+        & ((drift < OSC_EPOCH_MAX_TREND * level) | (drift <= OSC_EPOCH_MAX_TREND_TO_SWING * swing))
+        & (swing >= min_amplitude * level)
         & (swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial)
     )
     if hits.size == 0:
-        return []
+        return None
     k = int(hits[0])
-    first, last = int(rows[k]), int(rows[k + w - 1])
-    return [
-        _epoch_oscillation_detection(
-            data, first, last, float(level[k]), float(swing[k]), int(ups[k])
-        )
-    ]
+    return int(rows[k]), int(rows[k + w - 1]), float(level[k]), float(swing[k]), int(ups[k])
 
 
 def _epoch_oscillation_detection(
-    data: StageData, first: int, last: int, level: float, swing: float, ups: int
+    data: StageData, what: str, first: int, last: int, level: float, swing: float, ups: int
 ) -> Detection:
     t = data.epochs
     ctx = data.ctx
@@ -193,7 +213,7 @@ def _epoch_oscillation_detection(
         onset=int(t.step[first]),
         epoch=int(t.epoch[first]),
         message=(
-            f"Stage {ctx.stage} epoch loss goes up and down around {level:.4g} "
+            f"Stage {ctx.stage} {what} goes up and down around {level:.4g} "
             f"(+-{100 * swing / level:.0f}%, {ups} rises in {OSC_EPOCH_WINDOW} epochs, "
             "swings larger than the trend)"
         ),
@@ -202,6 +222,7 @@ def _epoch_oscillation_detection(
             "relative_amplitude": swing / level,
             "rises": ups,
             "epochs": OSC_EPOCH_WINDOW,
+            "series": "val_loss" if what.startswith("validation") else "train_loss",
             "detected_at_step": int(t.step[last]),
         },
         advice=advice.oscillation_advice(ctx, data.multiplier),
