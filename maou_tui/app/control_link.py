@@ -2,11 +2,13 @@
 
 Runs inside async workers on the app's loop, so the UI never waits on the trainer; every
 outcome (applied at step N, queued, rejected, timeout, no trainer) becomes a notification.
+Requests go one at a time (a lock): a command waits for the previous one's reply, so the
+pause toggle always decides from the trainer's state after every earlier key took effect.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,8 +35,8 @@ class ControlLink:
         if run_dir is not None:
             self._client = ControlClient(run_dir, timeout=REPLY_TIMEOUT_S)
         self._lost_reported = False
+        self._one_at_a_time = asyncio.Lock()
         self.state: RunState | None = None
-        self.state_time = 0.0
 
     def unavailable_reason(self) -> str | None:
         """Why control keys cannot work here, or None when they may."""
@@ -46,6 +48,19 @@ class ControlLink:
 
     async def send(self, command: str, what: str, **fields: object) -> bool:
         """Send ``command``; notify ``what: applied at step N`` or the error. True when ok."""
+        async with self._one_at_a_time:
+            return await self._send(command, what, **fields)
+
+    async def toggle_pause(self) -> bool:
+        """Resume a paused trainer, pause a running one: decided from a ``status`` asked after
+        every earlier command was answered (the store's events may lag behind the socket)."""
+        async with self._one_at_a_time:
+            if not await self._send("status", "pause/resume", quiet=True):
+                return False
+            command = "resume" if self.state is not None and self.state.paused else "pause"
+            return await self._send(command, command)
+
+    async def _send(self, command: str, what: str, quiet: bool = False, **fields: object) -> bool:
         assert self._client is not None
         try:
             reply = await self._client.request(command, **fields)
@@ -63,10 +78,12 @@ class ControlLink:
             return False
         self._lost_reported = False
         if reply.state is not None:
-            self.state, self.state_time = reply.state, time.monotonic()
+            self.state = reply.state
         if not reply.ok:
             self._notify(f"{what} rejected: {reply.error}", severity="error")
             return False
+        if quiet:
+            return True
         if reply.status == "queued":
             self._notify(f"{what}: queued at step {reply.step} (applies at the next step)")
         else:

@@ -81,7 +81,6 @@ class MaouApp(App):
         self._status_version = -1
         self._charts_at = 0.0
         self._finish_reported = False
-        self._paused_seen = (False, 0.0)
 
     # ------------------------------------------------------------------ start and stop
 
@@ -199,7 +198,6 @@ class MaouApp(App):
         if up_to_date and not self._view_dirty:
             return
         charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
-        self._note_pause_change(now)
         self.facts.thresholds = current_thresholds(self.store)
         self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
         self._status_version = version
@@ -215,10 +213,6 @@ class MaouApp(App):
     def _chart_interval(self) -> float:
         build_s = sum(chart.render_seconds for chart in self.main.charts)
         return max(CHART_INTERVAL_S, CHART_LOAD_FACTOR * build_s)
-
-    def _note_pause_change(self, now: float) -> None:
-        if self.store.paused != self._paused_seen[0]:
-            self._paused_seen = (self.store.paused, now)
 
     def _report_finish(self) -> None:
         finished = self.store.finished
@@ -308,26 +302,16 @@ class MaouApp(App):
     # ------------------------------------------------------------------ control keys
 
     def _control(self, command: str, what: str, **fields: object) -> None:
-        reason = self.link.unavailable_reason()
-        if reason is not None:
-            self.notify(reason, severity="warning")
+        if self._refuse_control():
             return
         self.run_worker(
             self.link.send(command, what, **fields), group="control", exit_on_error=False
         )
 
-    def _is_paused(self) -> bool:
-        """The store's view, unless a control reply told us something newer."""
-        state = self.link.state
-        if state is not None and self.link.state_time > self._paused_seen[1]:
-            return state.paused
-        return self.store.paused
-
     def action_toggle_pause(self) -> None:
-        if self._is_paused():
-            self._control("resume", "resume")
-        else:
-            self._control("pause", "pause")
+        if self._refuse_control():
+            return
+        self.run_worker(self.link.toggle_pause(), group="control", exit_on_error=False)
 
     def action_scale_lr(self, factor: float) -> None:
         self._control("scale_lr", f"LR ×{factor:g}", factor=factor)

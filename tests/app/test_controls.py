@@ -37,6 +37,23 @@ async def test_pause_and_resume_with_p(live_loop):
     assert loop.process.poll() is None  # quitting the app left the loop running
 
 
+async def test_p_pressed_again_before_the_reply_resumes(live_loop):
+    """p, h, p in one go (no reply has arrived yet): pause, halve, then resume, in order."""
+    loop = live_loop("--step-s", "0.2")  # a slow step: each reply takes up to 0.2 s
+    app = MaouApp(loop.run_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        # Pilot key presses wait for the app to go idle (the replies may arrive in between):
+        # run the key actions back to back, as a fast typist on a slow machine does.
+        app.action_toggle_pause()
+        app.action_scale_lr(0.5)
+        app.action_toggle_pause()
+        await wait_for(pilot, lambda: len(control_events(loop)) >= 3, "three control events")
+        await wait_for(pilot, lambda: has_note(app, "resume: applied at step"), "resume ack")
+    assert [e["command"] for e in control_events(loop)] == ["pause", "scale_lr", "resume"]
+    assert not any("rejected" in n for n in notes(app))
+
+
 async def test_halve_and_double_lr_with_h_and_u(live_loop):
     loop = live_loop()
     app = MaouApp(loop.run_dir, mode="attach", theme="dark")
