@@ -3,9 +3,10 @@
     python -m tests.trainer_data.learning_speed [--archs resnet vit] [--stage2-positions N]
 
 A bare loop, as maou's Stages 1/2: AdamW (default betas, wd 0), gradient clipping 1.0,
-BCEWithLogits, constant LR, the metric a cumulative mean since epoch start on training
-batches (Stage 1 cell accuracy, Stage 2 per-sample F1). Stage 2 continues from the Stage 1
-backbone, as in ``--stage all``. Prints one line per epoch and a summary table.
+BCEWithLogits (``--stage1-pos-weight`` as maou's), constant LR; the metric is a cumulative
+mean since epoch start on training batches (Stage 1 cell accuracy, Stage 2 per-sample F1).
+Stage 2 continues from the Stage 1 backbone, as in ``--stage all``. Prints one line per
+epoch and a summary table.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def train_until(
     lr: float,
     max_epochs: int,
     label: str,
+    pos_weight: float = 1.0,
 ) -> tuple[int | None, float]:
     """Train to ``threshold``; return (epoch reached or None, seconds)."""
     params = list(backbone.parameters()) + list(head.parameters())
@@ -60,7 +62,7 @@ def train_until(
     board = torch.from_numpy(data.board.astype(np.int64))
     hand = torch.from_numpy(data.hand)
     target = torch.from_numpy(data.targets[target_key].astype(np.float32))
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
     backbone.train()
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--archs", nargs="+", default=list(ARCHITECTURES))
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--stage1-lr", type=float, default=1e-3)
+    parser.add_argument("--stage1-pos-weight", type=float, default=1.0)
     parser.add_argument("--stage2-lr", type=float, default=1e-3)
     parser.add_argument("--stage2-positions", type=int, default=20_000)
     parser.add_argument("--stage2-batch-size", type=int, default=256)
@@ -110,6 +113,7 @@ def main() -> None:
         s1 = train_until(
             backbone, ReachableSquaresHead(backbone.out_dim), stage1, "reachable",
             stage1_accuracy, 0.99, 32, args.stage1_lr, args.max_epochs, "stage 1",
+            args.stage1_pos_weight,
         )  # fmt: skip
         head2 = LegalMovesHead(backbone.out_dim, args.stage2_hidden_dim)
         s2 = train_until(
