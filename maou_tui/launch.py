@@ -189,15 +189,23 @@ def holds_events(run_dir: Path) -> bool:
 
 def trainer_error(run_dir: Path, status: int) -> str:
     """The trainer's last non-empty output line (argparse and tracebacks end with the cause)."""
-    output_path = run_dir / TRAINER_OUTPUT
-    try:
-        lines = output_path.read_text(errors="replace").splitlines()
-    except OSError:
-        lines = []
-    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    last = last_output_line(run_dir)
     if last:
         return last
+    output_path = run_dir / TRAINER_OUTPUT
     return f"the trainer exited with status {status} before starting; see {output_path}"
+
+
+def last_output_line(run_dir: Path, tail_bytes: int = 64 * 1024) -> str:
+    """The last non-empty line of ``run_dir/trainer.out`` ("" when none); reads only its tail
+    (the trainer also logs there, so the file grows with the run)."""
+    try:
+        with open(Path(run_dir) / TRAINER_OUTPUT, "rb") as output:
+            output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
+            lines = output.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,14 +274,21 @@ def fail(command: str, message: str, exit_code: int = 2) -> int:
     return exit_code
 
 
-def show(target: Path, mode: str, theme: str | None, runs_root: Path | None) -> int:
+def show(
+    target: Path,
+    mode: str,
+    theme: str | None,
+    runs_root: Path | None,
+    trainer_pid: int | None = None,
+) -> int:
     """Open the TUI on ``target`` until the user quits; the app's exit status (1 if it crashed).
 
-    The trainer is never stopped here: it runs in its own session.
+    ``trainer_pid`` is the process ``run`` started: the TUI notices its death even before it
+    wrote ``trainer.pid``. The trainer is never stopped here: it runs in its own session.
     """
     from maou_tui.app import MaouApp
 
-    app = MaouApp(target, mode=mode, theme=theme, runs_root=runs_root)
+    app = MaouApp(target, mode=mode, theme=theme, runs_root=runs_root, trainer_pid=trainer_pid)
     app.run()
     return app.return_code or 0
 

@@ -95,6 +95,8 @@ class LogTail:
 
     Hand-written because the ingest Tailer yields parsed events, and the log pane needs the raw
     text; the file is polled (a few lines per second), which also works on network file systems.
+    Until ``path`` exists, ``fallback`` is followed instead (a trainer that dies before it
+    creates train.log leaves its reason only in trainer.out); ``showing`` says which.
     """
 
     def __init__(
@@ -103,8 +105,11 @@ class LogTail:
         on_pending: Callable[[], None],
         keep: int = 200,
         poll_interval: float = 0.3,
+        fallback: Path | None = None,
     ) -> None:
         self.path = path
+        self.fallback = fallback
+        self.showing = path if fallback is None else fallback
         self._lines: deque[str] = deque(maxlen=keep)
         self._on_pending = on_pending
         self._poll_interval = poll_interval
@@ -134,13 +139,15 @@ class LogTail:
             self._stop.wait(self._poll_interval)
 
     def _read_new(self) -> bool:
+        if self.showing != self.path and self.path.exists():
+            self.showing, self._offset, self._partial = self.path, 0, b""
         try:
-            size = self.path.stat().st_size
+            size = self.showing.stat().st_size
             if size < self._offset:  # truncated or replaced: start again
                 self._offset, self._partial = 0, b""
             if size == self._offset:
                 return False
-            with open(self.path, "rb") as handle:
+            with open(self.showing, "rb") as handle:
                 # Only the tail matters on a first read of a big log.
                 start = max(self._offset, size - 256 * 1024)
                 handle.seek(start)

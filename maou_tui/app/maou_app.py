@@ -9,6 +9,7 @@ training.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +31,7 @@ from maou_tui.app.widgets.charts import ChartView
 from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
 from maou_tui.diagnose import Diagnoser
 from maou_tui.ingest import find_runs
-from maou_tui.launch import pid_alive, read_pid
+from maou_tui.launch import TRAINER_OUTPUT, last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
 Mode = Literal["run", "attach", "watch"]
@@ -40,6 +41,8 @@ REDRAW_INTERVAL_S = 0.125
 CHART_INTERVAL_S = 0.25
 CHART_LOAD_FACTOR = 4.0
 DIAGNOSE_INTERVAL_S = 0.5
+#: How often the trainer's process is checked; while it lives, the diagnoser also looks this
+#: often when no data came (a stall is the absence of new steps).
 LIVENESS_INTERVAL_S = 2.0
 #: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
 APPLY_SLICE = 2000
@@ -60,16 +63,22 @@ class MaouApp(App):
         mode: Mode,
         theme: str | None = None,
         runs_root: Path | None = None,
+        trainer_pid: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``trainer_pid``: the process ``run`` started (known before it writes trainer.pid);
+        ``clock``: the diagnoser's time source (stall findings), replaceable in tests."""
         super().__init__()
         self.mode = mode
+        self.trainer_pid = trainer_pid
+        self.clock = clock
         self.requested_theme = theme or DEFAULT_THEME
         self.target: RunTarget = resolve_target(Path(target))
         self.runs_root = runs_root
         self.store = RunStore()
         self.view = ChartView()
         self.facts = StatusFacts()
-        self.diagnoser = Diagnoser(self.store)
+        self.diagnoser = Diagnoser(self.store, clock=clock)
         self.link = self._new_link()
         self.theme_names: list[str] = []
         self._feed: EventFeed | None = None
@@ -104,8 +113,11 @@ class MaouApp(App):
         self._feed = EventFeed(self.target.source, lambda: self.post_message(EventsPending()))
         self._feed.start()
         if self.target.log_path is not None:
+            run_dir = self.target.run_dir
             self._log_tail = LogTail(
-                self.target.log_path, lambda: self.post_message(LogLinesPending())
+                self.target.log_path,
+                lambda: self.post_message(LogLinesPending()),
+                fallback=run_dir / TRAINER_OUTPUT if run_dir is not None else None,
             )
             self._log_tail.start()
 
@@ -180,7 +192,7 @@ class MaouApp(App):
     def _show_log_lines(self) -> None:
         # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
         if self._log_tail is not None and self._main_visible():
-            self.main.write_log(self._log_tail.take())
+            self.main.write_log(self._log_tail.take(), title=self._log_tail.showing.name)
 
     def _redraw_if_changed(self) -> None:
         """Status every tick when data changed; charts (the costly part) at the pace of
@@ -233,23 +245,41 @@ class MaouApp(App):
         self.facts.control = "read-only" if self.link.unavailable_reason() else ""
 
     def _check_trainer_alive(self) -> None:
+        """Every LIVENESS_INTERVAL_S: the control state; while the trainer lives, a diagnosis
+        even without new data (stalls); when it died without run_finished, the failure."""
         self._note_control_state()
         run_dir = self.target.run_dir
         if run_dir is None or self.store.finished is not None or self.facts.process_gone:
             return
         if not self.target.reads_events:
             return  # a text log may not say how a run ended: a dead pid proves nothing there
-        pid = read_pid(run_dir)
-        if pid is None or pid_alive(pid):
+        # The pid ``run`` started first: a resumed run's trainer.pid may be the old trainer's.
+        pid = self.trainer_pid or read_pid(run_dir)
+        if pid is None:
+            return
+        if pid_alive(pid):
+            self._diagnose_quiet_run()
             return
         if self._feed is not None and self._feed.pending:
             return  # its last events are still being applied
+        self._report_trainer_gone(pid, run_dir)
+
+    def _diagnose_quiet_run(self) -> None:
+        """The redraw tick diagnoses only when data came; a stall is the absence of data."""
+        if self.store.version != self._diagnosed_version:
+            return  # new data: the redraw tick diagnoses it
+        if self.diagnoser.update():
+            self._view_dirty = True  # a new finding: its panel line and chart mark
+
+    def _report_trainer_gone(self, pid: int, run_dir: Path) -> None:
+        # trainer.out ends with the traceback or error of a trainer we started; the log pane's
+        # last line is all there is for a trainer started elsewhere.
+        reason = last_output_line(run_dir) or self.main.last_log_line() or "no output"
         self.facts.process_gone = True
+        self.facts.failure = reason
         self._view_dirty = True
-        last_line = self.main.last_log_line()
         self.notify(
-            f"the trainer (pid {pid}) exited without finishing the run. Last log line: "
-            f"{last_line or '(none)'}",
+            f"the trainer (pid {pid}) exited without finishing the run: {reason}",
             severity="error",
             timeout=15,
         )
@@ -289,7 +319,8 @@ class MaouApp(App):
         await self.link.close()
         self.target = resolve_target(run_dir)
         self.store = RunStore()
-        self.diagnoser = Diagnoser(self.store)
+        self.diagnoser = Diagnoser(self.store, clock=self.clock)
+        self.trainer_pid = None  # it belonged to the run shown before
         self.facts = StatusFacts()
         self.link = self._new_link()
         self._finish_reported = False

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"started trainer (pid {launched.pid}) in {run_dir}")
         print(f"watch it with: maou-tui attach {run_dir}")
         return 0
-    app_status = show(run_dir, "run", args.theme, args.runs_root)
+    app_status = show(run_dir, "run", args.theme, args.runs_root, launched.pid)
     status = launched.process.poll()
     if status:  # it failed while the TUI was open (or before it could show why)
         return fail(NAME, trainer_error(run_dir, status), status)

@@ -208,7 +208,8 @@ async def test_trainer_crash_shows_failure_and_log(live_loop):
         await wait_for(pilot, lambda: loop.process.poll() is not None, "the crash", timeout=20)
         await wait_for(pilot, lambda: "FAILED" in status_text(app), "FAILED", timeout=10)
         assert "exited without" in status_text(app) or "gone" in status_text(app)
-        assert has_note(app, "exited without finishing the run. Last log line: RuntimeError")
+        assert has_note(app, "exited without finishing the run: RuntimeError: simulated crash")
+        assert "simulated crash" in status_text(app)
         log_text = "\n".join(app.main.query_one("#log").lines)
         assert "simulated crash" in log_text
 

@@ -108,11 +108,13 @@ class MainScreen(Screen):
         lines = [line for log in self.query(Log) for line in log.lines if line.strip()]
         return lines[-1] if lines else ""
 
-    def write_log(self, lines: list[str]) -> None:
+    def write_log(self, lines: list[str], title: str = "train.log") -> None:
+        """Append ``lines`` to the log pane, titled with the file they come from."""
         if not lines:
             return
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
+            log.border_title = title
             log.write_lines(lines)
             # Log scrolls before its new size is known on a first big write: scroll after.
             log.call_after_refresh(log.scroll_end, animate=False)

@@ -36,6 +36,7 @@ class StatusFacts:
     thresholds: dict[int, Threshold] = field(default_factory=dict)
     control: str = ""
     process_gone: bool = False
+    failure: str = ""  # why the process ended (its last output line) when it is gone
 
 
 def current_thresholds(store: RunStore) -> dict[int, Threshold]:
@@ -204,6 +205,8 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
         lines.append(f"[{style}]{escape(store.finished.reason)}[/]")
     elif facts.process_gone and store.finished is None:
         lines.append("[$error]trainer process gone without run_finished (crashed?)[/]")
+        if facts.failure:
+            lines.append(f"[$error]{escape(facts.failure)}[/]")
     lines += stage_lines(store, stage)
     lines += progress_lines(store, stage)
     rate = last_value(store, "samples_per_s")
