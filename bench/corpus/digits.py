@@ -215,6 +215,29 @@ DIGITS_RUNS: tuple[DigitsSpec, ...] = (
         tuned=False,
     ),
     DigitsSpec("d_healthy_adam_seed34", "adam", 1e-3, 15, set(), seed=34, tuned=False),
+    # The two warmup recipes with fresh seeds, generated after the last warmup rule change.
+    DigitsSpec(
+        "d_warmup_peak_high_seed41",
+        "adam",
+        0.3,
+        8,
+        {"warmup_lr_too_high"},
+        {"divergence", "oscillation", "stagnation", "nan"},
+        warmup_epochs=3,
+        seed=41,
+        tuned=False,
+    ),
+    DigitsSpec(
+        "d_warmup_peak_high_sgd_seed42",
+        "sgd",
+        2.0,
+        8,
+        {"warmup_lr_too_high"},
+        {"divergence", "oscillation", "stagnation", "nan"},
+        warmup_epochs=3,
+        seed=42,
+        tuned=False,
+    ),
     DigitsSpec("d_healthy_cnn_seed35", "adam", 2e-3, 12, set(), model="cnn", seed=35, tuned=False),
 )
 

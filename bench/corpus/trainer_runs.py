@@ -134,6 +134,23 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
         tuned=False,
     ),
     RunSpec(
+        "s1_warmup_peak_high_seed13",
+        [
+            *STAGE1,
+            "--seed",
+            "13",
+            "--stage12-lr-scheduler",
+            "Warmup+CosineDecay",
+            "--stage1-learning-rate",
+            "0.05",
+            "--stage1-max-epochs",
+            "4",
+        ],
+        {"warmup_lr_too_high"},
+        {"divergence", "nan", "fail_fast_risk", "stagnation", "oscillation"},
+        tuned=False,
+    ),
+    RunSpec(
         "s1_sgd_high_constant_seed11",
         [
             *STAGE1,
