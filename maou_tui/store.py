@@ -21,7 +21,7 @@ Series names (also the ``name`` column of ``maou-tui export``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
 from typing import Any, Literal, NamedTuple
@@ -151,20 +151,28 @@ class Series:
         return self._batches[: self._n]
 
     def _flush(self) -> None:
-        pending = self._pending
-        if not pending:
-            return
-        n, m = self._n, len(pending)
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._write(*zip(*pending, strict=True))
+
+    def _write(
+        self,
+        steps: Sequence[int],
+        values: Sequence[float],
+        stages: Sequence[int],
+        epochs: Sequence[int],
+        batches: Sequence[int],
+    ) -> None:
+        """Columns of equal length (sequences or arrays) after the points held."""
+        n, m = self._n, len(values)
         if n + m > len(self._steps):
             self._grow(n + m)
-        steps, values, stages, epochs, batches = zip(*pending, strict=True)
         self._steps[n : n + m] = steps
         self._values[n : n + m] = values
         self._stages[n : n + m] = stages
         self._epochs[n : n + m] = epochs
         self._batches[n : n + m] = batches
         self._n = n + m
-        self._pending = []
 
     def _grow(self, needed: int) -> None:
         capacity = max(needed, 2 * len(self._steps))
@@ -177,27 +185,15 @@ class Series:
     def append(
         self, step: int, value: float, stage: int = -1, epoch: int = -1, batch: int = -1
     ) -> None:
-        self.append_point((step, math.nan if value is None else value, stage, epoch, batch))
+        pending = self._pending
+        pending.append((step, math.nan if value is None else value, stage, epoch, batch))
+        if len(pending) >= self._FLUSH_AT:
+            self._flush()
 
     def extend(self, columns: _StepColumns, values: np.ndarray) -> None:
         """Append many points at once (``columns`` and ``values`` of equal length)."""
         self._flush()
-        n, m = self._n, len(values)
-        if n + m > len(self._steps):
-            self._grow(n + m)
-        self._steps[n : n + m] = columns.steps
-        self._values[n : n + m] = values
-        self._stages[n : n + m] = columns.stages
-        self._epochs[n : n + m] = columns.epochs
-        self._batches[n : n + m] = columns.batches
-        self._n = n + m
-
-    def append_point(self, point: tuple[int, float, int, int, int]) -> None:
-        """``append`` with the columns as one tuple ``(step, value, stage, epoch, batch)``."""
-        pending = self._pending
-        pending.append(point)
-        if len(pending) >= self._FLUSH_AT:
-            self._flush()
+        self._write(columns.steps, values, columns.stages, columns.epochs, columns.batches)
 
     def last(self) -> tuple[int, float] | None:
         if self._pending:

@@ -50,12 +50,12 @@ from maou_tui.ingest.maou_patterns import (
     as_value,
     split_prefix,
 )
+from maou_tui.ingest.phases import scheduler_phases
 from maou_tui.ingest.progress import BarTracker
 from maou_tui.ingest.trusted import trusted_steps
 from maou_tui.protocol import (
     CheckpointSaved,
     EpochEnd,
-    Phase,
     RunFinished,
     StageCompleted,
     StageStarted,
@@ -175,7 +175,7 @@ class MaouLogParser:
             return
         self._emitted_stage = True
         self._out.append(StageStarted(**self._draft))
-        self._out.extend(_phases(self._draft))
+        self._out.extend(scheduler_phases(self._draft))
 
     def _flush_epoch_end(self) -> None:
         pending, self._pending_end = self._pending_end, None
@@ -244,7 +244,7 @@ class MaouLogParser:
         if self._emitted_stage:  # the log said it late: send the completed StageStarted again
             self._out.append(StageStarted(**target))
             if {"scheduler", "warmup_steps", "total_steps"} & fields.keys():
-                self._out.extend(_phases(target))
+                self._out.extend(scheduler_phases(target))
 
     # ------------------------------------------------------------ steps
 
@@ -468,28 +468,6 @@ class MaouLogParser:
             self.emit(
                 RunFinished(status="failed", reason=msg, step=self.clock.offset), stage_data=False
             )
-
-
-def _phases(draft: dict[str, Any]) -> list[Phase]:
-    """Scheduler phases of a stage from its setup lines, in global steps."""
-    start, stage = draft.get("start_step", 0), draft["stage"]
-    scheduler, total = draft.get("scheduler"), draft.get("total_steps")
-    if not total and draft.get("steps_per_epoch") and draft.get("max_epochs"):
-        total = draft["steps_per_epoch"] * draft["max_epochs"]
-    if scheduler == "constant":
-        if not total:
-            return []  # a constant LR for an unknown number of steps: nothing to mark
-        return [Phase(stage=stage, phase="constant", start_step=start, end_step=start + total)]
-    if not total:
-        return []
-    warmup = min(draft.get("warmup_steps") or 0, total)
-    phases = []
-    if warmup:
-        phases.append(Phase(stage=stage, phase="warmup", start_step=start, end_step=start + warmup))
-    phases.append(
-        Phase(stage=stage, phase="decay", start_step=start + warmup, end_step=start + total)
-    )
-    return phases
 
 
 # Dispatch on a message's first five characters: one dict lookup instead of trying every regex.
