@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maou_tui.control import ControlClient, ControlError, ControlTimeout, ControlUnavailable
-from maou_tui.protocol import RunState
-from maou_tui.sdk import find_socket
+if TYPE_CHECKING:  # imported on first use: the control client and sdk are not needed to start
+    from maou_tui.control import ControlClient, ControlError
+    from maou_tui.protocol import RunState
 
 Notify = Callable[..., None]
 
@@ -31,20 +32,30 @@ class ControlLink:
         self.run_dir = run_dir
         self.watch = watch
         self._notify = notify
-        self._client = None
-        if run_dir is not None:
-            self._client = ControlClient(run_dir, timeout=REPLY_TIMEOUT_S)
+        self._client: ControlClient | None = None
         self._lost_reported = False
         self._one_at_a_time = asyncio.Lock()
         self.state: RunState | None = None
 
     def unavailable_reason(self) -> str | None:
         """Why control keys cannot work here, or None when they may."""
-        if self._client is None or self.run_dir is None:
+        if self.run_dir is None:
             return READ_ONLY
-        if self.watch and find_socket(self.run_dir) is None:
-            return READ_ONLY
+        if self.watch:
+            from maou_tui.sdk import find_socket
+
+            if find_socket(self.run_dir) is None:
+                return READ_ONLY
         return None
+
+    def _connected_client(self) -> ControlClient:
+        """The client, made on the first command (it connects, and reconnects, by itself)."""
+        if self._client is None:
+            from maou_tui.control import ControlClient
+
+            assert self.run_dir is not None
+            self._client = ControlClient(self.run_dir, timeout=REPLY_TIMEOUT_S)
+        return self._client
 
     async def send(self, command: str, what: str, **fields: object) -> bool:
         """Send ``command``; notify ``what: applied at step N`` or the error. True when ok."""
@@ -61,9 +72,10 @@ class ControlLink:
             return await self._send(command, command)
 
     async def _send(self, command: str, what: str, quiet: bool = False, **fields: object) -> bool:
-        assert self._client is not None
+        from maou_tui.control import ControlError, ControlTimeout, ControlUnavailable
+
         try:
-            reply = await self._client.request(command, **fields)
+            reply = await self._connected_client().request(command, **fields)
         except ValueError as exc:  # the command itself is invalid (validated before sending)
             self._notify(f"{what}: {exc}", severity="error")
             return False

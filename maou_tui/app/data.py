@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from maou_tui.ingest import Tailer, find_runs
-
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
 
@@ -40,6 +38,8 @@ def resolve_target(target: Path) -> RunTarget:
     """Map a run directory, a directory of runs, an events.jsonl or a log file to a RunTarget."""
     target = Path(target)
     if target.is_dir():
+        from maou_tui.ingest import find_runs  # first use: see EventFeed
+
         runs = [] if (target / EVENTS_FILE).exists() else find_runs(target)
         if runs:
             return resolve_target(runs[0])
@@ -56,6 +56,9 @@ class EventFeed:
     """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread."""
 
     def __init__(self, source: Path, on_pending: Callable[[], None]) -> None:
+        # Imported here: the readers start after the app's first frame, which does not need them.
+        from maou_tui.ingest import Tailer
+
         self._pending: deque = deque()
         self._on_pending = on_pending
         self._tailer = Tailer(source, self._receive)

@@ -4,6 +4,10 @@ Data path: reader threads buffer events → a coalescing message → the UI thre
 one ``RunStore`` in bounded slices → a timer redraws at most ~8 times a second when the store's
 version changed. Control keys run the control client in async workers; quitting never stops
 training.
+
+Start-up: only what the first frame draws is imported with this module (textual, plotext, the
+store); the diagnoser, the control client, the event readers, dialogs and the run picker are
+imported on first use, and the readers start after the first frame (issue 5: first frame <= 1 s).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual import on
 from textual.app import App
@@ -19,20 +23,19 @@ from textual.app import App
 from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import EventFeed, LogTail, RunTarget, resolve_target
-from maou_tui.app.dialogs import ConfirmDialog, SetLrDialog, SetThresholdDialog, ThresholdChoice
-from maou_tui.app.help import HelpScreen
 from maou_tui.app.keys import BINDINGS
 from maou_tui.app.messages import EventsPending, LogLinesPending
 from maou_tui.app.screens.main import MainScreen
-from maou_tui.app.screens.runs import RunPicker
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
 from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
-from maou_tui.diagnose import Diagnoser
-from maou_tui.ingest import find_runs
 from maou_tui.launch import TRAINER_OUTPUT, last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
+
+if TYPE_CHECKING:
+    from maou_tui.app.dialogs import ThresholdChoice
+    from maou_tui.diagnose import Diagnoser
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
@@ -78,7 +81,7 @@ class MaouApp(App):
         self.store = RunStore()
         self.view = ChartView()
         self.facts = StatusFacts()
-        self.diagnoser = Diagnoser(self.store, clock=clock)
+        self._diagnoser: Diagnoser | None = None
         self.link = self._new_link()
         self.theme_names: list[str] = []
         self._feed: EventFeed | None = None
@@ -96,8 +99,8 @@ class MaouApp(App):
     def on_mount(self) -> None:
         self._load_themes()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        self._start_readers()
-        self._note_control_state()
+        self.call_after_refresh(self._start_readers)
+        self.call_after_refresh(self._note_control_state)
         self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_changed)
         if self.mode != "watch" or self.target.run_dir is not None:
             self.set_interval(LIVENESS_INTERVAL_S, self._check_trainer_alive)
@@ -133,6 +136,15 @@ class MaouApp(App):
         return self.main
 
     @property
+    def diagnoser(self) -> Diagnoser:
+        """The store's diagnoser, made on first use (see the module docstring)."""
+        if self._diagnoser is None:
+            from maou_tui.diagnose import Diagnoser
+
+            self._diagnoser = Diagnoser(self.store, clock=self.clock)
+        return self._diagnoser
+
+    @property
     def drawn_version(self) -> int:
         """The store version last drawn on screen (-1 before the first frame)."""
         return self._drawn_version
@@ -140,9 +152,10 @@ class MaouApp(App):
     @property
     def up_to_date(self) -> bool:
         """True when every event read so far is applied, diagnosed and on screen."""
-        pending = self._feed.pending if self._feed is not None else 0
+        if self._feed is None:
+            return False  # not reading yet (or any more)
         version = self.store.version
-        return pending == 0 and self._drawn_version == self._diagnosed_version == version
+        return self._feed.pending == 0 and self._drawn_version == self._diagnosed_version == version
 
     # ------------------------------------------------------------------ themes
 
@@ -204,7 +217,10 @@ class MaouApp(App):
         now = time.monotonic()
         version = self.store.version
         if version != self._diagnosed_version and now - self._diagnosed_at >= DIAGNOSE_INTERVAL_S:
-            self.diagnoser.update()
+            if self.diagnoser.update():
+                # New findings: redraw even when the data they come from is already drawn
+                # (a diagnosis waits DIAGNOSE_INTERVAL_S; the charts may have gone first).
+                self._view_dirty = True
             self._diagnosed_version, self._diagnosed_at = version, now
         up_to_date = version == self._drawn_version == self._status_version
         if up_to_date and not self._view_dirty:
@@ -302,9 +318,14 @@ class MaouApp(App):
         self.notify(f"zoom: {zoom}", timeout=1.5)
 
     def action_help(self) -> None:
+        from maou_tui.app.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_switch_run(self) -> None:
+        from maou_tui.app.screens.runs import RunPicker
+        from maou_tui.ingest import find_runs
+
         root = self.runs_root or (self.target.run_dir.parent if self.target.run_dir else None)
         runs = find_runs(root) if root is not None and root.is_dir() else []
         if not runs:
@@ -319,7 +340,7 @@ class MaouApp(App):
         await self.link.close()
         self.target = resolve_target(run_dir)
         self.store = RunStore()
-        self.diagnoser = Diagnoser(self.store, clock=self.clock)
+        self._diagnoser = None
         self.trainer_pid = None  # it belonged to the run shown before
         self.facts = StatusFacts()
         self.link = self._new_link()
@@ -351,6 +372,8 @@ class MaouApp(App):
         self._control("checkpoint", "checkpoint")
 
     def action_set_lr(self) -> None:
+        from maou_tui.app.dialogs import SetLrDialog
+
         if self._refuse_control():
             return
 
@@ -362,6 +385,8 @@ class MaouApp(App):
         self.push_screen(SetLrDialog(last_value(self.store, "lr"), multiplier), apply)
 
     def action_set_threshold(self) -> None:
+        from maou_tui.app.dialogs import SetThresholdDialog
+
         if self._refuse_control():
             return
 
@@ -384,6 +409,8 @@ class MaouApp(App):
         self._confirm(question, "skip_stage")
 
     def _confirm(self, question: str, command: str) -> None:
+        from maou_tui.app.dialogs import ConfirmDialog
+
         if self._refuse_control():
             return
 

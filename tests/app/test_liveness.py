@@ -1,5 +1,5 @@
-"""What the app tells from the trainer's process: a stall while it lives, a death before it
-wrote anything but trainer.out."""
+"""What the app tells with time rather than data: a stall while the trainer lives, a death
+before it wrote anything but trainer.out, findings that come after their data was drawn."""
 
 from __future__ import annotations
 
@@ -53,3 +53,16 @@ async def test_a_trainer_dying_before_train_log_shows_its_error(tmp_path):
             assert log.border_title == "trainer.out"
     finally:
         launched.process.wait(10)
+
+
+async def test_a_finding_diagnosed_after_the_charts_were_drawn_is_shown(demo_dir, monkeypatch):
+    # A slow diagnosis pace: the charts of the whole history are drawn before it is diagnosed.
+    monkeypatch.setattr(maou_app, "DIAGNOSE_INTERVAL_S", 1.0)
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app, min_steps=170)
+        await wait_for(pilot, lambda: app.up_to_date, "the demo run diagnosed")
+        assert [f.kind for f in app.diagnoser.findings] == ["epoch_boundary_reset"]
+        body = app.main.query_one(FindingsPanel).query_one("#findings-body")
+        await pilot.pause(0.3)
+        assert "epoch_boundary_reset" in str(body.render())

@@ -8,6 +8,7 @@ shows every chart with room to read it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -18,8 +19,10 @@ from textual.widgets import Footer, Log
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
-from maou_tui.diagnose.models import Finding
 from maou_tui.store import Mark, RunStore
+
+if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
+    from maou_tui.diagnose.models import Finding
 
 COMPACT_WIDTH = 120
 COMPACT_HEIGHT = 36

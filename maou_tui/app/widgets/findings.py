@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
-from maou_tui.diagnose.models import SEVERITY_RANK, Finding
+if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
+    from maou_tui.diagnose.models import Finding
 
 SEVERITY_STYLES = {"info": "$primary", "warning": "$warning", "critical": "bold $error"}
 SEVERITY_ICONS = {"info": "i", "warning": "!", "critical": "‼"}
@@ -61,6 +63,8 @@ def format_advice(finding: Finding) -> str:
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then newest first."""
+    from maou_tui.diagnose.models import SEVERITY_RANK
+
     return sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), -f.last_step))
 
 

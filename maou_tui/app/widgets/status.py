@@ -14,8 +14,6 @@ from pydantic import ValidationError
 from textual.markup import escape
 from textual.widgets import Static
 
-from maou_tui.lrtools import format_lr as format_lr_short
-from maou_tui.lrtools import recommend
 from maou_tui.protocol import StageStarted, Threshold
 from maou_tui.store import RunStore
 
@@ -184,6 +182,10 @@ def recommendation_line(store: RunStore, stage: StageStarted | None) -> str | No
     arch = stage.architecture or config.get("model_architecture") or config.get("architecture")
     if not arch:
         return None
+    # Imported on first use: the LR tables are not needed before a stage has started.
+    from maou_tui.lrtools import format_lr as format_lr_short
+    from maou_tui.lrtools import recommend
+
     try:
         rec = recommend(str(arch), stage.stage, stage.batch_size)
     except ValueError:
