@@ -213,6 +213,9 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
         "stage3_batch_size": 128,
         "learning_ratio": 0.001,
         "epoch": 2,
+        # One torch thread: tiny matrices gain little from a second one, and on a busy 2-core
+        # box two OpenMP threads spin against other processes (a step measured 8 s vs 0.55 s).
+        "num_threads": 1,
     },
 }
 
@@ -221,7 +224,7 @@ TINY_NOTE = (
     "tiny preset (maou's: batch 4096, LR 0.01, 10 epochs, thresholds 0.99/0.85): "
     "Stage 1 batch 32, LR 0.001, <= 30 epochs, threshold 0.99; "
     "Stage 2 10000 positions, batch 128, LR 0.003, pos_weight 5, <= 8 epochs, threshold 0.60; "
-    "Stage 3 60 games, batch 128, LR 0.001, 2 epochs"
+    "Stage 3 60 games, batch 128, LR 0.001, 2 epochs; 1 torch thread"
 )
 
 _INHERITED_BY = {

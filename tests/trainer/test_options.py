@@ -18,6 +18,7 @@ def test_defaults_are_the_tiny_preset_for_all_stages() -> None:
     assert config.run_dir is not None and config.run_dir.name.endswith("-resnet-tiny")
     s1 = stage_settings(config, 1)
     assert (s1.batch_size, s1.base_lr, s1.threshold) == (32, 0.001, 0.99)
+    assert config.num_threads == 1 and parse_config(["--num-threads", "2"]).num_threads == 2
 
 
 def test_maou_preset_is_maous_cli_defaults() -> None:
