@@ -136,3 +136,24 @@ def test_log_tail_splits_progress_bars_and_follows_truncation(tmp_path: Path) ->
         assert seen[-1] == "new log"
     finally:
         tail.stop()
+
+
+def test_log_tail_follows_trainer_out_until_train_log_exists(tmp_path: Path) -> None:
+    log, output = tmp_path / "train.log", tmp_path / "trainer.out"
+    output.write_text("loading data\n")
+    tail = LogTail(log, lambda: None, poll_interval=0.02, fallback=output)
+    tail.start()
+    try:
+        deadline = time.monotonic() + 5
+        seen: list[str] = []
+        while not seen and time.monotonic() < deadline:
+            seen += tail.take()
+            time.sleep(0.02)
+        assert seen == ["loading data"] and tail.showing == output
+        log.write_text("Stage 1 Epoch 1\n")
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen += tail.take()
+            time.sleep(0.02)
+        assert seen == ["loading data", "Stage 1 Epoch 1"] and tail.showing == log
+    finally:
+        tail.stop()

@@ -92,3 +92,12 @@ def test_run_resume_needs_an_existing_run(
     assert main(["run", "--no-tui", "--resume", str(tmp_path / "gone")]) == 2
     assert "--resume" in _one_line_error(capsys, "run")
     assert not (tmp_path / "gone").exists()
+
+
+def test_last_output_line_reads_only_the_tail_of_a_long_output(tmp_path: Path) -> None:
+    from maou_tui.launch import TRAINER_OUTPUT, last_output_line
+
+    assert last_output_line(tmp_path) == ""  # no trainer.out
+    lines = [f"step {i}" for i in range(20_000)] + ["ValueError: bad data", "", "  "]
+    (tmp_path / TRAINER_OUTPUT).write_text("\n".join(lines))
+    assert last_output_line(tmp_path) == "ValueError: bad data"
