@@ -11,6 +11,7 @@ unknown field, a missing one or an out-of-range value is rejected with one clear
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Annotated, Any, Literal, Union
@@ -40,7 +41,8 @@ class ProtocolError(ValueError):
 class EventBase(BaseModel):
     """Fields every event line has. ``seq`` counts from 0 per run; ``t`` is unix seconds."""
 
-    model_config = ConfigDict(extra="allow")
+    # defer_build: schemas are built on first use, not at import (the TUI's start-up budget).
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     v: int = PROTOCOL_VERSION
     seq: int = 0
@@ -242,7 +244,10 @@ EVENT_MODELS: tuple[type[EventBase], ...] = (
 KnownEvent = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]  # noqa: UP007
 EVENT_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in EVENT_MODELS)
 
-_event_adapter: TypeAdapter[Any] = TypeAdapter(KnownEvent)
+
+@functools.cache
+def _event_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(KnownEvent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +256,7 @@ _event_adapter: TypeAdapter[Any] = TypeAdapter(KnownEvent)
 
 
 class CommandBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     v: Literal[1] = PROTOCOL_VERSION
     id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -346,7 +351,10 @@ COMMAND_MODELS: tuple[type[CommandBase], ...] = (
 Command = Annotated[Union[COMMAND_MODELS], Field(discriminator="type")]  # noqa: UP007
 COMMAND_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in COMMAND_MODELS)
 
-_command_adapter: TypeAdapter[Any] = TypeAdapter(Command)
+
+@functools.cache
+def _command_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(Command)
 
 
 class Threshold(BaseModel):
@@ -357,7 +365,7 @@ class Threshold(BaseModel):
 class RunState(BaseModel):
     """What ``status`` returns, and what every reply carries after the command."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     stage: int | None = None
     stage_name: str = ""
@@ -375,7 +383,7 @@ ReplyStatus = Literal["applied", "queued", "rejected"]
 
 
 class Reply(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     v: int = PROTOCOL_VERSION
     id: str | None = None
@@ -425,7 +433,7 @@ def decode_event(line: str | bytes) -> BaseModel:
     try:
         if kind not in EVENT_TYPES:
             return UnknownEvent.model_validate(data)
-        return _event_adapter.validate_python(data)
+        return _event_adapter().validate_python(data)
     except ValidationError as exc:
         raise ProtocolError(f"bad {kind} event: {_first_error(exc)}") from None
 
@@ -438,7 +446,7 @@ def decode_command(line: str | bytes) -> BaseModel:
         known = ", ".join(sorted(COMMAND_TYPES))
         raise ProtocolError(f"unknown command type {kind!r}; expected one of: {known}")
     try:
-        return _command_adapter.validate_python(data)
+        return _command_adapter().validate_python(data)
     except ValidationError as exc:
         raise ProtocolError(f"bad {kind} command: {_first_error(exc)}") from None
 
@@ -455,7 +463,7 @@ def json_schemas() -> dict[str, Any]:
     """JSON Schemas of events, commands and replies, for writers of other producers/clients."""
     return {
         "protocol_version": PROTOCOL_VERSION,
-        "event": TypeAdapter(KnownEvent).json_schema(),
-        "command": TypeAdapter(Command).json_schema(),
+        "event": _event_adapter().json_schema(),
+        "command": _command_adapter().json_schema(),
         "reply": Reply.model_json_schema(),
     }
