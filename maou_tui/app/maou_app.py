@@ -401,7 +401,9 @@ class MaouApp(App):
         self.push_screen(SetThresholdDialog(stage, current.value if current else None), apply)
 
     def action_stop(self) -> None:
-        self._confirm("Stop training? A checkpoint is kept; the run cannot continue.", "stop")
+        self._confirm(
+            "Stop training? It saves a checkpoint; resume later with maou-train --resume.", "stop"
+        )
 
     def action_skip_stage(self) -> None:
         stage = self.store.current_stage
