@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,43 @@ def test_a_phase_said_again_replaces_the_first_one() -> None:
     store.apply(Phase(stage=1, phase="warmup", start_step=1, end_step=20))
     assert [(p.phase, p.end_step) for p in store.phases] == [("warmup", 20)]
     assert [m.kind for m in store.marks] == ["phase"]
+
+
+def _one_pass(series: Series, x_min: float, x_max: float, width: int):
+    """What decimation picks from a single pass over the range (no cache)."""
+    from maou_tui.store import _bucket_stride, _extremes
+
+    steps, values = series.steps, series.values
+    lo, hi = np.searchsorted(steps, x_min, "left"), np.searchsorted(steps, x_max, "right")
+    if hi - lo <= 2 * max(width, 1):
+        return steps[lo:hi].tolist(), values[lo:hi].tolist()
+    stride = _bucket_stride(x_max - x_min, width)
+    keep = np.unique(np.append(_extremes(steps[lo:hi] // stride, values[lo:hi]) + lo, hi - 1))
+    return steps[keep].tolist(), values[keep].tolist()
+
+
+def test_cached_decimation_picks_what_a_fresh_pass_picks_as_the_series_grows() -> None:
+    rng = np.random.default_rng(5)
+    series = Series("loss")
+    step = 0
+    for _ in range(40):
+        for _ in range(int(rng.integers(1, 3000))):
+            step += int(rng.integers(0, 3))  # repeated steps and gaps, as epoch ends give
+            value = math.nan if rng.random() < 0.05 else float(rng.normal())
+            series.append(step, value)
+        for x_min in (0, step // 3, step - 100):
+            x_min, width = max(0, x_min), int(rng.integers(5, 200))
+            x, y = series.decimate(x_min, step, width)
+            ref_x, ref_y = _one_pass(series, x_min, step, width)
+            assert x.tolist() == ref_x
+            np.testing.assert_array_equal(y, ref_y)
+
+
+def test_columns_widen_instead_of_wrapping_large_steps_and_epochs() -> None:
+    series = Series("loss")
+    series.append(1, 0.5, 1, 2, 3)
+    series.append(3_000_000_000, 0.25, 200, 70_000, 5_000_000_000)
+    assert series.steps.tolist() == [1, 3_000_000_000]
+    assert series.stages.tolist() == [1, 200]
+    assert series.epochs.tolist() == [2, 70_000]
+    assert series.batches.tolist() == [3, 5_000_000_000]
