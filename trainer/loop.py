@@ -31,6 +31,7 @@ from trainer.config import STAGE_METRIC_LABELS, stage_settings
 from trainer.context import RunContext
 from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
 from trainer.metrics import finish_validation_metrics
+from trainer.models import parameter_count
 from trainer.progress import EpochTotals, Throughput
 from trainer.schedule import SchedulePlan, build_scheduler, lr_scale, resolve_scheduler
 from trainer.stages import StageTask, build_optimizer, build_stage_model
@@ -139,6 +140,7 @@ class StageTrainer:
         log, s = self.ctx.log, self.settings
         threshold = self.ctx.control.thresholds.get(self.stage)
         log.stage_banner(self.stage, s.name)
+        log.model(self.cfg.model_architecture, self.cfg.preset, parameter_count(self.model))
         if threshold is not None:  # maou's Stage 3 (dl.py) has no threshold and no such line
             log.starting(s.name, s.max_epochs, threshold.value)
         if self.stage in (1, 2):
@@ -323,7 +325,7 @@ class StageTrainer:
             )
         )
         shown = batch + 1
-        if self.totals.batches and (shown % self.log_every == 0 or shown == self.batches):
+        if self.totals.batches and (shown in (1, self.batches) or shown % self.log_every == 0):
             self.ctx.log.batch_progress(
                 self.epoch, shown, self.batches, self.totals.mean_loss, self.label,
                 self.totals.mean(metric_key),

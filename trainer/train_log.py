@@ -72,6 +72,12 @@ class TrainLog:
         self.log.info("STAGE %d: %s LEARNING", stage, title)
         self.log.info(BANNER)
 
+    def model(self, architecture: str, preset: str, parameters: int) -> None:
+        """Not a maou line: names the architecture so a reader of the log alone (maou-tui watch,
+        report) can apply the LR guide's per-architecture tables."""
+        millions = parameters / 1e6
+        self.log.info("Model: %s (preset %s, %.2fM parameters)", architecture, preset, millions)
+
     def starting(self, name: str, max_epochs: int, threshold: float) -> None:
         self.log.info(
             "Starting %s (TrainingLoop): max_epochs=%d, threshold=%.1f%%",

@@ -33,6 +33,7 @@ from maou_tui.ingest.maou_patterns import (
     EPOCH_SUMMARY,
     LOSS3,
     METRIC_ITEM,
+    MODEL,
     NON_FINITE,
     SAVED,
     SQRT,
@@ -425,6 +426,11 @@ class MaouLogParser:
         elif msg.startswith("Using constant learning rate"):
             self.set_stage_info(scheduler="constant")
 
+    def _on_model(self, msg: str, level: str) -> None:
+        m = MODEL.match(msg)
+        if m:
+            self.set_stage_info(architecture=m.group(1))
+
     def _on_streaming(self, msg: str, level: str) -> None:
         m = STREAMING.match(msg)
         if m:
@@ -484,6 +490,7 @@ _HANDLERS = {
     "LR sq": MaouLogParser._on_sqrt,
     "Using": MaouLogParser._on_using,
     "Strea": MaouLogParser._on_streaming,
+    "Model": MaouLogParser._on_model,
     "Non-f": MaouLogParser._on_non_finite,
     "Saved": MaouLogParser._on_saved,
     "Early": MaouLogParser._on_early_stop,

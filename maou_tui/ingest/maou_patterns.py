@@ -56,6 +56,7 @@ WARMUP = re.compile(
     r"Using Warmup\+CosineDecay scheduler \(warmup_steps=(\d+), total_steps=(\d+)\)"
 )
 COSINE = re.compile(r"Using CosineAnnealingLR scheduler \(T_max=(\d+)\)")
+MODEL = re.compile(r"Model: ([\w-]+)")  # maou-train's own line naming the architecture
 STREAMING = re.compile(r"Streaming Training: (\d+) batches")
 EPOCH3 = re.compile(r"EPOCH (\d+):")
 LOSS3 = re.compile(r"LOSS train " + NUM + " valid " + NUM)
