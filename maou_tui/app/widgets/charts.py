@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import plotext._utility as plotext_utility
 from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
@@ -57,6 +58,34 @@ def theme_rgb(app, name: str) -> tuple[int, int, int]:
     variables = app.theme_variables
     background = Color.parse(variables.get("surface", "#000000"))
     return (background + Color.parse(variables.get(name, "#888888"))).rgb
+
+
+_plotext_hd_group = plotext_utility.hd_group
+
+
+def hd_group_by_cell(x: list, y: list, xf: list, yf: list):
+    """``plotext._utility.hd_group`` (braille dots -> one marker per terminal cell), with the
+    same result, keeping one bit mask per cell instead of a fresh list-of-lists per dot: it was
+    ~40% of a dense chart's drawing. Mixed marker sizes go to plotext's own version."""
+    if not x or len(set(xf)) > 1 or len(set(yf)) > 1:
+        return _plotext_hd_group(x, y, xf, yf)
+    fx, fy = xf[0], yf[0]
+    numerical = plotext_utility.numerical
+    cells: dict[tuple, int] = {}
+    for xi, yi in zip(x, y, strict=True):
+        x_ok, y_ok = numerical(xi), numerical(yi)
+        key = (xi // fx if x_ok else xi, yi // fy if y_ok else yi)
+        if x_ok and y_ok:
+            bit = (fy - 1 - math.floor(yi % fy)) * fx + math.floor(xi % fx)
+            cells[key] = cells.get(key, 0) | (1 << bit)
+        else:
+            cells[key] = 0
+    dots = range(fx * fy)
+    masks = [tuple((mask >> i) & 1 for i in dots) for mask in cells.values()]
+    return [key[0] for key in cells], [key[1] for key in cells], masks
+
+
+plotext_utility.hd_group = hd_group_by_cell
 
 
 class RunChart(PlotextPlot):
