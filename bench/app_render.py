@@ -130,6 +130,23 @@ def redraw_times(points: int, repeats: int, new_points: int = 1_000) -> dict[str
     return times
 
 
+def decimate_seconds(points: int, repeats: int, new_points: int = 1_000) -> float:
+    """Median CPU seconds of ``Series.decimate`` on one ``points``-point series at 150 columns,
+    each call after ``new_points`` new points (the first call builds the bucket cache)."""
+    total = points + repeats * new_points
+    store = RunStore()
+    fill(store, 0, points, total)
+    series = store.series("loss")
+    series.decimate(0, points, 150)
+    times = []
+    for i in range(repeats):
+        fill(store, points + i * new_points, new_points, total)
+        started = time.process_time()
+        series.decimate(0, store.last_step, 150)
+        times.append(time.process_time() - started)
+    return percentile(times, 50)
+
+
 def raw_plot_seconds_per_point(points: int = 20_000) -> float:
     """plotext drawing ``points`` raw points at 160x16 (one chart), per point."""
     import plotext
@@ -164,6 +181,7 @@ def bench_redraw(points: int, repeats: int) -> dict:
         "baseline_1k_points_cpu_median_ms": {
             name: round(1e3 * percentile(t, 50), 1) for name, t in small.items()
         },
+        "decimate_cpu_median_ms_per_series": round(1e3 * decimate_seconds(points, repeats), 2),
         "undecimated_plotext_us_per_point": round(1e6 * per_point, 2),
         "undecimated_estimate_ms_per_series": round(1e3 * per_point * points),
         "load_average_1min": round(os.getloadavg()[0], 2),
