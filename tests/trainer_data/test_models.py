@@ -87,7 +87,7 @@ def test_vit_options_override_the_preset():
     backbone = build_backbone("vit", "tiny", vit_embed_dim=32, vit_num_layers=1, vit_num_heads=2)
     assert backbone.out_dim == 32 and len(backbone.layer_groups()) == 1
     default = build_backbone("vit", "tiny", vit_embed_dim=None)
-    assert default.out_dim == 64
+    assert default.out_dim == 128
     # like maou, --vit-* options do not touch other architectures
     assert build_backbone("resnet", "tiny", vit_embed_dim=32).out_dim == 512
 
@@ -147,3 +147,16 @@ def test_tiny_resnet_fits_stage1_rook_patterns():
         losses.append(loss.item())
     # 0.5 is about what predicting each square's base rate scores; this needs the rook's square
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_tiny_mixer_gets_its_own_stage1_threshold_and_others_keep_099():
+    """The tiny Mixer's Stage 1 only warms up (it stays on the all-zeros answer in budget)."""
+    from trainer.config import build_config
+
+    mixer = build_config({"model_architecture": "mlp-mixer"})
+    assert (mixer.stage1_threshold, mixer.stage1_max_epochs) == (0.9, 5)
+    assert build_config({"model_architecture": "vit"}).stage1_threshold == 0.99
+    given = build_config({"model_architecture": "mlp-mixer", "stage1_threshold": 0.95})
+    assert given.stage1_threshold == 0.95
+    maou = build_config({"model_architecture": "mlp-mixer", "preset": "maou"})
+    assert maou.stage1_threshold == 0.99
