@@ -1,14 +1,16 @@
-"""The charts' faster braille grouping draws exactly what plotext's own does."""
+"""The charts' faster braille grouping and ANSI decoding give exactly what plotext and Rich do."""
 
 from __future__ import annotations
 
 import math
 
 import plotext
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.text import Text
 
-from maou_tui.app.widgets.charts import _plotext_hd_group, hd_group_by_cell
+from maou_tui.app.widgets.charts import _plotext_hd_group, ansi_to_text, hd_group_by_cell
 
 _coordinate = st.one_of(st.integers(-3, 80), st.just(math.nan))
 
@@ -39,3 +41,36 @@ def test_a_dense_braille_line_renders_the_same_text_with_either_grouping() -> No
         assert render() == fast
     finally:
         plotext._utility.hd_group = hd_group_by_cell
+
+
+def _colour_plot() -> str:
+    plotext.clear_figure()
+    plotext.plotsize(70, 18)
+    plotext.title("loss")
+    xs = list(range(500))
+    plotext.plot(xs, [math.cos(i / 30) for i in xs], marker="braille", color=(200, 30, 40))
+    plotext.scatter([10, 200], [0.5, -0.5], marker="◆", color=(20, 200, 40))
+    plotext.vline(100, (90, 90, 250))
+    plotext.text("S2", 100, 0.9, color=(90, 90, 250), background=(0, 0, 0))
+    return plotext.build()
+
+
+@pytest.mark.parametrize(
+    "ansi",
+    [
+        _colour_plot(),
+        "plain\n\nlines\n",
+        "\x1b[1;38;5;3mbold\x1b[0m \x1b[48;2;1;2;3mbg\x1b[38;5;9m+fg\x1b[mreset",
+        "\x1b[31mred\nstill red\x1b[0m",
+        "cursor \x1b[2Kcleared\x1b[31mx\x1b[0m",  # not a colour: Rich decides
+        "over\rwritten",
+    ],
+)
+def test_chart_text_is_what_rich_decodes_from_plotexts_colours(ansi: str) -> None:
+    want, got = Text.from_ansi(ansi), ansi_to_text(ansi)
+    assert (got.plain, got.spans, got.end, got.tab_size) == (
+        want.plain,
+        want.spans,
+        want.end,
+        want.tab_size,
+    )
