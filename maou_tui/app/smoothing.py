@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from maou_tui.store import step_index
+from maou_tui.series import step_index
 
 #: The weights ``+``/``-`` step through (0 = raw values; TensorBoard caps at 0.999).
 SMOOTHING_LEVELS: tuple[float, ...] = (0.0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)

@@ -143,7 +143,7 @@ def test_a_phase_said_again_replaces_the_first_one() -> None:
 
 def _one_pass(series: Series, x_min: float, x_max: float, width: int):
     """What decimation picks from a single pass over the range (no cache)."""
-    from maou_tui.store import _bucket_stride, _extremes
+    from maou_tui.series import _bucket_stride, _extremes
 
     steps, values = series.steps, series.values
     lo, hi = np.searchsorted(steps, x_min, "left"), np.searchsorted(steps, x_max, "right")
