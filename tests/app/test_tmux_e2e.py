@@ -28,14 +28,17 @@ pytestmark = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Small enough that Stage 1 runs for a while on 2 CPU cores without finishing the run.
+# Stage 1 never reaches a threshold of 1.0 and has epochs to spare, so the run is still going
+# when the test attaches again however fast or slow the machine is; the test stops it.
 TRAINER_OPTIONS = [
     "--stage2-positions",
     "500",
     "--stage3-games",
     "4",
+    "--stage1-threshold",
+    "1.0",
     "--stage1-max-epochs",
-    "30",
+    "500",
     "--num-threads",
     "1",
 ]
@@ -144,12 +147,13 @@ def test_run_pause_halve_quit_attach(tmp_path: Path) -> None:
         # The charts are up once the first steps are on screen.
         wait_for_event(run_dir, lambda e: e["type"] == "step", "the first step", 90)
         tmux.wait_for_screen(lambda s: "loss" in s.lower(), "the loss chart", 30)
+        tmux.wait_for_screen(lambda s: "RUNNING" in s, "the running state", 30)
         pid = read_pid(run_dir)
         assert pid is not None
 
         tmux.press("p")
-        paused = wait_for_event(run_dir, lambda e: e["type"] == "paused", "paused", 20)
-        tmux.wait_for_screen(lambda s: "PAUSED" in s, "the paused state", 10)
+        paused = wait_for_event(run_dir, lambda e: e["type"] == "paused", "paused", 40)
+        tmux.wait_for_screen(lambda s: "PAUSED" in s, "the paused state", 20)
         tmux.press("h")  # applied at once: the paused loop still serves commands
         halved = wait_for_event(
             run_dir,
