@@ -155,7 +155,8 @@ def test_tiny_mixer_gets_its_own_stage1_threshold_and_others_keep_099():
 
     mixer = build_config({"model_architecture": "mlp-mixer"})
     assert (mixer.stage1_threshold, mixer.stage1_max_epochs) == (0.9, 5)
-    assert build_config({"model_architecture": "vit"}).stage1_threshold == 0.99
+    vit = build_config({"model_architecture": "vit"})
+    assert (vit.stage1_threshold, vit.stage1_max_epochs) == (0.99, 40)
     given = build_config({"model_architecture": "mlp-mixer", "stage1_threshold": 0.95})
     assert given.stage1_threshold == 0.95
     maou = build_config({"model_architecture": "mlp-mixer", "preset": "maou"})
