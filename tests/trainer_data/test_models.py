@@ -155,6 +155,7 @@ def test_tiny_mixer_gets_its_own_stage1_threshold_and_others_keep_099():
 
     mixer = build_config({"model_architecture": "mlp-mixer"})
     assert (mixer.stage1_threshold, mixer.stage1_max_epochs) == (0.9, 5)
+    assert mixer.stage2_max_epochs == 10
     vit = build_config({"model_architecture": "vit"})
     assert (vit.stage1_threshold, vit.stage1_max_epochs) == (0.99, 40)
     given = build_config({"model_architecture": "mlp-mixer", "stage1_threshold": 0.95})
