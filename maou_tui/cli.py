@@ -29,14 +29,7 @@ COMMAND_MODULES = (
 
 
 def _load_commands() -> list[ModuleType]:
-    modules = []
-    for name in COMMAND_MODULES:
-        try:
-            modules.append(importlib.import_module(f"maou_tui.commands.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"maou_tui.commands.{name}":
-                raise
-    return modules
+    return [importlib.import_module(f"maou_tui.commands.{name}") for name in COMMAND_MODULES]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
