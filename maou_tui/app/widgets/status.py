@@ -186,8 +186,10 @@ def recommendation_line(store: RunStore, stage: StageStarted | None) -> str | No
     from maou_tui.lrtools import format_lr as format_lr_short
     from maou_tui.lrtools import recommend
 
+    # Under DDP stage_started carries the per-process batch; the guide's rows are global batches.
+    world_size = store.run.world_size if store.run else 1
     try:
-        rec = recommend(str(arch), stage.stage, stage.batch_size)
+        rec = recommend(str(arch), stage.stage, stage.batch_size * max(1, world_size))
     except ValueError:
         return None
     effective = format_lr_short(rec.recommended_effective_lr)
