@@ -15,20 +15,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from maou_tui.lrtools import sqrt_scale
+
 BASE_BATCH_SIZE = 256
 WARMUP_COSINE = "Warmup+CosineDecay"
 COSINE = "CosineAnnealingLR"
 CONSTANT = "constant"
 
 
-def sqrt_scale(batch_size: int) -> float:
-    """maou's Stage 1/2 scale: sqrt(batch / 256) above 256, else 1."""
-    return math.sqrt(batch_size / BASE_BATCH_SIZE) if batch_size > BASE_BATCH_SIZE else 1.0
-
-
 def lr_scale(stage: int, batch_size: int) -> float:
-    """Stage 3 is never scaled (spec §5)."""
-    return sqrt_scale(batch_size) if stage in (1, 2) else 1.0
+    """maou's sqrt batch scaling: sqrt(batch / 256) above 256 for Stages 1/2; Stage 3 never.
+
+    One rule for the trainer, ``maou-tui recommend`` and the diagnostics' advice: the
+    implementation lives in ``maou_tui.lrtools`` (pure Python).
+    """
+    return sqrt_scale(batch_size, stage)
 
 
 def resolve_scheduler(stage: int, requested: str, batch_size: int) -> str:

@@ -14,7 +14,6 @@ from trainer.schedule import (
     build_scheduler,
     lr_scale,
     resolve_scheduler,
-    sqrt_scale,
 )
 
 
@@ -22,7 +21,7 @@ from trainer.schedule import (
     ("batch", "scale"), [(256, 1.0), (1024, 2.0), (2048, 2.83), (4096, 4.0), (32, 1.0)]
 )
 def test_sqrt_scale_matches_the_guides_table(batch: int, scale: float) -> None:
-    assert round(sqrt_scale(batch), 2) == scale
+    assert round(lr_scale(2, batch), 2) == scale
 
 
 def test_guides_example_effective_lr() -> None:
