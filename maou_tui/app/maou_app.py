@@ -93,6 +93,7 @@ class MaouApp(App):
         self._status_version = -1
         self._charts_at = 0.0
         self._finish_reported = False
+        self._history_drawn = False
 
     # ------------------------------------------------------------------ start and stop
 
@@ -200,6 +201,10 @@ class MaouApp(App):
         self.store.skipped_lines = self._feed.skipped_lines
         if self._feed.pending:  # a long history: yield to the UI, then continue
             self.call_later(self.post_message, EventsPending())
+        elif not self._history_drawn:
+            # The whole history is in: draw the curves now rather than at the chart pace,
+            # so `attach` never shows a replayed status above empty charts.
+            self._history_drawn = self._view_dirty = True
 
     @on(LogLinesPending)
     def _show_log_lines(self) -> None:
@@ -345,6 +350,7 @@ class MaouApp(App):
         self.facts = StatusFacts()
         self.link = self._new_link()
         self._finish_reported = False
+        self._history_drawn = False
         self.main.set_store(self.store, self.target.label)
         self._start_readers()
         self._note_control_state()
