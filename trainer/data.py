@@ -1,5 +1,9 @@
 """Each stage's data as tensors on the training device, and a resumable batch order.
 
+Targets stay compact on the device (uint8 multi-hots, Stage 3's sparse policy pairs) and are
+expanded to float (B, 1496) one batch at a time, so the device holds ~150 bytes per Stage 3
+position instead of 6 KB.
+
 The order of an epoch is a permutation drawn from a generator seeded with (seed, stage, epoch):
 it needs no saved state, so a resumed run sees exactly the batches it would have seen.
 """
@@ -16,12 +20,14 @@ from torch import Tensor
 from trainer.config import TrainConfig
 from trainer.shogi.datasets import (
     ShogiArrays,
+    SparsePolicy,
     hcpe_arrays,
     stage1_arrays,
     stage2_arrays,
     stage3_arrays,
     train_val_split,
 )
+from trainer.shogi.labels import NUM_MOVE_LABELS
 
 #: Targets stored compactly (uint8 multi-hot) and turned to float per batch.
 _COMPACT_TARGETS = ("legal",)
@@ -44,17 +50,56 @@ def load_stage_data(config: TrainConfig, stage: int) -> tuple[ShogiArrays, Shogi
 
 
 @dataclass
+class SparseTensor:
+    """A ``SparsePolicy`` on the device; ``rows(idx)`` gives those rows dense, (B, 1496) float32."""
+
+    indptr: Tensor
+    labels: Tensor
+    weights: Tensor
+    #: The most pairs of any row: each batch gathers this many slots per row, so the gather
+    #: has a fixed shape and needs no device sync (a ragged gather would).
+    width: int
+
+    @classmethod
+    def from_sparse(cls, policy: SparsePolicy, device: torch.device) -> SparseTensor:
+        return cls(
+            indptr=torch.from_numpy(policy.indptr).to(device),
+            labels=torch.from_numpy(policy.labels).to(device),
+            weights=torch.from_numpy(policy.weights).to(device),
+            width=policy.max_pairs,
+        )
+
+    def __len__(self) -> int:
+        return int(self.indptr.shape[0]) - 1
+
+    def rows(self, idx: Tensor) -> Tensor:
+        dense = self.weights.new_zeros((len(idx), NUM_MOVE_LABELS))
+        if self.width == 0:
+            return dense
+        start = self.indptr[idx]
+        slot = torch.arange(self.width, device=idx.device)
+        valid = slot < (self.indptr[idx + 1] - start)[:, None]
+        pair = torch.where(valid, start[:, None] + slot, 0)
+        weights = torch.where(valid, self.weights[pair], 0.0)
+        # Padding slots add 0.0 to some label: the result equals the dense target bit for bit.
+        return dense.scatter_add_(1, self.labels[pair].long(), weights)
+
+
+@dataclass
 class TensorData:
     """Row-aligned tensors on one device; ``batch(idx)`` gives the model inputs and targets."""
 
     board: Tensor
     hand: Tensor
-    targets: dict[str, Tensor]
+    targets: dict[str, Tensor | SparseTensor]
 
     @classmethod
     def from_arrays(cls, arrays: ShogiArrays, device: torch.device) -> TensorData:
-        targets = {}
+        targets: dict[str, Tensor | SparseTensor] = {}
         for key, values in arrays.targets.items():
+            if isinstance(values, SparsePolicy):
+                targets[key] = SparseTensor.from_sparse(values, device)
+                continue
             tensor = torch.from_numpy(values)
             if key not in _COMPACT_TARGETS:
                 tensor = tensor.float()
@@ -70,8 +115,11 @@ class TensorData:
 
     def batch(self, idx: Tensor) -> dict[str, Tensor]:
         out = {"board": self.board[idx].long(), "hand": self.hand[idx]}
-        for key, tensor in self.targets.items():
-            out[key] = tensor[idx].float() if key in _COMPACT_TARGETS else tensor[idx]
+        for key, target in self.targets.items():
+            if isinstance(target, SparseTensor):
+                out[key] = target.rows(idx)
+            else:
+                out[key] = target[idx].float() if key in _COMPACT_TARGETS else target[idx]
         return out
 
 

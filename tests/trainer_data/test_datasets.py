@@ -56,7 +56,7 @@ def test_generation_is_deterministic_per_seed():
     assert np.array_equal(first.targets["legal"], again.targets["legal"])
     assert not np.array_equal(first.board, other.board)
     s3, s3_again = stage3_arrays(2, 4, None), stage3_arrays(2, 4, None)
-    assert np.array_equal(s3.targets["policy"], s3_again.targets["policy"])
+    assert np.array_equal(s3.targets["policy"].to_dense(), s3_again.targets["policy"].to_dense())
 
 
 def test_cache_hit_skips_generation_and_bad_file_is_rebuilt(tmp_path, monkeypatch):
@@ -82,7 +82,7 @@ def test_cache_hit_skips_generation_and_bad_file_is_rebuilt(tmp_path, monkeypatc
 def test_stage3_aggregates_visits_per_position(tmp_path):
     num_games, seed = 3, 7
     data = stage3_arrays(num_games, seed, tmp_path)
-    policy, value = data.targets["policy"], data.targets["value"]
+    policy, value = data.targets["policy"].to_dense(), data.targets["value"]
     assert policy.shape == (len(data), 1496) and policy.dtype == np.float32
     np.testing.assert_allclose(policy.sum(axis=1), 1.0, rtol=1e-6)
     assert ((value >= 0) & (value <= 1)).all()
@@ -95,7 +95,7 @@ def test_stage3_aggregates_visits_per_position(tmp_path):
     assert value[0] == pytest.approx(expected_value)
     assert len(data) < sum(len(g.plies) for g in games)  # repeated positions merged
     cached = stage3_arrays(num_games, seed, tmp_path)
-    np.testing.assert_array_equal(cached.targets["policy"], policy)
+    np.testing.assert_array_equal(cached.targets["policy"].to_dense(), policy)
 
 
 def test_selfplay_games_end_in_mate_or_a_draw(games):
@@ -118,11 +118,12 @@ def test_hcpe_round_trip(tmp_path, games):
     assert count == len(plies) == path.stat().st_size // 38
     data = hcpe_arrays([path])
     assert len(data) == count
+    policy = data.targets["policy"].to_dense()
     for row, ply in enumerate(plies):
         assert np.array_equal(data.board[row], ply.board_ids)
         assert np.array_equal(data.hand[row], ply.hand)
-        assert data.targets["policy"][row].argmax() == move_to_label(ply.move, ply.turn)
-    assert (data.targets["policy"].sum(axis=1) == 1).all()
+        assert policy[row].argmax() == move_to_label(ply.move, ply.turn)
+    assert (policy.sum(axis=1) == 1).all()
     result = games[0].result
     assert data.targets["value"][0] == value_for_mover(result, cshogi.BLACK)
     assert data.targets["value"][1] == value_for_mover(result, cshogi.WHITE)

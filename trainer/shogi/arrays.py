@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trainer.shogi.sparse import SparsePolicy
+
 
 @dataclass
 class ShogiArrays:
@@ -13,12 +15,13 @@ class ShogiArrays:
 
     ``board`` (N, 9, 9) uint8 piece ids and ``hand`` (N, 14) float32 counts (see
     ``features.encode_position``); ``targets`` maps a target name ("reachable", "legal",
-    "policy", "value") to an array whose first axis has N rows.
+    "policy", "value") to an array whose first axis has N rows; Stage 3's "policy" is a
+    ``SparsePolicy`` (the (label, weight) pairs of each row), the others are numpy arrays.
     """
 
     board: np.ndarray
     hand: np.ndarray
-    targets: dict[str, np.ndarray] = field(default_factory=dict)
+    targets: dict[str, np.ndarray | SparsePolicy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         rows = {len(self.board), len(self.hand), *(len(t) for t in self.targets.values())}

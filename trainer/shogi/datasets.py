@@ -25,10 +25,12 @@ from trainer.shogi.arrays import ShogiArrays, train_val_split
 from trainer.shogi.hcpe import hcpe_arrays, write_hcpe
 from trainer.shogi.labels import NUM_MOVE_LABELS, move_labels
 from trainer.shogi.selfplay import Ply, play_games, value_for_mover
+from trainer.shogi.sparse import SparsePolicy
 from trainer.shogi.stage1 import stage1_arrays
 
 __all__ = [
     "ShogiArrays",
+    "SparsePolicy",
     "hcpe_arrays",
     "policy_from_visits",
     "stage1_arrays",
@@ -105,12 +107,9 @@ def stage2_arrays(
 # --- Stage 3 -----------------------------------------------------------------------------
 
 
-def policy_from_visits(num_rows: int, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(num_rows, 1496) float32: per row, how often each label was played, summing to 1."""
-    policy = np.zeros((num_rows, NUM_MOVE_LABELS), dtype=np.float32)
-    np.add.at(policy, (rows, labels), 1.0)
-    policy /= policy.sum(axis=1, keepdims=True)
-    return policy
+def policy_from_visits(num_rows: int, rows: np.ndarray, labels: np.ndarray) -> SparsePolicy:
+    """Per row, how often each label was played (frequencies summing to 1), stored sparse."""
+    return SparsePolicy.from_visits(num_rows, rows, labels)
 
 
 def _generate_stage3(num_games: int, seed: int) -> dict[str, np.ndarray]:
@@ -145,8 +144,9 @@ def _generate_stage3(num_games: int, seed: int) -> dict[str, np.ndarray]:
 def stage3_arrays(
     num_games: int = DEFAULT_STAGE3_GAMES, seed: int = 0, cache_dir: Path | None = None
 ) -> ShogiArrays:
-    """Stage 3 rows from self-play: ``targets["policy"]`` (N, 1496) float32 move frequencies
-    (rows sum to 1) and ``targets["value"]`` (N,) float32 mean result for the side to move."""
+    """Stage 3 rows from self-play: ``targets["policy"]`` a SparsePolicy of the move frequencies
+    of each position (rows sum to 1), ``targets["value"]`` (N,) float32 mean result for the side
+    to move."""
     _check_size("the number of Stage 3 games", num_games)
     keys = ("board", "hand", "value", "visit_rows", "visit_labels")
     stored = _cached(cache_dir, "stage3", num_games, seed, keys)

@@ -33,11 +33,33 @@ def _piece_id_table(mover: int) -> np.ndarray:
     return table
 
 
-_PIECE_IDS = (_piece_id_table(cshogi.BLACK), _piece_id_table(cshogi.WHITE))
+_PIECE_IDS = np.stack([_piece_id_table(cshogi.BLACK), _piece_id_table(cshogi.WHITE)])
+
+
+def encode_positions(
+    pieces: np.ndarray, hands: np.ndarray, turns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``encode_position`` of many positions at once, from cshogi's raw board state.
+
+    ``pieces`` (N, 81) cshogi piece codes by square (``board.pieces``), ``hands`` (N, 2, 7)
+    hand counts of Black then White (``board.pieces_in_hand``), ``turns`` (N,) side to move.
+    Returns board_ids (N, 9, 9) uint8 and hand (N, 14) float32.
+    """
+    turns = np.asarray(turns, dtype=np.intp)
+    ids = _PIECE_IDS[turns[:, None], np.asarray(pieces, dtype=np.intp)]  # (N, 81) by file*9+rank
+    white = turns == cshogi.WHITE
+    ids[white] = ids[white, ::-1]  # square sq -> 80 - sq: a 180° rotation
+    board_ids = np.ascontiguousarray(ids.reshape(-1, 9, 9).transpose(0, 2, 1))  # -> [rank][file]
+    rows = np.arange(len(turns))
+    own, other = hands[rows, turns], hands[rows, 1 - turns]
+    return board_ids, np.concatenate([own, other], axis=1).astype(np.float32)
 
 
 def encode_position(board: cshogi.Board) -> tuple[np.ndarray, np.ndarray]:
-    """(board_ids (9, 9) uint8, hand (14,) float32) of ``board`` seen by the side to move."""
+    """(board_ids (9, 9) uint8, hand (14,) float32) of ``board`` seen by the side to move.
+
+    The one-position twin of ``encode_positions`` (3x faster for one board, which self-play needs).
+    """
     mover = board.turn
     pieces = _PIECE_IDS[mover][np.asarray(board.pieces, dtype=np.intp)]  # (81,) by file*9+rank
     if mover == cshogi.WHITE:

@@ -4,7 +4,9 @@ Each record is a position (``hcp``), the move chosen there (``bestMove16``) and 
 result (``gameResult``: 0 draw, 1 Black won, 2 White won), the format of maou's
 ``hcpe-convert`` and of most shogi engine training data. A record becomes one row:
 policy = one-hot of ``bestMove16``, value = the result for the side to move.
-``write_hcpe`` writes self-play games in the same format (a demo file, and the tests).
+The policy is stored sparse (``sparse.py``): one (label, 1.0) pair a row, 14 bytes instead of
+a 6 KB dense row. ``write_hcpe`` writes self-play games in the same format (a demo file, and
+the tests).
 """
 
 from __future__ import annotations
@@ -17,19 +19,23 @@ import cshogi
 import numpy as np
 
 from trainer.shogi.arrays import ShogiArrays
-from trainer.shogi.features import encode_position
-from trainer.shogi.labels import NUM_MOVE_LABELS, move_labels
-from trainer.shogi.selfplay import play_games, value_for_mover
+from trainer.shogi.features import encode_positions
+from trainer.shogi.labels import move_labels
+from trainer.shogi.selfplay import play_games
+from trainer.shogi.sparse import SparsePolicy
 
 HCPE_DTYPE = np.dtype(cshogi.HuffmanCodedPosAndEval)
 _RESULTS = (cshogi.DRAW, cshogi.BLACK_WIN, cshogi.WHITE_WIN)
+#: Records decoded per chunk: the raw per-chunk buffers stay a few MB whatever the file size.
+_CHUNK = 1 << 16
 
 
 class HcpeError(ValueError):
     """An HCPE file that cannot be read; the message names the file and what to do."""
 
 
-def _read_records(path: Path) -> np.ndarray:
+def _open_records(path: Path) -> np.ndarray:
+    """The file's records, memory-mapped: only the chunk being decoded is read into memory."""
     if not path.is_file():
         raise HcpeError(f"HCPE file {path} does not exist: pass existing .hcpe files")
     size = path.stat().st_size
@@ -38,47 +44,85 @@ def _read_records(path: Path) -> np.ndarray:
             f"{path} is not an HCPE file ({size} bytes is not a multiple of "
             f"{HCPE_DTYPE.itemsize}): pass cshogi HuffmanCodedPosAndEval records"
         )
-    return np.fromfile(path, dtype=HCPE_DTYPE)
+    if size == 0:
+        return np.zeros(0, dtype=HCPE_DTYPE)
+    return np.memmap(path, dtype=HCPE_DTYPE, mode="r")
 
 
-def _decode_record(board: cshogi.Board, record: np.ndarray, where: str) -> tuple[int, int]:
-    """Set ``board`` to the record's position; return (its move, its result)."""
-    try:
-        board.set_hcp(np.asarray(record["hcp"]))
-    except (RuntimeError, ValueError) as error:
-        raise HcpeError(f"{where}: invalid position ({error}); is it an HCPE file?") from None
-    move = board.move_from_move16(int(record["bestMove16"]))
-    if not board.is_legal(move):
-        raise HcpeError(f"{where}: bestMove16 is not a legal move in its position")
-    result = int(record["gameResult"])
-    if result not in _RESULTS:
-        raise HcpeError(f"{where}: gameResult {result} is not 0 (draw), 1 or 2 (a side won)")
-    return move, result
+def _check_results(results: np.ndarray, where: str, first: int) -> None:
+    bad = np.flatnonzero(~np.isin(results, _RESULTS))
+    if len(bad):
+        raise HcpeError(
+            f"{where} record {first + bad[0]}: gameResult {results[bad[0]]} is not 0 (draw), "
+            "1 or 2 (a side won)"
+        )
+
+
+def _decode_chunk(records: np.ndarray, where: str, first: int) -> dict[str, np.ndarray]:
+    """cshogi's raw state of each record's position, and its move; one ``set_hcp`` a record.
+
+    cshogi decodes one position per call (the Huffman code has no bulk decoder), so this loop
+    is the floor; everything after it (encoding, labels, values) is vectorised.
+    """
+    count = len(records)
+    pieces = np.empty((count, 81), dtype=np.uint8)
+    hands = np.empty((count, 2, 7), dtype=np.uint8)
+    turns = np.empty(count, dtype=np.uint8)
+    moves = np.empty(count, dtype=np.int64)
+    board = cshogi.Board()
+    moves16 = records["bestMove16"].tolist()
+    for index, (hcp, move16) in enumerate(zip(records["hcp"], moves16, strict=True)):
+        try:
+            board.set_hcp(hcp)
+        except (RuntimeError, ValueError) as error:
+            raise HcpeError(
+                f"{where} record {first + index}: invalid position ({error}); is it an HCPE file?"
+            ) from None
+        move = board.move_from_move16(move16)
+        if not board.is_legal(move):
+            raise HcpeError(
+                f"{where} record {first + index}: bestMove16 is not a legal move in its position"
+            )
+        pieces[index] = board.pieces
+        hands[index] = board.pieces_in_hand
+        turns[index] = board.turn
+        moves[index] = move
+    return {"pieces": pieces, "hands": hands, "turns": turns, "moves": moves}
+
+
+def _values(results: np.ndarray, turns: np.ndarray) -> np.ndarray:
+    """maou's value for the side to move (``selfplay.value_for_mover``), vectorised."""
+    winner = np.where(results == cshogi.BLACK_WIN, cshogi.BLACK, cshogi.WHITE)
+    return np.where(results == cshogi.DRAW, 0.5, (winner == turns).astype(np.float32))
 
 
 def hcpe_arrays(paths: Sequence[Path]) -> ShogiArrays:
     """Stage 3 rows, one per record of ``paths``, with the keys of ``stage3_arrays``."""
     if not paths:
         raise HcpeError("no HCPE files given: pass one or more .hcpe files")
-    board = cshogi.Board()
-    boards, hands, moves, white, values = [], [], [], [], []
-    for path in map(Path, paths):
-        for index, record in enumerate(_read_records(path)):
-            move, result = _decode_record(board, record, f"{path} record {index}")
-            board_ids, hand = encode_position(board)
-            boards.append(board_ids)
-            hands.append(hand)
-            moves.append(move)
-            white.append(board.turn == cshogi.WHITE)
-            values.append(value_for_mover(result, board.turn))
-    if not boards:
+    files = [(Path(path), _open_records(Path(path))) for path in paths]
+    total = sum(len(records) for _, records in files)
+    if total == 0:
         raise HcpeError(f"the HCPE files hold no records: {', '.join(map(str, paths))}")
-    policy = np.zeros((len(boards), NUM_MOVE_LABELS), dtype=np.float32)
-    policy[np.arange(len(boards)), move_labels(np.array(moves), np.array(white))] = 1.0
+    board = np.empty((total, 9, 9), dtype=np.uint8)
+    hand = np.empty((total, 14), dtype=np.float32)
+    labels = np.empty(total, dtype=np.int16)
+    value = np.empty(total, dtype=np.float32)
+    row = 0
+    for path, records in files:
+        for first in range(0, len(records), _CHUNK):
+            chunk = np.asarray(records[first : first + _CHUNK])
+            _check_results(chunk["gameResult"], str(path), first)
+            raw = _decode_chunk(chunk, str(path), first)
+            rows = slice(row, row + len(chunk))
+            board[rows], hand[rows] = encode_positions(raw["pieces"], raw["hands"], raw["turns"])
+            labels[rows] = move_labels(raw["moves"], raw["turns"] == cshogi.WHITE)
+            value[rows] = _values(chunk["gameResult"], raw["turns"])
+            row += len(chunk)
     return ShogiArrays(
-        board=np.stack(boards),
-        hand=np.stack(hands),
-        targets={"policy": policy, "value": np.array(values, dtype=np.float32)},
+        board=board,
+        hand=hand,
+        targets={"policy": SparsePolicy.one_hot(labels), "value": value},
     )
 
 
