@@ -1,76 +1,105 @@
-"""The charts' faster braille grouping and ANSI decoding give exactly what plotext and Rich do."""
+"""The charts' faster plotext helpers and text conversion give exactly what plotext and Rich do."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-import plotext
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.text import Text
+from textual_plotext.plot import Plot
 
-from maou_tui.app.widgets.charts import _plotext_hd_group, ansi_to_text, hd_group_by_cell
+import maou_tui.app.widgets.charts  # noqa: F401  (installs the speedups, as the app does)
+from maou_tui.app.widgets import plotext_speedups as speedups
 
-_coordinate = st.one_of(st.integers(-3, 80), st.just(math.nan))
+_int = st.integers(-3, 80)
+_coordinate = st.one_of(_int, st.just(math.nan))
+_colour = st.sampled_from([(200, 30, 40), (20, 200, 40), "default"])
 
 
 @given(st.lists(st.tuples(_coordinate, _coordinate), min_size=1, max_size=300))
 def test_braille_cells_match_plotexts_own_grouping(dots: list[tuple[float, float]]) -> None:
     x, y = [d[0] for d in dots], [d[1] for d in dots]
-    ones = [2] * len(dots), [4] * len(dots)
-    want_x, want_y, want_masks = _plotext_hd_group(x, y, *ones)
-    got_x, got_y, got_masks = hd_group_by_cell(x, y, *ones)
-    assert repr((list(got_x), list(got_y), got_masks)) == repr(
-        (list(want_x), list(want_y), want_masks)
-    )
+    factors = [2] * len(dots), [4] * len(dots)
+    want = speedups.ORIGINALS["hd_group"](x, y, *factors)
+    assert repr(speedups.hd_group(x, y, *factors)) == repr(want)
 
 
-def test_a_dense_braille_line_renders_the_same_text_with_either_grouping() -> None:
-    def render() -> str:
-        plotext.clear_figure()
-        plotext.plotsize(60, 15)
-        xs = list(range(2_000))
-        plotext.plot(xs, [math.sin(i / 40) + (i % 7) / 10 for i in xs], marker="braille")
-        return plotext.build()
-
-    assert plotext._utility.hd_group is hd_group_by_cell  # importing the charts installs it
-    fast = render()
-    plotext._utility.hd_group = _plotext_hd_group
-    try:
-        assert render() == fast
-    finally:
-        plotext._utility.hd_group = hd_group_by_cell
-
-
-def _colour_plot() -> str:
-    plotext.clear_figure()
-    plotext.plotsize(70, 18)
-    plotext.title("loss")
-    xs = list(range(500))
-    plotext.plot(xs, [math.cos(i / 30) for i in xs], marker="braille", color=(200, 30, 40))
-    plotext.scatter([10, 200], [0.5, -0.5], marker="◆", color=(20, 200, 40))
-    plotext.vline(100, (90, 90, 250))
-    plotext.text("S2", 100, 0.9, color=(90, 90, 250), background=(0, 0, 0))
-    return plotext.build()
-
-
-@pytest.mark.parametrize(
-    "ansi",
-    [
-        _colour_plot(),
-        "plain\n\nlines\n",
-        "\x1b[1;38;5;3mbold\x1b[0m \x1b[48;2;1;2;3mbg\x1b[38;5;9m+fg\x1b[mreset",
-        "\x1b[31mred\nstill red\x1b[0m",
-        "cursor \x1b[2Kcleared\x1b[31mx\x1b[0m",  # not a colour: Rich decides
-        "over\rwritten",
-    ],
+@given(
+    st.lists(st.tuples(_int, _int, _colour), min_size=2, max_size=60),
+    st.sampled_from([1, 2, 3]),
 )
-def test_chart_text_is_what_rich_decodes_from_plotexts_colours(ansi: str) -> None:
-    want, got = Text.from_ansi(ansi), ansi_to_text(ansi)
-    assert (got.plain, got.spans, got.end, got.tab_size) == (
-        want.plain,
-        want.spans,
-        want.end,
-        want.tab_size,
-    )
+def test_line_dots_match_plotexts_own_lines(points: list, scale: int) -> None:
+    x, y = [p[0] * scale for p in points], [p[1] * scale for p in points]
+    markers, colours, styles = ["braille"] * len(x), [p[2] for p in points], ["default"] * len(x)
+    want = speedups.ORIGINALS["get_lines"](x, y, markers, colours, styles)
+    assert speedups.get_lines(x, y, markers, colours, styles) == want
+
+
+@given(st.lists(st.tuples(_coordinate, _coordinate), min_size=1, max_size=200))
+def test_distinct_dots_and_clipping_match_plotext(dots: list[tuple[float, float]]) -> None:
+    x, y = [d[0] for d in dots], [d[1] for d in dots]
+    other = ["braille"] * len(x), [(1, 2, 3)] * len(x)
+    got = speedups.brush(x, y, *other)
+    want = speedups.ORIGINALS["brush"](x, y, *other)
+    assert sorted(map(repr, zip(*got, strict=True))) == sorted(map(repr, zip(*want, strict=True)))
+    got = speedups.remove_outsiders(x, y, 40, 20, *other)
+    want = speedups.ORIGINALS["remove_outsiders"](x, y, 40, 20, *other)
+    assert repr(got) == repr(want)
+
+
+@contextmanager
+def _plotexts_own_helpers() -> Iterator[None]:
+    speedups.uninstall()
+    try:
+        yield
+    finally:
+        speedups.install()
+
+
+def _chart(plt: Plot, seed: int) -> None:
+    """A chart like the loss chart: a noisy zigzag band, a smooth line, points, marks, labels."""
+    plt.clear_figure()
+    plt.plotsize(100, 18)
+    plt._set_size(100, 18)
+    plt.title("loss")
+    xs = list(range(0, 3_000, 7))
+    band = [math.exp(-i / 900) + ((i * 7919 + seed) % 97) / 300 for i in xs]
+    band[40] = math.nan  # a gap: plotext's own helpers draw it
+    plt.plot(xs, band, marker="braille", color=(90, 90, 90))
+    plt.plot(xs, [math.exp(-i / 900) + 0.15 for i in xs], marker="braille", color=(200, 30, 40))
+    plt.scatter([500, 1_500], [0.8, 0.5], marker="◆", color=(20, 200, 40))
+    plt.vline(1_000, (90, 90, 250))
+    plt.text("S2", 1_000, 1.6, color=(90, 90, 250), background=(0, 0, 0), alignment="left")
+    plt.xlim(0, 3_000)
+    plt.ylim(-0.1, 1.7)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_chart_draws_the_same_text_as_plotext_and_rich(seed: int) -> None:
+    with _plotexts_own_helpers():
+        plt = Plot()
+        _chart(plt, seed)
+        want = Text.from_ansi(plt.build())
+    plt = Plot()
+    _chart(plt, seed)
+    got = speedups.figure_text(plt)
+    assert (got.plain, got.spans, got.end) == (want.plain, want.spans, want.end)
+    assert "⣿" in got.plain or "⡇" in got.plain  # the band really is drawn
+
+
+@pytest.mark.parametrize("theme", ["dark", "clear"])  # clear: cells with no colour at all
+def test_matrix_text_keeps_styles_and_backgrounds(theme: str) -> None:
+    plt = Plot()
+    plt.clear_figure()
+    plt.plotsize(40, 10)
+    plt.theme(theme)
+    plt.plot([1, 2, 3], [3, 1, 2], marker="braille", color="red+")
+    plt.text("mark", 2, 2.5, color=(1, 2, 3), background="blue", style="italic")
+    want = Text.from_ansi(plt.build())
+    got = speedups.matrix_text(plt.monitor.matrix)
+    assert (got.plain, got.spans) == (want.plain, want.spans)
+    assert any(span.style.italic for span in got.spans)

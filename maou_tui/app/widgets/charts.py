@@ -8,22 +8,18 @@ marks as vertical lines. Colours come from the current Textual theme, so they fo
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import plotext._utility as plotext_utility
-from rich.ansi import AnsiDecoder
-from rich.style import Style
-from rich.text import Span, Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
 from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
+from maou_tui.app.widgets import plotext_speedups
+from maou_tui.app.widgets.plotext_speedups import figure_text
 from maou_tui.protocol import ControlApplied
 from maou_tui.store import Mark, RunStore
 
@@ -65,76 +61,7 @@ def theme_rgb(app, name: str) -> tuple[int, int, int]:
     return (background + Color.parse(variables.get(name, "#888888"))).rgb
 
 
-_plotext_hd_group = plotext_utility.hd_group
-
-
-def hd_group_by_cell(x: list, y: list, xf: list, yf: list):
-    """``plotext._utility.hd_group`` (braille dots -> one marker per terminal cell), with the
-    same result, keeping one bit mask per cell instead of a fresh list-of-lists per dot: it was
-    ~40% of a dense chart's drawing. Mixed marker sizes go to plotext's own version."""
-    if not x or len(set(xf)) > 1 or len(set(yf)) > 1:
-        return _plotext_hd_group(x, y, xf, yf)
-    fx, fy = xf[0], yf[0]
-    numerical = plotext_utility.numerical
-    cells: dict[tuple, int] = {}
-    for xi, yi in zip(x, y, strict=True):
-        x_ok, y_ok = numerical(xi), numerical(yi)
-        key = (xi // fx if x_ok else xi, yi // fy if y_ok else yi)
-        if x_ok and y_ok:
-            bit = (fy - 1 - math.floor(yi % fy)) * fx + math.floor(xi % fx)
-            cells[key] = cells.get(key, 0) | (1 << bit)
-        else:
-            cells[key] = 0
-    dots = range(fx * fy)
-    masks = [tuple((mask >> i) & 1 for i in dots) for mask in cells.values()]
-    return [key[0] for key in cells], [key[1] for key in cells], masks
-
-
-plotext_utility.hd_group = hd_group_by_cell
-
-
-_SGR = re.compile(r"\x1b\[([0-9;]*)m")
-
-
-@lru_cache(maxsize=512)
-def _style_after(codes: str) -> Style | None:
-    """The style Rich gives text after these SGR sequences (Rich decides, once per combination)."""
-    decoded = AnsiDecoder().decode_line(codes + "x")
-    return decoded.spans[0].style if decoded.spans else None
-
-
-def ansi_to_text(ansi: str) -> Text:
-    """``Text.from_ansi`` for plotext's output (colour sequences and newlines only), with each
-    style looked up once per combination instead of parsed per sequence: Rich's general decoder
-    was ~15% of a chart's redraw. Anything else falls back to Rich."""
-    plain: list[str] = []
-    spans: list[Span] = []
-    offset, codes, sequences = 0, "", 0
-    for number, line in enumerate(ansi.split("\n")):
-        if number:
-            plain.append("\n")
-            offset += 1
-        position = 0
-        for match in _SGR.finditer(line):
-            sequences += 1
-            offset = _add_chunk(line[position : match.start()], codes, offset, plain, spans)
-            params = match.group(1)
-            codes = "" if params in ("", "0") else codes + match.group(0)
-            position = match.end()
-        offset = _add_chunk(line[position:], codes, offset, plain, spans)
-    if sequences != ansi.count("\x1b") or "\r" in ansi:
-        return Text.from_ansi(ansi)
-    return Text("".join(plain), end="\n", tab_size=8, spans=spans)
-
-
-def _add_chunk(chunk: str, codes: str, offset: int, plain: list, spans: list) -> int:
-    if not chunk:
-        return offset
-    plain.append(chunk)
-    style = _style_after(codes) if codes else None
-    if style:
-        spans.append(Span(offset, offset + len(chunk), style))
-    return offset + len(chunk)
+plotext_speedups.install()
 
 
 class RunChart(PlotextPlot):
@@ -158,14 +85,14 @@ class RunChart(PlotextPlot):
         self.store = store
 
     def render(self) -> RenderResult:
-        """``PlotextPlot.render`` (the same three set-up calls), with plotext's text decoded by
-        ``ansi_to_text`` instead of ``Text.from_ansi``."""
+        """``PlotextPlot.render`` (the same three set-up calls), with plotext's matrix turned into
+        text by ``figure_text`` instead of printed as ANSI and parsed back."""
         started = time.perf_counter()
         width, height = self.size.width, self.size.height
         self.plt.plotsize(width, height)
         self.plt._set_size(width, height)  # textual-plotext does this too (its issue #5)
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
-        rendered = ansi_to_text(self.plt.build())
+        rendered = figure_text(self.plt)
         self.render_seconds = time.perf_counter() - started
         return rendered
 
