@@ -111,6 +111,13 @@ def test_selfplay_games_end_in_mate_or_a_draw(games):
         assert game.result == winner  # ... and its player won
 
 
+def test_selfplay_plays_only_legal_moves_even_in_check():
+    """Seed 0's game 25 was once in check with a "mate in one" on the board that ignored it."""
+    for game in islice(play_games(0), 30):
+        for ply in game.plies:
+            assert ply.move in ply.legal_moves, _board(ply.hcp).sfen()
+
+
 def test_hcpe_round_trip(tmp_path, games):
     path = tmp_path / "games.hcpe"
     count = write_hcpe(path, num_games=2, seed=11)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when generation changes what a (kind, size, seed) produces: old files stop matching.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: self-play no longer plays a "mate in one" while in check
 
 
 def cache_path(cache_dir: Path, kind: str, size: int, seed: int) -> Path:

@@ -78,7 +78,10 @@ def play_game(rng: random.Random, max_plies: int = MAX_PLIES) -> Game:
         legal_moves = list(board.legal_moves)
         if not legal_moves:  # mated: the side to move loses
             return Game(plies, _win_for(cshogi.opponent(board.turn)))
-        move = board.mate_move_in_1ply() or rng.choice(legal_moves)
+        # cshogi's mate_move_in_1ply assumes the mover is not in check: in check it can return a
+        # move that leaves the king attacked (an illegal move, which HCPE readers then refuse).
+        mate = 0 if board.is_check() else board.mate_move_in_1ply()
+        move = mate or rng.choice(legal_moves)
         board_ids, hand = encode_position(board)
         board.to_hcp(hcp)
         plies.append(
