@@ -62,13 +62,10 @@ def _decode_chunk(records: np.ndarray, where: str, first: int) -> dict[str, np.n
     """cshogi's raw state of each record's position, and its move; one ``set_hcp`` a record.
 
     cshogi decodes one position per call (the Huffman code has no bulk decoder), so this loop
-    is the floor; everything after it (encoding, labels, values) is vectorised.
+    is the floor; everything after it (encoding, labels, values) is vectorised. Board and hand
+    are gathered as ``bytes``: 3x cheaper than assigning cshogi's lists into numpy rows.
     """
-    count = len(records)
-    pieces = np.empty((count, 81), dtype=np.uint8)
-    hands = np.empty((count, 2, 7), dtype=np.uint8)
-    turns = np.empty(count, dtype=np.uint8)
-    moves = np.empty(count, dtype=np.int64)
+    pieces, hands, turns, moves = [], [], [], []
     board = cshogi.Board()
     moves16 = records["bestMove16"].tolist()
     for index, (hcp, move16) in enumerate(zip(records["hcp"], moves16, strict=True)):
@@ -83,11 +80,17 @@ def _decode_chunk(records: np.ndarray, where: str, first: int) -> dict[str, np.n
             raise HcpeError(
                 f"{where} record {first + index}: bestMove16 is not a legal move in its position"
             )
-        pieces[index] = board.pieces
-        hands[index] = board.pieces_in_hand
-        turns[index] = board.turn
-        moves[index] = move
-    return {"pieces": pieces, "hands": hands, "turns": turns, "moves": moves}
+        black_hand, white_hand = board.pieces_in_hand
+        pieces.append(bytes(board.pieces))
+        hands.append(bytes(black_hand + white_hand))
+        turns.append(board.turn)
+        moves.append(move)
+    return {
+        "pieces": np.frombuffer(b"".join(pieces), dtype=np.uint8).reshape(-1, 81),
+        "hands": np.frombuffer(b"".join(hands), dtype=np.uint8).reshape(-1, 2, 7),
+        "turns": np.array(turns, dtype=np.uint8),
+        "moves": np.array(moves, dtype=np.int64),
+    }
 
 
 def _values(results: np.ndarray, turns: np.ndarray) -> np.ndarray:
