@@ -59,12 +59,16 @@ class Series:
     unknown), in the narrowest integer types that hold them (``_COLUMNS``). Appends go to a
     small Python list first and are moved into the numpy columns in bulk (on read, or every
     ``_FLUSH_AT`` points): a per-point numpy item assignment costs about ten times a list
-    append. Capacity grows by half, so appending is O(1) and the copy on growth stays small;
+    append. ``extend``'s column chunks wait likewise and are written in one go (a backfill
+    brings thousands of ~50-point chunks, and each write checks every column's range).
+    Capacity grows by half, so appending is O(1) and the copy on growth stays small;
     capacity not yet written is never touched, so it takes no resident memory."""
 
     __slots__ = (
         "_batches",
         "_buckets",
+        "_chunked",
+        "_chunks",
         "_epochs",
         "_n",
         "_pending",
@@ -79,12 +83,14 @@ class Series:
         self.name = name
         self._n = 0
         self._pending: list[tuple[int, float, int, int, int]] = []
+        self._chunks: list[tuple[StepColumns, np.ndarray]] = []  # before every pending point
+        self._chunked = 0
         self._buckets: dict[int, BucketExtremes] = {}
         for attr, dtype in _COLUMNS:
             setattr(self, attr, np.empty(capacity, dtype))
 
     def __len__(self) -> int:
-        return self._n + len(self._pending)
+        return self._n + self._chunked + len(self._pending)
 
     def __repr__(self) -> str:
         return f"Series({self.name!r}, {len(self)} points)"
@@ -115,6 +121,11 @@ class Series:
         return self._batches[: self._n]
 
     def _flush(self) -> None:
+        if self._chunks:
+            chunks, self._chunks, self._chunked = self._chunks, [], 0
+            columns = [np.concatenate(parts) for parts in zip(*(c for c, _ in chunks), strict=True)]
+            values = np.concatenate([v for _, v in chunks])
+            self._write(columns[0], values, *columns[1:])
         if self._pending:
             pending, self._pending = self._pending, []
             self._write(*zip(*pending, strict=True))
@@ -171,13 +182,20 @@ class Series:
 
     def extend(self, columns: StepColumns, values: np.ndarray) -> None:
         """Append many points at once (``columns`` and ``values`` of equal length)."""
-        self._flush()
-        self._write(columns.steps, values, columns.stages, columns.epochs, columns.batches)
+        if self._pending:
+            self._flush()
+        self._chunks.append((columns, values))
+        self._chunked += len(values)
+        if self._chunked >= self._FLUSH_AT * 16:
+            self._flush()
 
     def last(self) -> tuple[int, float] | None:
         if self._pending:
             step, value = self._pending[-1][:2]
             return int(step), float(value)
+        if self._chunks:
+            columns, values = self._chunks[-1]
+            return int(columns.steps[-1]), float(values[-1])
         if self._n == 0:
             return None
         return int(self._steps[self._n - 1]), float(self._values[self._n - 1])

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from maou_tui.ingest.clock import EpochClock
-from maou_tui.ingest.lines import decode
+from maou_tui.ingest.lines import decode, split_lines
 from maou_tui.ingest.maou_patterns import (
     BANNER,
     BATCH,
@@ -89,7 +89,7 @@ class MaouLogParser:
     def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]:
         """Complete lines (``LineBuffer`` output) in; the events they complete out. With
         ``columns``, runs of steps come as ``StepBatch`` (for ``RunStore.apply_all``)."""
-        for line in block.split(b"\n"):
+        for line in split_lines(block):
             if b"\r" in line:
                 self.bars.scan(line, self)
             elif line and not (b"Batch " in line and self._batch_line(line)):

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from maou_tui.ingest.lines import LineBuffer
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 
 
 class FileFollower:
