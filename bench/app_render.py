@@ -8,8 +8,9 @@ series the charts draw holds --points points. One redraw of a chart = ``replot()
 plot) and ``render()`` (plotext builds the text), after 1,000 new points per series arrived (a
 live run's steady state); CPU time per chart is reported (wall time on a shared machine mostly
 measures the other processes). Baselines measured in the same run: the same redraw with
-1,000 points per series (decimation should make 1M cost the same), and plotext drawing raw,
-undecimated points (per-point cost, extrapolated to 1M points).
+1,000 points per series (decimation should make 1M cost the same), the same redraw with
+plotext's own per-dot helpers instead of ``plotext_speedups``, and plotext (with the speedups)
+drawing raw, undecimated points (per-point cost, extrapolated to 1M points).
 
 memory: peak resident memory (VmHWM) of a fresh process that fills a store with --points points
 in total (loss, accuracy, accuracy_cum and LR, a quarter each) and draws the charts once, against
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textual.app import App, ComposeResult
 
+from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart
 from maou_tui.protocol import EpochEnd, Phase, StageStarted
 from maou_tui.store import RunStore
@@ -101,9 +103,18 @@ class ChartsApp(App):
 CHARTS = (LossChart, MetricChart, LrChart)
 
 
-def redraw_times(points: int, repeats: int, new_points: int = 1_000) -> dict[str, list[float]]:
+def redraw_times(
+    points: int, repeats: int, new_points: int = 1_000, *, plotext_own: bool = False
+) -> dict[str, list[float]]:
     """Per chart, CPU seconds of each redraw after ``new_points`` new points per series (CPU
-    time, because wall time on a shared machine mostly measures the other processes)."""
+    time, because wall time on a shared machine mostly measures the other processes);
+    ``plotext_own``: with plotext's own per-dot helpers."""
+    if plotext_own:
+        plotext_speedups.uninstall()
+        try:
+            return redraw_times(points, repeats, new_points)
+        finally:
+            plotext_speedups.install()
     total = points + repeats * new_points
     store = marked_store(total)
     fill(store, 0, points, total)
@@ -169,6 +180,7 @@ def percentile(values: list[float], q: float) -> float:
 def bench_redraw(points: int, repeats: int) -> dict:
     big = redraw_times(points, repeats)
     small = redraw_times(1_000, repeats)
+    own = redraw_times(points, repeats, plotext_own=True)
     per_point = raw_plot_seconds_per_point()
     slowest = max(big, key=lambda name: percentile(big[name], 50))
     return {
@@ -180,6 +192,9 @@ def bench_redraw(points: int, repeats: int) -> dict:
         "cpu_p95_ms": {name: round(1e3 * percentile(t, 95), 1) for name, t in big.items()},
         "baseline_1k_points_cpu_median_ms": {
             name: round(1e3 * percentile(t, 50), 1) for name, t in small.items()
+        },
+        "plotext_own_helpers_cpu_median_ms": {
+            name: round(1e3 * percentile(t, 50), 1) for name, t in own.items()
         },
         "decimate_cpu_median_ms_per_series": round(1e3 * decimate_seconds(points, repeats), 2),
         "undecimated_plotext_us_per_point": round(1e6 * per_point, 2),

@@ -6,21 +6,35 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual_plotext.plot import Plot
 
-import maou_tui.app.widgets.charts  # noqa: F401  (installs the speedups, as the app does)
 from maou_tui.app.widgets import plotext_speedups as speedups
+from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
+from maou_tui.protocol import EpochEnd, Phase, StageStarted
+from maou_tui.store import RunStore
 
 _int = st.integers(-3, 80)
 _coordinate = st.one_of(_int, st.just(math.nan))
+
+
+def _dots(*extra: st.SearchStrategy, max_size: int) -> st.SearchStrategy:
+    """Lists of (x, y, *extra): mostly integer coordinates (the fast paths), some with NaN."""
+    return st.one_of(
+        st.lists(st.tuples(_int, _int, *extra), min_size=1, max_size=max_size),
+        st.lists(st.tuples(_coordinate, _coordinate, *extra), min_size=1, max_size=max_size),
+    )
+
+
 _colour = st.sampled_from([(200, 30, 40), (20, 200, 40), "default"])
 
 
-@given(st.lists(st.tuples(_coordinate, _coordinate), min_size=1, max_size=300))
+@given(_dots(max_size=300))
 def test_braille_cells_match_plotexts_own_grouping(dots: list[tuple[float, float]]) -> None:
     x, y = [d[0] for d in dots], [d[1] for d in dots]
     factors = [2] * len(dots), [4] * len(dots)
@@ -39,16 +53,35 @@ def test_line_dots_match_plotexts_own_lines(points: list, scale: int) -> None:
     assert speedups.get_lines(x, y, markers, colours, styles) == want
 
 
-@given(st.lists(st.tuples(_coordinate, _coordinate), min_size=1, max_size=200))
-def test_distinct_dots_and_clipping_match_plotext(dots: list[tuple[float, float]]) -> None:
+@given(_dots(st.sampled_from(["⠁", "⠂"]), max_size=200), _int, _int)
+def test_distinct_dots_and_clipping_match_plotext(dots: list, width: int, height: int) -> None:
     x, y = [d[0] for d in dots], [d[1] for d in dots]
-    other = ["braille"] * len(x), [(1, 2, 3)] * len(x)
-    got = speedups.brush(x, y, *other)
-    want = speedups.ORIGINALS["brush"](x, y, *other)
-    assert sorted(map(repr, zip(*got, strict=True))) == sorted(map(repr, zip(*want, strict=True)))
-    got = speedups.remove_outsiders(x, y, 40, 20, *other)
-    want = speedups.ORIGINALS["remove_outsiders"](x, y, 40, 20, *other)
-    assert repr(got) == repr(want)
+    for other in (["braille"] * len(x), [(1, 2, 3)] * len(x)), ([d[2] for d in dots], ["red"]):
+        got = speedups.brush(x, y, *other)
+        want = speedups.ORIGINALS["brush"](x, y, *other)
+        assert sorted(map(repr, zip(*got, strict=True))) == sorted(
+            map(repr, zip(*want, strict=True))
+        )
+        if len(other[1]) == len(x):
+            got = speedups.remove_outsiders(x, y, width, height, *other)
+            want = speedups.ORIGINALS["remove_outsiders"](x, y, width, height, *other)
+            assert repr(got) == repr(want)
+
+
+_value = st.one_of(
+    st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False), st.just(math.nan)
+)
+
+
+@example([0.49999999999, 2.5, 1e-9, 9.999999999, 3], (0, 10), 11)  # plotext's 8-decimal rounding
+@given(
+    st.lists(_value, max_size=50),
+    st.tuples(_value, _value).filter(lambda lim: lim[0] != lim[1] and math.nan not in lim),
+    st.integers(1, 700),
+)
+def test_canvas_coordinates_match_plotexts_own(data: list, lim: tuple, bins: int) -> None:
+    want = speedups.ORIGINALS["get_matrix_data"](data, list(lim), bins)
+    assert repr(speedups.get_matrix_data(data, list(lim), bins)) == repr(want)
 
 
 @contextmanager
@@ -103,3 +136,51 @@ def test_matrix_text_keeps_styles_and_backgrounds(theme: str) -> None:
     got = speedups.matrix_text(plt.monitor.matrix)
     assert (got.plain, got.spans) == (want.plain, want.spans)
     assert any(span.style.italic for span in got.spans)
+
+
+def _dense_store() -> RunStore:
+    """20,000 noisy steps of Stage 1 with warmup/decay, epochs, a NaN loss and val points."""
+    store = RunStore()
+    store.apply(StageStarted(stage=1, name="REACHABLE_SQUARES", metric="accuracy", start_step=0))
+    store.apply(Phase(stage=1, phase="warmup", start_step=0, end_step=2_000))
+    store.apply(Phase(stage=1, phase="decay", start_step=2_000, end_step=20_000))
+    rng = np.random.default_rng(7)
+    for epoch, step in enumerate(range(4_000, 20_000, 4_000), start=1):
+        store.apply(EpochEnd(stage=1, epoch=epoch, global_step=step, train_loss=0.3))
+        store.series("val_loss").append(step, 0.3 + 0.5 / epoch)
+    for step in range(20_000):
+        noise = float(rng.standard_normal())
+        loss = math.nan if step == 9_000 else math.exp(-step / 6_000) + 0.1 * noise
+        store.series("loss").append(step, loss)
+        store.series("accuracy").append(step, min(1.0, 0.5 + step / 40_000 + 0.05 * noise))
+        store.series("accuracy_cum").append(step, 0.5 + step / 40_000)
+        store.series("lr").append(step, 1e-3 * (1 + math.cos(math.pi * step / 20_000)) / 2)
+    store.last_step, store.current_stage = 19_999, 1
+    return store
+
+
+class _Charts(App):
+    CSS = "LossChart, MetricChart, LrChart { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        store = _dense_store()
+        yield from (LossChart(store), MetricChart(store), LrChart(store))
+
+
+async def test_the_apps_charts_draw_the_same_with_plotexts_own_helpers() -> None:
+    app = _Charts()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        for chart in app.query(RunChart):
+            chart.replot(ChartView())
+            got = chart.render()
+            with _plotexts_own_helpers():
+                chart.replot(ChartView())
+                plt, (width, height) = chart.plt, chart.size
+                plt.plotsize(width, height)
+                plt._set_size(width, height)
+                plt.theme(chart._get_plotext_theme_name(app.theme))
+                want = Text.from_ansi(plt.build())  # what PlotextPlot.render does
+            assert (got.plain, got.spans) == (want.plain, want.spans), type(chart).__name__
+            assert sum("\u2801" <= c <= "\u28ff" for c in got.plain) > 100  # the curves are drawn
+            assert isinstance(chart, LrChart) or got.plain.count("⣿") > 10  # and a dense band

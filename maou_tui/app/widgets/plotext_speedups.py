@@ -26,7 +26,7 @@ from rich.text import Span, Text
 #: plotext's own versions (the fallbacks, and what the tests compare with).
 ORIGINALS = {
     name: getattr(plotext_utility, name)
-    for name in ("get_lines", "brush", "hd_group", "remove_outsiders")
+    for name in ("get_matrix_data", "get_lines", "brush", "hd_group", "remove_outsiders")
 }
 
 
@@ -40,6 +40,31 @@ def _ints(values: list) -> np.ndarray | None:
 
 def _constant(values: list) -> bool:
     return bool(values) and values.count(values[0]) == len(values)
+
+
+#: Below this, int arithmetic and float64 arithmetic agree (plotext mixes the two).
+_EXACT = 2**50
+
+
+def get_matrix_data(data: list, lim: list, bins: int) -> list:
+    """``plotext._utility.get_matrix_data``: values to canvas cells (or dots), with plotext's
+    rounding to 8 decimals before the floor, in the same float operations."""
+    values = np.asarray(data) if isinstance(data, list) and data else None
+    lo, hi = lim
+    if (
+        values is None
+        or values.dtype.kind not in "if"
+        or not all(isinstance(v, int | float) for v in (lo, hi, bins))
+        or not np.all(np.abs(values) < _EXACT)  # finite, and exact as float64 (no NaN)
+        or not (abs(lo) < _EXACT and abs(hi) < _EXACT and lo != hi)
+    ):
+        return ORIGINALS["get_matrix_data"](data, lim, bins)
+    scaled = (0.5 + (bins - 1) * (values - lo) / (hi - lo)) * 10**8
+    floor = np.floor(scaled)
+    cells = np.floor(np.where(scaled - floor < 0.5, floor, np.ceil(scaled)) * 10 ** (-8))
+    if not np.all(np.abs(cells) < _EXACT):  # far off the canvas: Python ints, as plotext
+        return ORIGINALS["get_matrix_data"](data, lim, bins)
+    return cells.astype(np.int64).tolist()
 
 
 def get_lines(x: list, y: list, *other: list) -> list[list]:
@@ -69,17 +94,18 @@ def get_lines(x: list, y: list, *other: list) -> list[list]:
 
 
 def brush(*lists: list) -> list[list]:
-    """``plotext._utility.brush``: the distinct (x, y, marker, colour, ...) tuples, as columns.
-    plotext's order is a set's (arbitrary); this keeps first occurrences in order."""
+    """``plotext._utility.brush``: the distinct (x, y, marker, colour, ...) tuples, as columns
+    cut to the shortest. plotext's order is a set's (arbitrary); this keeps the first of each."""
+    size = min(map(len, lists), default=0)
+    lists = tuple(v[:size] for v in lists)
     xs, ys = (_ints(lists[0]), _ints(lists[1])) if len(lists) >= 2 else (None, None)
-    if (
-        xs is None
-        or ys is None
-        or any(len(v) != len(xs) for v in lists[1:])
-        or not all(_constant(v) for v in lists[2:])
-    ):
+    if xs is None or ys is None:
         return ORIGINALS["brush"](*lists)
     first = _first_of_each(xs, ys)
+    if len(first) == size:  # distinct (x, y): every tuple is distinct
+        return [list(v) for v in lists]
+    if not all(_constant(v) for v in lists[2:]):
+        return ORIGINALS["brush"](*lists)
     return [xs[first].tolist(), ys[first].tolist(), *([v[0]] * len(first) for v in lists[2:])]
 
 
@@ -121,16 +147,14 @@ def _dot_tuples(dots: int) -> list[tuple[int, ...]]:
 def remove_outsiders(x: list, y: list, width: int, height: int, *other: list) -> list[list]:
     """``plotext._utility.remove_outsiders``: only the cells inside the canvas."""
     xs, ys = _ints(x), _ints(y)
-    if (
-        xs is None
-        or ys is None
-        or len(ys) != len(xs)
-        or not all(_constant(v) and len(v) >= len(xs) for v in other)
-    ):
+    if xs is None or ys is None or len(ys) != len(xs) or any(len(v) < len(xs) for v in other):
         return ORIGINALS["remove_outsiders"](x, y, width, height, *other)
     keep = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-    kept = int(keep.sum())
-    return [xs[keep].tolist(), ys[keep].tolist(), *([v[0]] * kept for v in other)]
+    picks = np.flatnonzero(keep).tolist()
+    out = [xs[keep].tolist(), ys[keep].tolist()]
+    for values in other:
+        out.append([values[0]] * len(picks) if _constant(values) else [values[i] for i in picks])
+    return out
 
 
 def install() -> None:
@@ -171,7 +195,7 @@ def matrix_text(matrix) -> Text:
         )
         start = 0
         for colour, run in itertools.groupby(colours):
-            end = start + sum(1 for _ in run)
+            end = start + len(list(run))
             chunk = "".join(markers[start:end])
             style = _style_of(colour)
             if style and chunk:
