@@ -34,6 +34,7 @@ def _dots(*extra: st.SearchStrategy, max_size: int) -> st.SearchStrategy:
 _colour = st.sampled_from([(200, 30, 40), (20, 200, 40), "default"])
 
 
+@example([(0, 0), (16, 0), (0, 2**63 - 4)])  # cells too far apart to number in an int64
 @given(_dots(max_size=300))
 def test_braille_cells_match_plotexts_own_grouping(dots: list[tuple[float, float]]) -> None:
     x, y = [d[0] for d in dots], [d[1] for d in dots]
@@ -53,6 +54,7 @@ def test_line_dots_match_plotexts_own_lines(points: list, scale: int) -> None:
     assert speedups.get_lines(x, y, markers, colours, styles) == want
 
 
+@example([(0, 0, "⠁"), (4, 0, "⠁"), (0, 2**62 - 1, "⠁")], 5, 5)  # too far apart, as above
 @given(_dots(st.sampled_from(["⠁", "⠂"]), max_size=200), _int, _int)
 def test_distinct_dots_and_clipping_match_plotext(dots: list, width: int, height: int) -> None:
     x, y = [d[0] for d in dots], [d[1] for d in dots]

@@ -102,18 +102,29 @@ def brush(*lists: list) -> list[list]:
     if xs is None or ys is None:
         return ORIGINALS["brush"](*lists)
     first = _first_of_each(xs, ys)
-    if len(first) == size:  # distinct (x, y): every tuple is distinct
+    if first is not None and len(first) == size:  # distinct (x, y): so are the tuples
         return [list(v) for v in lists]
-    if not all(_constant(v) for v in lists[2:]):
+    if first is None or not all(_constant(v) for v in lists[2:]):
         return ORIGINALS["brush"](*lists)
     return [xs[first].tolist(), ys[first].tolist(), *([v[0]] * len(first) for v in lists[2:])]
 
 
-def _first_of_each(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each distinct (x, y) pair, in order."""
-    key = (xs - xs.min()) * (int(ys.max() - ys.min()) + 1) + (ys - ys.min())
+def _first_of_each(xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
+    """Indices of the first occurrence of each distinct (x, y) pair, in order (None when the
+    pairs are too far apart to number in an int64)."""
+    key = _pair_keys(xs, ys)
+    if key is None:
+        return None
     _, first = np.unique(key, return_index=True)
     return np.sort(first)
+
+
+def _pair_keys(xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
+    """One int64 per (x, y) pair, equal exactly when the pairs are."""
+    height = int(ys.max()) - int(ys.min()) + 1
+    if (int(xs.max()) - int(xs.min()) + 1) * height >= 2**62:
+        return None
+    return (xs - xs.min()) * height + (ys - ys.min())
 
 
 def hd_group(x: list, y: list, xf: list, yf: list):
@@ -125,7 +136,9 @@ def hd_group(x: list, y: list, xf: list, yf: list):
     fx, fy = xf[0], yf[0]
     cell_x, cell_y = xs // fx, ys // fy
     bits = np.left_shift(1, (fy - 1 - ys % fy) * fx + xs % fx)
-    key = (cell_x - cell_x.min()) * (int(cell_y.max() - cell_y.min()) + 1) + (cell_y - cell_y.min())
+    key = _pair_keys(cell_x, cell_y)
+    if key is None:
+        return ORIGINALS["hd_group"](x, y, xf, yf)
     _, first, cell = np.unique(key, return_index=True, return_inverse=True)
     masks = np.zeros(len(first), np.int64)
     np.bitwise_or.at(masks, cell, bits)
