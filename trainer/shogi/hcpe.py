@@ -26,8 +26,9 @@ from trainer.shogi.sparse import SparsePolicy
 
 HCPE_DTYPE = np.dtype(cshogi.HuffmanCodedPosAndEval)
 _RESULTS = (cshogi.DRAW, cshogi.BLACK_WIN, cshogi.WHITE_WIN)
-#: Records decoded per chunk: the raw per-chunk buffers stay a few MB whatever the file size.
-_CHUNK = 1 << 16
+#: Records decoded per chunk: the chunk's temporaries (~2 KB a record, mostly int64 index
+#: arrays of the vectorised encoding) stay ~16 MB whatever the file size.
+_CHUNK = 1 << 13
 
 
 class HcpeError(ValueError):
