@@ -2,8 +2,9 @@
 
 ``emit`` numbers the event and queues it; a background timer serialises and writes the queue
 every 100 ms, off the training thread (torch releases the GIL during its kernels, so this mostly
-overlaps with compute). Boundary events (stage/epoch ends, control, pause, ...) are written at
-once, so a reader sees them promptly.
+overlaps with compute); ``step`` events are serialised without pydantic (``step_line``).
+Boundary events (stage/epoch ends, control, pause, ...) are written at once, so a reader sees
+them promptly.
 There is no fsync per step. A write error (disk full, the file removed under us) is logged
 once and the events are dropped: training goes on.
 """
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from maou_tui.protocol import EventBase
+from maou_tui.protocol import EventBase, Step
+from maou_tui.sdk.step_line import encode_step
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class EventWriter:
         self._pending: list[EventBase | _Deferred] = []
         self._reported_invalid = False
         self._failed = False
+        self._open = True
         self._closed = threading.Event()
         self._flusher = threading.Thread(
             target=self._flush_periodically,
@@ -113,7 +116,7 @@ class EventWriter:
         The event may be serialised later: do not change it after emitting it.
         """
         with self._lock:
-            if self._closed.is_set():
+            if not self._open:
                 raise RuntimeError(f"EventWriter for {self.path} is closed")
             # Straight into __dict__: pydantic's __setattr__ costs more than the rest of emit.
             event.__dict__["seq"] = self._next_seq
@@ -125,21 +128,25 @@ class EventWriter:
             self.flush()
         return event
 
-    def emit_later(self, model: type[EventBase], fields: dict[str, Any]) -> int:
+    def emit_later(
+        self, model: type[EventBase], fields: dict[str, Any], t: float | None = None
+    ) -> int:
         """Queue an event given as its model class and fields; it is built when written.
 
         For per-step events of a hot loop: validating a model right after a forward/backward
         pass (cold CPU caches) costs several times what it costs in the timer's batch.
+        ``t`` is the event's time (default: now), for a caller that read the clock already.
         Returns the event's ``seq``. Fields that do not validate drop the event (logged once).
         """
+        stamp = time.time() if t is None else t
         with self._lock:
-            if self._closed.is_set():
+            if not self._open:  # a plain flag: Event.is_set() is a Python call on the hot path
                 raise RuntimeError(f"EventWriter for {self.path} is closed")
             seq = self._next_seq
-            self._next_seq += 1
+            self._next_seq = seq + 1
             if not self._failed:
-                self._pending.append((seq, time.time(), model, fields))
-        if _is_boundary(model):
+                self._pending.append((seq, stamp, model, fields))
+        if model is not Step and _is_boundary(model):
             self.flush()
         return seq
 
@@ -155,6 +162,7 @@ class EventWriter:
         with self._lock:
             if self._closed.is_set():
                 return
+            self._open = False
             self._closed.set()
         self._flusher.join()
         self.flush()
@@ -189,6 +197,9 @@ class EventWriter:
         if isinstance(entry, EventBase):
             return entry.model_dump_json()
         seq, stamp, model, fields = entry
+        line = encode_step(seq, stamp, fields) if model is Step else None
+        if line is not None:
+            return line
         try:
             return model(seq=seq, t=stamp, **fields).model_dump_json()
         except (ValidationError, TypeError) as exc:

@@ -80,12 +80,12 @@ class Monitor:
             refused["checkpoint"] = _NO_CHECKPOINTS
         self.control = LoopControl(server, self.events, refuse=refused)
         self._closed = False
-        self._clock = time.monotonic()
+        self._clock = time.time()
         self._hooks = [
             optimizer.register_step_pre_hook(self._apply_multiplier),
             optimizer.register_step_post_hook(self._restore_schedule),
         ]
-        self._scheduled: list[float] = []
+        self._scheduled: list[float] | None = None
         self._start(config or {}, total_steps, metric_name)
 
     def _start(self, config: dict[str, Any], total_steps: int | None, metric_name: str) -> None:
@@ -130,35 +130,43 @@ class Monitor:
         """Record one finished optimizer step and apply commands; False once a stop is requested.
 
         ``batch`` in the event counts from 1 within ``epoch``; ``global_step`` over the run.
+        ``loss`` and ``metric`` may be tensors: both are read with one device sync.
         May block while a client has paused the run.
         """
-        self.global_step += 1
-        step = self.global_step
-        self._batch = self._batch + 1 if epoch == self._epoch else 1
-        self._epoch = epoch
-        batch = self._batch
+        # The hot path of every training step (bench/sdk_overhead.py): plain values only; the
+        # event is serialised by the writer's timer thread (emit_later, step_line).
+        if type(loss) is not float or type(metric) is not float:
+            loss, metric = _as_floats(loss, metric)
+        self.global_step = step = self.global_step + 1
+        if epoch == self._epoch:
+            self._batch = batch = self._batch + 1
+        else:
+            self._epoch, self._batch, batch = epoch, 1, 1
         control = self.control
-        schedule_lr = float(self.optimizer.param_groups[0]["lr"])
-        lr = control.lr_multiplier * schedule_lr
-        now = time.monotonic()
+        multiplier = control.lr_multiplier
+        schedule_lr = self.optimizer.param_groups[0]["lr"]
+        lr = multiplier * schedule_lr
+        # One clock read for the stamp and the throughput; a wall-clock jump spoils one rate.
+        now = time.time()
         elapsed, self._clock = now - self._clock, now
-        # Fields, not a model: the Step is validated in a batch at write time (see emit_later).
         fields = {
             "stage": 1,
             "epoch": epoch,
             "batch": batch,
             "global_step": step,
-            "loss": None if loss is None else float(loss),
-            "metric": None if metric is None else float(metric),
+            "loss": loss,
+            "metric": metric,
             "lr": lr,
-            "lr_multiplier": control.lr_multiplier,
-            "samples_per_s": self.batch_size / elapsed if self.batch_size and elapsed else None,
+            "lr_multiplier": multiplier,
+            "samples_per_s": self.batch_size / elapsed if self.batch_size and elapsed > 0 else None,
         }
         if metrics:
             fields["metrics"] = metrics
-        self.events.emit_later(Step, fields)
-        control.update_state(epoch=epoch, batch=batch, step=step, lr=lr)
-        if control.server is not None and control.server.has_pending:
+        self.events.emit_later(Step, fields, now)
+        # What update_state(epoch=, batch=, step=, lr=) does, without a keyword call's cost.
+        control.epoch, control.batch, control.step, control.lr = epoch, batch, step, lr
+        server = control.server
+        if server is not None and server.has_pending:
             self._apply_commands(step, schedule_lr)
         return not control.stop_requested
 
@@ -168,7 +176,7 @@ class Monitor:
         if self.control.checkpoint_requested and self.checkpoint_fn is not None:
             self.control.checkpoint_done(str(self.checkpoint_fn(step)))
         if self.control.paused_seconds_total != paused_before:
-            self._clock = time.monotonic()  # paused time is not training time
+            self._clock = time.time()  # paused time is not training time
 
     def close(self, status: str | None = None, reason: str = "") -> None:
         """Write run_finished (stopped if a stop was requested, else completed) and clean up."""
@@ -193,12 +201,33 @@ class Monitor:
             self.close("failed", f"{exc_type.__name__}: {exc}")
 
     def _apply_multiplier(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        self._scheduled = [group["lr"] for group in optimizer.param_groups]
         multiplier = self.control.lr_multiplier
-        if multiplier != 1.0:
-            for group, lr in zip(optimizer.param_groups, self._scheduled, strict=True):
-                group["lr"] = lr * multiplier
+        if multiplier == 1.0:  # nothing to apply or restore (commands change it between steps)
+            self._scheduled = None
+            return
+        self._scheduled = [group["lr"] for group in optimizer.param_groups]
+        for group, lr in zip(optimizer.param_groups, self._scheduled, strict=True):
+            group["lr"] = lr * multiplier
 
     def _restore_schedule(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._scheduled is None:
+            return
         for group, lr in zip(optimizer.param_groups, self._scheduled, strict=True):
             group["lr"] = lr
+
+
+def _as_floats(loss: Any, metric: Any) -> tuple[float | None, float | None]:
+    """``loss`` and ``metric`` as Python floats (or None); two tensors cost one device sync."""
+    if hasattr(loss, "detach") and hasattr(metric, "detach") and loss.device == metric.device:
+        import torch  # the caller's tensors mean torch is loaded: no import cost
+
+        pair = torch.stack([loss.detach().float().reshape(()), metric.detach().float().reshape(())])
+        loss_value, metric_value = pair.tolist()
+        return loss_value, metric_value
+    return _as_float(loss), _as_float(metric)
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(value.detach() if hasattr(value, "detach") else value)

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,25 @@ def test_events_of_a_monitored_run(short_dir: Path):
     assert steps == [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 4), (2, 2, 5), (2, 3, 6)]
     assert events[-1] == {**events[-1], "status": "completed", "step": 6}
     assert not mon.run.socket_path.exists()
+
+
+def test_tensors_for_loss_and_metric_are_recorded_as_their_values(short_dir: Path):
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    inputs, labels = torch.randn(8, 4), torch.tensor([0, 1] * 4)
+    with Monitor(short_dir / "run", optimizer, control=False) as mon:
+        logits = model(inputs)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        loss.backward()
+        accuracy = (logits.argmax(1) == labels).float().mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "requires_grad ... to a scalar" warning
+            mon.step(loss=loss, metric=accuracy)
+            mon.step(loss=loss, metric=None, metrics={"top5": 1.0})
+    steps = [json.loads(line) for line in mon.run.events_path.read_text().splitlines()][2:4]
+    assert steps[0]["loss"] == pytest.approx(loss.item()) and steps[0]["metric"] == accuracy.item()
+    assert steps[1]["loss"] == pytest.approx(loss.item()) and steps[1]["metric"] is None
+    assert steps[1]["metrics"] == {"top5": 1.0}
 
 
 def test_stages_and_checkpoints_are_refused_unless_supported(short_dir: Path):
