@@ -18,10 +18,12 @@ step. A stop seen by any rank (SIGTERM) reaches all. While paused, the ranks mee
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
@@ -40,7 +43,8 @@ from maou_tui.sdk import LoopControl
 DEFAULT_TIMEOUT_S = 1800.0
 #: While paused, rank 0 answers commands for this long between two meetings of all ranks.
 PAUSE_SLICE_S = 0.25
-#: Per-rank trace of applied control decisions (a directory), for tests and debugging.
+#: Per-rank trace of applied control decisions and gradient all-reduces (a directory), for
+#: tests and debugging.
 TRACE_ENV = "MAOU_DDP_TRACE_DIR"
 #: Stages whose threshold travels in the control sync.
 _STAGES = (1, 2, 3)
@@ -102,7 +106,9 @@ class Distributed:
         self.peers: list[Peer] = peers
         self._thresholds_seen: Tensor | None = None
         self._trace = _open_trace(self.rank)
-        self._last_traced: tuple[float, bool] | None = None
+        self._last_traced: tuple[float, bool, int] | None = None
+        #: Backward passes whose gradients were all-reduced (counted only when tracing).
+        self.gradient_syncs = 0
 
     @property
     def is_main(self) -> bool:
@@ -125,7 +131,21 @@ class Distributed:
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module the loop trains through (gradients all-reduced in backward)."""
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+        net = DistributedDataParallel(model, device_ids=ids)
+        if self._trace is not None:
+            net.register_comm_hook(self, _counted_allreduce)
+        return net
+
+    def gradient_sync(self, net: torch.nn.Module, sync: bool) -> AbstractContextManager[Any]:
+        """The context of one micro-batch's forward and backward under gradient accumulation.
+
+        Only the micro-batch that ends an accumulation group (``sync``) all-reduces; the ones
+        before it sum their gradients locally (DDP's ``no_sync``) and that sum is averaged
+        across ranks in the last one's backward: the same gradient, one all-reduce per step.
+        """
+        if sync or not isinstance(net, DistributedDataParallel):
+            return contextlib.nullcontext()
+        return net.no_sync()
 
     def reduce_step(self, values: Tensor, samples: int) -> tuple[Tensor, int]:
         """Global batch values: ``values`` is [mean loss, *per-sample sums]; one all-reduce."""
@@ -179,10 +199,11 @@ class Distributed:
             self._thresholds_seen = thresholds
 
     def _trace_step(self, control: LoopControl, step: int, schedule_lr: float) -> None:
-        """Record (when tracing) each step at which this rank's applied LR or pause changed."""
+        """Record (when tracing) each step at which this rank's applied LR, pause or count of
+        gradient all-reduces changed."""
         if self._trace is None:
             return
-        now = (control.lr_multiplier, control.paused)
+        now = (control.lr_multiplier, control.paused, self.gradient_syncs)
         if now == self._last_traced:
             return
         self._last_traced = now
@@ -193,6 +214,7 @@ class Distributed:
             "lr_multiplier": control.lr_multiplier,
             "lr": control.lr_multiplier * schedule_lr,
             "paused": control.paused,
+            "gradient_syncs": self.gradient_syncs,
             "t": time.time(),
         }
         self._trace.write(json.dumps(record) + "\n")
@@ -236,6 +258,16 @@ def _decode_thresholds(encoded: Tensor) -> dict[int, Threshold]:
         if present:
             out[stage] = Threshold(value=value, action="stop" if stop else "advance")
     return out
+
+
+def _counted_allreduce(state, bucket):
+    """DDP's default all-reduce of one gradient bucket, counted once per backward (tracing).
+
+    Not annotated: DDP checks a hook's annotations at run time, and this module's are strings.
+    """
+    if bucket.index() == 0:
+        state.gradient_syncs += 1
+    return allreduce_hook(None, bucket)  # None: the default process group
 
 
 def _alive(peer: Peer) -> bool:

@@ -228,18 +228,26 @@ class StageTrainer:
             return torch.autocast(device_type="cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
+    def _gradient_sync(self, is_step: bool) -> contextlib.AbstractContextManager[Any]:
+        """Under DDP, gradients are all-reduced once per optimizer step, not per micro-batch."""
+        if self.ctx.dist is None:
+            return contextlib.nullcontext()
+        return self.ctx.dist.gradient_sync(self.net, sync=is_step)
+
     def _train_batch(self, order: Tensor, batch: int) -> None:
         idx = batch_indices(order, batch, self.settings.batch_size)
         inputs = self.train_data.batch(idx)
         samples = int(idx.shape[0])
         accumulation = self.plan.accumulation
-        with self._autocast():
-            result = self.task.compute(self.net, inputs)
-        loss = result.loss / accumulation
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-        else:
-            loss.backward()
+        is_step = (batch + 1) % accumulation == 0 or batch + 1 == self.batches
+        with self._gradient_sync(is_step):
+            with self._autocast():
+                result = self.task.compute(self.net, inputs)
+            loss = result.loss / accumulation
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+            else:
+                loss.backward()
         keys = list(result.sums)
         # One device sync for everything this step logs.
         values = torch.stack(
@@ -249,7 +257,6 @@ class StageTrainer:
             values, samples = self.ctx.dist.reduce_step(values, samples)
         loss_value, *sum_values = values.tolist()
         sums = dict(zip(keys, sum_values, strict=True))
-        is_step = (batch + 1) % accumulation == 0 or batch + 1 == self.batches
         lr_used = self.optimizer.param_groups[0]["lr"]
         finite = math.isfinite(loss_value)
         if not finite:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from tests.ddp.conftest import (
 
 #: Stage 1 that will not finish by itself while the test steers it.
 LONG_STAGE1 = ["--stage1-threshold", "0.999", "--stage1-max-epochs", "60"]
+#: Stage 1 has 5 batches per rank and epoch: optimizer steps of 2, 2 and 1 micro-batches.
+ACCUMULATE_2 = ["--gradient-accumulation-steps", "2"]
 
 
 def stage_flow(run_dir: Path) -> list[tuple[str, int | None, str | None]]:
@@ -65,8 +68,10 @@ def test_two_processes_run_stages_1_to_3_like_one(tmp_path: Path, cache_dir: Pat
 def test_control_applies_on_every_rank_at_the_same_step_then_resume(
     tmp_path: Path, cache_dir: Path
 ) -> None:
+    """Also under gradient accumulation: one gradient all-reduce per optimizer step."""
     run_dir, trace = tmp_path / "run", tmp_path / "trace"
-    args = [*FAST, *LONG_STAGE1, "--cache-dir", str(cache_dir), "--run-dir", str(run_dir)]
+    args = [*FAST, *LONG_STAGE1, *ACCUMULATE_2, "--cache-dir", str(cache_dir)]
+    args += ["--run-dir", str(run_dir)]
     process = start(torchrun(2, *args), trace_dir=trace)
     try:
         wait_for_step(run_dir, 2)
@@ -114,10 +119,30 @@ def test_control_applies_on_every_rank_at_the_same_step_then_resume(
     assert first["global_step"] == pause_step + 1 and first["lr_multiplier"] == 0.5
     assert of_type(events, "run_finished")[-1]["status"] == "completed"
     assert [e["stage"] for e in of_type(events, "stage_completed")] == [1, 2, 3]
+    for rank in (0, 1):
+        groups = accumulation_groups(read_trace(trace, rank))
+        # Groups of 2 micro-batches (1 at an epoch's odd end), each with ONE all-reduce.
+        assert {batches for batches, _ in groups} == {1, 2}, groups
+        assert {syncs for _, syncs in groups} == {1}, groups
 
 
 def halving_lr(trace: Path, rank: int) -> float:
     return next(r["lr"] for r in read_trace(trace, rank) if r["lr_multiplier"] == 0.5)
+
+
+def accumulation_groups(records: list[dict]) -> list[tuple[int, int]]:
+    """(micro-batches, gradient all-reduces) of each optimizer step of one rank's trace: the
+    differences between the step boundaries that follow a gradient all-reduce."""
+    groups = []
+    for pid in dict.fromkeys(r["pid"] for r in records):  # the first run, then the resumed one
+        own = [r for r in records if r["pid"] == pid]
+        after_sync = [b for a, b in pairwise(own) if b["gradient_syncs"] != a["gradient_syncs"]]
+        boundaries = [own[0], *after_sync]
+        groups += [
+            (b["step"] - a["step"], b["gradient_syncs"] - a["gradient_syncs"])
+            for a, b in pairwise(boundaries)
+        ]
+    return groups
 
 
 def test_a_killed_rank_fails_the_run_naming_it(tmp_path: Path, cache_dir: Path) -> None:
