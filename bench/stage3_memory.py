@@ -7,7 +7,8 @@
   (``ru_maxrss``) minus the RSS after imports is what loading costs:
   ``hcpe_arrays`` (sparse policy, chunked, vectorised) against ``dense_baseline``: the previous
   reader, one record at a time (``encode_position``) into a dense (N, 1496) float32 one-hot.
-  ``records_per_s`` is the best of ``--repeats`` runs of each, interleaved.
+  ``records_per_s`` (wall) and ``records_per_cpu_s`` (the child's CPU time, steadier on a
+  shared machine) are the best of ``--repeats`` runs of each, interleaved.
 - ``host_bytes``: bytes per position of the loaded arrays (board, hand, policy, value), for
   the HCPE file and for ``stage3_arrays(--games)`` (self-play aggregated per position), against
   the dense size, which is computable: 1496 float32 policy + the same board/hand/value.
@@ -93,11 +94,12 @@ def rss_bytes() -> int:
 def child_load(loader: str, path: Path) -> None:
     """Run in a fresh process: load ``path`` and print seconds, peak RSS growth and bytes/row."""
     before = rss_bytes()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     data = hcpe_arrays([path]) if loader == "hcpe_arrays" else dense_baseline(path)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "peak_growth": peak - before, "bytes": nbytes(data)}))
+    result = {"seconds": seconds, "cpu_s": cpu, "peak_growth": peak - before, "bytes": nbytes(data)}
+    print(json.dumps(result))
 
 
 def run_child(loader: str, path: Path) -> dict:
@@ -133,6 +135,7 @@ def hcpe_rows(records: int, repeats: int) -> list[dict]:
                 "loader": loader,
                 "records": records,
                 "records_per_s": round(records / min(r["seconds"] for r in results)),
+                "records_per_cpu_s": round(records / min(r["cpu_s"] for r in results)),
                 "peak_rss_mb": round(peak / 2**20, 1),
                 "peak_rss_bytes_per_record": round(peak / records),
                 "bytes_per_row": round(results[0]["bytes"] / records, 1),
@@ -203,7 +206,8 @@ def main() -> None:
     new, old = rows[0], rows[1]
     print(
         f"HCPE {args.records} records: {new['records_per_s']} records/s vs "
-        f"{old['records_per_s']} before ({new['records_per_s'] / old['records_per_s']:.1f}x); "
+        f"{old['records_per_s']} before ({new['records_per_s'] / old['records_per_s']:.1f}x wall, "
+        f"{new['records_per_cpu_s'] / old['records_per_cpu_s']:.1f}x CPU); "
         f"peak RSS {new['peak_rss_mb']} MB vs {old['peak_rss_mb']} MB; "
         f"host bytes/position {rows[2]['bytes_per_row']} (HCPE), {rows[3]['bytes_per_row']} "
         f"(self-play) vs dense {rows[2]['dense_bytes_per_row']}; load {os.getloadavg()[0]:.2f}"
