@@ -145,6 +145,8 @@ class Monitor:
         control = self.control
         multiplier = control.lr_multiplier
         schedule_lr = self.optimizer.param_groups[0]["lr"]
+        if type(schedule_lr) is not float:  # an int, or a tensor LR (some torch optimizers)
+            schedule_lr = float(schedule_lr)
         lr = multiplier * schedule_lr
         # One clock read for the stamp and the throughput; a wall-clock jump spoils one rate.
         now = time.time()

@@ -1,95 +1,75 @@
-"""``step`` events as JSON lines without pydantic, for the writer's per-step hot path.
+"""``step`` events as JSON lines without a pydantic model, for the writer's per-step work.
 
-A run writes one ``step`` event per optimizer step, so building and validating a ``Step`` model
-for each (about 10 µs) is most of what event writing costs. ``encode_step`` writes the same line
-with ``json.dumps`` from fields that are already plain ``int``/``float``/``None`` values: the same
-field names in the same order, non-finite floats as null, ints given for float fields as floats.
-Anything else (a missing or unknown field, a string, a numpy scalar, a stage outside 1-3) returns
-None, and the caller lets pydantic validate it, so invalid input is handled in one place.
-Hand-written because pydantic has no cheaper path: ``model_construct`` skips validation and its
-serialiser still costs several µs. ``tests/sdk/test_step_line.py`` checks that every line decodes
-to the equal ``Step`` and keeps ``Step``'s field order.
+A run writes one ``step`` event per optimizer step. Validating a ``Step`` model and dumping it
+costs about 3x what ``pydantic_core.to_json`` of a plain dict does, so ``encode_step`` checks
+the fields itself and hands the dict to ``to_json``: the same field names in the same order as
+``Step``, non-finite floats as null. It accepts only what needs no conversion (``int`` fields
+as ``int``; float fields as ``float``, ``int`` or None; ``metrics`` a dict of ``str`` to those);
+anything else (a missing or unknown field, a string, a numpy scalar, a stage outside 1-3)
+returns None, and the caller lets pydantic validate it, so invalid input is handled in one
+place. ``tests/sdk/test_step_line.py`` checks that every line decodes to the equal ``Step`` and
+keeps ``Step``'s field order.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
+
+from pydantic_core import to_json
 
 from maou_tui.protocol import PROTOCOL_VERSION
 
-#: ``Step``'s own fields after ``stage``, in its declaration order.
-_INT_FIELDS = ("epoch", "batch", "global_step")
-_FLOAT_FIELDS = (
-    "loss",
-    "loss_cum",
-    "metric",
-    "metric_cum",
-    "lr",
-    "lr_multiplier",
-    "samples_per_s",
-)
-_REQUIRED = frozenset({"stage", *_INT_FIELDS, "loss"})
-_KNOWN = frozenset({"stage", *_INT_FIELDS, *_FLOAT_FIELDS, "metrics"})
-_DEFAULTS: dict[str, float | None] = {"lr_multiplier": 1.0}
-_INVALID = object()
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_REQUIRED = frozenset({"stage", "epoch", "batch", "global_step", "loss"})
+_OPTIONAL = frozenset({"loss_cum", "metric", "metric_cum", "lr", "lr_multiplier", "samples_per_s"})
+_KNOWN = _REQUIRED | _OPTIONAL | {"metrics"}
+_INT = {int}
+_FLOATISH = {float, int, type(None)}
+#: Beyond this an int has no float value: pydantic rejects it.
+_FLOAT_INT_LIMIT = 2**1023
 
 
 def encode_step(seq: int, t: float, fields: dict[str, Any]) -> str | None:
     """The JSON line of ``Step(seq=seq, t=t, **fields)``; None when pydantic must validate."""
     if not _REQUIRED.issubset(fields) or not _KNOWN.issuperset(fields):
         return None
-    stage = fields["stage"]
-    if type(stage) is not int or not 1 <= stage <= 3:
-        return None
-    line: dict[str, Any] = {
+    get = fields.get
+    # Step's field order. Written out, not looped: this runs for every step of every run.
+    line = {
         "v": PROTOCOL_VERSION,
         "seq": seq,
         "t": t,
         "type": "step",
-        "stage": stage,
+        "stage": fields["stage"],
+        "epoch": fields["epoch"],
+        "batch": fields["batch"],
+        "global_step": fields["global_step"],
+        "loss": fields["loss"],
+        "loss_cum": get("loss_cum"),
+        "metric": get("metric"),
+        "metric_cum": get("metric_cum"),
+        "lr": get("lr"),
+        "lr_multiplier": get("lr_multiplier", 1.0),
+        "samples_per_s": get("samples_per_s"),
+        "metrics": get("metrics", {}),
     }
-    for name in _INT_FIELDS:
-        value = fields[name]
-        if type(value) is not int:
-            return None
-        line[name] = value
-    for name in _FLOAT_FIELDS:
-        value = _plain_float(fields.get(name, _DEFAULTS.get(name)))
-        if value is _INVALID:
-            return None
-        line[name] = value
-    metrics = _plain_metrics(fields.get("metrics"))
-    if metrics is None:
-        return None
-    line["metrics"] = metrics
-    return _dumps(line)
-
-
-def _plain_float(value: Any) -> Any:
-    """``value`` as a JSON-ready float (None for non-finite), or ``_INVALID``."""
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if kind is int and abs(value) < 2**1023:  # a larger int has no float: let pydantic say so
-        return float(value)
-    return _INVALID
-
-
-def _plain_metrics(metrics: Any) -> dict[str, float | None] | None:
-    """``metrics`` with plain float values; None when one needs validating."""
-    if metrics is None:
-        return {}
+    metrics = line["metrics"]
     if type(metrics) is not dict:
         return None
-    out = {}
-    for key, value in metrics.items():
-        plain = _plain_float(value)
-        if type(key) is not str or plain is _INVALID:
-            return None
-        out[key] = plain
-    return out
+    floats = [line[name] for name in _FLOAT_NAMES]
+    floats += metrics.values()
+    float_types = set(map(type, floats))
+    ints = (line["stage"], line["epoch"], line["batch"], line["global_step"])
+    if set(map(type, ints)) != _INT or not _FLOATISH.issuperset(float_types):
+        return None
+    if not 1 <= line["stage"] <= 3 or not all(type(key) is str for key in metrics):
+        return None
+    if int in float_types and not all(map(_fits_float, floats)):
+        return None
+    return to_json(line, inf_nan_mode="null").decode()
+
+
+_FLOAT_NAMES = ("loss", "loss_cum", "metric", "metric_cum", "lr", "lr_multiplier", "samples_per_s")
+
+
+def _fits_float(value: float | int | None) -> bool:
+    return type(value) is not int or -_FLOAT_INT_LIMIT < value < _FLOAT_INT_LIMIT
