@@ -2,11 +2,14 @@
 
 Runs the tiny preset's Stage 3 (policy + value, the stage that dominates real training) for one
 epoch under ``python -m torch.distributed.run --nproc-per-node N`` and reads the global
-throughput the trainer reports in its step events (median over the epoch, first steps dropped).
+throughput the trainer reports in its step events (over the epoch, first steps dropped).
 Baselines, measured in the same run: 1 process with 1 thread (what each rank gets) and
 1 process with N threads (the same cores used by intra-op threading instead of DDP).
 
-    python bench/ddp_scaling.py [--games 60] [--repeat 1] [--sync-only]
+    python bench/ddp_scaling.py [--games 60] [--repeat 1] [--accumulation 1] [--sync-only]
+
+``--accumulation K`` trains with ``--gradient-accumulation-steps K`` (DDP all-reduces the
+gradients once per optimizer step, i.e. every K batches).
 
 It also times the two collectives the trainer adds per step under DDP (the control sync and the
 all-reduce of the logged values) on 2 gloo processes.
@@ -37,8 +40,10 @@ CONFIGURATIONS = (
 )
 
 
-def run_stage3(nproc: int, threads: int, games: int, cache: Path, work: Path) -> float:
-    """Median global samples/s of one Stage 3 epoch with ``nproc`` processes."""
+def run_stage3(
+    nproc: int, threads: int, games: int, cache: Path, work: Path, accumulation: int = 1
+) -> float:
+    """Global samples/s of one Stage 3 epoch with ``nproc`` processes."""
     run_dir = work / f"run-{nproc}x{threads}-{len(list(work.iterdir()))}"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -46,6 +51,7 @@ def run_stage3(nproc: int, threads: int, games: int, cache: Path, work: Path) ->
         "--cpu", "--stage", "3", "--epoch", "1", "--stage3-games", str(games),
         "--test-ratio", "0.05", "--num-threads", str(threads), "--checkpoint-interval", "0",
         "--cache-dir", str(cache), "--run-dir", str(run_dir),
+        "--gradient-accumulation-steps", str(accumulation),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": str(threads)}
     subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
@@ -54,7 +60,9 @@ def run_stage3(nproc: int, threads: int, games: int, cache: Path, work: Path) ->
         for event in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
         if event["type"] == "step" and event.get("samples_per_s")
     ]
-    return statistics.median(rates[WARMUP_STEPS:] or rates)
+    # Harmonic mean = samples over time: with accumulation the batches that all-reduce are
+    # slower than the others, and a median would pick one kind.
+    return statistics.harmonic_mean(rates[WARMUP_STEPS:] or rates)
 
 
 def _time_sync(rank: int, world: int, init_file: str, calls: int, out: Any) -> None:
@@ -96,17 +104,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", type=int, default=60, help="Stage 3 self-play games")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration")
+    parser.add_argument("--accumulation", type=int, default=1, help="gradient accumulation steps")
     parser.add_argument("--sync-only", action="store_true", help="only the per-step sync cost")
     args = parser.parse_args()
     if not args.sync_only:
-        scaling(args.games, args.repeat)
+        scaling(args.games, args.repeat, args.accumulation)
     for name, micros in sync_cost_us().items():
         print(f"{name} per step: {micros:.0f} us (2 gloo processes)")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (shared machine)")
     return 0
 
 
-def scaling(games: int, repeat: int) -> None:
+def scaling(games: int, repeat: int, accumulation: int = 1) -> None:
     """Stage 3 samples/s of each configuration, and the scaling efficiency."""
     with tempfile.TemporaryDirectory() as tmp:
         cache, work = Path(tmp) / "cache", Path(tmp) / "runs"
@@ -114,9 +123,13 @@ def scaling(games: int, repeat: int) -> None:
         run_stage3(1, 1, games, cache, work)  # generates the data cache once
         results: dict[str, float] = {}
         for label, nproc, threads in CONFIGURATIONS:
-            rates = [run_stage3(nproc, threads, games, cache, work) for _ in range(repeat)]
+            rates = [
+                run_stage3(nproc, threads, games, cache, work, accumulation) for _ in range(repeat)
+            ]
             results[label] = max(rates)
-            print(f"{label:20s} {results[label]:9.1f} samples/s (global)")
+            print(
+                f"{label:20s} {results[label]:9.1f} samples/s (global, accumulation {accumulation})"
+            )
     one, two = results["1 proc x 1 thread"], results["2 procs x 1 thread"]
     print(f"scaling efficiency 2 procs vs 1: {two / (2 * one):.2f} (speed-up {two / one:.2f}x)")
     print(f"2 procs vs 1 proc x 2 threads: {two / results['1 proc x 2 threads']:.2f}x")
