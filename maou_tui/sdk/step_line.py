@@ -2,7 +2,8 @@
 
 A run writes one ``step`` event per optimizer step. Validating a ``Step`` model and dumping it
 costs about 3x what ``pydantic_core.to_json`` of a plain dict does, so ``encode_step`` checks
-the fields itself and hands the dict to ``to_json``: the same field names in the same order as
+the fields itself and hands the dict to ``to_json`` (1.35x cheaper than the model, checks
+included; stdlib ``json`` was slower than the model): the same field names in the same order as
 ``Step``, non-finite floats as null. It accepts only what needs no conversion (``int`` fields
 as ``int``; float fields as ``float``, ``int`` or None; ``metrics`` a dict of ``str`` to those);
 anything else (a missing or unknown field, a string, a numpy scalar, a stage outside 1-3)
