@@ -11,7 +11,7 @@ from demo_run import write_demo_run
 
 from maou_tui.app.data import LogTail, resolve_target
 from maou_tui.app.smoothing import SMOOTHING_LEVELS, SmoothedCache, sample_at, step_level
-from maou_tui.app.widgets.charts import control_label
+from maou_tui.app.widgets.charts import control_label, step_ticks
 from maou_tui.app.widgets.findings import format_finding
 from maou_tui.app.widgets.status import format_duration, lr_origin
 from maou_tui.diagnose.models import Advice, Finding
@@ -67,6 +67,17 @@ def test_lr_origin_reads_like_the_sqrt_scaling_rule() -> None:
     )  # fmt: skip
     assert lr_origin(stage, 0.5) == "base 0.000100 × √(4096/256)=4.00 → 0.000400 × m 0.5 = 0.000200"
     assert lr_origin(stage, 1.0) == "base 0.000100 × √(4096/256)=4.00 → 0.000400"
+
+
+def test_x_ticks_are_round_steps_that_fit_the_width() -> None:
+    assert step_ticks(0, 247, 37) == [0, 100, 200]  # plotext alone labels 0, 61.8, 123.5 ...
+    assert step_ticks(0, 247, 140) == [0, 50, 100, 150, 200]
+    assert step_ticks(1000, 1347, 37) == [1000, 1100, 1200, 1300]  # a zoomed stage
+    assert step_ticks(0, 3, 37) == [0, 1, 2, 3]  # never a fractional step
+    for x_max, width in [(10**6, 37), (10**6, 160), (55_555, 60)]:
+        ticks = step_ticks(0, x_max, width)
+        label_columns = len(str(x_max)) + 1
+        assert len(ticks) * label_columns <= width, (x_max, width, ticks)
 
 
 def test_durations() -> None:

@@ -35,6 +35,10 @@ ALL_MARKS = frozenset(
 )  # fmt: skip
 LABEL_WIDTH = 12
 Y_AXIS_COLUMNS = 10
+#: Blank columns at least between two x tick labels.
+TICK_GAP_COLUMNS = 5
+#: More x ticks than this on a wide chart read as clutter.
+MAX_X_TICKS = 8
 
 
 @dataclass
@@ -53,6 +57,21 @@ def x_range(store: RunStore, zoom_stage: bool) -> tuple[float, float]:
     if zoom_stage and store.current_stage in store.stages:
         first = float(store.stages[store.current_stage].start_step)
     return first, float(max(last, first + 1))
+
+
+def step_ticks(x_min: float, x_max: float, width: int) -> list[int]:
+    """Round global steps (multiples of 1, 2 or 5 × 10^k) spaced for ``width`` columns:
+    plotext's own ticks split the range evenly and label steps like ``61.8``."""
+    span = x_max - x_min
+    if span <= 0:
+        return [round(x_min)]
+    label_columns = len(str(int(x_max))) + TICK_GAP_COLUMNS
+    raw = max(span * label_columns / max(width, label_columns), span / MAX_X_TICKS)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(1, round(step))
+    first = math.ceil(x_min / step) * step
+    return list(range(first, math.floor(x_max) + 1, step))
 
 
 def theme_rgb(app, name: str) -> tuple[int, int, int]:
@@ -113,8 +132,8 @@ class RunChart(PlotextPlot):
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
         drawn = self.draw_series(view, x_min, x_max, width)
         plt.xlim(x_min, x_max)
-        if not self.show_x_ticks:
-            plt.xticks([])
+        ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
+        plt.xticks(ticks, [str(tick) for tick in ticks])
         y_lo, y_hi = self._y_limits(drawn, view)
         marks = [*self.store.marks, *extra_marks]
         self._draw_marks(marks, x_min, x_max, y_hi, width)
