@@ -8,8 +8,9 @@
    load_store. Also the guide-line form (this project's train.log, one
    ``Epoch E Batch B/N: Loss=...`` line per 5 batches, every line a point), for reference.
 2. First screenful: ``read_tail`` of the last 4 MB of a ~1 GB log. Target <= 1 s.
-3. Tailing a log growing at 10,000 lines/s (tqdm segments, and guide batch lines): CPU of the
-   tail and observer threads (process CPU minus the writer thread's own). Target < 5% of a core.
+3. Tailing a log growing at 10,000 lines/s (tqdm segments, and guide batch lines), as the app
+   tails it (runs of steps as StepBatch columns): CPU of the tail and observer threads (process
+   CPU minus the writer thread's own). Target < 5% of a core.
 4. Decimation: 1,000,000 points to width 200. Target <= ~2 points per column.
 Files go to a temporary directory and are deleted afterwards.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from maou_tui.ingest import Tailer, load_store, read_tail
-from maou_tui.store import Series
+from maou_tui.store import Series, StepBatch
 
 PREFIX = (
     "2026-08-22T10:15:00+09:00 | INFO  | multi_stage_training.py "
@@ -141,12 +142,21 @@ def bench_first_screen(path: Path) -> None:
     )
 
 
+def _count(event: object) -> int:
+    return len(event) if isinstance(event, StepBatch) else 1
+
+
 def bench_tail(directory: Path, label: str, make_chunk, seconds: float = 4.0) -> None:
     """Append ``make_chunk(first, last)`` 100 times a second (10,000 lines/s) while tailing."""
     path = directory / "growing.log"
     path.write_text(f"{PREFIX}STAGE 2: LEGAL MOVES LEARNING\n")
     received = [0]
-    tailer = Tailer(path, lambda events: received.__setitem__(0, received[0] + len(events)))
+    # As the app tails: runs of steps come as StepBatch columns (len = the steps they hold).
+    tailer = Tailer(
+        path,
+        lambda events: received.__setitem__(0, received[0] + sum(_count(e) for e in events)),
+        columns=True,
+    )
     tailer.start()
     time.sleep(0.3)
     cpu0, writer_cpu0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()

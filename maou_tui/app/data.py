@@ -61,7 +61,7 @@ class EventFeed:
 
         self._pending: deque = deque()
         self._on_pending = on_pending
-        self._tailer = Tailer(source, self._receive)
+        self._tailer = Tailer(source, self._receive, columns=True)
 
     def start(self) -> None:
         self._tailer.start()

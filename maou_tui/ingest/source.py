@@ -129,9 +129,11 @@ class RunDirSource:
                 self._inner = FileSource(found)
         return self._inner
 
-    def read_new(self, max_bytes: int | None = None) -> list[BaseModel]:
+    def read_new(
+        self, max_bytes: int | None = None, *, columns: bool = False
+    ) -> list[BaseModel | StepBatch]:
         source = self._source()
-        return source.read_new(max_bytes) if source is not None else []
+        return source.read_new(max_bytes, columns=columns) if source is not None else []
 
     def finish(self) -> list[BaseModel]:
         return self._inner.finish() if self._inner is not None else []

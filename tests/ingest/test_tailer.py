@@ -8,8 +8,11 @@ import threading
 import time
 from pathlib import Path
 
-from maou_tui.ingest import Tailer
+from maou_tui.ingest import Tailer, load_store
 from maou_tui.ingest.reader import FileFollower
+from maou_tui.protocol import Step
+from maou_tui.store import RunStore, StepBatch
+from tests.ingest.test_fast_paths import _same_store
 
 
 class Collector:
@@ -23,7 +26,7 @@ class Collector:
             self._changed.notify_all()
 
     def batches(self) -> list[int]:
-        return [e.batch for e in self.events if e.type == "step"]
+        return [e.batch for e in self.events if getattr(e, "type", None) == "step"]
 
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events if e.type == "warning"]
@@ -136,3 +139,24 @@ def test_a_long_history_arrives_in_pieces_and_a_failing_consumer_does_not_stop_t
         append(path, line(501))
         assert got.wait_for(lambda: got.batches()[-1:] == [501])
     assert len(calls) >= 6 and "a bug in the consumer" in (tailer.error or "")
+
+
+def test_columns_tail_builds_the_store_a_whole_read_builds(tmp_path: Path) -> None:
+    """The app tails with ``columns=True``: runs of steps arrive as StepBatch columns, and the
+    store they build, written in pieces while tailing, equals reading the finished file."""
+    path = tmp_path / "train.log"
+    path.write_bytes(b"STAGE 2: LEGAL MOVES LEARNING\n" + line(1))
+    got = Collector()
+    with Tailer(path, got, poll_interval=0.1, columns=True):
+        for batch in range(2, 200, 22):  # batches 2..199 in 9 writes
+            append(path, b"".join(line(b) for b in range(batch, batch + 22)))
+            time.sleep(0.02)
+        assert got.wait_for(lambda: _steps(got.events) == 199), _steps(got.events)
+    assert all(not isinstance(e, Step) for e in got.events)
+    store = RunStore()
+    store.apply_all(got.events)
+    _same_store(store, load_store(path))
+
+
+def _steps(events: list) -> int:
+    return sum(len(e) for e in events if isinstance(e, StepBatch))
