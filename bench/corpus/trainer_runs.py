@@ -15,6 +15,10 @@ from pathlib import Path
 
 STAGE1 = ["--stage", "1", "--num-threads", "1"]
 STAGE2 = ["--stage", "2", "--num-threads", "1"]
+#: Stage 3 alone (fresh backbone), 3 epochs of 64 steps: about a minute a run on one core.
+STAGE3 = ["--stage", "3", "--num-threads", "1", "--epoch", "3"]
+#: What a too-high Stage 3 LR may show besides the value collapse it was induced for.
+HIGH_LR_COMPANIONS = {"divergence", "nan", "oscillation", "stagnation", "warmup_lr_too_high"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,60 @@ class RunSpec:
     tuned: bool = True
     """False for runs kept out of rule tuning (another seed/architecture), reported apart."""
 
+
+def _seeded(seed: int) -> list[str]:
+    return [*STAGE3, "--seed", str(seed)]
+
+
+#: Stage 3 runs for ``value_collapse``, labelled from the data (docs/diagnostics.md): a collapse is
+#: a value head whose validation predictions spread by < 0.1 (``value_std``) with a Brier score at
+#: the labels' variance (~0.237 here: a constant answer). AdamW at LR 0.1-0.3 (maou's report: a
+#: high LR) and a value loss weight of 0 or 0.01 (the head is not trained) collapse on every seed
+#: tried; the default LR 0.001 and 0.003 learn (Brier 0.03-0.14 and spread 0.33-0.45 by epoch 1).
+STAGE3_RUNS: tuple[RunSpec, ...] = (
+    RunSpec("s3_healthy", _seeded(0), set()),
+    RunSpec("s3_healthy_lr003", [*_seeded(0), "--learning-ratio", "0.003"], set()),
+    RunSpec(
+        "s3_value_collapse_lr03",
+        [*_seeded(0), "--learning-ratio", "0.3"],
+        {"value_collapse"},
+        HIGH_LR_COMPANIONS,
+    ),
+    RunSpec(
+        "s3_value_collapse_lr01",
+        [*_seeded(0), "--learning-ratio", "0.1"],
+        {"value_collapse"},
+        HIGH_LR_COMPANIONS,
+    ),
+    RunSpec("s3_value_untrained", [*_seeded(0), "--value-loss-ratio", "0"], {"value_collapse"}),
+    RunSpec("s3_value_ratio_001", [*_seeded(0), "--value-loss-ratio", "0.01"], {"value_collapse"}),
+    # Scored only at the end, never looked at while the rule was set.
+    RunSpec("s3_healthy_seed1", _seeded(1), set(), tuned=False),
+    RunSpec("s3_healthy_seed2", _seeded(2), set(), tuned=False),
+    RunSpec(
+        "s3_healthy_lr003_seed3", [*_seeded(3), "--learning-ratio", "0.003"], set(), tuned=False
+    ),
+    RunSpec(
+        "s3_value_collapse_lr03_seed1",
+        [*_seeded(1), "--learning-ratio", "0.3"],
+        {"value_collapse"},
+        HIGH_LR_COMPANIONS,
+        tuned=False,
+    ),
+    RunSpec(
+        "s3_value_collapse_lr02_seed2",
+        [*_seeded(2), "--learning-ratio", "0.2"],
+        {"value_collapse"},
+        HIGH_LR_COMPANIONS,
+        tuned=False,
+    ),
+    RunSpec(
+        "s3_value_untrained_seed3",
+        [*_seeded(3), "--value-loss-ratio", "0"],
+        {"value_collapse"},
+        tuned=False,
+    ),
+)
 
 TRAINER_RUNS: tuple[RunSpec, ...] = (
     RunSpec("s1_healthy", [*STAGE1, "--stage1-max-epochs", "30"], set(), {"epoch_boundary_reset"}),
@@ -167,6 +225,7 @@ TRAINER_RUNS: tuple[RunSpec, ...] = (
         {"fail_fast_risk"},
         tuned=False,
     ),
+    *STAGE3_RUNS,
 )
 
 

@@ -228,5 +228,33 @@ def after_divergence(found: Advice) -> Advice:
     return found.model_copy(update={"note": note})
 
 
+#: A Stage 3 value loss weight below this leaves the value head almost no gradient: a collapse
+#: then comes from the weight, not the LR (0 and 0.01 both collapsed on the corpus; maou's
+#: default is 1.0).
+VALUE_LOSS_RATIO_TOO_LOW = 0.1
+MAOU_VALUE_LOSS_RATIO = 1.0
+
+
+def value_collapse_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
+    """Raise ``--value-loss-ratio`` when it is (nearly) zero; else lower the LR (maou's report:
+    value collapse came from a high LR with a huge batch)."""
+    ratio = ctx.value_loss_ratio
+    if ratio is not None and ratio < VALUE_LOSS_RATIO_TOO_LOW:
+        return Advice(
+            option="--value-loss-ratio",
+            current=ratio,
+            suggested=MAOU_VALUE_LOSS_RATIO,
+            note=f"the value head is trained with weight {ratio:g}: it learns (almost) nothing; "
+            f"maou's default is {MAOU_VALUE_LOSS_RATIO:g}",
+        )
+    return lr_advice(
+        "divergence",
+        ctx,
+        multiplier,
+        "maou's investigation: value collapse came from a high LR with a huge batch; "
+        "check --value-loss-ratio",
+    )
+
+
 def no_lr_advice(note: str) -> Advice:
     return Advice(note=note)

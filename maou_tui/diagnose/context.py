@@ -32,6 +32,7 @@ class StageContext:
     architecture: str | None = None
     name: str | None = None
     pos_weight: float | None = None
+    value_loss_ratio: float | None = None
 
     @property
     def warmup_end(self) -> int | None:
@@ -62,6 +63,7 @@ def stage_context(store: Any, stage: int) -> StageContext:
             batch_size=_config_value(config, stage, "batch_size"),
             architecture=arch,
             pos_weight=_config_value(config, stage, "pos_weight"),
+            value_loss_ratio=config.get("value_loss_ratio"),
         )
     return StageContext(
         stage=stage,
@@ -79,4 +81,5 @@ def stage_context(store: Any, stage: int) -> StageContext:
         architecture=str(arch) if arch is not None else None,
         name=started.name,
         pos_weight=_config_value(config, stage, "pos_weight"),
+        value_loss_ratio=config.get("value_loss_ratio"),
     )

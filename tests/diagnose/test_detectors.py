@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from maou_tui.diagnose import diagnose
+from maou_tui.protocol import RunStarted
 from tests.diagnose.conftest import decaying
 
 
@@ -205,6 +206,49 @@ def test_value_collapse_in_stage3(curves, rng):
     store = curves.stage(3, decaying(400, rng, start=7.0, end=3.0), 100, epoch_ends=rows).store()
     found = [f for f in diagnose(store) if f.kind == "value_collapse"]
     assert found and found[0].evidence["value_brier_score"] == pytest.approx(0.248)
+
+
+def _stage3_epochs(curves, rng, metrics: list[dict]):
+    rows = [
+        {"epoch": e, "global_step": 100 * e, "train_loss": 3.0, "metrics": m}
+        for e, m in enumerate(metrics, start=1)
+    ]
+    n = 100 * len(rows)
+    return curves.stage(3, decaying(n, rng, start=7.0, end=3.0), 100, epoch_ends=rows)
+
+
+def _value_collapses(store) -> list:
+    return [f for f in diagnose(store) if f.kind == "value_collapse"]
+
+
+def test_value_collapse_from_the_spread_when_no_prediction_is_confident(curves, rng):
+    """This trainer's shape: no prediction reaches 0.8, so the confident-right rate is missing
+    (None); the spread of the predictions and the Brier score show the collapse."""
+    collapsed = {"value_brier_score": 0.237, "value_mean": 0.50, "value_std": 0.02}
+    store = _stage3_epochs(curves, rng, [collapsed] * 3).store()
+    found = _value_collapses(store)
+    assert found and found[0].evidence["value_std"] == pytest.approx(0.02)
+    assert found[0].advice.option == "--learning-ratio"
+
+
+def test_no_value_collapse_when_predictions_spread(curves, rng):
+    """A head whose predictions spread widely is not collapsed, even with a poor Brier score."""
+    noisy = {"value_brier_score": 0.25, "value_mean": 0.5, "value_std": 0.35}
+    assert _value_collapses(_stage3_epochs(curves, rng, [noisy] * 4).store()) == []
+
+
+def test_no_value_collapse_when_the_head_learned(curves, rng):
+    """Predictions bunched but informative (Brier well below a constant answer's m(1-m))."""
+    learned = {"value_brier_score": 0.15, "value_mean": 0.5, "value_std": 0.12}
+    assert _value_collapses(_stage3_epochs(curves, rng, [learned] * 4).store()) == []
+
+
+def test_value_collapse_with_a_zero_value_loss_ratio_advises_raising_it(curves, rng):
+    curves.events[0] = RunStarted(pid=1, config={"value_loss_ratio": 0.0})
+    collapsed = {"value_brier_score": 0.249, "value_mean": 0.51, "value_std": 0.08}
+    found = _value_collapses(_stage3_epochs(curves, rng, [collapsed] * 3).store())
+    assert found[0].advice.option == "--value-loss-ratio"
+    assert found[0].advice.suggested == pytest.approx(1.0)
 
 
 def test_peak_above_the_guides_range_with_a_stalled_warmup(curves, rng):

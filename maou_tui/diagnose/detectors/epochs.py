@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from maou_tui.diagnose import advice
-from maou_tui.diagnose.detectors.base import Detection, StageData
+from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 
 # --- overfitting -----------------------------------------------------------------------------
 #: Validation loss this fraction above its best (Prechelt's generalisation loss GL_5)...
@@ -63,10 +63,20 @@ FAILFAST_MIN_EPOCHS = 2
 FAILFAST_MARGIN = 1.5
 
 # --- value_collapse --------------------------------------------------------------------------
-#: Stage 3 value head answering the label mean: almost no confident predictions...
+#: Stage 3 value head answering (nearly) one value for every position. The validation spread of
+#: its predictions (``value_std``, this project's trainer) at most this: collapsed runs of the
+#: corpus spread 0.01-0.12, healthy ones 0.33-0.45 from the first epoch on.
+VALUE_COLLAPSE_MAX_STD = 0.15
+#: Without a spread (maou logs), maou's ``value_high_confidence_rate`` (right answers among
+#: predictions >= 0.8, 0 when there are none) at most this: no confident, right prediction.
 VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE = 0.01
-#: ...and a Brier score near the variance of a ~0.54 mean label (0.248): no information.
-VALUE_COLLAPSE_MIN_BRIER = 0.22
+#: ...and a Brier score at least this share of what a constant answer at the predicted mean m
+#: scores on 0/1 labels, m(1 - m): the head explains < 15% of the labels' variance. Collapsed
+#: runs score 0.90-1.07 of it, healthy ones 0.58 in their first epoch and less after.
+VALUE_COLLAPSE_MIN_BRIER_SHARE = 0.85
+#: m when the source does not log the predicted mean: maou's label mean (its investigation of
+#: a value collapse), so a maou log needs a Brier >= 0.85 x 0.248 = 0.211.
+VALUE_COLLAPSE_DEFAULT_MEAN = 0.5418
 #: For this many consecutive epochs (the first epoch of a fresh head may look like this).
 VALUE_COLLAPSE_EPOCHS = 2
 
@@ -286,42 +296,66 @@ def value_collapse(data: StageData) -> list[Detection]:
     if data.ctx.stage != 3:
         return []
     t = data.epochs
-    high = t.get("value_high_confidence_rate")
-    brier = t.get("value_brier_score")
+    collapsed = _collapsed_epochs(t)
     run = 0
     for i in range(t.epoch.size):
-        collapsed = (
-            np.isfinite(high[i])
-            and np.isfinite(brier[i])
-            and high[i] <= VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE
-            and brier[i] >= VALUE_COLLAPSE_MIN_BRIER
-        )
-        run = run + 1 if collapsed else 0
+        run = run + 1 if collapsed[i] else 0
         if run >= VALUE_COLLAPSE_EPOCHS:
-            first = i - run + 1
-            return [
-                Detection(
-                    kind="value_collapse",
-                    severity="warning",
-                    onset=int(t.step[first]),
-                    epoch=int(t.epoch[first]),
-                    message=(
-                        f"Stage 3 value head collapsed to the mean: Brier {float(brier[i]):.3f}, "
-                        f"{100 * float(high[i]):.1f}% confident predictions"
-                    ),
-                    evidence={
-                        "value_brier_score": float(brier[i]),
-                        "value_high_confidence_rate": float(high[i]),
-                        "detected_at_step": int(t.step[i]),
-                    },
-                    advice=advice.lr_advice(
-                        "divergence",
-                        data.ctx,
-                        data.multiplier,
-                        "maou's investigation: value collapse came from a high LR with a huge "
-                        "batch; check --value-loss-ratio",
-                    ),
-                    last_step=int(t.step[-1]),
-                )
-            ]
+            return [_value_collapse_detection(data, i - run + 1, i)]
     return []
+
+
+def _constant_answer_brier(t: EpochTable) -> np.ndarray:
+    """Brier score of a constant answer at the predicted mean, per epoch: m(1 - m)."""
+    mean = t.get("value_mean")
+    mean = np.where(np.isfinite(mean), mean, VALUE_COLLAPSE_DEFAULT_MEAN)
+    return mean * (1.0 - mean)
+
+
+def _collapsed_epochs(t: EpochTable) -> np.ndarray:
+    """Per epoch: predictions bunched (spread, or no confident right answer) and uninformative."""
+    std = t.get("value_std")
+    high = t.get("value_high_confidence_rate")
+    brier = t.get("value_brier_score")
+    with np.errstate(invalid="ignore"):
+        bunched = np.where(
+            np.isfinite(std),
+            std <= VALUE_COLLAPSE_MAX_STD,
+            high <= VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE,
+        )
+        uninformative = brier >= VALUE_COLLAPSE_MIN_BRIER_SHARE * _constant_answer_brier(t)
+    return bunched & uninformative
+
+
+def _value_collapse_detection(data: StageData, first: int, i: int) -> Detection:
+    t = data.epochs
+    brier = float(t.get("value_brier_score")[i])
+    constant = float(_constant_answer_brier(t)[i])
+    std = float(t.get("value_std")[i])
+    high = float(t.get("value_high_confidence_rate")[i])
+    spread = (
+        f"predictions spread {std:.3f}"
+        if math.isfinite(std)
+        else f"{100 * high:.1f}% right among confident predictions"
+    )
+    evidence: dict[str, float | int | str] = {
+        "value_brier_score": brier,
+        "constant_answer_brier": constant,
+        "detected_at_step": int(t.step[i]),
+    }
+    for name, value in (("value_std", std), ("value_high_confidence_rate", high)):
+        if math.isfinite(value):
+            evidence[name] = value
+    return Detection(
+        kind="value_collapse",
+        severity="warning",
+        onset=int(t.step[first]),
+        epoch=int(t.epoch[first]),
+        message=(
+            f"Stage 3 value head collapsed to the mean: {spread}, Brier {brier:.3f} "
+            f"(a constant answer scores {constant:.3f})"
+        ),
+        evidence=evidence,
+        advice=advice.value_collapse_advice(data.ctx, data.multiplier),
+        last_step=int(t.step[-1]),
+    )
