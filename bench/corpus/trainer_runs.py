@@ -8,6 +8,7 @@ Labels say what a reader of the LR guide would call the run, decided from how it
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -237,6 +238,8 @@ def generate(spec: RunSpec, root: Path, timeout: float = 900) -> Path:
         return run_dir
     cmd = [sys.executable, "-m", "trainer", *spec.args, "--run-dir", str(run_dir)]
     subprocess.run(cmd, timeout=timeout, check=False, capture_output=True)
+    # The diagnostics read only the two logs; a Stage 3 model checkpoint alone is ~6 MB.
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return run_dir
 
 

@@ -135,3 +135,19 @@ def test_healthy_validated_run_has_no_warning():
     found = findings_of("digits_healthy_cnn.maou.txt")
     # its validation loss is read by the oscillation rule too: a healthy one does not swing
     assert [f.kind for f in found if f.severity != "info"] == []
+
+
+def test_stage3_value_head_collapsed_by_a_high_lr():
+    """Trainer Stage 3 at LR 0.3: value predictions spread 0.025 then 0.008 around 0.5, Brier at
+    a constant answer's; no prediction reaches 0.8, so the log prints the confident rate n/a."""
+    found = [
+        f for f in findings_of("s3_value_collapse_lr03.maou.txt") if f.kind == "value_collapse"
+    ]
+    assert found and found[0].epoch == 1  # bunched from epoch 1 (spread 0.10), reported at 2
+    assert found[0].evidence["value_std"] < 0.05
+    assert found[0].advice.option == "--learning-ratio"
+
+
+def test_healthy_stage3_run_has_no_value_collapse():
+    found = findings_of("s3_healthy.maou.txt")
+    assert [f for f in found if f.severity != "info"] == []
