@@ -88,6 +88,21 @@ class StepBatch:
         self.losses.append(loss)
         self.metric_cums.append(metric_cum)
 
+    def extend(
+        self,
+        global_steps: list[int],
+        epochs: list[int],
+        batches: list[int],
+        losses: list[float | None],
+        metric_cums: list[float | None],
+    ) -> None:
+        """``add`` for many steps at once (equal-length columns)."""
+        self.global_steps += global_steps
+        self.epochs += epochs
+        self.batches += batches
+        self.losses += losses
+        self.metric_cums += metric_cums
+
 
 class Mark(BaseModel):
     """Something to draw as a vertical marker with a label at a global step."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from maou_tui.ingest.batch_runs import feed_runs
 from maou_tui.ingest.clock import EpochClock
 from maou_tui.ingest.lines import decode, split_lines
 from maou_tui.ingest.maou_patterns import (
@@ -89,12 +90,19 @@ class MaouLogParser:
     def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]:
         """Complete lines (``LineBuffer`` output) in; the events they complete out. With
         ``columns``, runs of steps come as ``StepBatch`` (for ``RunStore.apply_all``)."""
+        if b"Batch " in block and b"\r" not in block:  # the guide's batch lines in bulk
+            feed_runs(self, block)
+        else:
+            self.feed_lines(block)
+        return self._take(columns)
+
+    def feed_lines(self, block: bytes) -> None:
+        """Each line of ``block`` on its own."""
         for line in split_lines(block):
             if b"\r" in line:
                 self.bars.scan(line, self)
             elif line and not (b"Batch " in line and self._batch_line(line)):
                 self.line(decode(line))
-        return self._take(columns)
 
     def _batch_line(self, line: bytes) -> bool:
         """The fast lane for the guide's ``Epoch E Batch B/N: Loss=..`` (a train.log is mostly
@@ -144,6 +152,10 @@ class MaouLogParser:
             handler(self, msg, level)
         elif "%|" in msg:
             self.bars.try_bar(msg.encode(), self)
+
+    def in_message(self) -> bool:
+        """Is a multi-line message open (bare lines may be its continuation)?"""
+        return self._block is not None
 
     def _in_block(self, msg: str) -> bool:
         """Is an unprefixed line part of a multi-line message (METRICS, Training Configuration)?"""
@@ -262,12 +274,15 @@ class MaouLogParser:
             loss = None  # the protocol's "not finite"
         if self._pending_end is not None or not self._emitted_stage:
             self.emit_prerequisites()
-        out = self._out
-        steps = out[-1] if out else None
+        self.steps_of(stage).add(self.clock.step_of(batch), epoch, batch, loss, metric_cum)
+
+    def steps_of(self, stage: int) -> StepBatch:
+        """The StepBatch that the next step of ``stage`` goes to (the last item out, or new)."""
+        steps = self._out[-1] if self._out else None
         if type(steps) is not StepBatch or steps.stage != stage:
             steps = StepBatch(stage)
-            out.append(steps)
-        steps.add(self.clock.step_of(batch), epoch, batch, loss, metric_cum)
+            self._out.append(steps)
+        return steps
 
     # ------------------------------------------------------------ line kinds
 

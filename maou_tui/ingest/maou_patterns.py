@@ -69,18 +69,33 @@ CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
 # every line is a data point (no decode, no prefix split, one match). Groups: level, then those
 # of BATCH. ASCII only: any other line, or one this does not match whole, takes the general path.
 _ASCII_NUM = rb"([-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+|nan|NaN|inf|Inf|-inf))"
-BATCH_LINE = re.compile(
-    rb"(?:[0-9]{2}[^|]* \| ([^|]*) \| [^|]* \| [^|]* \| [^|]* \| )?[ \t]*"
-    rb"(?:Epoch ([0-9]+) )?Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss="
+_BATCH_MESSAGE = (
+    rb"[ \t]*(?:Epoch ([0-9]+) )?Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss="
     + _ASCII_NUM
     + rb"(?:, ([A-Za-z0-9_ ]+)="
     + _ASCII_NUM
     + rb"(%?))?[ \t]*"
 )
+BATCH_LINE = re.compile(
+    rb"(?:[0-9]{2}[^|]* \| ([^|]*) \| [^|]* \| [^|]* \| [^|]* \| )?" + _BATCH_MESSAGE
+)
+# A run of adjacent whole batch lines in a block, each with its line break, without groups (up
+# to 1024 lines: a long run comes in pieces). ``[^|\n]``, not ``[^|]``: no line may take the next.
+BATCH_RUN = re.compile(
+    rb"(?:^(?:[0-9]{2}[^|\n]* \| [^|\n]* \| [^|\n]* \| [^|\n]* \| [^|\n]* \| )?"
+    + re.sub(rb"\((?!\?)", rb"(?:", _BATCH_MESSAGE)  # the same message, groups made (?:...)
+    + rb"$\n?){1,1024}",
+    re.MULTILINE,
+)
+# On a line BATCH_LINE matches whole and whose only "Batch " is its message's: that message's
+# batch, total, loss, metric and "%" (each number ends where the next ``,`` or blank begins).
+BATCH_FIELDS = re.compile(
+    rb"Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss=([^, \t\n]*)(?:, [A-Za-z0-9_ ]+=([^% \t\n]*)(%?))?"
+)
 CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
 
 
-def as_value(number: str, percent: str = "") -> float:
+def as_value(number: str | bytes, percent: str | bytes = "") -> float:
     value = float(number)
     return value / 100.0 if percent else value
 

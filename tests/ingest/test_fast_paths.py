@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maou_tui.ingest import load_store, progress
+from maou_tui.ingest import load_store, maou_log, progress
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.trusted import trusted_steps
 from maou_tui.protocol import EpochEnd, StageStarted, Step
@@ -25,6 +25,7 @@ def _both_ways(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list
     fast = parse_pieces([data])
     with monkeypatch.context() as patch:
         patch.setattr(MaouLogParser, "_batch_line", lambda self, line: False)
+        patch.setattr(maou_log, "feed_runs", lambda parser, block: parser.feed_lines(block))
         patch.setattr(progress, "_MAOU_BAR", NEVER)
         general = parse_pieces([data])
     return fast, general
