@@ -1,10 +1,11 @@
 """Runs of the LR guide's batch lines (``Epoch E Batch B/N: Loss=.., F1=..%``) read in bulk.
 
 A train.log is almost all such lines, and reading them one by one cost ~4.6 µs of Python each.
-Here one regex finds each run of adjacent whole batch lines (``BATCH_RUN``), a ``findall``
-takes the run's numbers (``BATCH_FIELDS``), and the columns are converted with ``map``/list
-comprehensions and appended to the parser's ``StepBatch`` in one go. Everything between runs
-goes through ``feed_lines`` in order.
+Here a block's lines are classified by shape (the line with its digits as 0s: a train.log has
+a few dozen shapes, each matched once with ``BATCH_LINE``, which treats all digits alike), runs
+of adjacent batch lines are found with C-level list scans, a ``findall`` per run takes its numbers
+(``BATCH_FIELDS``), and the columns are converted with ``map``/list comprehensions and appended
+to the parser's ``StepBatch`` in one go. Everything between runs goes through ``feed_lines``.
 
 The result is exactly that of reading every line with ``MaouLogParser.feed_lines``
 (``tests/ingest/test_batch_runs.py`` checks it). A run's first line goes through the parser
@@ -19,45 +20,79 @@ largest seen, and the global step is ``offset + batch``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 
-from maou_tui.ingest.maou_patterns import BATCH_FIELDS, BATCH_RUN, as_value
+from maou_tui.ingest.maou_patterns import (
+    BATCH_FIELDS,
+    BATCH_LINE,
+    DIGITS_AS_ZERO,
+    FIRST_TOTAL,
+    as_value,
+)
 
 if TYPE_CHECKING:
     from maou_tui.ingest.maou_log import MaouLogParser
 
-Fields = tuple[bytes, bytes, bytes, bytes, bytes]  # batch, total, loss, metric, "%" ("" = none)
+Fields = tuple[bytes, bytes, bytes, bytes]  # batch, loss, metric, "%" ("" = none)
 
 
 def feed_runs(parser: MaouLogParser, block: bytes) -> None:
     """``parser.feed_lines(block)``, with runs of batch lines read in bulk (no ``\\r`` in it)."""
     pos = 0
-    for run in BATCH_RUN.finditer(block):
-        start, end = run.span()
+    for start, end, lines in _runs(block):
         if start > pos:
             parser.feed_lines(block[pos:start])
-        _read_run(parser, block, start, end)
+        _read_run(parser, block, start, end, lines)
         pos = end
     if pos < len(block):
         parser.feed_lines(block[pos:])
 
 
-def _read_run(parser: MaouLogParser, block: bytes, start: int, end: int) -> None:
-    """Whole lines ``block[start:end]``, every one a batch line."""
+def _runs(block: bytes) -> Iterator[tuple[int, int, int]]:
+    """(start, end, lines) of each run of two or more adjacent batch lines, with their breaks."""
+    shapes = block.translate(DIGITS_AS_ZERO).split(b"\n")
+    is_batch = dict.fromkeys(set(shapes), False)
+    is_batch.update({s: BATCH_LINE.fullmatch(s) is not None for s in is_batch if b"Batch " in s})
+    flags = list(map(is_batch.__getitem__, shapes))
+    n, i, pos = len(flags), 0, 0  # line i starts at byte pos
+    while i < n:
+        j = _index(flags, not flags[i], i, n)  # lines i..j-1 are alike
+        size = sum(map(len, islice(shapes, i, j))) + j - i  # their bytes, breaks included
+        if flags[i] and j - i > 1:
+            yield pos, min(pos + size, len(block)), j - i  # the last line may have no break
+        i, pos = j, pos + size
+
+
+def _index(flags: list[bool], value: bool, start: int, stop: int) -> int:
+    """``flags.index(value, start)`` (a C-level scan), or ``stop`` if it is not there."""
+    try:
+        return flags.index(value, start)
+    except ValueError:
+        return stop
+
+
+def _read_run(parser: MaouLogParser, block: bytes, start: int, end: int, lines: int) -> None:
+    """Whole lines ``block[start:end]``, ``lines`` of them, every one a batch line."""
     first_end = block.find(b"\n", start, end) + 1 or end
     parser.feed_lines(block[start:first_end])
-    if first_end == end:
-        return
-    rows = _bulk_fields(parser, block, first_end, end)
+    rows = _bulk_fields(parser, block, first_end, end, lines - 1)
     if rows is None:
         parser.feed_lines(block[first_end:end])
-    else:
-        _add_steps(parser, rows)
+        return
+    clock = parser.clock
+    if clock.length is None:
+        first = FIRST_TOTAL.search(block, first_end, end)
+        if first is not None:
+            clock.length = int(first.group(1))
+    _add_steps(parser, rows)
 
 
-def _bulk_fields(parser: MaouLogParser, block: bytes, start: int, end: int) -> list[Fields] | None:
-    """The fields of the lines ``block[start:end]`` if they may be read in bulk, else None."""
-    lines = block.count(b"\n", start, end) + (block[end - 1] != ord("\n"))
+def _bulk_fields(
+    parser: MaouLogParser, block: bytes, start: int, end: int, lines: int
+) -> list[Fields] | None:
+    """The fields of the ``lines`` lines ``block[start:end]`` if they may be read in bulk."""
     if parser.in_message() or block.count(b"Batch ", start, end) != lines:
         return None
     epoch = parser.clock.epoch  # open: the run's first line was a step (no message is open)
@@ -70,25 +105,20 @@ def _bulk_fields(parser: MaouLogParser, block: bytes, start: int, end: int) -> l
 def _add_steps(parser: MaouLogParser, rows: list[Fields]) -> None:
     """Lines of the open epoch, after its first one went through the parser: what ``step``
     and the clock would do line by line, column by column."""
-    batch, total, loss, metric, pct = zip(*rows, strict=True)
     clock = parser.clock
-    if clock.length is None:
-        first = next((t for t in total if t), None)
-        if first is not None:
-            clock.length = int(first)
-    batches = list(map(int, batch))
+    batches = [int(row[0]) for row in rows]
     clock.max_batch = max(clock.max_batch, max(batches))
     offset = clock.offset
     parser.steps_of(parser.stage).extend(
         [offset + b for b in batches],
         [clock.epoch] * len(batches),
         batches,
-        _losses(loss),
-        _metrics(metric, pct),
+        _losses([row[1] for row in rows]),
+        _metrics([row[2] for row in rows], [row[3] for row in rows]),
     )
 
 
-def _losses(texts: tuple[bytes, ...]) -> list[float | None]:
+def _losses(texts: list[bytes]) -> list[float | None]:
     """Losses as ``step`` keeps them: a non-finite one is None."""
     values: list[float | None] = list(map(float, texts))
     total = sum(values)  # finite unless a value is not (or the sum overflows): then look
@@ -97,7 +127,7 @@ def _losses(texts: tuple[bytes, ...]) -> list[float | None]:
     return values
 
 
-def _metrics(texts: tuple[bytes, ...], pcts: tuple[bytes, ...]) -> list[float | None]:
+def _metrics(texts: list[bytes], pcts: list[bytes]) -> list[float | None]:
     """Running means as ``as_value`` makes them: ``75.00%`` is 0.75; absent is None."""
     n = len(texts)
     if pcts.count(b"%") == n:

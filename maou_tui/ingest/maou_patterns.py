@@ -69,29 +69,22 @@ CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
 # every line is a data point (no decode, no prefix split, one match). Groups: level, then those
 # of BATCH. ASCII only: any other line, or one this does not match whole, takes the general path.
 _ASCII_NUM = rb"([-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+|nan|NaN|inf|Inf|-inf))"
-_BATCH_MESSAGE = (
-    rb"[ \t]*(?:Epoch ([0-9]+) )?Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss="
+BATCH_LINE = re.compile(
+    rb"(?:[0-9]{2}[^|]* \| ([^|]*) \| [^|]* \| [^|]* \| [^|]* \| )?[ \t]*"
+    rb"(?:Epoch ([0-9]+) )?Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss="
     + _ASCII_NUM
     + rb"(?:, ([A-Za-z0-9_ ]+)="
     + _ASCII_NUM
     + rb"(%?))?[ \t]*"
 )
-BATCH_LINE = re.compile(
-    rb"(?:[0-9]{2}[^|]* \| ([^|]*) \| [^|]* \| [^|]* \| [^|]* \| )?" + _BATCH_MESSAGE
-)
-# A run of adjacent whole batch lines in a block, each with its line break, without groups (up
-# to 1024 lines: a long run comes in pieces). ``[^|\n]``, not ``[^|]``: no line may take the next.
-BATCH_RUN = re.compile(
-    rb"(?:^(?:[0-9]{2}[^|\n]* \| [^|\n]* \| [^|\n]* \| [^|\n]* \| [^|\n]* \| )?"
-    + re.sub(rb"\((?!\?)", rb"(?:", _BATCH_MESSAGE)  # the same message, groups made (?:...)
-    + rb"$\n?){1,1024}",
-    re.MULTILINE,
-)
 # On a line BATCH_LINE matches whole and whose only "Batch " is its message's: that message's
-# batch, total, loss, metric and "%" (each number ends where the next ``,`` or blank begins).
+# batch, loss, metric and "%" (each number ends where the next ``,`` or blank begins).
 BATCH_FIELDS = re.compile(
-    rb"Batch ([0-9]+)(?:/([0-9]+))?:[ \t]*Loss=([^, \t\n]*)(?:, [A-Za-z0-9_ ]+=([^% \t\n]*)(%?))?"
+    rb"Batch ([0-9]+)(?:/[0-9]+)?:[ \t]*Loss=([^, \t\n]*)(?:, [A-Za-z0-9_ ]+=([^% \t\n]*)(%?))?"
 )
+FIRST_TOTAL = re.compile(rb"Batch [0-9]+/([0-9]+):")  # the N of the first such "Batch B/N"
+# BATCH_LINE treats every digit alike, so a line matches whole iff it does with its digits as 0s.
+DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
 
 
