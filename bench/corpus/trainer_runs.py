@@ -71,11 +71,41 @@ STAGE3_RUNS: tuple[RunSpec, ...] = (
         HIGH_LR_COMPANIONS,
         tuned=False,
     ),
+    # Meant to collapse; its value head was uninformative for two epochs (Brier 0.258, 0.249:
+    # a constant answer's) but not bunched (spread 0.15, 0.20, 0.18; confident right answers
+    # 52% in epoch 2), and learned in epoch 3 (Brier 0.206): labelled by what it shows, no
+    # collapse by the definition above; the finding is allowed (docs/diagnostics.md gives the
+    # score under the old label too).
     RunSpec(
         "s3_value_collapse_lr02_seed2",
         [*_seeded(2), "--learning-ratio", "0.2"],
+        set(),
+        HIGH_LR_COMPANIONS | {"value_collapse"},
+        tuned=False,
+    ),
+    # Added after the runs above were scored (a second untuned batch).
+    RunSpec("s3_healthy_seed7", _seeded(7), set(), tuned=False),
+    RunSpec(
+        "s3_healthy_lr003_seed8", [*_seeded(8), "--learning-ratio", "0.003"], set(), tuned=False
+    ),
+    RunSpec(
+        "s3_value_collapse_lr02_seed4",
+        [*_seeded(4), "--learning-ratio", "0.2"],
         {"value_collapse"},
         HIGH_LR_COMPANIONS,
+        tuned=False,
+    ),
+    RunSpec(
+        "s3_value_collapse_lr03_seed5",
+        [*_seeded(5), "--learning-ratio", "0.3"],
+        {"value_collapse"},
+        HIGH_LR_COMPANIONS,
+        tuned=False,
+    ),
+    RunSpec(
+        "s3_value_ratio_001_seed6",
+        [*_seeded(6), "--value-loss-ratio", "0.01"],
+        {"value_collapse"},
         tuned=False,
     ),
     RunSpec(

@@ -65,14 +65,15 @@ FAILFAST_MARGIN = 1.5
 # --- value_collapse --------------------------------------------------------------------------
 #: Stage 3 value head answering (nearly) one value for every position. The validation spread of
 #: its predictions (``value_std``, this project's trainer) at most this: collapsed runs of the
-#: corpus spread 0.01-0.12, healthy ones 0.33-0.45 from the first epoch on.
+#: corpus spread 0.002-0.14 (<= 0.09 from epoch 2), healthy ones 0.29-0.46 from epoch 1 on.
 VALUE_COLLAPSE_MAX_STD = 0.15
 #: Without a spread (maou logs), maou's ``value_high_confidence_rate`` (right answers among
 #: predictions >= 0.8, 0 when there are none) at most this: no confident, right prediction.
 VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE = 0.01
 #: ...and a Brier score at least this share of what a constant answer at the predicted mean m
 #: scores on 0/1 labels, m(1 - m): the head explains < 15% of the labels' variance. Collapsed
-#: runs score 0.90-1.07 of it, healthy ones 0.58 in their first epoch and less after.
+#: epochs score 0.89-1.17 of it; healthy runs <= 0.31 from epoch 2 (a fresh head far off the
+#: mean may score 1.17 in epoch 1, but its predictions spread: the test above keeps it quiet).
 VALUE_COLLAPSE_MIN_BRIER_SHARE = 0.85
 #: m when the source does not log the predicted mean: maou's label mean (its investigation of
 #: a value collapse), so a maou log needs a Brier >= 0.85 x 0.248 = 0.211.
