@@ -112,6 +112,8 @@ class StageTrainer:
         self._announce()
         for epoch in range(self.epoch, self.plan.max_epochs + 1):
             self.epoch = epoch
+            if self.stage == 3 and self.next_batch == 0:
+                self.ctx.log.stage3_epoch(epoch)  # maou's dl.py opens each epoch with it
             order = self._epoch_order(epoch)
             self.model.train()
             for batch in range(self.next_batch, self.batches):
@@ -347,8 +349,6 @@ class StageTrainer:
         self.last_metric = train_metric
         val = self.evaluate() if self.val_data is not None else None
         lr = self.ctx.control.lr_multiplier * self.schedule_lr
-        if self.stage == 3:
-            log.stage3_epoch(epoch)
         log.stage_epoch(
             self.stage, epoch, self.plan.max_epochs, train_loss, self.label, train_metric
         )

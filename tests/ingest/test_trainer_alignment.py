@@ -33,3 +33,26 @@ def test_train_log_and_events_jsonl_of_one_run_line_up(tmp_path: Path) -> None:
         e.global_step for e in from_events.epoch_ends
     ]
     assert from_log.stages[1].start_step == from_events.stages[1].start_step
+
+
+def test_stage3_log_and_events_jsonl_line_up_across_epochs(tmp_path: Path) -> None:
+    """Stage 3 opens each epoch with maou's ``EPOCH n:``: printed at the end instead, the log's
+    second epoch started one epoch too late (step 141 for a 70-batch epoch, not 71)."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "trainer", "--preset", "tiny", "--stage", "3", "--cpu"]
+    cmd += ["--stage3-games", "6", "--epoch", "3", "--log-every", "2", "--num-threads", "1"]
+    done = subprocess.run([*cmd, "--run-dir", str(run)], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    from_events, from_log = load_store(run / "events.jsonl"), load_store(run / "train.log")
+    events_loss, log_loss = from_events.series("loss"), from_log.series("loss")
+    assert set(log_loss.epochs.tolist()) == {1, 2, 3}
+    step_of = {
+        (e, b): s
+        for e, b, s in zip(events_loss.epochs, events_loss.batches, events_loss.steps, strict=True)
+    }
+    assert [
+        step_of[e, b] for e, b in zip(log_loss.epochs, log_loss.batches, strict=True)
+    ] == log_loss.steps.tolist()
+    assert [e.global_step for e in from_log.epoch_ends] == [
+        e.global_step for e in from_events.epoch_ends
+    ]
