@@ -117,6 +117,13 @@ def _open_run_dir(config: TrainConfig) -> RunDir:
     if config.resume is not None:
         return RunDir.open(config.resume)
     assert config.run_dir is not None
+    events = Path(config.run_dir) / "events.jsonl"
+    if events.is_file() and events.stat().st_size > 0:
+        # Appending a new run to another's history would mix two runs in every chart and report.
+        raise RuntimeError(
+            f"--run-dir {config.run_dir} already holds a run; continue it with "
+            f"--resume {config.run_dir} or choose a new --run-dir"
+        )
     return RunDir.create(config.run_dir)
 
 

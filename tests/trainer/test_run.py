@@ -103,3 +103,17 @@ def test_stage2_sqrt_scaling_line_is_exact(tmp_path: Path, cache_dir: Path) -> N
     assert started["metric"] == "f1" and started["scheduler"] == "Warmup+CosineDecay"
     phases = of_type(read_events(run_dir), "phase")
     assert [p["phase"] for p in phases] == ["warmup"]
+
+
+def test_a_finished_run_directory_is_not_trained_into_again(stage1_run, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """A second run into the same --run-dir would append its events to the first run's history
+    (two runs mixed in every chart and report): refused in one line, the history untouched."""
+    run_dir, _ = stage1_run
+    before = (run_dir / "events.jsonl").read_bytes()
+    again = run_trainer(run_dir, cache_dir, "--stage", "1")
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"maou-train: error: --run-dir {run_dir} already holds a run; continue it with "
+        f"--resume {run_dir} or choose a new --run-dir"
+    ]
+    assert (run_dir / "events.jsonl").read_bytes() == before
