@@ -44,6 +44,10 @@ _STEP_EXTRAS = ("policy_top5_accuracy", "value_brier_score")
 class StageFailed(RuntimeError):
     """maou's fail-fast: the stage ran out of epochs below its threshold (one-line message)."""
 
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step  #: the last global step trained
+
 
 @dataclass
 class StageOutcome:
@@ -402,7 +406,8 @@ class StageTrainer:
                 f"Stage {self.stage} failed to meet the {s.metric} threshold "
                 f"{100 * threshold.value:.2f}% in {s.max_epochs} epochs (last "
                 f"{100 * value:.2f}%); raise {s.epochs_option} or {s.lr_option}, or lower "
-                f"--stage{self.stage}-threshold"
+                f"--stage{self.stage}-threshold",
+                step=self.global_step,
             )
         return StageOutcome("max_epochs", self.plan.max_epochs, value)
 

@@ -176,7 +176,7 @@ def run_training(config: TrainConfig) -> int:
         else:
             status, reason, step = train_stages(ctx, resume)
     except (StageFailed, RunError) as exc:
-        reason = str(exc)
+        reason, step = str(exc), getattr(exc, "step", None)
         logger.error("%s", reason)
         print(f"maou-train: error: {reason}", file=sys.stderr)
     except Exception as exc:

@@ -103,7 +103,10 @@ def test_stop_then_resume_gives_the_same_losses_as_an_uninterrupted_run(
     err = reference.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("maou-train: error: Stage 1 failed")
     assert "--stage1-max-epochs" in err[0] and "--stage1-threshold" in err[0]
-    assert read_events(reference_dir)[-1]["status"] == "failed"
+    reference_events = read_events(reference_dir)
+    assert reference_events[-1]["status"] == "failed"
+    # The failure says where: the last step trained (the app marks the end there).
+    assert reference_events[-1]["step"] == of_type(reference_events, "step")[-1]["global_step"]
 
     run_dir = tmp_path / "run"
     process = start_trainer(run_dir, cache_dir, *FAIL_AT_END)
