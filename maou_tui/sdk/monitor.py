@@ -221,9 +221,9 @@ class Monitor:
 def _as_floats(loss: Any, metric: Any) -> tuple[float | None, float | None]:
     """``loss`` and ``metric`` as Python floats (or None); two tensors cost one device sync."""
     if hasattr(loss, "detach") and hasattr(metric, "detach") and loss.device == metric.device:
-        import torch  # the caller's tensors mean torch is loaded: no import cost
-
-        pair = torch.stack([loss.detach().float().reshape(()), metric.detach().float().reshape(())])
+        # Tensor methods only: maou_tui never imports torch, even where the caller has.
+        pair = loss.detach().float().reshape(1).repeat(2)
+        pair[1] = metric.detach().float().reshape(())
         loss_value, metric_value = pair.tolist()
         return loss_value, metric_value
     return _as_float(loss), _as_float(metric)
