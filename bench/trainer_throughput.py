@@ -18,6 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +66,9 @@ class Rate:
     cpu: float
 
 
-def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> float:  # type: ignore[no-untyped-def]
-    """Samples/s of StageTrainer.run() over one epoch, with events, socket and log live."""
-    torch.manual_seed(0)
+@contextmanager
+def live_context(config, device: torch.device, workdir: Path) -> Iterator[RunContext]:  # type: ignore[no-untyped-def]
+    """The trainer's context as a real run has it: run directory, events, socket and log live."""
     run = RunDir.create(workdir / f"run-{time.monotonic_ns()}")
     logger = setup_logger(run.log_path, to_stderr=False)
     events = EventWriter(run.events_path)
@@ -74,41 +76,37 @@ def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> flo
     server.start()
     ctx = main_context(config, device, events, server, run.checkpoints_dir, logger)
     try:
+        yield ctx
+    finally:
+        ctx.control.close()
+        events.close()
+        close_logger(logger)
+        run.close()
+
+
+def trainer_rate(config, stage: int, device: torch.device, workdir: Path) -> float:  # type: ignore[no-untyped-def]
+    """Samples/s of StageTrainer.run() over one epoch, with events, socket and log live."""
+    torch.manual_seed(0)
+    with live_context(config, device, workdir) as ctx:
         trainer = StageTrainer(ctx, stage)
         _sync(device)
         start, cpu_start = time.perf_counter(), time.process_time()
         trainer.run()
         _sync(device)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    finally:
-        ctx.control.close()
-        events.close()
-        close_logger(logger)
-        run.close()
     return Rate(len(trainer.train_data) / elapsed, len(trainer.train_data) / cpu)
 
 
 def bookkeeping_us(config, device: torch.device, workdir: Path, calls: int = 2000) -> float:  # type: ignore[no-untyped-def]
     """Microseconds per step of what the trainer adds around a step (Stage 1 trainer): the
     step boundary (state, control poll, LR to the param groups) and the step event."""
-    run = RunDir.create(workdir / f"run-{time.monotonic_ns()}")
-    logger = setup_logger(run.log_path, to_stderr=False)
-    events = EventWriter(run.events_path)
-    server = ControlServer(run.socket_path)
-    server.start()
-    ctx = main_context(config, device, events, server, run.checkpoints_dir, logger)
-    try:
+    with live_context(config, device, workdir) as ctx:
         trainer = StageTrainer(ctx, 1)
         start = time.perf_counter()
         for _ in range(calls):
             trainer._step_boundary()
             trainer._emit_step(0, 0.5, 32, {"accuracy": 30.0}, 0.001)
         elapsed = time.perf_counter() - start
-    finally:
-        ctx.control.close()
-        events.close()
-        close_logger(logger)
-        run.close()
     return 1e6 * elapsed / calls
 
 
