@@ -2,7 +2,7 @@
 
 1. Microseconds per step of what a loop pays: ``EventWriter.emit(Step)``, ``LoopControl.poll``
    (server running, nothing queued) and ``Monitor.step`` (all of it, plus the optimizer hooks);
-   and what the writer's timer thread pays to serialise a step event (pydantic vs step_line).
+   and what the writer's timer thread pays to serialise a step event.
 2. Samples per CPU-second of a small MLP classifier trained with SGD on CPU, without and with
    ``Monitor``. CPU time of the whole process is used, so other processes' load on a shared
    machine does not count while the SDK's own threads do. The loops run in rotating blocks
@@ -32,7 +32,6 @@ import torch
 
 from maou_tui.protocol import Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, Monitor, RunDir
-from maou_tui.sdk.step_line import encode_step
 
 BATCH = 64
 FEATURES = 128
@@ -63,12 +62,10 @@ def micro(tmp: Path, calls: int) -> dict[str, float]:
             control.update_state(epoch=1, batch=n, step=n, lr=1e-3)
             control.poll(n, schedule_lr=1e-3)
 
-        fields = {"stage": 1, "epoch": 1, "batch": 7, "global_step": 7, "loss": 0.5, "lr": 1e-3}
         result = {
             "build_step_us": per_call_us(build, calls),
-            # What the writer's timer thread pays per step event: pydantic vs step_line.
+            # What the writer's timer thread pays per step event.
             "pydantic_line_us": per_call_us(lambda n: build(n).model_dump_json(), calls),
-            "step_line_us": per_call_us(lambda n: encode_step(n, 1.0, fields), calls),
             "emit_step_us": per_call_us(lambda n: events.emit(prebuilt[n]), calls),
             "poll_us": per_call_us(poll, calls),
         }
@@ -206,10 +203,7 @@ def main() -> int:
     m, t = result["micro"], result["macro"]
     print("per-step SDK cost (µs per call, control server running)")
     print(f"  Step(...) model construction      {m['build_step_us']:8.1f}")
-    print(
-        f"  Step(...).model_dump_json()       {m['pydantic_line_us']:8.1f}  (timer thread, before)"
-    )
-    print(f"  step_line.encode_step(...)        {m['step_line_us']:8.1f}  (timer thread, now)")
+    print(f"  Step(...).model_dump_json()       {m['pydantic_line_us']:8.1f}  (timer thread)")
     print(f"  EventWriter.emit(step)            {m['emit_step_us']:8.1f}")
     print(f"  LoopControl.update_state + poll   {m['poll_us']:8.1f}")
     print(f"  Monitor.step (all of the above)   {m['monitor_step_us']:8.1f}")

@@ -2,7 +2,7 @@
 
 ``emit`` numbers the event and queues it; a background timer serialises and writes the queue
 every 100 ms, off the training thread (torch releases the GIL during its kernels, so this mostly
-overlaps with compute); ``step`` events are serialised without pydantic (``step_line``).
+overlaps with compute).
 Boundary events (stage/epoch ends, control, pause, ...) are written at once, so a reader sees
 them promptly.
 There is no fsync per step. A write error (disk full, the file removed under us) is logged
@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from maou_tui.protocol import EventBase, Step
-from maou_tui.sdk.step_line import encode_step
 
 log = logging.getLogger(__name__)
 
@@ -197,9 +196,6 @@ class EventWriter:
         if isinstance(entry, EventBase):
             return entry.model_dump_json()
         seq, stamp, model, fields = entry
-        line = encode_step(seq, stamp, fields) if model is Step else None
-        if line is not None:
-            return line
         try:
             return model(seq=seq, t=stamp, **fields).model_dump_json()
         except (ValidationError, TypeError) as exc:

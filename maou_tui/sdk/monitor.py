@@ -134,7 +134,7 @@ class Monitor:
         May block while a client has paused the run.
         """
         # The hot path of every training step (bench/sdk_overhead.py): plain values only; the
-        # event is serialised by the writer's timer thread (emit_later, step_line).
+        # event is serialised by the writer's timer thread (emit_later).
         if type(loss) is not float or type(metric) is not float:
             loss, metric = _as_floats(loss, metric)
         self.global_step = step = self.global_step + 1
