@@ -111,6 +111,10 @@ class LoopControl:
         if lr is not None:
             self.lr = lr
 
+    def set_position(self, epoch: int, batch: int, step: int, lr: float) -> None:
+        """``update_state`` for a loop's every step: all four known, no keyword handling."""
+        self.epoch, self.batch, self.step, self.lr = epoch, batch, step, lr
+
     def poll(self, step: int, schedule_lr: float | None = None) -> None:
         """Apply queued commands at this step boundary; blocks while paused."""
         self.step = step

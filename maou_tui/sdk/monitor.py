@@ -165,8 +165,7 @@ class Monitor:
         if metrics:
             fields["metrics"] = metrics
         self.events.emit_later(Step, fields, now)
-        # What update_state(epoch=, batch=, step=, lr=) does, without a keyword call's cost.
-        control.epoch, control.batch, control.step, control.lr = epoch, batch, step, lr
+        control.set_position(epoch, batch, step, lr)
         server = control.server
         if server is not None and server.has_pending:
             self._apply_commands(step, schedule_lr)
