@@ -19,6 +19,7 @@ import torch
 
 from maou_tui.protocol import RunFinished, RunStarted, StageCompleted, Threshold
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
+from maou_tui.sdk.rundir import EVENTS_FILE
 from trainer import checkpoint, distributed
 from trainer.config import TINY_NOTE, TrainConfig
 from trainer.context import NullEvents, RunContext, initial_thresholds, main_context, pick_device
@@ -117,7 +118,7 @@ def _open_run_dir(config: TrainConfig) -> RunDir:
     if config.resume is not None:
         return RunDir.open(config.resume)
     assert config.run_dir is not None
-    events = Path(config.run_dir) / "events.jsonl"
+    events = Path(config.run_dir) / EVENTS_FILE
     if events.is_file() and events.stat().st_size > 0:
         # Appending a new run to another's history would mix two runs in every chart and report.
         raise RuntimeError(

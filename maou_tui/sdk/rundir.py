@@ -28,6 +28,7 @@ from maou_tui.sdk.sockets import (
 )
 
 LOCK_NAME = "trainer.lock"
+EVENTS_FILE = "events.jsonl"
 
 
 class RunDirLockedError(RuntimeError):
@@ -60,7 +61,7 @@ class RunDir:
         self.path = path
         self._lock_fd: int | None = lock_fd
         self.config_path = path / "config.json"
-        self.events_path = path / "events.jsonl"
+        self.events_path = path / EVENTS_FILE
         self.log_path = path / "train.log"
         self.pid_path = path / "trainer.pid"
         self.checkpoints_dir = path / "checkpoints"
