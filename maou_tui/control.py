@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from maou_tui.protocol import (
     MAX_MESSAGE_BYTES,
+    AnyCommand,
     CommandBase,
     ProtocolError,
     Reply,
@@ -50,7 +51,7 @@ def new_request_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def build_command(command_type: str, **fields: Any) -> BaseModel:
+def build_command(command_type: str, **fields: Any) -> AnyCommand:
     """A validated command model; raises ProtocolError (one line) on bad input."""
     payload = {"type": command_type, "id": fields.pop("id", None) or new_request_id(), **fields}
     return decode_command(json.dumps(payload))
@@ -91,7 +92,7 @@ class ControlClient:
     async def _open(self) -> None:
         path = self._resolve_path()
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            reader, self._writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(os.fspath(path), limit=4 * MAX_MESSAGE_BYTES),
                 self.timeout,
             )
@@ -105,7 +106,8 @@ class ControlClient:
             ) from None
         except (OSError, asyncio.TimeoutError) as exc:
             raise ControlUnavailable(f"cannot connect to {path}: {exc or 'timed out'}") from None
-        self._reader_task = asyncio.create_task(self._read_replies(self._reader))
+        self._reader = reader
+        self._reader_task = asyncio.create_task(self._read_replies(reader))
 
     async def send(self, command: BaseModel) -> Reply:
         """Send a command model and await its reply (ControlTimeout after ``timeout`` s)."""
@@ -127,7 +129,7 @@ class ControlClient:
             return await asyncio.wait_for(future, self.timeout)
         except asyncio.TimeoutError:
             raise ControlTimeout(
-                f"no reply to {command.type} within {self.timeout:g} s; "  # type: ignore[attr-defined]
+                f"no reply to {command.type} within {self.timeout:g} s; "
                 "the trainer may be inside a long step"
             ) from None
         finally:

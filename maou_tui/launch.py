@@ -17,8 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import maou_tui
+
+if TYPE_CHECKING:
+    from maou_tui.app.maou_app import Mode
 
 DEFAULT_RUNS_ROOT = Path("runs")
 TRAINER_OUTPUT = "trainer.out"
@@ -276,7 +280,7 @@ def fail(command: str, message: str, exit_code: int = 2) -> int:
 
 def show(
     target: Path,
-    mode: str,
+    mode: Mode,
     theme: str | None,
     runs_root: Path | None,
     trainer_pid: int | None = None,

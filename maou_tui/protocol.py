@@ -14,11 +14,20 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1
 
 #: Largest control message accepted, in bytes (a request line without its newline).
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -39,7 +48,10 @@ class ProtocolError(ValueError):
 
 
 class EventBase(BaseModel):
-    """Fields every event line has. ``seq`` counts from 0 per run; ``t`` is unix seconds."""
+    """Fields every event line has. ``seq`` counts from 0 per run; ``t`` is unix seconds.
+
+    Every field this project's producers write is declared on its model (``maou-tui schema
+    event`` shows them); ``extra="allow"`` is for other writers' fields only."""
 
     # defer_build: schemas are built on first use, not at import (the TUI's start-up budget).
     model_config = ConfigDict(extra="allow", defer_build=True)
@@ -47,6 +59,7 @@ class EventBase(BaseModel):
     v: int = PROTOCOL_VERSION
     seq: int = 0
     t: float = 0.0
+    type: str
 
 
 class RunStarted(EventBase):
@@ -57,6 +70,7 @@ class RunStarted(EventBase):
     device: str = ""
     world_size: int = 1
     resumed: bool = False
+    run_dir: str | None = Field(default=None, description="the run directory the trainer writes")
 
 
 class StageStarted(EventBase):
@@ -78,6 +92,11 @@ class StageStarted(EventBase):
     threshold: float | None = None
     start_step: int = 0
     architecture: str | None = None
+    batches_per_epoch: int | None = None
+    gradient_accumulation_steps: int | None = None
+    train_samples: int | None = None
+    val_samples: int | None = None
+    resumed: bool = Field(default=False, description="the stage continues from a checkpoint")
 
 
 class Step(EventBase):
@@ -125,6 +144,59 @@ class Phase(EventBase):
     end_step: int
 
 
+class Threshold(BaseModel):
+    value: float
+    action: ThresholdAction = "advance"
+
+
+class ControlChange(BaseModel):
+    """The part of the loop's state one control command changed (``before`` or ``after`` of a
+    ``control`` event). Only the fields the command touched are present on the wire; a
+    threshold is keyed by its stage (``threshold_stage2``), None where none was set."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    lr_multiplier: float | None = None
+    lr: float | None = None
+    paused: bool | None = None
+    stop_requested: bool | None = None
+    skip_requested: bool | None = None
+    checkpoint_requested: bool | None = None
+    threshold_stage1: Threshold | None = None
+    threshold_stage2: Threshold | None = None
+    threshold_stage3: Threshold | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_what_changed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        present = self.model_fields_set | set(self.model_extra or {})
+        return {key: value for key, value in data.items() if key in present}
+
+    @classmethod
+    def for_threshold(cls, stage: int, threshold: Threshold | None) -> ControlChange:
+        return cls.model_validate({threshold_key(stage): threshold})
+
+    def thresholds(self) -> dict[int, Threshold | None]:
+        """The stages whose threshold this change names, and the threshold (None: unset)."""
+        return {
+            stage: getattr(self, threshold_key(stage))
+            for stage in STAGE_NUMBERS
+            if threshold_key(stage) in self.model_fields_set
+        }
+
+    def changed(self) -> dict[str, Any]:
+        """The fields present, as plain values (what the wire carries)."""
+        return self.model_dump()
+
+
+STAGE_NUMBERS = (1, 2, 3)
+
+
+def threshold_key(stage: int) -> str:
+    """The ``ControlChange`` field of a stage's threshold."""
+    return f"threshold_stage{stage}"
+
+
 class ControlApplied(EventBase):
     """Audit trail: a control command the loop applied, with the state it changed."""
 
@@ -132,8 +204,8 @@ class ControlApplied(EventBase):
     command: str
     id: str
     applied_at_step: int
-    before: dict[str, Any] = Field(default_factory=dict)
-    after: dict[str, Any] = Field(default_factory=dict)
+    before: ControlChange = Field(default_factory=ControlChange)
+    after: ControlChange = Field(default_factory=ControlChange)
 
 
 class Paused(EventBase):
@@ -216,6 +288,12 @@ class LrFindFinished(EventBase):
     option: str = ""
     cli_value: float | None = None
     lr_scale: float = 1.0
+    batch_size: int | None = None
+    reason: str = Field(
+        default="", description="why the recommended suggestion was chosen, or none"
+    )
+    warnings: list[str] = Field(default_factory=list)
+    diverged: bool = False
 
 
 class UnknownEvent(EventBase):
@@ -224,24 +302,25 @@ class UnknownEvent(EventBase):
     type: str
 
 
-EVENT_MODELS: tuple[type[EventBase], ...] = (
-    RunStarted,
-    StageStarted,
-    Step,
-    EpochEnd,
-    Phase,
-    ControlApplied,
-    Paused,
-    Resumed,
-    ThresholdReached,
-    CheckpointSaved,
-    TrainerWarning,
-    StageCompleted,
-    RunFinished,
-    LrFindStep,
-    LrFindFinished,
+AnyEvent = (
+    RunStarted
+    | StageStarted
+    | Step
+    | EpochEnd
+    | Phase
+    | ControlApplied
+    | Paused
+    | Resumed
+    | ThresholdReached
+    | CheckpointSaved
+    | TrainerWarning
+    | StageCompleted
+    | RunFinished
+    | LrFindStep
+    | LrFindFinished
 )
-KnownEvent = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]  # noqa: UP007
+KnownEvent = Annotated[AnyEvent, Field(discriminator="type")]
+EVENT_MODELS: tuple[type[EventBase], ...] = get_args(AnyEvent)
 EVENT_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in EVENT_MODELS)
 
 
@@ -260,6 +339,7 @@ class CommandBase(BaseModel):
 
     v: Literal[1] = PROTOCOL_VERSION
     id: Annotated[str, Field(min_length=1, max_length=64)]
+    type: str
 
 
 class StatusCommand(CommandBase):
@@ -337,29 +417,25 @@ class SetThresholdCommand(CommandBase):
         return value
 
 
-COMMAND_MODELS: tuple[type[CommandBase], ...] = (
-    StatusCommand,
-    PauseCommand,
-    ResumeCommand,
-    CheckpointCommand,
-    StopCommand,
-    SkipStageCommand,
-    ScaleLrCommand,
-    SetLrCommand,
-    SetThresholdCommand,
+AnyCommand = (
+    StatusCommand
+    | PauseCommand
+    | ResumeCommand
+    | CheckpointCommand
+    | StopCommand
+    | SkipStageCommand
+    | ScaleLrCommand
+    | SetLrCommand
+    | SetThresholdCommand
 )
-Command = Annotated[Union[COMMAND_MODELS], Field(discriminator="type")]  # noqa: UP007
+Command = Annotated[AnyCommand, Field(discriminator="type")]
+COMMAND_MODELS: tuple[type[CommandBase], ...] = get_args(AnyCommand)
 COMMAND_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in COMMAND_MODELS)
 
 
 @functools.cache
-def _command_adapter() -> TypeAdapter[Any]:
-    return TypeAdapter(Command)
-
-
-class Threshold(BaseModel):
-    value: float
-    action: ThresholdAction = "advance"
+def _command_adapter() -> TypeAdapter[AnyCommand]:
+    return TypeAdapter[AnyCommand](Command)
 
 
 class RunState(BaseModel):
@@ -377,6 +453,8 @@ class RunState(BaseModel):
     paused: bool = False
     stopping: bool = False
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    paused_seconds_total: float = 0.0
+    last_checkpoint: str | None = None
 
 
 ReplyStatus = Literal["applied", "queued", "rejected"]
@@ -438,7 +516,7 @@ def decode_event(line: str | bytes) -> BaseModel:
         raise ProtocolError(f"bad {kind} event: {_first_error(exc)}") from None
 
 
-def decode_command(line: str | bytes) -> BaseModel:
+def decode_command(line: str | bytes) -> AnyCommand:
     """Decode one control request; any problem raises ProtocolError with one line."""
     data = _load_object(line, "command")
     kind = data.get("type")

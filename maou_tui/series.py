@@ -78,6 +78,12 @@ class Series:
         "name",
     )
     _FLUSH_AT = 4096
+    # the columns, set through ``_COLUMNS`` in ``__init__``, ``_fit`` and ``_grow``
+    _steps: np.ndarray
+    _values: np.ndarray
+    _stages: np.ndarray
+    _epochs: np.ndarray
+    _batches: np.ndarray
 
     def __init__(self, name: str, capacity: int = 256) -> None:
         self.name = name
@@ -132,11 +138,11 @@ class Series:
 
     def _write(
         self,
-        steps: Sequence[int],
-        values: Sequence[float],
-        stages: Sequence[int],
-        epochs: Sequence[int],
-        batches: Sequence[int],
+        steps: Sequence[int] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+        stages: Sequence[int] | np.ndarray,
+        epochs: Sequence[int] | np.ndarray,
+        batches: Sequence[int] | np.ndarray,
     ) -> None:
         """Columns of equal length (sequences or arrays) after the points held."""
         n, m = self._n, len(values)
@@ -236,6 +242,9 @@ class BucketExtremes:
     def __init__(self, stride: int) -> None:
         self.stride = stride
         self._divisor = np.int64(stride)  # an int64 scalar: bucket numbers never wrap
+        self._reset()
+
+    def _reset(self) -> None:
         self._picks = np.empty(0, np.int64)  # point indices, sorted
         self._bucket_of = np.empty(0, np.int64)  # the bucket of each pick
         self._end = 0  # points before this index are in complete buckets already picked
@@ -266,7 +275,7 @@ class BucketExtremes:
     def _extend(self, steps: np.ndarray, values: np.ndarray) -> None:
         stride, n = self.stride, len(steps)
         if self._end and self._end < n and steps[self._end] < steps[self._end - 1]:
-            self.__init__(stride)  # a step went back: start over rather than pick wrongly
+            self._reset()  # a step went back: start over rather than pick wrongly
         complete = step_index(steps, (int(steps[-1]) // stride) * stride, "left")
         new = [self._picks]
         start = self._end

@@ -204,7 +204,7 @@ class RunStore:
             if steps:
                 self._apply_steps(steps)
                 steps = []
-            if type(event) is StepBatch:
+            if isinstance(event, StepBatch):
                 self._apply_batch(event)
             else:
                 self.apply(event)
@@ -341,7 +341,7 @@ class RunStore:
 
     def _on_control(self, event: ControlApplied) -> None:
         self.controls.append(event)
-        change = ", ".join(f"{k}={v}" for k, v in event.after.items())
+        change = ", ".join(f"{k}={v}" for k, v in event.after.changed().items())
         label = f"{event.command} {change}".strip()
         self.marks.append(Mark(kind="control", step=event.applied_at_step, label=label))
 

@@ -317,6 +317,7 @@ class StageSettings:
 
 def stage_settings(config: TrainConfig, stage: int) -> StageSettings:
     batch = getattr(config, f"stage{stage}_batch_size") or config.batch_size
+    scheduler: str
     if stage == 3:
         base_lr, epochs, threshold = config.learning_ratio, config.epoch, None
         scheduler, weight_decay = config.lr_scheduler, 0.01

@@ -27,14 +27,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
+from torch.utils.data import Dataset, DistributedSampler
 
 from maou_tui.protocol import Threshold
 from maou_tui.sdk import LoopControl
@@ -118,12 +118,12 @@ class Distributed:
 
     def shard_rows(self, rows: int) -> int:
         """Rows per rank per epoch (DistributedSampler pads so every rank has as many)."""
-        return len(DistributedSampler(range(rows), self.world_size, self.rank))
+        return len(DistributedSampler(_row_ids(rows), self.world_size, self.rank))
 
     def epoch_order(self, rows: int, seed: int, stage: int, epoch: int) -> Tensor:
         """This rank's shuffled rows of ``epoch``: deterministic from (seed, stage, epoch)."""
-        sampler = DistributedSampler(
-            range(rows), self.world_size, self.rank, shuffle=True, seed=seed * 1_009 + stage
+        sampler: DistributedSampler[int] = DistributedSampler(
+            _row_ids(rows), self.world_size, self.rank, shuffle=True, seed=seed * 1_009 + stage
         )
         sampler.set_epoch(epoch)
         return torch.tensor(list(sampler), dtype=torch.long, device=self.device)
@@ -287,3 +287,8 @@ def _open_trace(rank: int) -> Any:
         return None
     Path(directory).mkdir(parents=True, exist_ok=True)
     return open(Path(directory) / f"rank{rank}.jsonl", "a", encoding="utf-8")
+
+
+def _row_ids(rows: int) -> Dataset[int]:
+    """Row numbers as the sampler's dataset: it only takes their length."""
+    return cast("Dataset[int]", range(rows))

@@ -31,7 +31,7 @@ from trainer.config import STAGE_METRIC_LABELS, stage_settings
 from trainer.context import RunContext
 from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
 from trainer.metrics import finish_validation_metrics
-from trainer.models import parameter_count
+from trainer.models import Backbone, parameter_count
 from trainer.progress import EpochTotals, Throughput
 from trainer.schedule import SchedulePlan, build_scheduler, lr_scale, resolve_scheduler
 from trainer.stages import StageTask, build_optimizer, build_stage_model
@@ -65,7 +65,7 @@ class StageTrainer:
         self,
         ctx: RunContext,
         stage: int,
-        backbone: torch.nn.Module | None = None,
+        backbone: Backbone | None = None,
         start_step: int = 1,
         resume: dict[str, Any] | None = None,
     ) -> None:
@@ -356,11 +356,14 @@ class StageTrainer:
         log.stage_epoch(
             self.stage, epoch, self.plan.max_epochs, train_loss, self.label, train_metric
         )
-        if val is not None and self.stage == 3:
-            log.stage3_loss(train_loss, val["loss"])
+        val_loss = val["loss"] if val is not None else None  # a float whenever val is not None
+        if val is not None and val_loss is not None and self.stage == 3:
+            log.stage3_loss(train_loss, val_loss)
             log.stage3_metrics({k: v for k, v in val.items() if k != "loss"})
-        elif val is not None:
-            log.validation(epoch, train_loss, val["loss"], self.label, val[metric_key])
+        elif val is not None and val_loss is not None:
+            val_metric = val[metric_key]
+            assert val_metric is not None  # a mean over the validation rows for stages 1 and 2
+            log.validation(epoch, train_loss, val_loss, self.label, val_metric)
         log.epoch_lr(self.stage, epoch, lr)
         self.ctx.events.emit(
             EpochEnd(

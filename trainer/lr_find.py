@@ -23,10 +23,11 @@ import torch
 
 from maou_tui.lrtools import format_lr
 from maou_tui.lrtools.range_test import LossSmoother, RangeTestResult, analyse, exponential_lrs
-from maou_tui.protocol import LrFindFinished, LrFindStep
+from maou_tui.protocol import LrFindFinished, LrFindStep, RunOutcome
 from trainer.config import TrainConfig, stage_settings
 from trainer.context import RunContext
 from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
+from trainer.models import Backbone
 from trainer.schedule import lr_scale
 from trainer.stages import StageTask, build_optimizer, build_stage_model
 
@@ -145,7 +146,7 @@ def sweep(
 
 
 def build_sweep_setup(
-    config: TrainConfig, stage: int, device: torch.device, backbone: torch.nn.Module | None = None
+    config: TrainConfig, stage: int, device: torch.device, backbone: Backbone | None = None
 ) -> SweepSetup:
     """The stage's data, model (on ``backbone``; fresh when None) and optimizer, as the loop has."""
     settings = stage_settings(config, stage)
@@ -194,7 +195,7 @@ def finished_event(
     return event, line
 
 
-def run_lr_find(config: TrainConfig, ctx: RunContext) -> tuple[str, str, int]:
+def run_lr_find(config: TrainConfig, ctx: RunContext) -> tuple[RunOutcome, str, int]:
     """The range test for the run's first stage; ``(status, reason, iterations)`` like a run."""
     stage = config.stages()[0]
     log = ctx.log.log

@@ -17,13 +17,14 @@ from typing import Any
 
 import torch
 
-from maou_tui.protocol import RunFinished, RunStarted, StageCompleted, Threshold
+from maou_tui.protocol import RunFinished, RunOutcome, RunStarted, StageCompleted, Threshold
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
 from maou_tui.sdk.rundir import EVENTS_FILE
 from trainer import checkpoint, distributed
 from trainer.config import TINY_NOTE, TrainConfig
 from trainer.context import NullEvents, RunContext, initial_thresholds, main_context, pick_device
 from trainer.loop import StageFailed, StageOutcome, StageTrainer
+from trainer.models import Backbone
 from trainer.train_log import TrainLog, close_logger, setup_logger
 
 
@@ -71,9 +72,9 @@ def _load_resume_state(ctx: RunContext) -> dict[str, Any] | None:
     return state
 
 
-def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[str, str, int]:
+def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[RunOutcome, str, int]:
     """Run the configured stages; returns ``(status, reason, global_step)`` of run_finished."""
-    backbone: torch.nn.Module | None = None
+    backbone: Backbone | None = None
     global_step = 0
     for stage in ctx.config.stages():
         if resume is not None and stage < resume["stage"]:
@@ -150,7 +151,8 @@ def run_training(config: TrainConfig) -> int:
     ctx = main_context(config, device, events, server, run.checkpoints_dir, logger, control_type)
     if dist is not None:
         ctx.device, ctx.dist, ctx.world_size = dist.device, dist, dist.world_size
-    status, reason, step = "failed", "", None
+    status: RunOutcome = "failed"
+    reason, step = "", None
     try:
         if config.resume is None:
             run.write_config(config.to_json_dict())

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from maou_tui.lrtools import sqrt_scale
+from maou_tui.protocol import PhaseName
+
+if TYPE_CHECKING:
+    from torch.optim import Optimizer
+    from torch.optim.lr_scheduler import LambdaLR
 
 BASE_BATCH_SIZE = 256
 WARMUP_COSINE = "Warmup+CosineDecay"
@@ -84,13 +90,13 @@ class SchedulePlan:
         epoch, within = divmod(step, self.steps_per_epoch)
         return epoch * self.batches_per_epoch + within * self.accumulation
 
-    def phases(self, start_step: int) -> list[tuple[str, int, int]]:
+    def phases(self, start_step: int) -> list[tuple[PhaseName, int, int]]:
         """``(phase, start, end)`` in global steps (batches), ``end`` exclusive."""
         end = start_step + self.max_epochs * self.batches_per_epoch
         if self.name == CONSTANT:
             return [("constant", start_step, end)]
         warmup_end = start_step + self.batch_of_step(self.warmup_steps)
-        phases = []
+        phases: list[tuple[PhaseName, int, int]] = []
         if warmup_end > start_step:
             phases.append(("warmup", start_step, min(warmup_end, end)))
         if warmup_end < end:
@@ -98,7 +104,7 @@ class SchedulePlan:
         return phases
 
 
-def build_scheduler(optimizer, plan: SchedulePlan):  # type: ignore[no-untyped-def]
+def build_scheduler(optimizer: Optimizer, plan: SchedulePlan) -> LambdaLR:
     """A LambdaLR following ``plan.factor``; applied from construction (starts at base/warmup)."""
     from torch.optim.lr_scheduler import LambdaLR
 

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from trainer import losses, metrics
 from trainer.config import StageSettings, TrainConfig
 from trainer.models import (
+    Backbone,
     LegalMovesHead,
     PolicyValueHead,
     ReachableSquaresHead,
@@ -27,16 +28,16 @@ REACHABLE_CELLS = 81
 class StageModel(nn.Module):
     """``head(backbone(board, hand))``."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+    def __init__(self, backbone: Backbone, head: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head
 
-    def forward(self, board: Tensor, hand: Tensor):  # type: ignore[no-untyped-def]
+    def forward(self, board: Tensor, hand: Tensor) -> Tensor:
         return self.head(self.backbone(board, hand))
 
 
-def build_backbone_for(config: TrainConfig) -> nn.Module:
+def build_backbone_for(config: TrainConfig) -> Backbone:
     return build_backbone(
         config.model_architecture,
         config.preset,
@@ -59,7 +60,7 @@ def build_stage_head(config: TrainConfig, stage: int, in_dim: int) -> nn.Module:
 
 
 def build_stage_model(
-    config: TrainConfig, stage: int, backbone: nn.Module | None = None
+    config: TrainConfig, stage: int, backbone: Backbone | None = None
 ) -> StageModel:
     """The stage's model on the given backbone (a new one when None). Not moved to a device."""
     backbone = backbone if backbone is not None else build_backbone_for(config)

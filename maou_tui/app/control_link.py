@@ -60,7 +60,7 @@ class ControlLink:
     async def send(self, command: str, what: str, **fields: object) -> bool:
         """Send ``command``; notify ``what: applied at step N`` or the error. True when ok."""
         async with self._one_at_a_time:
-            return await self._send(command, what, **fields)
+            return await self._send(command, what, quiet=False, **fields)
 
     async def toggle_pause(self) -> bool:
         """Resume a paused trainer, pause a running one: decided from a ``status`` asked after

@@ -11,6 +11,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from maou_tui.store import StepBatch
 
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
@@ -55,11 +61,11 @@ def resolve_target(target: Path) -> RunTarget:
 class EventFeed:
     """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread."""
 
-    def __init__(self, source: Path, on_pending: Callable[[], None]) -> None:
+    def __init__(self, source: Path, on_pending: Callable[[], object]) -> None:
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
-        self._pending: deque = deque()
+        self._pending: deque[BaseModel | StepBatch] = deque()
         self._on_pending = on_pending
         self._tailer = Tailer(source, self._receive, columns=True)
 
@@ -69,14 +75,14 @@ class EventFeed:
     def stop(self) -> None:
         self._tailer.stop()
 
-    def _receive(self, events: list) -> None:
+    def _receive(self, events: list[BaseModel | StepBatch]) -> None:
         # Called on the tailer's thread: deque.extend is atomic, the UI thread pops.
         self._pending.extend(events)
         self._on_pending()
 
-    def drain(self, limit: int) -> list:
+    def drain(self, limit: int) -> list[BaseModel | StepBatch]:
         """Up to ``limit`` buffered events, oldest first."""
-        out = []
+        out: list[BaseModel | StepBatch] = []
         pending = self._pending
         while pending and len(out) < limit:
             out.append(pending.popleft())
@@ -105,7 +111,7 @@ class LogTail:
     def __init__(
         self,
         path: Path,
-        on_pending: Callable[[], None],
+        on_pending: Callable[[], object],
         keep: int = 200,
         poll_interval: float = 0.3,
         fallback: Path | None = None,

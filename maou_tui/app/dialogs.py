@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import Number
@@ -31,7 +31,7 @@ def steady_input(**kwargs) -> Input:
 class _Dialog(ModalScreen):
     """Escape cancels every dialog."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -148,7 +148,7 @@ class SetThresholdDialog(_Dialog):
         if not 0 <= value <= 1:
             self.notify("threshold must be a number in [0, 1]", severity="error")
             return
-        stage = int(self.query_one("#th-stage", Select).value)
+        stage = int(str(self.query_one("#th-stage", Select).value))
         action = str(self.query_one("#th-action", Select).value)
         self.dismiss(ThresholdChoice(stage=stage, value=value, action=action))
 
@@ -160,7 +160,7 @@ class SetThresholdDialog(_Dialog):
 class ConfirmDialog(_Dialog):
     """Yes/no for an action that cannot be undone (stop, skip stage); ``y`` / ``n`` keys."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n", "answer(False)", "No"),
         Binding("escape", "answer(False)", "No"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
@@ -16,14 +16,14 @@ from maou_tui.app.keys import KEY_MAP, key_label
 class HelpScreen(ModalScreen):
     """A table of keys; Escape, ``?`` or ``q`` closes it."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close"),
     ]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Label("[b]maou-tui keys[/b]  (ctrl+p: command palette · Esc closes)")
-            table = DataTable(show_cursor=False, zebra_stripes=True)
+            table: DataTable[str] = DataTable(show_cursor=False, zebra_stripes=True)
             table.add_columns("key", "what it does")
             for binding, text in KEY_MAP:
                 table.add_row(key_label(binding), text)

@@ -3,7 +3,7 @@ all read it, and diagnostics advice names these keys (``h`` halves the LR, ...).
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 #: (binding, longer help text shown on the help screen and in the command palette)
 KEY_MAP: list[tuple[Binding, str]] = [
@@ -31,7 +31,7 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
 ]
 
-BINDINGS: list[Binding] = [binding for binding, _ in KEY_MAP]
+BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP]
 
 
 def key_label(binding: Binding) -> str:

@@ -16,13 +16,14 @@ Keys:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
@@ -32,6 +33,9 @@ from maou_tui.ingest import Tailer
 from maou_tui.lrtools import format_lr
 from maou_tui.lrtools.sweep_report import SweepProgress, format_sweep_result
 
+if TYPE_CHECKING:
+    from maou_tui.store import StepBatch
+
 REDRAW_INTERVAL_S = 0.25
 #: Suggestion lines, in the order they are drawn (the recommended one is labelled with *).
 SUGGESTION_COLOURS = {"valley": "green", "steepest": "orange", "minimum": "cyan"}
@@ -40,7 +44,7 @@ SUGGESTION_COLOURS = {"valley": "green", "steepest": "orange", "minimum": "cyan"
 class SweepEvents(Message):
     """A batch of events read by the tail thread."""
 
-    def __init__(self, events: list[BaseModel]) -> None:
+    def __init__(self, events: Sequence[BaseModel | StepBatch]) -> None:
         super().__init__()
         self.events = events
 
@@ -83,7 +87,7 @@ class LrCurve(PlotextPlot):
         left, right = _x_limits(progress, xs)
         ticks = list(range(math.ceil(left), math.floor(right) + 1))
         plt.xlim(left, right)
-        plt.xticks(ticks, [f"1e{t}" for t in ticks])
+        plt.xticks([float(t) for t in ticks], [f"1e{t}" for t in ticks])
         bottom, top = _y_limits(ys)
         plt.ylim(bottom, top)
         if progress.finished is not None:
@@ -109,7 +113,7 @@ class LrFindApp(App):
     """Follows one lr-find run directory until the user quits."""
 
     TITLE = "maou-tui lr-find"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "stop_sweep", "Stop sweep", id="lr_find.stop"),
         Binding("q", "quit", "Quit", id="lr_find.quit"),
     ]
@@ -158,8 +162,9 @@ class LrFindApp(App):
         self._dirty = False
         self.query_one(LrCurve).replot(self.progress)
         status = self.progress.status_line()
-        if self.progress.done and self.progress.finished is None:
-            status += f" ({self.progress.run_finished.reason})"  # type: ignore[union-attr]
+        ended = self.progress.run_finished
+        if ended is not None and self.progress.finished is None:
+            status += f" ({ended.reason})"
         self.query_one("#status", Static).update(status)
         if self.progress.finished is not None:
             self.query_one("#result", Static).update(format_sweep_result(self.progress))

@@ -98,7 +98,10 @@ def read_theme_file(path: Path) -> Theme:
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
-            import tomllib
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # tomllib is new in 3.11; tomli is the same parser
+                import tomli as tomllib
 
             data = tomllib.loads(text)
         else:

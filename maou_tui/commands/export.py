@@ -12,8 +12,12 @@ import csv
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from maou_tui.store import RunStore
 
 NAME = "export"
 HELP = "Write every point of a run (log, events.jsonl or run directory) as CSV or JSON lines."
@@ -29,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _rows(store, only: set[str] | None):
+def _rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]]:
     for name in store.names():
         if only is not None and name not in only:
             continue
@@ -53,7 +57,9 @@ def _rows(store, only: set[str] | None):
             )
 
 
-def _write(out: IO[str], fmt: str, runs: list[tuple[str | None, object]], only) -> int:
+def _write(
+    out: IO[str], fmt: str, runs: list[tuple[str | None, RunStore]], only: set[str] | None
+) -> int:
     multi = len(runs) > 1 or runs[0][0] is not None
     header = (("run",) if multi else ()) + COLUMNS
     count = 0
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from maou_tui.ingest import IngestError, RunsDirectory, load_store, open_source
 
     path: Path = args.path
+    runs: list[tuple[str | None, RunStore]]
     try:
         if not path.exists():
             raise IngestError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from maou_tui.ingest.maou_patterns import (
     BATCH_FIELDS,
@@ -109,6 +109,7 @@ def _add_steps(parser: MaouLogParser, rows: list[Fields]) -> None:
     batches = [int(row[0]) for row in rows]
     clock.max_batch = max(clock.max_batch, max(batches))
     offset = clock.offset
+    assert parser.stage is not None  # the open epoch's first line set it
     parser.steps_of(parser.stage).extend(
         [offset + b for b in batches],
         [clock.epoch] * len(batches),
@@ -120,11 +121,11 @@ def _add_steps(parser: MaouLogParser, rows: list[Fields]) -> None:
 
 def _losses(texts: list[bytes]) -> list[float | None]:
     """Losses as ``step`` keeps them: a non-finite one is None."""
-    values: list[float | None] = list(map(float, texts))
+    values = list(map(float, texts))
     total = sum(values)  # finite unless a value is not (or the sum overflows): then look
     if not math.isfinite(total):
-        values = [v if math.isfinite(v) else None for v in values]
-    return values
+        return [v if math.isfinite(v) else None for v in values]
+    return cast("list[float | None]", values)  # no None in it; the list is not added to
 
 
 def _metrics(texts: list[bytes], pcts: list[bytes]) -> list[float | None]:

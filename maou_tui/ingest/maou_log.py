@@ -115,9 +115,9 @@ class MaouLogParser:
             self._block = None
         elif self._block is not None:
             return False  # perhaps a continuation line: line() decides
-        label = fields[4]
-        fields[4] = label.decode() if label is not None else None
-        self._batch_step(*fields)
+        epoch, batch, total, loss, label, metric, pct = fields
+        text_label = label.decode() if label is not None else None
+        self._batch_step(epoch, batch, total, loss, text_label, metric, pct)
         return True
 
     def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
@@ -130,9 +130,9 @@ class MaouLogParser:
         out, self._out = self._out, []
         if columns:
             return out
-        events: list[BaseModel] = []
+        events: list[BaseModel | StepBatch] = []
         for item in out:
-            if type(item) is StepBatch:
+            if isinstance(item, StepBatch):
                 events += trusted_steps(item)
             else:
                 events.append(item)
@@ -378,7 +378,7 @@ class MaouLogParser:
         stage = self.stage_for(None, label)
         epoch_no = int(epoch) if epoch else max(self.clock.epoch, 1)
         self.clock.ensure(epoch_no, int(total) if total else None)
-        cum = as_value(metric, pct) if metric is not None else None
+        cum = as_value(metric, pct or "") if metric is not None else None
         self.step(stage, epoch_no, int(batch), float(loss), metric_cum=cum)
 
     def _on_epoch3(self, msg: str, level: str) -> None:

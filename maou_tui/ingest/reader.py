@@ -30,7 +30,7 @@ class FileFollower:
         self.lines = LineBuffer()
         self.offset = 0
         self.bytes_read = 0
-        self.notes: list[bytes] = []
+        self.notes: list[str] = []
         self._file: BinaryIO | None = None
         self._inode: tuple[int, int] | None = None
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -28,8 +29,8 @@ LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
+    def feed(self, block: bytes, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
+    def finish(self, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
@@ -98,7 +99,8 @@ class FileSource:
                 continue
             if self.parser is None:
                 self.format = detect_format(self.path, block[:4096])
-                self.parser = EventsParser() if self.format == "events" else MaouLogParser()
+                parser: Parser = EventsParser() if self.format == "events" else MaouLogParser()
+                self.parser = parser
             events += self.parser.feed(block, columns=columns)
         return events
 
@@ -135,7 +137,7 @@ class RunDirSource:
         source = self._source()
         return source.read_new(max_bytes, columns=columns) if source is not None else []
 
-    def finish(self) -> list[BaseModel]:
+    def finish(self) -> list[BaseModel | StepBatch]:
         return self._inner.finish() if self._inner is not None else []
 
     def close(self) -> None:
@@ -207,7 +209,7 @@ class RunsDirectory:
     def runs(self) -> list[Path]:
         return sorted(self.sources, key=_newest_mtime, reverse=True)
 
-    def read_new(self) -> dict[Path, list[BaseModel]]:
+    def read_new(self) -> dict[Path, list[BaseModel | StepBatch]]:
         self.refresh()
         return {run: source.read_new() for run, source in self.sources.items()}
 

@@ -128,7 +128,7 @@ def summarize(store: RunStore) -> dict[str, Any]:
         "phases": phases,
         "warnings": warnings,
         "controls": [
-            {"command": c.command, "step": c.applied_at_step, "after": c.after}
+            {"command": c.command, "step": c.applied_at_step, "after": c.after.changed()}
             for c in store.controls
         ],
         "finished": None

@@ -17,9 +17,11 @@ from pathlib import Path
 from pydantic import BaseModel
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, is_run_dir
 from maou_tui.protocol import TrainerWarning
+from maou_tui.store import StepBatch
 
 MAX_POLL_INTERVAL = 0.5
 SETTLE_S = 0.05
@@ -42,7 +44,7 @@ class Tailer:
     def __init__(
         self,
         path: Path,
-        on_events: Callable[[list[BaseModel]], None],
+        on_events: Callable[[list[BaseModel | StepBatch]], object],
         poll_interval: float = 0.25,
         source: Source | None = None,
         *,
@@ -61,7 +63,7 @@ class Tailer:
         self._thread = threading.Thread(
             target=self._run, name=f"tail:{self.path.name}", daemon=True
         )
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._notes_seen = 0
 
     def start(self) -> Tailer:
@@ -106,13 +108,13 @@ class Tailer:
                 # (a trainer flushing 100 times a second costs 20 reads, not 100).
                 self._stopping.wait(SETTLE_S)
 
-    def _deliver(self, events: list[BaseModel]) -> None:
+    def _deliver(self, events: list[BaseModel | StepBatch]) -> None:
         try:
             self.on_events(events)
         except Exception as exc:  # a consumer's bug must not stop the tail; it is kept
             self.error = f"on_events failed: {type(exc).__name__}: {exc}"
 
-    def _notes(self) -> list[BaseModel]:
+    def _notes(self) -> list[BaseModel | StepBatch]:
         """Truncation and rotation notes as warnings, so a user sees them on the chart."""
         notes = self.source.notes
         fresh, self._notes_seen = notes[self._notes_seen :], len(notes)
@@ -130,7 +132,7 @@ def _source_for(path: Path) -> Source:
     return FileSource(path)
 
 
-def _start_observer(directory: Path, wake: threading.Event) -> Observer | None:
+def _start_observer(directory: Path, wake: threading.Event) -> BaseObserver | None:
     """A watchdog observer on ``directory``; None where it cannot run (polling still works)."""
     while not directory.exists() and directory != directory.parent:
         directory = directory.parent  # the file's directory may appear later: watch its parent

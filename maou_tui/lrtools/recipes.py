@@ -170,12 +170,19 @@ def scale_batch(
     """Both scaling rules for moving an LR range (low, high) from ``from_batch`` to ``to_batch``."""
     if not min(lr) > 0:
         raise ValueError(f"the LR to scale must be positive, got {format_lr_range(lr)}")
+    low, high = lr
     return BatchScaling(
         lr=lr,
         from_batch=from_batch,
         to_batch=to_batch,
-        linear=tuple(linear_scaled_lr(x, from_batch, to_batch) for x in lr),
-        sqrt=tuple(sqrt_scaled_lr(x, from_batch, to_batch) for x in lr),
+        linear=(
+            linear_scaled_lr(low, from_batch, to_batch),
+            linear_scaled_lr(high, from_batch, to_batch),
+        ),
+        sqrt=(
+            sqrt_scaled_lr(low, from_batch, to_batch),
+            sqrt_scaled_lr(high, from_batch, to_batch),
+        ),
         preferred=preferred,
     )
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from maou_tui.lrtools.recommend import Recommendation, recommend
 from maou_tui.lrtools.scaling import format_lr
 from maou_tui.protocol import LrFindFinished, LrFindStep, RunFinished, RunStarted
+
+if TYPE_CHECKING:
+    from maou_tui.store import StepBatch
 
 
 @dataclass
@@ -31,7 +34,7 @@ class SweepProgress:
     finished: LrFindFinished | None = None
     run_finished: RunFinished | None = None
 
-    def add(self, events: Iterable[BaseModel]) -> bool:
+    def add(self, events: Iterable[BaseModel | StepBatch]) -> bool:
         """Fold in events; True when anything about the sweep changed."""
         changed = False
         for event in events:
@@ -86,7 +89,7 @@ def guide_recommendation(progress: SweepProgress) -> Recommendation | None:
     """The LR guide's table row for the swept configuration (None when it cannot be known)."""
     finished = progress.finished
     arch = progress.config.get("model_architecture")
-    batch = (finished.model_extra or {}).get("batch_size") if finished else None
+    batch = finished.batch_size if finished else None
     if finished is None or not arch or not batch:
         return None
     try:
@@ -136,17 +139,16 @@ def format_sweep_result(progress: SweepProgress) -> str:
         if ended is None:
             return "No result yet: still running"
         return f"No result: the run {ended.status} ({ended.reason or 'no reason given'})"
-    extra = finished.model_extra or {}
     lines = [
         f"LR range test, Stage {finished.stage}: {len(progress.lrs)} iterations"
-        + (f", batch {extra['batch_size']}" if extra.get("batch_size") else ""),
+        + (f", batch {finished.batch_size}" if finished.batch_size else ""),
         *_suggestion_rows(finished),
     ]
     if finished.recommended and finished.cli_value is not None:
-        lines.append(f"Recommended: {finished.recommended} — {extra.get('reason', '')}")
+        lines.append(f"Recommended: {finished.recommended} — {finished.reason}")
         lines.append(f"Pass: {finished.option} {format_lr(finished.cli_value)}")
     else:
-        lines.append(f"No suggestion: {extra.get('reason', 'the curve gave none')}")
+        lines.append(f"No suggestion: {finished.reason or 'the curve gave none'}")
     lines.extend(_guide_lines(progress, finished.cli_value))
-    lines.extend(f"Warning: {w}" for w in extra.get("warnings", []))
+    lines.extend(f"Warning: {w}" for w in finished.warnings)
     return "\n".join(lines)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
-
-from pydantic import BaseModel
 
 from maou_tui.protocol import (
+    AnyCommand,
     ControlApplied,
+    ControlChange,
     EventBase,
     Paused,
     Reply,
     Resumed,
     RunState,
+    ScaleLrCommand,
+    SetLrCommand,
+    SetThresholdCommand,
     Threshold,
 )
 from maou_tui.sdk.events import EventWriter
@@ -34,7 +36,7 @@ from maou_tui.sdk.server import ControlServer, PendingCommand
 MAX_LR = 1.0
 _PAUSE_WAIT_S = 0.25
 
-Change = tuple[dict[str, Any], dict[str, Any]]
+Change = tuple[ControlChange, ControlChange]
 
 
 class CommandRejected(Exception):
@@ -70,16 +72,6 @@ class LoopControl:
         self.lr: float | None = None
         self._schedule_lr: float | None = None
         self._paused_at = 0.0
-        self._handlers: dict[str, Callable[[Any], Change]] = {
-            "pause": self._pause,
-            "resume": self._resume,
-            "stop": self._stop,
-            "skip_stage": self._skip_stage,
-            "checkpoint": self._checkpoint,
-            "scale_lr": self._scale_lr,
-            "set_lr": self._set_lr,
-            "set_threshold": self._set_threshold,
-        }
         if server is not None:
             server.set_state_provider(self.state)
             for command_type, reason in (refuse or {}).items():
@@ -179,10 +171,10 @@ class LoopControl:
 
     def _apply(self, pending: PendingCommand) -> None:
         assert self.server is not None
-        command: Any = pending.command
+        command = pending.command
         was_paused = self.paused
         try:
-            before, after = self._handlers[command.type](command)
+            before, after = self._change(command)
         except CommandRejected as exc:
             self.server.reply(pending, self.server.rejection(command.id, str(exc)))
             return
@@ -209,9 +201,9 @@ class LoopControl:
         if self.events is not None:
             self.events.emit(event)
 
-    def _lr_fields(self) -> dict[str, Any]:
+    def _lr_fields(self) -> ControlChange:
         lr = None if self._schedule_lr is None else self.lr_multiplier * self._schedule_lr
-        return {"lr_multiplier": self.lr_multiplier, "lr": lr}
+        return ControlChange(lr_multiplier=self.lr_multiplier, lr=lr)
 
     def _set_multiplier(self, multiplier: float) -> Change:
         before = self._lr_fields()
@@ -222,14 +214,28 @@ class LoopControl:
             )
         self.lr_multiplier = multiplier
         after = self._lr_fields()
-        if after["lr"] is not None:
-            self.lr = after["lr"]
+        if after.lr is not None:
+            self.lr = after.lr
         return before, after
 
-    def _scale_lr(self, command: Any) -> Change:
-        return self._set_multiplier(self.lr_multiplier * command.factor)
+    def _change(self, command: AnyCommand) -> Change:
+        """Apply ``command`` to the loop's state; the state it changed, before and after."""
+        if isinstance(command, ScaleLrCommand):
+            return self._set_multiplier(self.lr_multiplier * command.factor)
+        if isinstance(command, SetLrCommand):
+            return self._set_lr(command)
+        if isinstance(command, SetThresholdCommand):
+            return self._set_threshold(command)
+        simple: dict[str, Callable[[], Change]] = {
+            "pause": self._pause,
+            "resume": self._resume,
+            "stop": self._stop,
+            "skip_stage": self._skip_stage,
+            "checkpoint": self._checkpoint,
+        }
+        return simple[command.type]()
 
-    def _set_lr(self, command: Any) -> Change:
+    def _set_lr(self, command: SetLrCommand) -> Change:
         if self._schedule_lr is None:
             raise CommandRejected("this loop does not report its LR; use scale_lr instead")
         if self._schedule_lr <= 0:
@@ -239,43 +245,41 @@ class LoopControl:
             )
         return self._set_multiplier(command.value / self._schedule_lr)
 
-    def _set_threshold(self, command: Any) -> Change:
+    def _set_threshold(self, command: SetThresholdCommand) -> Change:
         old = self.thresholds.get(command.stage)
         new = Threshold(value=command.value, action=command.action)
         self.thresholds[command.stage] = new
-        key = f"threshold_stage{command.stage}"
-        return {key: _dump(old)}, {key: _dump(new)}
+        return (
+            ControlChange.for_threshold(command.stage, old),
+            ControlChange.for_threshold(command.stage, new),
+        )
 
-    def _pause(self, _command: Any) -> Change:
+    def _pause(self) -> Change:
         if self.paused:
             raise CommandRejected(f"already paused at step {self.step}; send resume")
         if self.stop_requested:
             raise CommandRejected("a stop is already requested; the run is finishing")
         self.paused = True
-        return {"paused": False}, {"paused": True}
+        return ControlChange(paused=False), ControlChange(paused=True)
 
-    def _resume(self, _command: Any) -> Change:
+    def _resume(self) -> Change:
         if not self.paused:
             raise CommandRejected(f"not paused (step {self.step}); nothing to resume")
         self.paused = False
-        return {"paused": True}, {"paused": False}
+        return ControlChange(paused=True), ControlChange(paused=False)
 
-    def _stop(self, _command: Any) -> Change:
-        before = {"stop_requested": self.stop_requested, "paused": self.paused}
+    def _stop(self) -> Change:
+        before = ControlChange(stop_requested=self.stop_requested, paused=self.paused)
         self.stop_requested = True
         self.paused = False
-        return before, {"stop_requested": True, "paused": False}
+        return before, ControlChange(stop_requested=True, paused=False)
 
-    def _skip_stage(self, _command: Any) -> Change:
-        before = {"skip_requested": self.skip_requested}
+    def _skip_stage(self) -> Change:
+        before = ControlChange(skip_requested=self.skip_requested)
         self.skip_requested = True
-        return before, {"skip_requested": True}
+        return before, ControlChange(skip_requested=True)
 
-    def _checkpoint(self, _command: Any) -> Change:
-        before = {"checkpoint_requested": self.checkpoint_requested}
+    def _checkpoint(self) -> Change:
+        before = ControlChange(checkpoint_requested=self.checkpoint_requested)
         self.checkpoint_requested = True
-        return before, {"checkpoint_requested": True}
-
-
-def _dump(model: BaseModel | None) -> dict[str, Any] | None:
-    return None if model is None else model.model_dump()
+        return before, ControlChange(checkpoint_requested=True)

@@ -29,7 +29,7 @@ import socket
 import time
 from typing import Any
 
-from maou_tui.protocol import RunFinished, RunStarted, StageStarted, Step
+from maou_tui.protocol import RunFinished, RunOutcome, RunStarted, StageStarted, Step
 from maou_tui.sdk.events import EventWriter
 from maou_tui.sdk.loop_control import LoopControl
 from maou_tui.sdk.rundir import RunDir
@@ -151,7 +151,7 @@ class Monitor:
         # One clock read for the stamp and the throughput; a wall-clock jump spoils one rate.
         now = time.time()
         elapsed, self._clock = now - self._clock, now
-        fields = {
+        fields: dict[str, Any] = {
             "stage": 1,
             "epoch": epoch,
             "batch": batch,
@@ -179,14 +179,14 @@ class Monitor:
         if self.control.paused_seconds_total != paused_before:
             self._clock = time.time()  # paused time is not training time
 
-    def close(self, status: str | None = None, reason: str = "") -> None:
+    def close(self, status: RunOutcome | None = None, reason: str = "") -> None:
         """Write run_finished (stopped if a stop was requested, else completed) and clean up."""
         if self._closed:
             return
         self._closed = True
         for hook in self._hooks:
             hook.remove()
-        outcome = status or ("stopped" if self.control.stop_requested else "completed")
+        outcome: RunOutcome = status or ("stopped" if self.control.stop_requested else "completed")
         self.events.emit(RunFinished(status=outcome, reason=reason, step=self.global_step))
         self.control.close()
         self.events.close()

@@ -25,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from maou_tui.protocol import (
     MAX_MESSAGE_BYTES,
+    AnyCommand,
     ProtocolError,
     Reply,
     RunState,
@@ -54,7 +53,7 @@ _PEERCRED = struct.Struct("3i")
 class PendingCommand:
     """A validated command waiting for the training loop."""
 
-    command: BaseModel
+    command: AnyCommand
     connection_id: int
 
 
@@ -186,8 +185,8 @@ class ControlServer:
                     self._accept_all()
                 elif key.data == "wake":
                     self._drain_wake()
-                elif key.data == "refused":
-                    self._drain_refused(key.fileobj)  # type: ignore[arg-type]
+                elif key.data == "refused" and isinstance(key.fileobj, socket.socket):
+                    self._drain_refused(key.fileobj)
                 else:
                     self._service(key.data, mask)
             self._deliver_outgoing()
@@ -338,9 +337,8 @@ class ControlServer:
             return
         self._dispatch(conn, command)
 
-    def _dispatch(self, conn: Connection, command: BaseModel) -> None:
-        kind = command.type  # type: ignore[attr-defined]
-        request_id = command.id  # type: ignore[attr-defined]
+    def _dispatch(self, conn: Connection, command: AnyCommand) -> None:
+        kind, request_id = command.type, command.id
         if kind == "status":
             state = self._safe_state()
             self._send(

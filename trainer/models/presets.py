@@ -8,6 +8,7 @@ three stages train in a few minutes on a laptop CPU. The tiny ResNet and ViT rea
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from torch import nn
 
@@ -58,7 +59,9 @@ def build_backbone(arch: str, preset: str, **overrides: int | float | None) -> B
         raise TypeError(f"build_backbone got unknown options: {', '.join(sorted(unknown))}")
     config = _CONFIGS[arch, preset]
     if isinstance(config, ViTConfig):
-        changes = {_VIT_OVERRIDES[k]: v for k, v in overrides.items() if v is not None}
+        changes: dict[str, Any] = {
+            _VIT_OVERRIDES[k]: v for k, v in overrides.items() if v is not None
+        }
         return ViTBackbone(replace(config, **changes))
     if isinstance(config, MixerConfig):
         return MlpMixerBackbone(config)

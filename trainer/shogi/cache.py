@@ -38,7 +38,7 @@ def save(path: Path, arrays: dict[str, np.ndarray]) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as tmp:
-            np.savez(tmp, **arrays)
+            np.savez(tmp, allow_pickle=False, **arrays)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 class RunPicker(ModalScreen[Path | None]):
     """A list of runs; Enter shows the chosen one, Escape keeps the current one."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, runs: list[Path], current: Path | None) -> None:
         super().__init__()

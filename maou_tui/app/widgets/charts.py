@@ -133,7 +133,7 @@ class RunChart(PlotextPlot):
         drawn = self.draw_series(view, x_min, x_max, width)
         plt.xlim(x_min, x_max)
         ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
-        plt.xticks(ticks, [str(tick) for tick in ticks])
+        plt.xticks([float(tick) for tick in ticks], [str(tick) for tick in ticks])
         y_lo, y_hi = self._y_limits(drawn, view)
         marks = [*self.store.marks, *extra_marks]
         self._draw_marks(marks, x_min, x_max, y_hi, width)
@@ -198,14 +198,14 @@ UNLABELLED_CONTROLS = frozenset({"pause", "resume"})
 def control_label(event: ControlApplied) -> str:
     """A short chart label for a control action: ``LR ×0.5``, ``threshold 0.90``, ``stop``."""
     before, after = event.before, event.after
-    if event.command == "scale_lr" and before.get("lr_multiplier"):
-        return f"LR ×{after.get('lr_multiplier', 0) / before['lr_multiplier']:.3g}"
-    if event.command == "set_lr" and after.get("lr"):
-        return f"LR→{after['lr']:.2g}"
+    if event.command == "scale_lr" and before.lr_multiplier:
+        return f"LR ×{(after.lr_multiplier or 0) / before.lr_multiplier:.3g}"
+    if event.command == "set_lr" and after.lr:
+        return f"LR→{after.lr:.2g}"
     if event.command == "set_threshold":
-        for value in after.values():
-            if isinstance(value, dict) and "value" in value:
-                return f"threshold {value['value']:.2f}"
+        for threshold in after.thresholds().values():
+            if threshold is not None:
+                return f"threshold {threshold.value:.2f}"
     return event.command.replace("_", " ")
 
 

@@ -228,4 +228,7 @@ def _style_of(colour: tuple) -> Style | None:
     if not codes:
         return None
     decoded = AnsiDecoder().decode_line(codes + "x")
-    return decoded.spans[0].style if decoded.spans else None
+    if not decoded.spans:
+        return None
+    style = decoded.spans[0].style
+    return style if isinstance(style, Style) else Style.parse(style)

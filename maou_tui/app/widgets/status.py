@@ -6,11 +6,9 @@ without a terminal; the widget only re-renders it.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
 from textual.markup import escape
 from textual.widgets import Static
 
@@ -45,11 +43,9 @@ def current_thresholds(store: RunStore) -> dict[int, Threshold]:
         if stage.threshold is not None
     }
     for control in store.controls:
-        for key, value in control.after.items():
-            stage = key.removeprefix("threshold_stage")
-            if key.startswith("threshold_stage") and stage.isdigit() and isinstance(value, dict):
-                with contextlib.suppress(ValidationError):  # another producer's odd record
-                    thresholds[int(stage)] = Threshold.model_validate(value)
+        for stage, threshold in control.after.thresholds().items():
+            if threshold is not None:
+                thresholds[stage] = threshold
     return thresholds
 
 
