@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import maou_tui
+from maou_tui.layout import EVENTS_FILE, PID_FILE, TRAINER_OUTPUT
 
 if TYPE_CHECKING:
     from maou_tui.app.maou_app import Mode
 
 DEFAULT_RUNS_ROOT = Path("runs")
-TRAINER_OUTPUT = "trainer.out"
-EVENTS_FILE = "events.jsonl"
-PID_FILE = "trainer.pid"
 #: How long ``start_trainer`` waits for the trainer's pid or an early exit (a bad option) before
 #: the TUI opens; the TUI shows a trainer that fails later, and so does ``run`` when it closes.
 START_WAIT_S = 1.5

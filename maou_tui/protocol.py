@@ -27,6 +27,8 @@ from pydantic import (
     model_serializer,
 )
 
+from maou_tui.stages import STAGE_NUMBERS
+
 PROTOCOL_VERSION: Final = 1
 
 #: Largest control message accepted, in bytes (a request line without its newline).
@@ -96,7 +98,7 @@ class StageStarted(EventBase):
     gradient_accumulation_steps: int | None = None
     train_samples: int | None = None
     val_samples: int | None = None
-    resumed: bool = Field(default=False, description="the stage continues from a checkpoint")
+    resumed: bool | None = Field(default=None, description="the stage continues from a checkpoint")
 
 
 class Step(EventBase):
@@ -187,9 +189,6 @@ class ControlChange(BaseModel):
     def changed(self) -> dict[str, Any]:
         """The fields present, as plain values (what the wire carries)."""
         return self.model_dump()
-
-
-STAGE_NUMBERS = (1, 2, 3)
 
 
 def threshold_key(stage: int) -> str:

@@ -45,8 +45,9 @@ from maou_tui.protocol import (
     TrainerWarning,
 )
 from maou_tui.series import Series, StepColumns
+from maou_tui.stages import STAGE_METRICS
 
-DEFAULT_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+DEFAULT_METRICS = STAGE_METRICS
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
 _STEP_SERIES = {"loss", "loss_cum", "lr", "lr_multiplier", "samples_per_s"} | {
     f"{metric}{suffix}" for metric in DEFAULT_METRICS.values() for suffix in ("", "_cum")

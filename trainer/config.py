@@ -15,17 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
+from maou_tui.layout import CONFIG_FILE
+from maou_tui.stages import STAGE_METRICS, STAGE_NAMES, STAGES
+
 Architecture = Literal["resnet", "mlp-mixer", "vit"]
 PresetName = Literal["tiny", "maou"]
 StageChoice = Literal["1", "2", "3", "all"]
 Stage12Scheduler = Literal["auto", "none", "Warmup+CosineDecay", "CosineAnnealingLR"]
 Stage3Scheduler = Literal["Warmup+CosineDecay", "CosineAnnealingLR"]
-
-STAGE_NAMES = {1: "REACHABLE_SQUARES", 2: "LEGAL_MOVES", 3: "POLICY_VALUE"}
-#: The metric each stage's threshold is checked against (event field ``metric``).
-STAGE_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
-#: How a stage's metric is spelled in maou's log lines.
-STAGE_METRIC_LABELS = {1: "Accuracy", 2: "F1", 3: "Accuracy"}
 
 
 class ConfigError(ValueError):
@@ -306,13 +303,11 @@ class StageSettings:
 
     @property
     def lr_option(self) -> str:
-        return {1: "--stage1-learning-rate", 2: "--stage2-learning-rate"}.get(
-            self.stage, "--learning-ratio"
-        )
+        return STAGES[self.stage].lr_option
 
     @property
     def epochs_option(self) -> str:
-        return {1: "--stage1-max-epochs", 2: "--stage2-max-epochs"}.get(self.stage, "--epoch")
+        return STAGES[self.stage].epochs_option
 
 
 def stage_settings(config: TrainConfig, stage: int) -> StageSettings:
@@ -343,7 +338,7 @@ def stage_settings(config: TrainConfig, stage: int) -> StageSettings:
 
 def saved_config_values(run_dir: Path) -> dict[str, Any]:
     """The resolved options a run directory was started with (its config.json), for --resume."""
-    path = Path(run_dir) / "config.json"
+    path = Path(run_dir) / CONFIG_FILE
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

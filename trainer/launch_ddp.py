@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunFinished
 from maou_tui.sdk import EventWriter
 from trainer.cli import PROG, parse_config
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(line)
         tail.append(line)
     status = child.wait()
-    events_path = run_dir / "events.jsonl"
+    events_path = run_dir / EVENTS_FILE
     if status != 0 and events_path.exists() and not has_run_finished(events_path):
         writer = EventWriter(events_path)
         writer.emit(RunFinished(status="failed", reason=failure_reason("".join(tail), status)))

@@ -26,8 +26,9 @@ from maou_tui.protocol import (
     ThresholdReached,
     TrainerWarning,
 )
+from maou_tui.stages import STAGE_METRIC_LABELS
 from trainer import checkpoint
-from trainer.config import STAGE_METRIC_LABELS, stage_settings
+from trainer.config import stage_settings
 from trainer.context import RunContext
 from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
 from trainer.metrics import finish_validation_metrics

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
+from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted, StageCompleted, Threshold
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
-from maou_tui.sdk.rundir import EVENTS_FILE
 from trainer import checkpoint, distributed
 from trainer.config import TINY_NOTE, TrainConfig
 from trainer.context import NullEvents, RunContext, initial_thresholds, main_context, pick_device

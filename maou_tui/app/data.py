@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from maou_tui.store import StepBatch
 
-EVENTS_FILE = "events.jsonl"
-LOG_FILE = "train.log"
+from maou_tui.layout import EVENTS_FILE, LOG_FILE
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from maou_tui.layout import EVENTS_FILE
+
 NAME = "lr-find"
 HELP = (
     "LR range test (exponential sweep, 1e-7 -> 10 over 100 batches by default) for one stage "
@@ -50,7 +52,7 @@ def _read_progress(run_dir: Path):  # -> SweepProgress
 
     progress = SweepProgress()
     try:
-        data = (run_dir / "events.jsonl").read_bytes()
+        data = (run_dir / EVENTS_FILE).read_bytes()
     except OSError:
         return progress
     progress.add(EventsParser().feed(data))

@@ -21,6 +21,7 @@ from maou_tui.lrtools import (
     sqrt_scale,
 )
 from maou_tui.lrtools import stage_lr_option as _stage_lr_option
+from maou_tui.stages import STAGES
 
 
 @dataclass(frozen=True)
@@ -170,19 +171,20 @@ def overfitting_advice(
     ctx: StageContext, best_epoch: int | None, multiplier: float = 1.0
 ) -> Advice:
     """Overfitting: LR 1/2 plus regularisation, fewer epochs, a threshold stop (guide §6)."""
+    epochs_option = STAGES[ctx.stage].epochs_option if ctx.stage in STAGES else "--epoch"
     if ctx.stage == 2:
         extra = "add --stage2-head-dropout 0.1 (needs --stage2-hidden-dim)"
         if best_epoch is not None:
-            extra += f"; --stage2-max-epochs {best_epoch}"
-        extra += "; or stop at --stage2-threshold"
+            extra += f"; {epochs_option} {best_epoch}"
+        extra += f"; or stop at {STAGES[2].threshold_option}"
     elif ctx.stage == 1:
         extra = "fewer epochs"
         if best_epoch is not None:
-            extra += f" (--stage1-max-epochs {best_epoch})"
+            extra += f" ({epochs_option} {best_epoch})"
     else:
         extra = "fewer epochs"
         if best_epoch is not None:
-            extra += f" (--epoch {best_epoch})"
+            extra += f" ({epochs_option} {best_epoch})"
         extra += " or --early-stopping-patience 2"
     return lr_advice("overfitting", ctx, multiplier, extra)
 
@@ -197,7 +199,7 @@ def oscillation_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
 def stagnation_advice(ctx: StageContext, in_warmup: bool, multiplier: float = 1.0) -> Advice:
     extra = "check that warmup has ended (the LR may still be low)" if in_warmup else ""
     if ctx.stage == 1:
-        extra = _join(extra, "the guide suggests trying --stage1-learning-rate 0.001")
+        extra = _join(extra, f"the guide suggests trying {STAGES[1].lr_option} 0.001")
     return lr_advice("stagnation", ctx, multiplier, extra)
 
 
@@ -207,7 +209,7 @@ def fail_fast_advice(ctx: StageContext, epochs_needed: int | None) -> Advice:
     current = float(ctx.max_epochs) if ctx.max_epochs else None
     suggested = float(epochs_needed) if epochs_needed else None
     factor = suggested / current if suggested and current else None
-    threshold_option = {1: "--stage1-threshold", 2: "--stage2-threshold"}.get(ctx.stage, "")
+    threshold_option = STAGES[ctx.stage].threshold_option if ctx.stage in STAGES else ""
     note = _join(
         "maou aborts the run when max epochs run out below the threshold",
         f"raise {option} or lower {threshold_option}" if option else "",

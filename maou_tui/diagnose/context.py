@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from maou_tui.stages import STAGE_METRICS
+
 #: Keys of RunStarted.config that name the architecture (maou's option, then short forms).
 _ARCH_KEYS = ("model_architecture", "architecture", "arch", "model")
-_STAGE_METRIC = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+_STAGE_METRIC = STAGE_METRICS
 
 
 @dataclass(frozen=True)

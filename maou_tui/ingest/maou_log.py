@@ -42,8 +42,6 @@ from maou_tui.ingest.maou_patterns import (
     STAGE_BY_WORD,
     STAGE_EPOCH,
     STAGE_LR,
-    STAGE_METRICS,
-    STAGE_NAMES,
     STARTING,
     STREAMING,
     THRESHOLD,
@@ -64,6 +62,7 @@ from maou_tui.protocol import (
     ThresholdReached,
     TrainerWarning,
 )
+from maou_tui.stages import STAGE_METRICS, STAGE_NAMES
 from maou_tui.store import StepBatch
 
 Text = str | bytes  # a regex group: from a decoded line, or from the bytes fast lane

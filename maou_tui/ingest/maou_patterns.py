@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import re
 
+from maou_tui.stages import STAGE_NAMES
+
 NUM = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|nan|NaN|inf|Inf|-inf))"
 PCT = NUM + r"(%?)"
 
-STAGE_NAMES = {
-    1: "REACHABLE_SQUARES",
-    2: "LEGAL_MOVES",
-    3: "POLICY_VALUE",
-}  # as the trainer names them
-STAGE_METRICS = {1: "accuracy", 2: "f1", 3: "policy_accuracy"}
+#: A stage's number, name (``REACHABLE_SQUARES``) or the name's first word, as logs say it.
 STAGE_BY_WORD = {
-    "1": 1,
-    "2": 2,
-    "3": 3,
-    "REACHABLE_SQUARES": 1,
-    "REACHABLE": 1,
-    "LEGAL_MOVES": 2,
-    "LEGAL": 2,
-    "POLICY_VALUE": 3,
-    "POLICY": 3,
+    **{str(n): n for n in STAGE_NAMES},
+    **{name: n for n, name in STAGE_NAMES.items()},
+    **{name.split("_")[0]: n for n, name in STAGE_NAMES.items()},
 }
 STAGE_BY_LABEL = {"accuracy": 1, "acc": 1, "f1": 2}
 

@@ -18,11 +18,9 @@ from pydantic import BaseModel
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
+from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
 from maou_tui.store import StepBatch
 
-EVENTS_FILE = "events.jsonl"
-LOG_FILE = "train.log"
-RUN_MARKERS = (EVENTS_FILE, LOG_FILE, "config.json")
 LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 
 

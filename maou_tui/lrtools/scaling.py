@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 
+from maou_tui.stages import STAGES
+
 BASE_BATCH_SIZE = 256
 
-_LR_OPTIONS = {1: "--stage1-learning-rate", 2: "--stage2-learning-rate", 3: "--learning-ratio"}
-_BATCH_OPTIONS = {1: "--stage1-batch-size", 2: "--stage2-batch-size", 3: "--stage3-batch-size"}
+_LR_OPTIONS = {n: info.lr_option for n, info in STAGES.items()}
+_BATCH_OPTIONS = {n: info.batch_option for n, info in STAGES.items()}
 
 
 def _check_stage(stage: int) -> None:

@@ -19,6 +19,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from maou_tui.layout import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    EVENTS_FILE,
+    LOCK_FILE,
+    LOG_FILE,
+    PID_FILE,
+)
 from maou_tui.sdk.sockets import (
     SOCKET_POINTER_NAME,
     SocketInUseError,
@@ -27,8 +35,7 @@ from maou_tui.sdk.sockets import (
     socket_path_for,
 )
 
-LOCK_NAME = "trainer.lock"
-EVENTS_FILE = "events.jsonl"
+LOCK_NAME = LOCK_FILE
 
 
 class RunDirLockedError(RuntimeError):
@@ -60,11 +67,11 @@ class RunDir:
     def __init__(self, path: Path, lock_fd: int) -> None:
         self.path = path
         self._lock_fd: int | None = lock_fd
-        self.config_path = path / "config.json"
+        self.config_path = path / CONFIG_FILE
         self.events_path = path / EVENTS_FILE
-        self.log_path = path / "train.log"
-        self.pid_path = path / "trainer.pid"
-        self.checkpoints_dir = path / "checkpoints"
+        self.log_path = path / LOG_FILE
+        self.pid_path = path / PID_FILE
+        self.checkpoints_dir = path / CHECKPOINTS_DIR
         self.socket_path = socket_path_for(path)
 
     @classmethod
@@ -160,7 +167,7 @@ def _acquire_lock(run_path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        owner = _read_pid(run_path / "trainer.pid")
+        owner = _read_pid(run_path / PID_FILE)
         who = f"pid {owner}" if owner is not None else "another process"
         raise RunDirLockedError(
             f"run directory {run_path} is in use by {who}; stop that trainer or choose another "

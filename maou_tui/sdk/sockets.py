@@ -15,8 +15,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-SOCKET_NAME = "control.sock"
-SOCKET_POINTER_NAME = "control.sock.path"
+from maou_tui.layout import SOCKET_FILE as SOCKET_NAME
+from maou_tui.layout import SOCKET_POINTER_FILE as SOCKET_POINTER_NAME
+
 #: Longest usable AF_UNIX path in bytes (sun_path is 108 bytes with the terminating NUL).
 MAX_SOCKET_PATH_BYTES = 107
 

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Log
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
+from maou_tui.layout import LOG_FILE
 from maou_tui.store import Mark, RunStore
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
@@ -68,7 +69,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#status").border_title = "status"
-        self.query_one("#log").border_title = "train.log"
+        self.query_one("#log").border_title = LOG_FILE
 
     def on_resize(self, event: Resize) -> None:
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
@@ -111,7 +112,7 @@ class MainScreen(Screen):
         lines = [line for log in self.query(Log) for line in log.lines if line.strip()]
         return lines[-1] if lines else ""
 
-    def write_log(self, lines: list[str], title: str = "train.log") -> None:
+    def write_log(self, lines: list[str], title: str = LOG_FILE) -> None:
         """Append ``lines`` to the log pane, titled with the file they come from."""
         if not lines:
             return

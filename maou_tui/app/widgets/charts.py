@@ -18,6 +18,7 @@ from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
+from maou_tui import stages
 from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
 from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.plotext_speedups import figure_text
@@ -25,7 +26,7 @@ from maou_tui.protocol import ControlApplied
 from maou_tui.store import Mark, RunStore
 
 #: Per-stage metric series names, in stage order.
-STAGE_METRICS = ("accuracy", "f1", "policy_accuracy")
+STAGE_METRICS = tuple(stages.STAGE_METRICS.values())
 #: Mark kinds drawn on every chart; the rest only on the loss chart.
 STRUCTURAL_MARKS = frozenset({"stage", "control", "phase"})
 #: Everything: the loss chart carries every mark, with labels.

@@ -12,6 +12,7 @@ import numpy as np
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.detectors.base import Detection, StageData
+from maou_tui.stages import STAGES
 
 #: A block mean this many times the best block mean so far is divergence. fastai/Lightning stop
 #: an LR sweep at 4x the best smoothed loss; mid-training a doubling of the averaged loss is
@@ -44,7 +45,7 @@ DIVERGENCE_ABOVE_UNTRAINED_BLOCKS = 4
 #: its log's first line (maou-format logs print a running mean from batch 3 or 50 on, so an
 #: explosion in batches 1-2 shows only as a first point far above ln 2).
 BCE_UNTRAINED_LOSS = math.log(2)
-BCE_STAGE_NAMES = ("REACHABLE_SQUARES", "LEGAL_MOVES")
+BCE_STAGE_NAMES = (STAGES[1].name, STAGES[2].name)
 #: The onset is the first block after the best one that is this much above it.
 ONSET_RATIO = 1.25
 #: An episode ends when the loss comes back below this multiple of the best.

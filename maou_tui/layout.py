@@ -1,0 +1,26 @@
+"""The run directory's layout: the name of every file in it, defined once.
+
+```
+<run>/config.json  events.jsonl  train.log  trainer.out  trainer.pid  trainer.lock
+      control.sock  control.sock.path  checkpoints/
+```
+``control.sock.path`` exists only when the socket path would be too long for a Unix socket: it
+names where the socket lives instead (``maou_tui.sdk.sockets``). Plain names, no imports: the
+app reads these before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+CONFIG_FILE = "config.json"
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "train.log"
+#: The trainer's stdout and stderr as ``maou-tui run`` captured them.
+TRAINER_OUTPUT = "trainer.out"
+PID_FILE = "trainer.pid"
+LOCK_FILE = "trainer.lock"
+SOCKET_FILE = "control.sock"
+SOCKET_POINTER_FILE = "control.sock.path"
+CHECKPOINTS_DIR = "checkpoints"
+
+#: Any of these makes a directory a run directory.
+RUN_MARKERS = (EVENTS_FILE, LOG_FILE, CONFIG_FILE)
