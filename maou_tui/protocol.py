@@ -536,6 +536,20 @@ def decode_reply(line: str | bytes) -> Reply:
         raise ProtocolError(f"bad reply: {_first_error(exc)}") from None
 
 
+def undeclared_fields(model: BaseModel, where: str = "") -> list[str]:
+    """Dotted names of the fields in ``model`` (and the models inside it) that its class does
+    not declare: what a producer of this project must never write (other writers may)."""
+    prefix = f"{where}." if where else ""
+    found = [f"{prefix}{name}" for name in model.model_extra or {}]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        inner = value.values() if isinstance(value, dict) else [value]
+        for item in inner:
+            if isinstance(item, BaseModel):
+                found += undeclared_fields(item, f"{prefix}{name}")
+    return found
+
+
 def json_schemas() -> dict[str, Any]:
     """JSON Schemas of events, commands and replies, for writers of other producers/clients."""
     return {

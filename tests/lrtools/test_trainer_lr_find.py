@@ -11,7 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from maou_tui.lrtools.range_test import RangeTestResult, exponential_lrs  # noqa: E402
-from maou_tui.protocol import LrFindFinished, LrFindStep, decode_event  # noqa: E402
+from maou_tui.protocol import (  # noqa: E402
+    LrFindFinished,
+    LrFindStep,
+    decode_event,
+    undeclared_fields,
+)
 from maou_tui.sdk import EventWriter  # noqa: E402
 from trainer.config import build_config  # noqa: E402
 from trainer.context import main_context  # noqa: E402
@@ -81,6 +86,8 @@ def test_short_sweep_writes_step_and_finished_events(tmp_path: Path) -> None:
     assert done.recommended in done.suggestions
     assert done.cli_value == pytest.approx(done.suggestions[done.recommended] / done.lr_scale)
     assert "LR find suggestions" in line
+    assert done.batch_size and done.reason and isinstance(done.diverged, bool)
+    assert [f"{e.type}.{f}" for e in events for f in undeclared_fields(e)] == []
 
 
 def test_stop_from_control_ends_the_sweep(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from maou_tui.protocol import EVENT_TYPES, decode_event, decode_reply, undeclared_fields
 from tests.trainer.conftest import (
     of_type,
     read_events,
@@ -18,6 +20,7 @@ from tests.trainer.conftest import (
     start_trainer,
     wait_for_event,
 )
+from tests.trainer.conftest import send as send_request
 
 FAIL_AT_END = ("--stage", "1", "--stage1-max-epochs", "1", "--stage1-threshold", "1.0")
 
@@ -38,6 +41,12 @@ def test_control_commands_tour(tmp_path: Path, cache_dir: Path) -> None:
         run_dir, cache_dir,
         "--stage1-max-epochs", "200", "--stage1-threshold", "1.0", "--stage2-max-epochs", "5",
     )  # fmt: skip
+    replies: list[dict] = []
+
+    def send(run_dir: Path, kind: str, **fields: object) -> dict:
+        replies.append(send_request(run_dir, kind, **fields))
+        return replies[-1]
+
     try:
         wait_for_event(run_dir, lambda e: e["type"] == "step", what="the first step")
         reply = send(run_dir, "pause")
@@ -91,6 +100,12 @@ def test_control_commands_tour(tmp_path: Path, cache_dir: Path) -> None:
     assert [e["stage"] for e in of_type(events, "stage_started")] == [1, 2]
     finished = events[-1]
     assert finished["type"] == "run_finished" and finished["status"] == "stopped"
+    # The contract is whole: every field this run wrote or answered is declared (issue 11).
+    decoded = [decode_event(json.dumps(e)) for e in events]
+    assert {e.type for e in decoded} <= EVENT_TYPES
+    assert [f"{e.type}.{f}" for e in decoded for f in undeclared_fields(e)] == []
+    assert {r["state"] is not None for r in replies} == {True}
+    assert [f for r in replies for f in undeclared_fields(decode_reply(json.dumps(r)))] == []
 
 
 def test_stop_then_resume_gives_the_same_losses_as_an_uninterrupted_run(
