@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import maou_tui
-from maou_tui.layout import EVENTS_FILE, PID_FILE, TRAINER_OUTPUT
+from maou_tui.layout import EVENTS_FILE, TRAINER_OUTPUT
+from maou_tui.processes import last_output_line, pid_alive, read_pid
 
 if TYPE_CHECKING:
     from maou_tui.app.maou_app import Mode
@@ -198,18 +199,6 @@ def trainer_error(run_dir: Path, status: int) -> str:
     return f"the trainer exited with status {status} before starting; see {output_path}"
 
 
-def last_output_line(run_dir: Path, tail_bytes: int = 64 * 1024) -> str:
-    """The last non-empty line of ``run_dir/trainer.out`` ("" when none); reads only its tail
-    (the trainer also logs there, so the file grows with the run)."""
-    try:
-        with open(Path(run_dir) / TRAINER_OUTPUT, "rb") as output:
-            output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
-            lines = output.read().decode("utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return next((line.strip() for line in reversed(lines) if line.strip()), "")
-
-
 # --------------------------------------------------------------------------------------------
 # Finding runs and their liveness
 # --------------------------------------------------------------------------------------------
@@ -228,30 +217,6 @@ def newest_run(runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
             "or pass a run directory (or --runs-root DIR)"
         )
     return runs[0]
-
-
-def read_pid(run_dir: Path) -> int | None:
-    try:
-        return int((Path(run_dir) / PID_FILE).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` is a running (not zombie) process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists but belongs to someone else
-    try:
-        # A child that exited but was not reaped yet still answers kill(0): look at its state.
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    state = stat.rpartition(")")[2].split()[0]
-    return state not in ("Z", "X")
 
 
 def liveness(run_dir: Path) -> Liveness:

@@ -30,7 +30,8 @@ from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
 from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
-from maou_tui.launch import TRAINER_OUTPUT, last_output_line, pid_alive, read_pid
+from maou_tui.layout import TRAINER_OUTPUT
+from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:

@@ -27,6 +27,7 @@ from maou_tui.layout import (
     LOG_FILE,
     PID_FILE,
 )
+from maou_tui.processes import read_pid
 from maou_tui.sdk.sockets import (
     SOCKET_POINTER_NAME,
     SocketInUseError,
@@ -52,13 +53,6 @@ def _atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
 
 
 class RunDir:
@@ -167,7 +161,7 @@ def _acquire_lock(run_path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        owner = _read_pid(run_path / PID_FILE)
+        owner = read_pid(run_path)
         who = f"pid {owner}" if owner is not None else "another process"
         raise RunDirLockedError(
             f"run directory {run_path} is in use by {who}; stop that trainer or choose another "

@@ -11,7 +11,8 @@ from pilot import loaded, notes, status_text, wait_for
 
 from maou_tui.app import MaouApp, maou_app
 from maou_tui.app.widgets.findings import FindingsPanel
-from maou_tui.launch import PID_FILE, start_detached
+from maou_tui.launch import start_detached
+from maou_tui.layout import PID_FILE
 
 SIZE = (120, 40)
 
