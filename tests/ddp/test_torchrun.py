@@ -65,6 +65,8 @@ def test_two_processes_run_stages_1_to_3_like_one(tmp_path: Path, cache_dir: Pat
     assert len(of_type(events, "run_started")) == 1  # rank 0 alone writes events
 
 
+@pytest.mark.slow  # 26 s idle (~60 s on 2 loaded cores); a real torchrun stays in the default
+# suite through test_a_killed_rank_fails_the_run_naming_it
 def test_control_applies_on_every_rank_at_the_same_step_then_resume(
     tmp_path: Path, cache_dir: Path
 ) -> None:
