@@ -92,6 +92,11 @@ class EventFeed:
         return len(self._pending)
 
     @property
+    def error(self) -> str | None:
+        """The reader's last problem (a file error, or an exception in ``_receive``)."""
+        return self._tailer.error
+
+    @property
     def skipped_lines(self) -> int:
         """Corrupt lines the reader skipped (and over-long lines it cut) so far."""
         source = self._tailer.source

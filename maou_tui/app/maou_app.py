@@ -86,6 +86,7 @@ class MaouApp(App):
         self.link = self._new_link()
         self.theme_names: list[str] = []
         self._feed: EventFeed | None = None
+        self._feed_error_shown: str | None = None
         self._log_tail: LogTail | None = None
         self._drawn_version = -1
         self._view_dirty = True
@@ -213,12 +214,20 @@ class MaouApp(App):
         if self._log_tail is not None and self._main_visible():
             self.main.write_log(self._log_tail.take(), title=self._log_tail.showing.name)
 
+    def _show_feed_error(self) -> None:
+        """Say once what stopped the event feed (else the charts would freeze in silence)."""
+        error = self._feed.error if self._feed is not None else None
+        if error is not None and error != self._feed_error_shown:
+            self._feed_error_shown = error
+            self.notify(f"reading {self.target.source.name}: {error}", severity="error")
+
     def _redraw_if_changed(self) -> None:
         """Status every tick when data changed; charts (the costly part) at the pace of
         ``_chart_interval``. Nothing while a dialog covers the screen: each change under a
         modal re-renders the whole dimmed background."""
         if not self._main_visible():
             return
+        self._show_feed_error()
         self._show_log_lines()
         now = time.monotonic()
         version = self.store.version
