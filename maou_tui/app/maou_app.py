@@ -22,15 +22,15 @@ from textual.app import App
 
 from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
-from maou_tui.app.data import EventFeed, LogTail, RunTarget, resolve_target
+from maou_tui.app.data import RunTarget, resolve_target
 from maou_tui.app.keys import BINDINGS
 from maou_tui.app.messages import EventsPending, LogLinesPending
 from maou_tui.app.screens.main import MainScreen
+from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
 from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
-from maou_tui.layout import TRAINER_OUTPUT
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
@@ -74,28 +74,18 @@ class MaouApp(App):
         ``clock``: the diagnoser's time source (stall findings), replaceable in tests."""
         super().__init__()
         self.mode = mode
-        self.trainer_pid = trainer_pid
         self.clock = clock
         self.requested_theme = theme or DEFAULT_THEME
-        self.target: RunTarget = resolve_target(Path(target))
         self.runs_root = runs_root
-        self.store = RunStore()
+        self.session = self._new_session(resolve_target(Path(target)), trainer_pid)
         self.view = ChartView()
-        self.facts = StatusFacts()
-        self._diagnoser: Diagnoser | None = None
-        self.link = self._new_link()
         self.theme_names: list[str] = []
-        self._feed: EventFeed | None = None
-        self._feed_error_shown: str | None = None
-        self._log_tail: LogTail | None = None
         self._drawn_version = -1
         self._view_dirty = True
         self._diagnosed_at = 0.0
         self._diagnosed_version = -1
         self._status_version = -1
         self._charts_at = 0.0
-        self._finish_reported = False
-        self._history_drawn = False
 
     # ------------------------------------------------------------------ start and stop
 
@@ -112,27 +102,39 @@ class MaouApp(App):
         self._stop_readers()
         await self.link.close()
 
-    def _new_link(self) -> ControlLink:
-        return ControlLink(self.target.run_dir, self.notify, watch=self.mode == "watch")
+    def _new_session(self, target: RunTarget, trainer_pid: int | None) -> RunSession:
+        link = ControlLink(target.run_dir, self.notify, watch=self.mode == "watch")
+        return RunSession(target, link, self.clock, trainer_pid)
 
     def _start_readers(self) -> None:
-        self._feed = EventFeed(self.target.source, lambda: self.post_message(EventsPending()))
-        self._feed.start()
-        if self.target.log_path is not None:
-            run_dir = self.target.run_dir
-            self._log_tail = LogTail(
-                self.target.log_path,
-                lambda: self.post_message(LogLinesPending()),
-                fallback=run_dir / TRAINER_OUTPUT if run_dir is not None else None,
-            )
-            self._log_tail.start()
+        self.session.start_readers(
+            lambda: self.post_message(EventsPending()),
+            lambda: self.post_message(LogLinesPending()),
+        )
 
     def _stop_readers(self) -> None:
-        if self._feed is not None:
-            self._feed.stop()
-        if self._log_tail is not None:
-            self._log_tail.stop()
-        self._feed = self._log_tail = None
+        self.session.stop_readers()
+
+    # The run on screen's parts, as the rest of the app reads them.
+    @property
+    def target(self) -> RunTarget:
+        return self.session.target
+
+    @property
+    def store(self) -> RunStore:
+        return self.session.store
+
+    @property
+    def facts(self) -> StatusFacts:
+        return self.session.facts
+
+    @property
+    def link(self) -> ControlLink:
+        return self.session.link
+
+    @property
+    def trainer_pid(self) -> int | None:
+        return self.session.trainer_pid
 
     def get_default_screen(self) -> MainScreen:
         self.main = MainScreen(self.store, self.target.label)
@@ -141,11 +143,7 @@ class MaouApp(App):
     @property
     def diagnoser(self) -> Diagnoser:
         """The store's diagnoser, made on first use (see the module docstring)."""
-        if self._diagnoser is None:
-            from maou_tui.diagnose import Diagnoser
-
-            self._diagnoser = Diagnoser(self.store, clock=self.clock)
-        return self._diagnoser
+        return self.session.diagnoser
 
     @property
     def drawn_version(self) -> int:
@@ -155,10 +153,13 @@ class MaouApp(App):
     @property
     def up_to_date(self) -> bool:
         """True when every event read so far is applied, diagnosed and on screen."""
-        if self._feed is None:
+        if self.session.feed is None:
             return False  # not reading yet (or any more)
         version = self.store.version
-        return self._feed.pending == 0 and self._drawn_version == self._diagnosed_version == version
+        return (
+            self.session.feed.pending == 0
+            and self._drawn_version == self._diagnosed_version == version
+        )
 
     # ------------------------------------------------------------------ themes
 
@@ -197,28 +198,30 @@ class MaouApp(App):
 
     @on(EventsPending)
     def _apply_pending(self) -> None:
-        if self._feed is None:
+        if self.session.feed is None:
             return
-        self.store.apply_all(self._feed.drain(APPLY_SLICE))
-        self.store.skipped_lines = self._feed.skipped_lines
-        if self._feed.pending:  # a long history: yield to the UI, then continue
+        self.store.apply_all(self.session.feed.drain(APPLY_SLICE))
+        self.store.skipped_lines = self.session.feed.skipped_lines
+        if self.session.feed.pending:  # a long history: yield to the UI, then continue
             self.call_later(self.post_message, EventsPending())
-        elif not self._history_drawn:
+        elif not self.session.history_drawn:
             # The whole history is in: draw the curves now rather than at the chart pace,
             # so `attach` never shows a replayed status above empty charts.
-            self._history_drawn = self._view_dirty = True
+            self.session.history_drawn = self._view_dirty = True
 
     @on(LogLinesPending)
     def _show_log_lines(self) -> None:
         # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
-        if self._log_tail is not None and self._main_visible():
-            self.main.write_log(self._log_tail.take(), title=self._log_tail.showing.name)
+        if self.session.log_tail is not None and self._main_visible():
+            self.main.write_log(
+                self.session.log_tail.take(), title=self.session.log_tail.showing.name
+            )
 
     def _show_feed_error(self) -> None:
         """Say once what stopped the event feed (else the charts would freeze in silence)."""
-        error = self._feed.error if self._feed is not None else None
-        if error is not None and error != self._feed_error_shown:
-            self._feed_error_shown = error
+        error = self.session.feed.error if self.session.feed is not None else None
+        if error is not None and error != self.session.feed_error_shown:
+            self.session.feed_error_shown = error
             self.notify(f"reading {self.target.source.name}: {error}", severity="error")
 
     def _redraw_if_changed(self) -> None:
@@ -259,9 +262,9 @@ class MaouApp(App):
 
     def _report_finish(self) -> None:
         finished = self.store.finished
-        if finished is None or self._finish_reported:
+        if finished is None or self.session.finish_reported:
             return
-        self._finish_reported = True
+        self.session.finish_reported = True
         if finished.status == "failed":
             self.notify(
                 f"training failed: {finished.reason or 'see train.log'}",
@@ -291,7 +294,7 @@ class MaouApp(App):
         if pid_alive(pid):
             self._diagnose_quiet_run()
             return
-        if self._feed is not None and self._feed.pending:
+        if self.session.feed is not None and self.session.feed.pending:
             return  # its last events are still being applied
         self._report_trainer_gone(pid, run_dir)
 
@@ -353,14 +356,7 @@ class MaouApp(App):
             return
         self._stop_readers()
         await self.link.close()
-        self.target = resolve_target(run_dir)
-        self.store = RunStore()
-        self._diagnoser = None
-        self.trainer_pid = None  # it belonged to the run shown before
-        self.facts = StatusFacts()
-        self.link = self._new_link()
-        self._finish_reported = False
-        self._history_drawn = False
+        self.session = self._new_session(resolve_target(run_dir), None)
         self.main.set_store(self.store, self.target.label)
         self._start_readers()
         self._note_control_state()

@@ -1,0 +1,69 @@
+"""The run on screen: everything that belongs to it, made new when the user switches runs.
+
+The app keeps one ``RunSession``; a switch closes the old one's readers and control link and
+builds another, so no field of the previous run survives by being forgotten in a reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from maou_tui.app.control_link import ControlLink
+from maou_tui.app.data import EventFeed, LogTail, RunTarget
+from maou_tui.app.widgets.status import StatusFacts
+from maou_tui.layout import TRAINER_OUTPUT
+from maou_tui.store import RunStore
+
+if TYPE_CHECKING:
+    from maou_tui.diagnose import Diagnoser
+
+
+@dataclass
+class RunSession:
+    """Target, store, diagnoser, readers and control link of one run."""
+
+    target: RunTarget
+    link: ControlLink
+    clock: Callable[[], float]
+    #: the process ``run`` started (known before it writes trainer.pid); None after a switch
+    trainer_pid: int | None = None
+    store: RunStore = field(default_factory=RunStore)
+    facts: StatusFacts = field(default_factory=StatusFacts)
+    feed: EventFeed | None = None
+    log_tail: LogTail | None = None
+    feed_error_shown: str | None = None
+    finish_reported: bool = False
+    history_drawn: bool = False
+    _diagnoser: Diagnoser | None = None
+
+    @property
+    def diagnoser(self) -> Diagnoser:
+        """The store's diagnoser, made on first use (its import is not needed for a frame)."""
+        if self._diagnoser is None:
+            from maou_tui.diagnose import Diagnoser
+
+            self._diagnoser = Diagnoser(self.store, clock=self.clock)
+        return self._diagnoser
+
+    def start_readers(
+        self, on_events: Callable[[], object], on_log_lines: Callable[[], object]
+    ) -> None:
+        self.feed = EventFeed(self.target.source, on_events)
+        self.feed.start()
+        if self.target.log_path is not None:
+            run_dir = self.target.run_dir
+            self.log_tail = LogTail(
+                self.target.log_path,
+                on_log_lines,
+                fallback=run_dir / TRAINER_OUTPUT if run_dir is not None else None,
+            )
+            self.log_tail.start()
+
+    def stop_readers(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+        if self.log_tail is not None:
+            self.log_tail.stop()
+        self.feed = self.log_tail = None
