@@ -1,5 +1,6 @@
 """The app's key map, in one place: the footer, the ``?`` help screen and the command palette
-all read it, and diagnostics advice names these keys (``h`` halves the LR, ...)."""
+all read it. Diagnostics advice names a binding's id (``halve_lr``); ``key_for`` gives its key.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ KEY_MAP: list[tuple[Binding, str]] = [
 ]
 
 BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP]
+
+
+def key_for(action_id: str) -> str | None:
+    """The key of the binding with this id (what advice's ``action`` names), as people write it."""
+    binding = next((b for b, _ in KEY_MAP if b.id == action_id), None)
+    return key_label(binding) if binding is not None else None
 
 
 def key_label(binding: Binding) -> str:

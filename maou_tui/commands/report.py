@@ -44,8 +44,9 @@ def format_finding(finding: Any) -> str:
     lines.append(f"    {finding.message}")
     advice = finding.advice
     action = advice.note
-    if advice.key:
-        action += f" [TUI key: {advice.key}]"
+    key = _key_for(advice.action) if advice.action else None
+    if key:
+        action += f" [TUI key: {key}]"
     if action:
         lines.append(f"    -> {action}")
     return "\n".join(lines)
@@ -85,3 +86,9 @@ def run(args: argparse.Namespace) -> int:
         if any(SEVERITY_RANK[f.severity] >= floor for f in findings):
             return EXIT_FINDINGS
     return 0
+
+
+def _key_for(action_id: str) -> str | None:
+    from maou_tui.app.keys import key_for  # the app's key map (textual): only when needed
+
+    return key_for(action_id)

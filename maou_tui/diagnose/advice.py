@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maou_tui.diagnose.context import StageContext
-from maou_tui.diagnose.models import Advice
+from maou_tui.diagnose.models import ActionId, Advice
 from maou_tui.lrtools import (
     BASE_BATCH_SIZE,
     TABLES,
@@ -26,24 +26,26 @@ from maou_tui.stages import STAGES
 
 @dataclass(frozen=True)
 class LrRule:
-    """The guide's direction and range for one symptom, the factor we suggest, the TUI key."""
+    """The guide's direction and range for one symptom, the factor we suggest, the app action."""
 
     factor: float
     guide_range: str
-    key: str | None
+    action: ActionId | None
 
 
 #: Step 3 of the guide: 発散/nan 1/5〜1/2, 振動 1/3〜1/2, 停滞 2〜5倍, 過学習 1/2 + dropout.
 #: The factor suggested is inside the guide's range: 1/3 for divergence (halving often is not
-#: enough once the loss has run away), 1/5 for NaN, 1/2 where the key `h` applies it directly,
+#: enough once the loss has run away), 1/5 for NaN, 1/2 where halve_lr applies it directly,
 #: 2 for stagnation (the low end: raising too far turns stagnation into oscillation).
 LR_RULES: dict[str, LrRule] = {
-    "divergence": LrRule(1 / 3, "lower the LR to 1/5-1/2", "l"),
-    "nan": LrRule(1 / 5, "lower the LR to 1/5-1/2 (gradient clipping is on by default)", "l"),
-    "oscillation": LrRule(1 / 2, "lower the LR to 1/3-1/2", "h"),
-    "stagnation": LrRule(2.0, "raise the LR 2-5x", "u"),
-    "overfitting": LrRule(1 / 2, "lower the LR to 1/2 and add regularisation", "h"),
-    "warmup_lr_too_high": LrRule(1 / 2, "the peak (effective) LR after sqrt scaling is high", "l"),
+    "divergence": LrRule(1 / 3, "lower the LR to 1/5-1/2", "set_lr"),
+    "nan": LrRule(1 / 5, "lower the LR to 1/5-1/2 (gradient clipping is on by default)", "set_lr"),
+    "oscillation": LrRule(1 / 2, "lower the LR to 1/3-1/2", "halve_lr"),
+    "stagnation": LrRule(2.0, "raise the LR 2-5x", "double_lr"),
+    "overfitting": LrRule(1 / 2, "lower the LR to 1/2 and add regularisation", "halve_lr"),
+    "warmup_lr_too_high": LrRule(
+        1 / 2, "the peak (effective) LR after sqrt scaling is high", "set_lr"
+    ),
 }
 
 
@@ -132,7 +134,7 @@ def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str 
         suggested=suggested,
         factor=rule.factor,
         note=note,
-        key=rule.key,
+        action=rule.action,
     )
 
 

@@ -12,6 +12,10 @@ Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
+#: Control actions advice can name; the app maps each to its key.
+ActionId = Literal["halve_lr", "double_lr", "set_lr", "set_threshold", "stop", "skip_stage"]
+
+
 class Advice(BaseModel):
     """What to change. LR values are CLI values (before sqrt batch scaling), not effective LRs."""
 
@@ -20,7 +24,8 @@ class Advice(BaseModel):
     suggested: float | None = None
     factor: float | None = None
     note: str = ""
-    key: str | None = None
+    #: the app action that applies it: an id of the app's key map (``maou_tui/app/keys.py``)
+    action: ActionId | None = None
 
 
 class Finding(BaseModel):

@@ -103,7 +103,9 @@ def test_finding_text_names_option_value_and_key() -> None:
     finding = Finding(
         id="x", kind="oscillation", severity="warning", stage=2, step=812, last_step=900,
         message="loss goes up and down", evidence={"amplitude": 0.12345},
-        advice=Advice(option="--stage2-learning-rate", current=0.0004, suggested=0.0002, key="h"),
+        advice=Advice(
+            option="--stage2-learning-rate", current=0.0004, suggested=0.0002, action="halve_lr"
+        ),
     )  # fmt: skip
     text = format_finding(finding)
     assert "--stage2-learning-rate 0.0002[/b] (now 0.0004)" in text

@@ -113,7 +113,7 @@ def test_oscillation_around_a_level(curves, rng):
     f = found[0]
     # the onset is placed within one window (12 blocks of 20 steps) of where the swings began
     assert f.severity == "warning" and 300 - 12 * 20 <= f.step <= 400
-    assert f.advice.key == "h" and f.advice.factor == pytest.approx(0.5)
+    assert f.advice.action == "halve_lr" and f.advice.factor == pytest.approx(0.5)
     assert "--optimizer-beta2" in f.advice.note
 
 
@@ -124,7 +124,7 @@ def test_stagnation_below_threshold(curves, rng):
     store = curves.stage(2, loss, 150, metric=acc, threshold=0.85, max_epochs=50).store()
     found = [f for f in diagnose(store) if f.kind == "stagnation"]
     assert found
-    assert found[0].advice.factor == pytest.approx(2.0) and found[0].advice.key == "u"
+    assert found[0].advice.factor == pytest.approx(2.0) and found[0].advice.action == "double_lr"
     assert found[0].advice.option == "--stage2-learning-rate"
 
 
@@ -278,7 +278,7 @@ def test_epoch_means_going_up_and_down_are_oscillation(curves, rng):
         if f.kind == "oscillation"
     ]
     assert found and found[0].evidence["rises"] >= 2
-    assert found[0].advice.key == "h"
+    assert found[0].advice.action == "halve_lr"
 
 
 def test_steadily_falling_epoch_loss_is_not_oscillation(curves, rng):

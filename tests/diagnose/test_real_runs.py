@@ -122,7 +122,7 @@ def test_flat_running_mean_log_is_not_oscillation():
 
 def test_epoch_loss_rising_and_falling_more_than_it_drifts_is_oscillation():
     found = [f for f in findings_of("digits_high_lr_momentum.maou.txt") if f.kind == "oscillation"]
-    assert found and found[0].advice.key == "h"
+    assert found and found[0].advice.action == "halve_lr"
 
 
 def test_validation_loss_going_up_and_down_is_oscillation():

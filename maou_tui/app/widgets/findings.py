@@ -9,20 +9,21 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
+from maou_tui.app.keys import key_for
+
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
 
 SEVERITY_STYLES = {"info": "$primary", "warning": "$warning", "critical": "bold $error"}
 SEVERITY_ICONS = {"info": "i", "warning": "!", "critical": "‼"}
-#: How advice keys are shown (the app key map: h halves the LR, u doubles it, ...).
-KEY_ACTIONS = {
-    "h": "halve LR",
-    "u": "double LR",
-    "l": "set LR",
-    "t": "set threshold",
-    "s": "stop",
-    "n": "skip stage",
-    "c": "checkpoint",
+#: How an advice's action is said after its key (``press h halve LR``).
+ACTION_WORDS = {
+    "halve_lr": "halve LR",
+    "double_lr": "double LR",
+    "set_lr": "set LR",
+    "set_threshold": "set threshold",
+    "stop": "stop",
+    "skip_stage": "skip stage",
 }
 
 
@@ -55,9 +56,10 @@ def format_advice(finding: Finding) -> str:
         parts.append(f"→ [b]{escape(advice.option)}{value}[/b]{now}")
     if advice.note:
         parts.append(escape(advice.note))
-    if advice.key:
-        action = KEY_ACTIONS.get(advice.key, "")
-        parts.append(f"press [b $accent]{escape(advice.key)}[/] {action}".rstrip())
+    key = key_for(advice.action) if advice.action else None
+    if advice.action and key:
+        words = ACTION_WORDS.get(advice.action, "")
+        parts.append(f"press [b $accent]{escape(key)}[/] {words}".rstrip())
     return " · ".join(parts)
 
 
