@@ -40,7 +40,13 @@ class Hook:
             optim.register_optimizer_step_pre_hook(self._before_step),
             optim.register_optimizer_step_post_hook(self._after_step),
         ]
-        atexit.register(self.close)
+
+    def unregister(self) -> None:
+        """Take the hooks and the backward wrapper out (the program runs as without us)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self.probe.uninstall()
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self.off:
@@ -63,9 +69,7 @@ class Hook:
     def switch_off(self, exc: BaseException) -> None:
         """Report ``exc`` once, take the hook out and leave the program as it would be."""
         self.off = True
-        for handle in self._handles:
-            handle.remove()
-        self.probe.uninstall()
+        self.unregister()
         where = traceback.extract_tb(exc.__traceback__)[-1:]
         place = f" at {where[0].filename}:{where[0].lineno}" if where else ""
         message = (
@@ -98,4 +102,5 @@ def attach(run_dir: str) -> Hook:
     """Hook this process's optimizer steps for the run in ``run_dir``."""
     hook = Hook(Path(run_dir))
     hook.register()
+    atexit.register(hook.close)
     return hook

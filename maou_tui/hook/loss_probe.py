@@ -52,9 +52,10 @@ class LossProbe:
         loss = None
         if seen:
             loss = seen[0] if len(seen) == 1 else self._torch.stack(seen).sum()
-        if loss is None or loss.device.type == "cpu":
+        if loss is None or not loss.is_cuda:
             fields["loss"] = _finite_or_none(float(loss)) if loss is not None else None
-            self._drain(emit, force=True)
+            if self._waiting:
+                self._drain(emit, force=True)
             emit(fields)
             return
         host = self._torch.empty((), dtype=self._torch.float32, pin_memory=True)

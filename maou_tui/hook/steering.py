@@ -41,8 +41,27 @@ class HookControl(LoopControl):
 
     def __init__(self, server: ControlServer | None, events: EventWriter | None) -> None:
         super().__init__(server, events, refuse=REFUSED)
-        self.optimizers: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        #: Steps per optimizer, by ``id``; ``_optimizers`` holds them weakly, for ``status``.
+        self.step_counts: dict[int, int] = {}
+        self._optimizers: dict[int, weakref.ref[Any]] = {}
         self.block_on_pause = True
+
+    def count_step(self, optimizer: Any) -> None:
+        """One step of ``optimizer`` (a dict update: this runs at every step)."""
+        key = id(optimizer)
+        count = self.step_counts.get(key)
+        if count is None:
+            self._optimizers[key] = weakref.ref(optimizer, lambda _: self._forget(key))
+            count = 0
+        self.step_counts[key] = count + 1
+
+    def _forget(self, key: int) -> None:
+        self._optimizers.pop(key, None)
+        self.step_counts.pop(key, None)
+
+    def live_optimizers(self) -> list[Any]:
+        alive = (ref() for ref in list(self._optimizers.values()))
+        return [optimizer for optimizer in alive if optimizer is not None]
 
     def wait_while_paused(self) -> None:
         if self.block_on_pause:
@@ -57,8 +76,12 @@ class HookControl(LoopControl):
     def state(self) -> RunState:
         state = super().state()
         optimizers = [
-            {"optimizer": type(opt).__name__, "steps": steps, "lrs": _group_lrs(opt)}
-            for opt, steps in list(self.optimizers.items())
+            {
+                "optimizer": type(opt).__name__,
+                "steps": self.step_counts.get(id(opt), 0),
+                "lrs": _group_lrs(opt),
+            }
+            for opt in self.live_optimizers()
         ]
         return state.model_copy(update={"optimizer_steps": self.step, "optimizers": optimizers})
 
@@ -82,8 +105,10 @@ class Steering:
         self.ranks = RankSync.open()
         self.control.block_on_pause = self.ranks is None
         self.probe = probe
-        self.primary: weakref.ref[Any] | None = None
-        self._last_stepped: weakref.ref[Any] | None = None
+        #: Held strongly: an optimizer the program dropped is replaced by its successor's
+        #: second step in a row, and one held optimizer is cheap.
+        self._primary: Any = None
+        self._last_stepped: int | None = None
         self._scheduled: dict[int, list[Any]] = {}
         self._step_lr: float | None = None
         self._stop_sent = False
@@ -94,7 +119,6 @@ class Steering:
     def before_step(self, optimizer: Any) -> None:
         """Global pre-hook: at a primary step, the step boundary; then scale the LRs."""
         control = self.control
-        control.optimizers[optimizer] = control.optimizers.get(optimizer, 0) + 1
         if self._is_primary(optimizer):
             schedule_lr = _first_lr(optimizer)
             if not self._started:
@@ -114,9 +138,10 @@ class Steering:
         if scheduled is not None:
             for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
                 group["lr"] = lr
-        if self.primary is None or self.primary() is not optimizer:
-            return
         control = self.control
+        control.count_step(optimizer)
+        if self._primary is not optimizer:
+            return
         control.step += 1
         control.lr = self._step_lr
         fields = {
@@ -132,7 +157,7 @@ class Steering:
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""
-        for optimizer in list(self.control.optimizers):
+        for optimizer in self.control.live_optimizers():
             scheduled = self._scheduled.pop(id(optimizer), None)
             if scheduled is not None:
                 for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
@@ -149,13 +174,10 @@ class Steering:
     # ---- inside ----------------------------------------------------------------------------------
 
     def _is_primary(self, optimizer: Any) -> bool:
-        primary = self.primary() if self.primary is not None else None
-        last = self._last_stepped() if self._last_stepped is not None else None
-        self._last_stepped = weakref.ref(optimizer)
-        if primary is None or (optimizer is not primary and last is optimizer):
-            self.primary = weakref.ref(optimizer)
-            return True
-        return optimizer is primary
+        last, self._last_stepped = self._last_stepped, id(optimizer)
+        if self._primary is None or (optimizer is not self._primary and last == id(optimizer)):
+            self._primary = optimizer
+        return optimizer is self._primary
 
     def _start(self, schedule_lr: float) -> None:
         self._started = True
