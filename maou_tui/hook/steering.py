@@ -183,7 +183,7 @@ class Steering:
         self._started = True
         if self.events is not None:
             self.events.emit(
-                StageStarted(stage=1, name="TRAINING", metric="loss", base_lr=schedule_lr)
+                StageStarted(stage=1, name="TRAINING", metric="metric", base_lr=schedule_lr)
             )
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from maou_tui.hook.supervise import hook_env
+from maou_tui.ingest import load_store
 from tests.hook.conftest import (
     WARMUP_SGD,
     last_logged_step,
@@ -69,6 +70,12 @@ def test_pause_halve_resume_stop_a_plain_torch_script(tmp_path: Path) -> None:
     assert all(e["loss"] is not None and e["loss"] > 0 for e in steps)
     applied = [e["command"] for e in events if e["type"] == "control"]
     assert applied == ["pause", "scale_lr", "resume", "stop"]
+    # What the TUI charts: the loss and the LR of every step, the halving visible.
+    store = load_store(run_dir)
+    loss, lr = store.series("loss"), store.series("lr")
+    assert len(loss) == len(rows) and all(v > 0 for v in loss.values)
+    charted = zip(lr.values, rows, strict=True)
+    assert all(math.isclose(v, used, rel_tol=1e-3) for v, (_, _, used) in charted)
 
 
 def test_a_program_without_torch_loads_nothing(tmp_path: Path) -> None:
