@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import time
@@ -96,3 +97,17 @@ def test_a_failing_hook_switches_off_and_the_program_trains_on(tmp_path: Path) -
     assert "finished 20 steps" in done.stdout
     assert done.stderr.count("maou-tui hook: switched off after an error") == 1
     assert "control.sock exists and is not a socket" in done.stderr
+
+
+def test_the_sitecustomize_it_shadows_still_runs(tmp_path: Path) -> None:
+    """A virtualenv's or distribution's own sitecustomize, later on the path, is not lost."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "sitecustomize.py").write_text("import builtins\nbuiltins.THEIRS_RAN = True\n")
+    env = hook_env(tmp_path)
+    env["PYTHONPATH"] += os.pathsep + str(theirs)
+    check = "import builtins, sitecustomize; print(builtins.THEIRS_RAN, sitecustomize.__file__)"
+    done = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ran, ours = done.stdout.split()
+    assert ran == "True" and ours.endswith("maou_tui/hook/site/sitecustomize.py")

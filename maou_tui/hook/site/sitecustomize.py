@@ -15,6 +15,12 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # typing is not imported at start-up; mypy reads this idiom
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
 _RUN_DIR_ENV = "MAOU_TUI_HOOK_RUN_DIR"
 #: Path entries where maou_tui and its dependencies are importable (those of ``maou-tui run``);
 #: appended after the program's own entries only when the hook attaches.
@@ -40,7 +46,9 @@ def _attach() -> None:
 class _AfterTorchOptimizer:
     """A meta-path finder that runs ``_attach`` right after ``torch.optim.optimizer`` loaded."""
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname != _WATCHED:
             return None
         sys.meta_path.remove(self)
@@ -51,7 +59,7 @@ class _AfterTorchOptimizer:
             return spec
         original = spec.loader.exec_module
 
-        def exec_module(module: object) -> None:
+        def exec_module(module: ModuleType) -> None:
             original(module)
             try:
                 _attach()
