@@ -69,6 +69,8 @@ def run_captured(
     """Run ``command`` on a pseudo-terminal, appending all it prints to ``log_path``; its
     exit status (negative: killed by that signal)."""
     master, slave = open_terminal(*size)
+    # An inherited COLUMNS/LINES would override the terminal's size for shutil and others.
+    env = {**env, "COLUMNS": str(size[0]), "LINES": str(size[1])}
     try:
         process = subprocess.Popen(
             list(command),
