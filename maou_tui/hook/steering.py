@@ -122,7 +122,7 @@ class Steering:
         if self._is_primary(optimizer):
             schedule_lr = _first_lr(optimizer)
             if not self._started:
-                self._start(schedule_lr)
+                self._start(optimizer, schedule_lr)
             self._boundary(schedule_lr)
             self._step_lr = control.lr_multiplier * schedule_lr
         multiplier = control.lr_multiplier
@@ -179,11 +179,14 @@ class Steering:
             self._primary = optimizer
         return optimizer is self._primary
 
-    def _start(self, schedule_lr: float) -> None:
+    def _start(self, optimizer: Any, schedule_lr: float) -> None:
+        """``stage_started`` with the base LR: the scheduler's ``initial_lr`` where one set it
+        (a warmup's first LR may be 0), else the LR of the first step."""
+        base_lr = float(optimizer.param_groups[0].get("initial_lr", schedule_lr))
         self._started = True
         if self.events is not None:
             self.events.emit(
-                StageStarted(stage=1, name="TRAINING", metric="metric", base_lr=schedule_lr)
+                StageStarted(stage=1, name="TRAINING", metric="metric", base_lr=base_lr)
             )
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from maou_tui.hook.supervise import hook_env
 from maou_tui.ingest import load_store
 from tests.hook.conftest import (
@@ -69,6 +71,8 @@ def test_pause_halve_resume_stop_a_plain_torch_script(tmp_path: Path) -> None:
         for e, (_, _, used) in zip(steps, rows, strict=True)
     )
     assert all(e["loss"] is not None and e["loss"] > 0 for e in steps)
+    stage = next(e for e in events if e["type"] == "stage_started")
+    assert stage["base_lr"] == LR  # the scheduler's initial_lr, not the warmup's first LR
     applied = [e["command"] for e in events if e["type"] == "control"]
     assert applied == ["pause", "scale_lr", "resume", "stop"]
     # What the TUI charts: the loss and the LR of every step, the halving visible.
@@ -87,6 +91,7 @@ def test_a_program_without_torch_loads_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.strip() == "[]", done
 
 
+@pytest.mark.slow  # a second torch start-up (~10-25 s on 2 loaded cores) in the default suite
 def test_a_failing_hook_switches_off_and_the_program_trains_on(tmp_path: Path) -> None:
     """The control socket's path is taken by a regular file: the hook cannot serve."""
     (tmp_path / "control.sock").write_text("not a socket")

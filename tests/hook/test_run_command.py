@@ -34,5 +34,6 @@ def test_bad_command_lines_are_one_line_and_exit_2(tmp_path: Path) -> None:
     ):
         done = maou_tui("run", "--no-tui", "--runs-root", str(tmp_path / "runs"), *args)
         assert done.returncode == 2
-        assert done.stderr.strip().splitlines() == [f"maou-tui run: error: {message}"]
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith(f"maou-tui run: error: {message}")
     assert not (tmp_path / "runs").exists()
