@@ -91,7 +91,8 @@ class Steering:
 
     def __init__(self, run_dir: Path, probe: LossProbe) -> None:
         self.run_dir = run_dir
-        self.rank = torchrun_rank()
+        self.ranks = RankSync.open()  # first: nothing is left open if joining the ranks fails
+        self.rank = self.ranks.rank if self.ranks is not None else torchrun_rank()
         self.events: EventWriter | None = None
         server: ControlServer | None = None
         if self.rank == 0:
@@ -102,14 +103,14 @@ class Steering:
                 self.events.close()
                 raise
         self.control = HookControl(server, self.events)
-        self.ranks = RankSync.open()
         self.control.block_on_pause = self.ranks is None
         self.probe = probe
         #: Held strongly: an optimizer the program dropped is replaced by its successor's
         #: second step in a row, and one held optimizer is cheap.
         self._primary: Any = None
         self._last_stepped: int | None = None
-        self._scheduled: dict[int, list[Any]] = {}
+        #: LRs as the scheduler set them, by optimizer, while a scaled step runs.
+        self._scheduled: dict[int, tuple[Any, list[Any]]] = {}
         self._step_lr: float | None = None
         self._stop_sent = False
         self._started = False
@@ -128,7 +129,7 @@ class Steering:
         multiplier = control.lr_multiplier
         if multiplier != 1.0:
             groups = optimizer.param_groups
-            self._scheduled[id(optimizer)] = [group["lr"] for group in groups]
+            self._scheduled[id(optimizer)] = (optimizer, [group["lr"] for group in groups])
             for group in groups:
                 group["lr"] = group["lr"] * multiplier
 
@@ -136,8 +137,7 @@ class Steering:
         """Global post-hook: the scheduled LRs back; at a primary step, its step event."""
         scheduled = self._scheduled.pop(id(optimizer), None)
         if scheduled is not None:
-            for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
-                group["lr"] = lr
+            _put_back(*scheduled)
         control = self.control
         control.count_step(optimizer)
         if self._primary is not optimizer:
@@ -157,11 +157,8 @@ class Steering:
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""
-        for optimizer in self.control.live_optimizers():
-            scheduled = self._scheduled.pop(id(optimizer), None)
-            if scheduled is not None:
-                for group, lr in zip(optimizer.param_groups, scheduled, strict=True):
-                    group["lr"] = lr
+        while self._scheduled:
+            _put_back(*self._scheduled.popitem()[1])
 
     def close(self) -> None:
         """Write what is waiting, close the socket and the events (at exit or switch-off)."""
@@ -222,6 +219,11 @@ def _interrupt() -> None:
         signal.raise_signal(signal.SIGINT)
     else:
         raise KeyboardInterrupt
+
+
+def _put_back(optimizer: Any, lrs: list[Any]) -> None:
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        group["lr"] = lr
 
 
 def _first_lr(optimizer: Any) -> float:
