@@ -10,7 +10,10 @@ NAME = "run"
 HELP = (
     "Start a training run in the background (its own session: it survives closing the "
     "terminal) and show it. Options not listed here go to maou-train "
-    "(see `maou-train --help`); with none, the tiny preset runs Stages 1 -> 2 -> 3."
+    "(see `maou-train --help`); with none, the tiny preset runs Stages 1 -> 2 -> 3. "
+    "`maou-tui run [options] -- CMD [ARGS...]` runs any command instead (maou learn-model, "
+    "a torch script, torchrun, HF Trainer, Lightning): its output is captured to the run's "
+    "train.log and its PyTorch optimizer steps can be paused, slowed and stopped."
 )
 PASSTHROUGH = True
 
@@ -52,6 +55,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torchrun's rendezvous options with --nproc-per-node (default: --standalone; "
         "e.g. '--nnodes 2 --node-rank 0 --rdzv-endpoint host:29400')",
     )
+    parser.add_argument(
+        "--terminal-size",
+        type=_terminal_size,
+        default=None,
+        metavar="COLSxROWS",
+        help="with -- CMD: the size of the terminal CMD prints to (default: this terminal's, "
+        "else 120x40), so progress bars draw",
+    )
+
+
+def _terminal_size(text: str) -> tuple[int, int]:
+    columns, _, rows = text.partition("x")
+    if not (columns.isdigit() and rows.isdigit()) or int(columns) < 20 or int(rows) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a terminal size like 120x40")
+    return int(columns), int(rows)
 
 
 def _process_count(text: str) -> int:
@@ -67,7 +85,88 @@ def _ddp_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
     return [sys.executable, "-m", "trainer.launch_ddp", *torchrun, "--", *trainer]
 
 
+def _command_mode(args: argparse.Namespace) -> list[str] | None:
+    """The CMD of ``run [options] -- CMD ...``; None for a maou-train run."""
+    if args.passthrough[:1] != ["--"]:
+        return None
+    return args.passthrough[1:]
+
+
+def _command_error(args: argparse.Namespace, command: list[str]) -> str | None:
+    """Why ``run -- CMD`` cannot start (one line), or None."""
+    import shutil
+
+    if not command:
+        return "nothing after --; give the command to run, e.g. -- python train.py"
+    if args.nproc_per_node > 1:
+        return "--nproc-per-node is for maou-train; with -- CMD, run torchrun yourself"
+    if shutil.which(command[0]) is None:
+        return f"{command[0]}: command not found; check the name or give its path"
+    return None
+
+
+def _supervisor_command(command: list[str], run_dir: Path, size: tuple[int, int]) -> list[str]:
+    columns, rows = size
+    supervisor = [sys.executable, "-m", "maou_tui.hook.supervise", "--run-dir", str(run_dir)]
+    return [*supervisor, "--columns", str(columns), "--rows", str(rows), "--", *command]
+
+
+def _new_command_run_dir(command: list[str], runs_root: Path) -> Path:
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = runs_root / f"{stamp}-{Path(command[0]).name}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
 def run(args: argparse.Namespace) -> int:
+    command = _command_mode(args)
+    if command is not None:
+        return run_command(args, command)
+    return run_trainer(args)
+
+
+def run_command(args: argparse.Namespace, command: list[str]) -> int:
+    """``run -- CMD``: CMD under the supervisor, hooked, detached; then the TUI."""
+    import shutil
+
+    from maou_tui.launch import (
+        DETACHED_WAIT_S,
+        START_WAIT_S,
+        LaunchError,
+        come_back_hint,
+        fail,
+        holds_events,
+        show,
+        start_detached,
+    )
+
+    error = _command_error(args, command)
+    if error is not None:
+        return fail(NAME, error)
+    run_dir = args.run_dir or _new_command_run_dir(command, args.runs_root)
+    if holds_events(run_dir):
+        return fail(NAME, f"{run_dir} already holds a run; pick a new --run-dir")
+    size = args.terminal_size or tuple(shutil.get_terminal_size((120, 40)))
+    wait_s = DETACHED_WAIT_S if args.no_tui else START_WAIT_S
+    try:
+        launched = start_detached(_supervisor_command(command, run_dir, size), run_dir, wait_s)
+    except LaunchError as exc:
+        return fail(NAME, str(exc), exc.exit_code)
+    if args.no_tui:
+        print(f"started {command[0]} (supervisor pid {launched.pid}) in {run_dir}")
+        print(f"watch and steer it with: maou-tui attach {run_dir}")
+        return 0
+    app_status = show(run_dir, "run", args.theme, args.runs_root, launched.pid)
+    print(come_back_hint(run_dir))
+    return app_status
+
+
+def run_trainer(args: argparse.Namespace) -> int:
     from maou_tui.launch import (
         DETACHED_WAIT_S,
         START_WAIT_S,
