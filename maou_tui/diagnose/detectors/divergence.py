@@ -172,3 +172,49 @@ def _divergence_detection(
         advice=advice.lr_advice("divergence", ctx, data.multiplier),
         last_step=int(b["end"][last]),
     )
+
+
+#: A single logged loss this many times the stage's first logged point (the untrained model's
+#: loss, or close to it) is a blow-up, reported at that point: training never takes the loss of
+#: a fresh network three times above where it started, and waiting for blocks to confirm it
+#: would report it a sixteenth of an epoch late. Read on the values as logged (a running mean
+#: that triples has batches far above that).
+BLOWUP_POINT_RATIO = 3.0
+
+
+def first_blowup(values: np.ndarray, reference: float) -> int | None:
+    """Index of the first value at least BLOWUP_POINT_RATIO x ``reference`` (None: none)."""
+    if not (math.isfinite(reference) and reference > 0):
+        return None
+    with np.errstate(invalid="ignore"):
+        hits = np.flatnonzero(values >= BLOWUP_POINT_RATIO * reference)
+    return int(hits[0]) if hits.size else None
+
+
+def point_blowup(data: StageData) -> list[Detection]:
+    """The first logged point far above the stage's first one, at that very step."""
+    if data.first_blowup is None:
+        return []
+    step, loss, reference = data.first_blowup
+    ctx = data.ctx
+    return [
+        Detection(
+            kind="divergence",
+            severity="critical",
+            onset=step,
+            epoch=None,
+            message=(
+                f"Stage {ctx.stage} loss blew up: {loss:.4g} at step {step} is "
+                f"{loss / reference:.1f}x the stage's first logged loss {reference:.4g}"
+            ),
+            evidence={
+                "loss": loss,
+                "reference_loss": reference,
+                "ratio": loss / reference,
+                "rule": "point_blowup",
+                "detected_at_step": step,
+            },
+            advice=advice.lr_advice("divergence", ctx, data.multiplier),
+            last_step=max(step, data.last_step),
+        )
+    ]
