@@ -141,6 +141,8 @@ def _divergence_detection(
     b = data.blocks
     peak = float(b["mean"][onset : last + 1].max())
     ctx = data.ctx
+    # a loss that reached 0 (a memorised training set) has no finite ratio to a rise
+    floor = max(best, 1e-12)
     if why == "first_point":
         what = (
             f"the stage's first point, {peak / BCE_UNTRAINED_LOSS:.1f}x the ln 2 a fresh "
@@ -149,9 +151,9 @@ def _divergence_detection(
     elif why == "above_untrained":
         what = f"above the untrained model's {ref:.4g} for {last - onset + 1} blocks"
     elif best_i == 0:
-        what = f"{peak / best:.1f}x the untrained model's {best:.4g}"
+        what = f"{peak / floor:.1f}x the untrained model's {best:.4g}"
     else:
-        what = f"{peak / best:.1f}x its best {best:.4g} (step {int(b['end'][best_i])})"
+        what = f"{peak / floor:.3g}x its best {best:.4g} (step {int(b['end'][best_i])})"
     return Detection(
         kind="divergence",
         severity="critical",
@@ -163,7 +165,7 @@ def _divergence_detection(
             "best_step": int(b["end"][best_i]),
             "loss": float(b["mean"][last]),
             "peak_loss": peak,
-            "ratio": peak / best,
+            "ratio": peak / floor,
             "lr": float(b["lr"][onset]),
             "detected_at_step": int(b["end"][detected]),
             "rule": why,

@@ -19,9 +19,11 @@ OVERFIT_MIN_GENERALISATION_LOSS = 0.05
 OVERFIT_MIN_EPOCHS_SINCE_BEST = 3
 #: ...while the training loss kept falling by at least this fraction since that best epoch.
 OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
-#: Epochs over which the validation loss must be rising (fitted slope > 0) and the training
-#: loss falling at the moment of the report: a validation loss that jumped once (an LR spike)
-#: and is coming down again is not overfitting.
+#: Epochs over which the validation loss must be rising (never falling from one epoch to the
+#: next) and the training loss falling (fitted slope < 0) at the moment of the report: a
+#: validation loss that jumped once (an LR spike) and is coming down again is not overfitting,
+#: nor one that swings around a level under a high LR (Keras/Lightning at SGD 0.3 with
+#: momentum: 0.139 -> 0.149 -> 0.177 -> 0.159, back to 0.123); overfitting climbs steadily.
 OVERFIT_TREND_EPOCHS = 3
 
 # --- oscillation, seen on epoch means ------------------------------------------------------
@@ -121,7 +123,7 @@ def overfitting(data: StageData) -> list[Detection]:
             and gl >= OVERFIT_MIN_GENERALISATION_LOSS
             and bool(np.all(recent >= best * (1 + OVERFIT_MIN_GENERALISATION_LOSS)))
             and train_gain >= OVERFIT_MIN_TRAIN_IMPROVEMENT
-            and _slope(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) > 0
+            and bool(np.all(np.diff(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) >= 0))
             and _slope(train[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) < 0
         ):
             return [_overfitting_detection(data, best_i, i)]
