@@ -329,3 +329,37 @@ def test_hf_trainer_advice_names_training_arguments(curves, rng):
     f = next(f for f in diagnose(curves.store()) if f.kind == "stagnation")
     assert f.advice.option == "TrainingArguments(learning_rate=)"
     assert f.advice.suggested == pytest.approx(2e-6)
+
+
+def test_known_non_problems_stay_quiet(curves, rng):
+    """The guide's non-problems: a step whose LR did not move (AMP skipped the optimizer step
+    during warmup), a Stage 2 ending with its LR above 0 (older maou builds never finished the
+    decay) and running means dipping at each epoch start are not LR problems."""
+    n, warm = 1600, 200
+    lr = np.minimum(1.0, (np.arange(n) + 1) / warm) * 1e-3
+    lr[50] = lr[49]  # AMP's GradScaler skipped step 51: the scheduler did not advance
+    lr[warm:] = np.linspace(1e-3, 2e-4, n - warm)  # the decay stopped short of 0
+    acc = np.clip(0.6 + 0.38 * (1 - np.exp(-5 * np.arange(n) / n)), 0, 1)
+    store = curves.stage(
+        2, decaying(n, rng), 160, lr=lr, warmup_steps=warm, metric=acc, cumulative_metric=True
+    ).store()
+    assert serious(diagnose(store)) == []
+
+
+def test_the_readers_averaging_decides_over_the_shape_tests(curves, rng):
+    """A series the reader marked as plain values is never inverted as a running mean: a flat
+    per-batch loss whose first epoch is shaped like a running mean stays as logged."""
+    from maou_tui.diagnose import Diagnoser
+
+    loss = np.concatenate([2.0 / np.arange(1, 41) + 1.0, np.full(200, 1.0)])
+    curves.stage(1, loss, 40)
+    store = curves.store()
+    store.run = None  # as a log: no run_started, so the loss may be a running mean
+    store.series("loss").averaging = "plain"
+    diagnoser = Diagnoser(store)
+    diagnoser.finish()
+    assert diagnoser._stages[1].cumulative is False
+    store.series("loss").averaging = "running_mean"
+    again = Diagnoser(store)
+    again.finish()
+    assert again._stages[1].cumulative is True
