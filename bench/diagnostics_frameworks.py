@@ -22,12 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED
 from bench.corpus.labels import SCORED, allowed, labels, read_series
 from bench.corpus.loading import chunks, read_events, store_of
 from maou_tui.diagnose import Diagnoser, diagnose
 from maou_tui.store import RunStore
-
-from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED
 
 SEEDS = {
     "calibrate": tuple(f"seed{s}" for s in CALIBRATE_SEEDS),

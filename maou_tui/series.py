@@ -65,7 +65,6 @@ class Series:
     capacity not yet written is never touched, so it takes no resident memory."""
 
     __slots__ = (
-        "averaging",
         "_batches",
         "_buckets",
         "_chunked",
@@ -76,6 +75,7 @@ class Series:
         "_stages",
         "_steps",
         "_values",
+        "averaging",
         "name",
     )
     _FLUSH_AT = 4096

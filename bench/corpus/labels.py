@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,7 @@ def labels(series: dict[str, Any], classes: int = 10) -> set[str]:
         found.add("overfitting")
     if not broken and learned and "overfitting" not in found:
         drops = sum(
-            1
-            for a, b in zip(acc, acc[1:], strict=False)
-            if a is not None and b is not None and b <= a - 0.02
+            1 for a, b in pairwise(acc) if a is not None and b is not None and b <= a - 0.02
         )
         if drops >= 3:
             found.add("oscillation")
@@ -129,7 +128,7 @@ def _overfits(train: list[Any], val: list[Any]) -> bool:
     last_i, last = pairs[-1]
     t_best, t_last = train[best_i], train[last_i]
     after = [v for i, v in pairs if i >= best_i]
-    rises = sum(1 for a, b in zip(after, after[1:], strict=False) if b > a)
+    rises = sum(1 for a, b in pairwise(after) if b > a)
     return (
         last_i - best_i >= 3
         and last >= 1.10 * best
@@ -157,9 +156,9 @@ def _worse_at_peak(train: list[Any], warm: int) -> bool:
     """An epoch train loss at the LR's peak (epochs W+1..W+2) 1.5x the lowest before it."""
     for i in (warm, warm + 1):
         before = _finite(train[:i])
-        if i < len(train) and train[i] is not None and before:
-            if math.isfinite(train[i]) and train[i] >= 1.5 * min(before):
-                return True
+        value = train[i] if i < len(train) else None
+        if value is not None and before and math.isfinite(value) and value >= 1.5 * min(before):
+            return True
     return False
 
 
