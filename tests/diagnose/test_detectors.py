@@ -363,3 +363,43 @@ def test_the_readers_averaging_decides_over_the_shape_tests(curves, rng):
     again = Diagnoser(store)
     again.finish()
     assert again._stages[1].cumulative is True
+
+
+def _epoch_only_stage3(curves, train, val, lr):
+    """maou's Stage 3 as it prints without progress bars: one LOSS line and one LR an epoch."""
+    rows = [
+        {"epoch": e, "global_step": e, "train_loss": t, "val_loss": v, "lr": r}
+        for e, (t, v, r) in enumerate(zip(train, val, lr, strict=True), start=1)
+    ]
+    curves.stage(3, [], 1, epoch_ends=rows)
+    for ev in curves.events:
+        if isinstance(ev, StageStarted):
+            ev.base_lr = ev.effective_lr = ev.lr_scale = ev.batch_size = None
+    return curves.store()
+
+
+def test_maou_stage3_at_lr_1e6_is_stagnation_told_to_raise_it(curves):
+    """The issue's real maou run: validation 4.822 -> 4.815 -> 4.812 -> 4.811 at LR 1e-6."""
+    store = _epoch_only_stage3(
+        curves, [4.83, 4.82, 4.818, 4.817], [4.822, 4.815, 4.812, 4.811], [1e-6, 1e-6, 0, 0]
+    )
+    found = {f.kind: f for f in diagnose(store) if f.severity != "info"}
+    assert set(found) == {"stagnation"}
+    assert found["stagnation"].advice.option == "--learning-ratio"
+    assert found["stagnation"].advice.suggested == pytest.approx(2e-6)
+
+
+def test_maou_stage3_first_epoch_far_above_chance_is_divergence(curves):
+    """The issue's real maou run at LR 1.0: first-epoch train loss 17.2 (about 4.5 normally)."""
+    store = _epoch_only_stage3(curves, [17.2, 9.1, 8.3], [9.5, 8.9, 8.4], [1.0, 0.5, 0.0])
+    found = [f for f in diagnose(store) if f.kind == "divergence"]
+    assert found and found[0].epoch == 1 and found[0].severity == "critical"
+    assert found[0].advice.suggested == pytest.approx(1 / 3)
+
+
+def test_healthy_maou_stage3_epochs_stay_quiet(curves):
+    """maou's reference run: train 4.48 -> 4.27 -> 3.90, validation 4.62 -> 4.48 -> 4.45."""
+    store = _epoch_only_stage3(
+        curves, [4.4839, 4.2655, 3.9035], [4.6180, 4.4808, 4.4529], [0.001, 0.0005, 0.0]
+    )
+    assert serious(diagnose(store)) == []
