@@ -75,6 +75,7 @@ class Series:
         "_stages",
         "_steps",
         "_values",
+        "averaging",
         "name",
     )
     _FLUSH_AT = 4096
@@ -87,6 +88,10 @@ class Series:
 
     def __init__(self, name: str, capacity: int = 256) -> None:
         self.name = name
+        #: How each printed value was averaged, as a reader inferred it: "plain" (this batch or
+        #: a plain mean over the logging interval), "running_mean" (since the epoch start), "ema";
+        #: None when no reader said (diagnostics then decide from the data).
+        self.averaging: Literal["plain", "running_mean", "ema"] | None = None
         self._n = 0
         self._pending: list[tuple[int, float, int, int, int]] = []
         self._chunks: list[tuple[StepColumns, np.ndarray]] = []  # before every pending point

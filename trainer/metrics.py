@@ -61,6 +61,8 @@ def policy_validation_sums(
         "positive_targets": positives.sum(),
         "confident": confident.sum(),
         "confident_wins": (confident & (value_target > 0.5)).sum(),
+        "value_target_sum": value_target.float().sum(),
+        "value_target_sq_sum": (value_target.float() ** 2).sum(),
         "empty_targets": (total_mass <= 0).sum(),
     }
 
@@ -76,6 +78,7 @@ def finish_validation_metrics(sums: dict[str, float], samples: int) -> dict[str,
     confident = sums["confident"]
     mean = sums["value_sum"] / samples
     variance = max(0.0, sums["value_sq_sum"] / samples - mean * mean)
+    label_mean = sums["value_target_sum"] / samples
     return {
         "policy_cross_entropy": sums["policy_cross_entropy"] / samples,
         "policy_accuracy": sums["policy_accuracy"] / samples,
@@ -85,5 +88,8 @@ def finish_validation_metrics(sums: dict[str, float], samples: int) -> dict[str,
         "value_high_confidence_rate": sums["confident_wins"] / confident if confident else None,
         "value_mean": mean,
         "value_std": variance**0.5,
+        # what the best constant answer (the labels' mean) scores: the labels' variance
+        "value_label_mean": label_mean,
+        "value_constant_brier": max(0.0, sums["value_target_sq_sum"] / samples - label_mean**2),
         "policy_empty_target_rate": sums["empty_targets"] / samples,
     }

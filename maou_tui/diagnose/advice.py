@@ -49,12 +49,33 @@ LR_RULES: dict[str, LrRule] = {
 }
 
 
-def stage_lr_option(stage: int | None) -> str | None:
+#: The LR setting of each framework other than maou, named as its users set it
+#: (``context.run_source`` says which produced the run).
+LR_KNOBS: dict[str, str] = {
+    "transformers": "TrainingArguments(learning_rate=)",
+    "lightning": "the optimizer's lr (configure_optimizers)",
+    "keras": "the optimizer's learning_rate",
+    "torch": "the optimizer's lr",
+}
+
+
+def stage_lr_option(stage: int | None, source: str = "maou") -> str | None:
+    """The setting that changes the LR: maou's option for the stage, or the framework's knob."""
+    if source in LR_KNOBS:
+        return LR_KNOBS[source]
     return _stage_lr_option(stage) if stage in (1, 2, 3) else None
 
 
+def is_maou(ctx: StageContext) -> bool:
+    """maou's options, sqrt batch scaling and the guide's LR tables apply to the run."""
+    return ctx.source not in LR_KNOBS
+
+
 def scale_in_force(ctx: StageContext) -> float | None:
-    """The sqrt factor the trainer applied: the logged one, else computed from the batch size."""
+    """The sqrt factor the trainer applied: the logged one, else computed from the batch size
+    (maou and this project's trainer only: other trainers use the LR they are given)."""
+    if not is_maou(ctx):
+        return None
     if ctx.lr_scale:
         return ctx.lr_scale
     if ctx.batch_size and ctx.batch_size > 0:
@@ -66,14 +87,15 @@ def current_cli_lr(ctx: StageContext, multiplier: float = 1.0) -> float | None:
     """The CLI value that gives the LR in force now (the live multiplier included)."""
     base = ctx.base_lr
     if base is None and ctx.effective_lr is not None:
-        scale = scale_in_force(ctx)
-        base = ctx.effective_lr / scale if scale else None
+        # no sqrt factor logged and no batch size to compute it: the LR as logged is the best
+        # estimate of the CLI value (the factor is 1 up to maou's base batch of 256)
+        base = ctx.effective_lr / (scale_in_force(ctx) or 1.0)
     return base * multiplier if base is not None else None
 
 
 def arch_note(ctx: StageContext) -> str:
     """The guide's characterisation of the architecture ("ViT wants lower LRs")."""
-    if not ctx.architecture:
+    if not ctx.architecture or not is_maou(ctx):
         return ""
     try:
         return TABLES[normalise_arch(ctx.architecture)].summary
@@ -85,6 +107,8 @@ def guide_search_top(ctx: StageContext) -> float | None:
     """The top of the guide's search range (effective LR) for this stage. With the architecture
     unknown (a maou log does not name it), the highest top of any architecture in the guide's
     tables: an LR above that is too high whatever the network."""
+    if not is_maou(ctx):
+        return None
     rec = _recommendation(ctx)
     if rec is not None:
         return rec.search_range[1]
@@ -92,6 +116,21 @@ def guide_search_top(ctx: StageContext) -> float | None:
     if ctx.architecture or batch is None or ctx.stage not in (1, 2):
         return None
     return max(recommend(arch, ctx.stage, batch).search_range[1] for arch in TABLES)
+
+
+def lr_below_guide(ctx: StageContext, multiplier: float = 1.0) -> bool:
+    """The effective LR in force is below the bottom of the guide's search range for the stage
+    (with the architecture unknown: below every architecture's bottom, at the stage's batch or
+    maou's base batch of 256)."""
+    current = current_cli_lr(ctx, multiplier)
+    if current is None or not is_maou(ctx) or ctx.stage not in (1, 2, 3):
+        return False
+    effective = current * (scale_in_force(ctx) or 1.0)
+    rec = _recommendation(ctx)
+    if rec is not None:
+        return effective < rec.search_range[0]
+    batch = ctx.batch_size or BASE_BATCH_SIZE
+    return effective < min(recommend(arch, ctx.stage, batch).search_range[0] for arch in TABLES)
 
 
 def _largest_batch_for_scale(ctx: StageContext) -> int | None:
@@ -116,7 +155,7 @@ def _join(*parts: str) -> str:
 def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str = "") -> Advice:
     """Advice that changes the stage's LR by the guide's factor for ``kind``."""
     rule = LR_RULES[kind]
-    option = stage_lr_option(ctx.stage)
+    option = stage_lr_option(ctx.stage, ctx.source)
     current = current_cli_lr(ctx, multiplier)
     suggested = current * rule.factor if current is not None else None
     scale = scale_in_force(ctx)
@@ -161,7 +200,7 @@ def warmup_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
 
 
 def _recommendation(ctx: StageContext) -> Recommendation | None:
-    if not ctx.architecture or not ctx.batch_size:
+    if not ctx.architecture or not ctx.batch_size or not is_maou(ctx):
         return None
     try:
         return recommend(ctx.architecture, ctx.stage, ctx.batch_size)
@@ -174,7 +213,11 @@ def overfitting_advice(
 ) -> Advice:
     """Overfitting: LR 1/2 plus regularisation, fewer epochs, a threshold stop (guide §6)."""
     epochs_option = STAGES[ctx.stage].epochs_option if ctx.stage in STAGES else "--epoch"
-    if ctx.stage == 2:
+    if not is_maou(ctx):
+        extra = "fewer epochs"
+        if best_epoch is not None:
+            extra += f" (stop after epoch {best_epoch}), or more regularisation (dropout)"
+    elif ctx.stage == 2:
         extra = "add --stage2-head-dropout 0.1 (needs --stage2-hidden-dim)"
         if best_epoch is not None:
             extra += f"; {epochs_option} {best_epoch}"
@@ -193,14 +236,14 @@ def overfitting_advice(
 
 def oscillation_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
     extra = "a larger batch lowers the gradient noise"
-    if ctx.stage == 3:
+    if ctx.stage == 3 and is_maou(ctx):
         extra = "--optimizer-beta2 0.999 -> 0.998; " + extra
     return lr_advice("oscillation", ctx, multiplier, extra)
 
 
 def stagnation_advice(ctx: StageContext, in_warmup: bool, multiplier: float = 1.0) -> Advice:
     extra = "check that warmup has ended (the LR may still be low)" if in_warmup else ""
-    if ctx.stage == 1:
+    if ctx.stage == 1 and is_maou(ctx):
         extra = _join(extra, f"the guide suggests trying {STAGES[1].lr_option} 0.001")
     return lr_advice("stagnation", ctx, multiplier, extra)
 
@@ -239,9 +282,21 @@ VALUE_LOSS_RATIO_TOO_LOW = 0.1
 MAOU_VALUE_LOSS_RATIO = 1.0
 
 
-def value_collapse_advice(ctx: StageContext, multiplier: float = 1.0) -> Advice:
-    """Raise ``--value-loss-ratio`` when it is (nearly) zero; else lower the LR (maou's report:
-    value collapse came from a high LR with a huge batch)."""
+#: value_collapse's note when the LR is too low for the head to have learned anything.
+VALUE_HEAD_UNTRAINED_NOTE = (
+    "the value head has not learned yet: the LR is too low to move it (a collapse from a high "
+    "LR needs the opposite)"
+)
+
+
+def value_collapse_advice(
+    ctx: StageContext, multiplier: float = 1.0, lr_too_low: bool = False
+) -> Advice:
+    """Raise ``--value-loss-ratio`` when it is (nearly) zero; raise the LR when it is too low to
+    train the head (below the guide's range, or the loss stagnates: ``lr_too_low``); else lower
+    it (maou's report: value collapse came from a high LR with a huge batch)."""
+    if lr_too_low or lr_below_guide(ctx, multiplier):
+        return lr_advice("stagnation", ctx, multiplier, VALUE_HEAD_UNTRAINED_NOTE)
     ratio = ctx.value_loss_ratio
     if ratio is not None and ratio < VALUE_LOSS_RATIO_TOO_LOW:
         return Advice(

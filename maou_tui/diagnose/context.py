@@ -35,6 +35,11 @@ class StageContext:
     name: str | None = None
     pos_weight: float | None = None
     value_loss_ratio: float | None = None
+    policy_loss_ratio: float | None = None
+    source: str = "maou"
+    """Whose options the advice names (``LR_KNOBS``): maou's and this project's trainer's
+    ``--...-learning-rate`` by default; another framework's own LR setting when the run says
+    which framework produced it."""
 
     @property
     def warmup_end(self) -> int | None:
@@ -42,6 +47,30 @@ class StageContext:
         if not self.warmup_steps:
             return None
         return self.start_step + self.warmup_steps
+
+
+#: Sources whose own LR setting the advice names (``advice.LR_KNOBS``); anything else is maou or
+#: this project's trainer, whose options follow maou's ``learn-model``.
+FRAMEWORKS = ("transformers", "lightning", "keras", "torch")
+#: Keys only Hugging Face's ``TrainingArguments`` has: a run config holding them came from its
+#: Trainer (``TrainingArguments.to_dict()`` is what HF integrations record).
+_HF_ARGUMENT_KEYS = ("per_device_train_batch_size", "learning_rate")
+#: ``StageStarted.name`` of a loop recorded by ``maou_tui.sdk.Monitor`` (one stage, no maou head).
+SDK_LOOP_STAGE_NAME = "TRAINING"
+
+
+def run_source(config: dict[str, Any], stage_name: str | None) -> str:
+    """Whose options a finding's advice names: the ``framework`` a producer recorded in its
+    config, else HF when the config is HF's ``TrainingArguments``, else a plain torch loop for
+    an SDK-recorded stage, else maou (its logs and this project's trainer)."""
+    framework = str(config.get("framework") or "").lower()
+    if framework in FRAMEWORKS:
+        return framework
+    if all(key in config for key in _HF_ARGUMENT_KEYS):
+        return "transformers"
+    if stage_name == SDK_LOOP_STAGE_NAME:
+        return "torch"
+    return "maou"
 
 
 def _config_value(config: dict[str, Any], stage: int, *names: str) -> Any:
@@ -66,6 +95,8 @@ def stage_context(store: Any, stage: int) -> StageContext:
             architecture=arch,
             pos_weight=_config_value(config, stage, "pos_weight"),
             value_loss_ratio=config.get("value_loss_ratio"),
+            policy_loss_ratio=config.get("policy_loss_ratio"),
+            source=run_source(config, None),
         )
     return StageContext(
         stage=stage,
@@ -84,4 +115,6 @@ def stage_context(store: Any, stage: int) -> StageContext:
         name=started.name,
         pos_weight=_config_value(config, stage, "pos_weight"),
         value_loss_ratio=config.get("value_loss_ratio"),
+        policy_loss_ratio=config.get("policy_loss_ratio"),
+        source=run_source(config, started.name),
     )

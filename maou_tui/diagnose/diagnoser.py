@@ -17,7 +17,14 @@ import numpy as np
 
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.context import stage_context
-from maou_tui.diagnose.detectors import cumulative, divergence, epochs, loss, runtime
+from maou_tui.diagnose.detectors import (
+    cumulative,
+    divergence,
+    epoch_loss,
+    epochs,
+    loss,
+    runtime,
+)
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
@@ -30,11 +37,14 @@ from maou_tui.diagnose.signals import (
 #: Detectors over a stage's loss blocks and epoch table, in report order.
 STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
     runtime.nan,
+    divergence.point_blowup,
     divergence.divergence,
+    epoch_loss.epoch_divergence,
     loss.warmup_lr_too_high,
     loss.oscillation,
     epochs.epoch_oscillation,
     loss.stagnation,
+    epoch_loss.epoch_stagnation,
     epochs.overfitting,
     epochs.fail_fast_risk,
     epochs.value_collapse,
@@ -55,6 +65,8 @@ class _StageState:
     scanned: int = 0
     first_bad: int | None = None
     bad_count: int = 0
+    first_loss: float | None = None
+    blowup: tuple[int, float, float] | None = None
     reset_key: tuple = ()
     resets: list[Detection] = field(default_factory=list)
     memo: dict = field(default_factory=dict)
@@ -140,13 +152,9 @@ class Diagnoser:
         lo, hi = _stage_range(series, stage, n)
         if hi <= lo:
             return False
-        start = max(lo, state.scanned)
-        bad = ~np.isfinite(series.values[start:hi])
-        if bad.any():
-            if state.first_bad is None:
-                state.first_bad = int(series.steps[start:hi][bad][0])
-            state.bad_count += int(bad.sum())
-        state.scanned = hi
+        alarm = self._scan_points(state, series, lo, hi)
+        if state.cumulative is None:
+            state.cumulative = self._declared_running_mean(series)
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
                 series.batches[lo:hi],
@@ -157,7 +165,7 @@ class Diagnoser:
                 epoch_end=_first_epoch_end_loss(self.store, stage, int(series.epochs[lo])),
             )
             if state.cumulative is None:
-                return False
+                return alarm  # a NaN or a blow-up is reported before the averaging is known
         first = max(lo, state.fed)
         state.fed = hi
         steps, epochs_ = series.steps[first:hi], series.epochs[first:hi]
@@ -177,6 +185,38 @@ class Diagnoser:
         lrs = _lr_at(self.store.series("lr"), steps)
         state.blocks.add(steps, values, epochs_, lrs)
         return True
+
+    @staticmethod
+    def _scan_points(state: _StageState, series: Any, lo: int, hi: int) -> bool:
+        """Look at the stage's new points as logged, one by one: the first non-finite one and
+        the first blow-up are known at the point itself. True when one was just found."""
+        start = max(lo, state.scanned)
+        state.scanned = hi
+        values = series.values[start:hi]
+        found = False
+        bad = ~np.isfinite(values)
+        if bad.any():
+            found = state.first_bad is None
+            if found:
+                state.first_bad = int(series.steps[start:hi][bad][0])
+            state.bad_count += int(bad.sum())
+        if state.first_loss is None:
+            finite = np.flatnonzero(np.isfinite(series.values[lo:hi]))
+            state.first_loss = float(series.values[lo + finite[0]]) if finite.size else None
+        if state.blowup is None and state.first_loss is not None:
+            at = divergence.first_blowup(values, state.first_loss)
+            if at is not None:
+                state.blowup = (int(series.steps[start + at]), float(values[at]), state.first_loss)
+                found = True
+        return found
+
+    @staticmethod
+    def _declared_running_mean(series: Any) -> bool | None:
+        """What the reader says the series' averaging is (``Series.averaging``: ``plain``,
+        ``running_mean`` since the epoch start, or ``ema``); None when it does not say. An EMA
+        is read as it is: a smoothed per-batch value, not inverted."""
+        averaging = getattr(series, "averaging", None)
+        return None if averaging is None else averaging == "running_mean"
 
     def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
         """Re-checked only when a boundary may have become judgeable: a new epoch began, or
@@ -213,13 +253,15 @@ class Diagnoser:
             len(epoch_rows),
             len(nonfinite),
             state.bad_count,
+            state.blowup is not None,
             len(self.store.series("samples_per_s")) // 10,
         )
         if not force and signature == state.signature:
             return []
         state.signature, state.epochs_seen = signature, len(epoch_rows)
         data = self._stage_data(stage, state, nonfinite)
-        detections = _drop_aftermath([d for detector in STAGE_DETECTORS for d in detector(data)])
+        found = [d for detector in STAGE_DETECTORS for d in detector(data)]
+        detections = _one_direction(_drop_aftermath(_one_divergence_per_episode(found)), data)
         detections += self._boundary_resets(stage, state)
         return [f for d in detections if (f := self._merge(stage, d)) is not None]
 
@@ -233,6 +275,8 @@ class Diagnoser:
         n_ends = len(getattr(store, "epoch_ends", []))
         if state.table_key != n_ends:  # rebuilt only when an epoch ended
             state.table_key, state.table = n_ends, _epoch_table(store, stage, ctx.metric)
+        if ctx.base_lr is None and ctx.effective_lr is None:
+            ctx = replace(ctx, effective_lr=_peak_logged_lr(store, stage, state.table))
         return StageData(
             ctx=ctx,
             blocks=state.blocks.arrays(),
@@ -241,6 +285,9 @@ class Diagnoser:
             threshold_reached=any(t.stage == stage for t in getattr(store, "thresholds", [])),
             metric_now=_metric_now(store, stage, ctx.metric, state.table),
             first_nonfinite=state.first_bad,
+            epoch_only=_stage_range(store.series("loss"), stage)[1]
+            <= _stage_range(store.series("loss"), stage)[0],
+            first_blowup=state.blowup,
             nonfinite_count=state.bad_count,
             nonfinite_warnings=nonfinite,
             throughput=_stage_slice(store.series("samples_per_s"), stage),
@@ -294,6 +341,34 @@ class Diagnoser:
         d = runtime.stall_detection(store.current_stage, step, silent, typical)
         found = self._merge(store.current_stage or 0, d)
         return [found] if found is not None else []
+
+
+def _one_divergence_per_episode(detections: list[Detection]) -> list[Detection]:
+    """A blow-up found at its point and a block divergence confirmed after it (its onset at or
+    before the point) are one episode, reported once: at the point. Decided from onsets and
+    confirmation steps only, which never change, so a live run and a whole file agree."""
+    blowup = next((d for d in detections if d.evidence.get("rule") == "point_blowup"), None)
+    if blowup is None:
+        return detections
+    at = blowup.onset
+    return [
+        d
+        for d in detections
+        if d is blowup
+        or d.kind != "divergence"
+        or not d.onset <= at <= int(d.evidence.get("detected_at_step", at))
+    ]
+
+
+def _one_direction(detections: list[Detection], data: StageData) -> list[Detection]:
+    """Advice never points two ways: when the stage's loss stagnates (an LR too low), a value
+    collapse is the head not having learned, and its advice raises the LR too."""
+    if not any(d.kind == "stagnation" for d in detections):
+        return detections
+    for d in detections:
+        if d.kind == "value_collapse":
+            d.advice = advice.value_collapse_advice(data.ctx, data.multiplier, lr_too_low=True)
+    return detections
 
 
 def _drop_aftermath(detections: list[Detection]) -> list[Detection]:
@@ -358,6 +433,16 @@ def _last_in_stage(series: Any, stage: int, default: float) -> float:
     return float(found[1][-64:][finite[-1]]) if finite.size else default
 
 
+def _peak_logged_lr(store: Any, stage: int, table: EpochTable) -> float | None:
+    """The highest LR the stage logged (per step or per epoch): the LR it was configured with,
+    for a log that has no StageStarted LR (maou's Stage 3 prints only ``Epoch N: LR = ..``)."""
+    found = _stage_slice(store.series("lr"), stage)
+    values = [table.get("lr")] + ([found[1]] if found is not None else [])
+    merged = np.concatenate(values)
+    merged = merged[np.isfinite(merged) & (merged > 0)]
+    return float(merged.max()) if merged.size else None
+
+
 def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
     """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives)."""
     ends = _epoch_ends(store, stage)
@@ -392,6 +477,7 @@ def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
             (f"train_{metric}", e.train_metric),
             ("val_loss", e.val_loss),
             (f"val_{metric}", e.val_metric),
+            ("lr", getattr(e, "lr", None)),
             *e.metrics.items(),
         ):
             if value is not None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from maou_tui.diagnose import diagnose
-from maou_tui.protocol import RunStarted
+from maou_tui.protocol import RunStarted, StageStarted
 from tests.diagnose.conftest import decaying
 
 
@@ -199,13 +199,29 @@ def test_value_collapse_in_stage3(curves, rng):
             "epoch": e,
             "global_step": 100 * e,
             "train_loss": 3.0,
-            "metrics": {"value_brier_score": 0.248, "value_high_confidence_rate": 0.0},
+            "metrics": {"value_brier_score": 0.26, "value_high_confidence_rate": 0.0},
         }
         for e in range(1, 5)
     ]
     store = curves.stage(3, decaying(400, rng, start=7.0, end=3.0), 100, epoch_ends=rows).store()
     found = [f for f in diagnose(store) if f.kind == "value_collapse"]
-    assert found and found[0].evidence["value_brier_score"] == pytest.approx(0.248)
+    assert found and found[0].evidence["value_brier_score"] == pytest.approx(0.26)
+
+
+def test_no_value_collapse_when_brier_beats_the_constant_answer(curves, rng):
+    """A real maou Stage 3 at its default LR: no confident prediction yet, Brier 0.225 against
+    the 0.248 a constant answer at maou's label mean scores: it learned, it did not collapse."""
+    rows = [
+        {
+            "epoch": e,
+            "global_step": 100 * e,
+            "train_loss": 4.5 - 0.2 * e,
+            "metrics": {"value_brier_score": brier, "value_high_confidence_rate": 0.0},
+        }
+        for e, brier in enumerate([0.2250, 0.2225, 0.2175], start=1)
+    ]
+    store = curves.stage(3, decaying(300, rng, start=7.0, end=4.0), 100, epoch_ends=rows).store()
+    assert [f for f in diagnose(store) if f.kind == "value_collapse"] == []
 
 
 def _stage3_epochs(curves, rng, metrics: list[dict]):
@@ -224,7 +240,12 @@ def _value_collapses(store) -> list:
 def test_value_collapse_from_the_spread_when_no_prediction_is_confident(curves, rng):
     """This trainer's shape: no prediction reaches 0.8, so the confident-right rate is missing
     (None); the spread of the predictions and the Brier score show the collapse."""
-    collapsed = {"value_brier_score": 0.237, "value_mean": 0.50, "value_std": 0.02}
+    collapsed = {
+        "value_brier_score": 0.237,
+        "value_mean": 0.50,
+        "value_std": 0.02,
+        "value_constant_brier": 0.236,  # labels with draws: their variance is below m(1 - m)
+    }
     store = _stage3_epochs(curves, rng, [collapsed] * 3).store()
     found = _value_collapses(store)
     assert found and found[0].evidence["value_std"] == pytest.approx(0.02)
@@ -245,7 +266,7 @@ def test_no_value_collapse_when_the_head_learned(curves, rng):
 
 def test_value_collapse_with_a_zero_value_loss_ratio_advises_raising_it(curves, rng):
     curves.events[0] = RunStarted(pid=1, config={"value_loss_ratio": 0.0})
-    collapsed = {"value_brier_score": 0.249, "value_mean": 0.51, "value_std": 0.08}
+    collapsed = {"value_brier_score": 0.251, "value_mean": 0.51, "value_std": 0.08}
     found = _value_collapses(_stage3_epochs(curves, rng, [collapsed] * 3).store())
     assert found[0].advice.option == "--value-loss-ratio"
     assert found[0].advice.suggested == pytest.approx(1.0)
@@ -285,3 +306,100 @@ def test_steadily_falling_epoch_loss_is_not_oscillation(curves, rng):
     rows = [{"epoch": e, "global_step": 50 * e, "train_loss": 0.3 * 0.9**e} for e in range(1, 11)]
     store = curves.stage(1, decaying(500, rng), 50, epoch_ends=rows).store()
     assert "oscillation" not in {f.kind for f in diagnose(store)}
+
+
+def test_a_plain_loops_advice_names_the_optimizers_lr(curves, rng):
+    """A run recorded by the SDK from a plain torch loop has no maou options: the advice names
+    the optimizer's lr, with the value, and no sqrt batch scaling."""
+    curves.stage(1, np.concatenate([decaying(200, rng), np.full(100, 40.0)]), 50)
+    for ev in curves.events:
+        if isinstance(ev, StageStarted):
+            ev.name, ev.base_lr, ev.batch_size = "TRAINING", 0.5, 1024
+    f = next(f for f in diagnose(curves.store()) if f.kind == "divergence")
+    assert f.advice.option == "the optimizer's lr"
+    assert f.advice.current == pytest.approx(0.5)
+    assert "sqrt" not in f.advice.note
+
+
+def test_hf_trainer_advice_names_training_arguments(curves, rng):
+    curves.events[0] = RunStarted(
+        pid=1, config={"learning_rate": 1e-6, "per_device_train_batch_size": 8}
+    )
+    curves.stage(1, np.full(600, 2.3) + 0.01 * rng.standard_normal(600), 50, base_lr=1e-6)
+    f = next(f for f in diagnose(curves.store()) if f.kind == "stagnation")
+    assert f.advice.option == "TrainingArguments(learning_rate=)"
+    assert f.advice.suggested == pytest.approx(2e-6)
+
+
+def test_known_non_problems_stay_quiet(curves, rng):
+    """The guide's non-problems: a step whose LR did not move (AMP skipped the optimizer step
+    during warmup), a Stage 2 ending with its LR above 0 (older maou builds never finished the
+    decay) and running means dipping at each epoch start are not LR problems."""
+    n, warm = 1600, 200
+    lr = np.minimum(1.0, (np.arange(n) + 1) / warm) * 1e-3
+    lr[50] = lr[49]  # AMP's GradScaler skipped step 51: the scheduler did not advance
+    lr[warm:] = np.linspace(1e-3, 2e-4, n - warm)  # the decay stopped short of 0
+    acc = np.clip(0.6 + 0.38 * (1 - np.exp(-5 * np.arange(n) / n)), 0, 1)
+    store = curves.stage(
+        2, decaying(n, rng), 160, lr=lr, warmup_steps=warm, metric=acc, cumulative_metric=True
+    ).store()
+    assert serious(diagnose(store)) == []
+
+
+def test_the_readers_averaging_decides_over_the_shape_tests(curves, rng):
+    """A series the reader marked as plain values is never inverted as a running mean: a flat
+    per-batch loss whose first epoch is shaped like a running mean stays as logged."""
+    from maou_tui.diagnose import Diagnoser
+
+    loss = np.concatenate([2.0 / np.arange(1, 41) + 1.0, np.full(200, 1.0)])
+    curves.stage(1, loss, 40)
+    store = curves.store()
+    store.run = None  # as a log: no run_started, so the loss may be a running mean
+    store.series("loss").averaging = "plain"
+    diagnoser = Diagnoser(store)
+    diagnoser.finish()
+    assert diagnoser._stages[1].cumulative is False
+    store.series("loss").averaging = "running_mean"
+    again = Diagnoser(store)
+    again.finish()
+    assert again._stages[1].cumulative is True
+
+
+def _epoch_only_stage3(curves, train, val, lr):
+    """maou's Stage 3 as it prints without progress bars: one LOSS line and one LR an epoch."""
+    rows = [
+        {"epoch": e, "global_step": e, "train_loss": t, "val_loss": v, "lr": r}
+        for e, (t, v, r) in enumerate(zip(train, val, lr, strict=True), start=1)
+    ]
+    curves.stage(3, [], 1, epoch_ends=rows)
+    for ev in curves.events:
+        if isinstance(ev, StageStarted):
+            ev.base_lr = ev.effective_lr = ev.lr_scale = ev.batch_size = None
+    return curves.store()
+
+
+def test_maou_stage3_at_lr_1e6_is_stagnation_told_to_raise_it(curves):
+    """The issue's real maou run: validation 4.822 -> 4.815 -> 4.812 -> 4.811 at LR 1e-6."""
+    store = _epoch_only_stage3(
+        curves, [4.83, 4.82, 4.818, 4.817], [4.822, 4.815, 4.812, 4.811], [1e-6, 1e-6, 0, 0]
+    )
+    found = {f.kind: f for f in diagnose(store) if f.severity != "info"}
+    assert set(found) == {"stagnation"}
+    assert found["stagnation"].advice.option == "--learning-ratio"
+    assert found["stagnation"].advice.suggested == pytest.approx(2e-6)
+
+
+def test_maou_stage3_first_epoch_far_above_chance_is_divergence(curves):
+    """The issue's real maou run at LR 1.0: first-epoch train loss 17.2 (about 4.5 normally)."""
+    store = _epoch_only_stage3(curves, [17.2, 9.1, 8.3], [9.5, 8.9, 8.4], [1.0, 0.5, 0.0])
+    found = [f for f in diagnose(store) if f.kind == "divergence"]
+    assert found and found[0].epoch == 1 and found[0].severity == "critical"
+    assert found[0].advice.suggested == pytest.approx(1 / 3)
+
+
+def test_healthy_maou_stage3_epochs_stay_quiet(curves):
+    """maou's reference run: train 4.48 -> 4.27 -> 3.90, validation 4.62 -> 4.48 -> 4.45."""
+    store = _epoch_only_stage3(
+        curves, [4.4839, 4.2655, 3.9035], [4.6180, 4.4808, 4.4529], [0.001, 0.0005, 0.0]
+    )
+    assert serious(diagnose(store)) == []

@@ -138,12 +138,13 @@ def test_healthy_validated_run_has_no_warning():
 
 
 def test_stage3_value_head_collapsed_by_a_high_lr():
-    """Trainer Stage 3 at LR 0.3: value predictions spread 0.025 then 0.008 around 0.5, Brier at
-    a constant answer's; no prediction reaches 0.8, so the log prints the confident rate n/a."""
+    """Trainer Stage 3 at LR 0.3: value predictions spread < 0.01 around the mean, Brier 0.237,
+    what the best constant answer scores (the labels' variance, logged as
+    value_constant_brier); no prediction reaches 0.8, so the confident rate prints n/a."""
     found = [
         f for f in findings_of("s3_value_collapse_lr03.maou.txt") if f.kind == "value_collapse"
     ]
-    assert found and found[0].epoch == 1  # bunched from epoch 1 (spread 0.10), reported at 2
+    assert found and found[0].epoch == 1  # bunched from epoch 1, reported at 2
     assert found[0].evidence["value_std"] < 0.05
     assert found[0].advice.option == "--learning-ratio"
 
@@ -151,3 +152,62 @@ def test_stage3_value_head_collapsed_by_a_high_lr():
 def test_healthy_stage3_run_has_no_value_collapse():
     found = findings_of("s3_healthy.maou.txt")
     assert [f for f in found if f.severity != "info"] == []
+
+
+def test_real_maou_run_gets_no_warning_and_no_value_collapse():
+    """maou's own output (reference capture, all stages, ViT): its Stage 3 value head scores a
+    Brier of 0.225-0.218 against the 0.248 of a constant answer, with no confident prediction
+    yet (rate 0.0): it learns; it has not collapsed."""
+    found = findings_of("maou_real_all_stages.typescript")
+    assert [f.kind for f in found if f.severity != "info"] == []
+
+
+def test_epoch_only_stage3_at_a_tiny_lr_is_stagnation_told_to_raise_the_lr():
+    """The trainer's Stage 3 at --learning-ratio 1e-6, its batch lines removed (what maou prints
+    without progress bars): train 8.192 -> 8.175 -> 8.159, validation 8.167 -> 8.158."""
+    found = findings_of("s3_lr1e6_epoch_only.maou.txt")
+    serious = {f.kind: f for f in found if f.severity != "info"}
+    assert set(serious) <= {"stagnation", "value_collapse"}
+    f = serious["stagnation"]
+    assert f.advice.option == "--learning-ratio"
+    assert f.advice.current == pytest.approx(1e-6)
+    assert f.advice.suggested > f.advice.current  # raise it, never lower it
+    # every finding's advice points the same way (a head that never moved needs more LR)
+    for other in serious.values():
+        assert other.advice.suggested is None or other.advice.suggested > other.advice.current
+
+
+def test_epoch_only_stage3_blow_up_is_divergence_at_its_epoch():
+    """--learning-ratio 1.0, batch lines removed: the epoch-1 validation loss is 3619, far
+    above the ln 1496 + ln 2 = 8.0 of an untrained network."""
+    found = [f for f in findings_of("s3_lr1_epoch_only.maou.txt") if f.kind == "divergence"]
+    assert found and found[0].severity == "critical" and found[0].epoch == 1
+    assert found[0].advice.suggested < found[0].advice.current
+
+
+def test_nan_and_blow_up_are_shown_at_the_logged_step_they_happen(tmp_path):
+    """Live, one event at a time: the finding is there at the very step whose loss was not
+    finite (digits SGD 1e8) or far above the start (digits SGD 8)."""
+    from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest import FileSource
+    from maou_tui.store import RunStore
+
+    for name, kind in (
+        ("digits_nan_sgd_lr1e8.maou.txt", "nan"),
+        ("digits_lr_far_high.events.jsonl", "divergence"),
+    ):
+        source = FileSource(CORPUS / name)
+        events = []
+        while batch := source.read_new():
+            events += batch
+        events += source.finish()
+        source.close()
+        store = RunStore()
+        diagnoser = Diagnoser(store)
+        shown_at = None
+        for event in events:
+            store.apply_all([event])
+            if shown_at is None and any(f.kind == kind for f in diagnoser.update()):
+                shown_at = int(store.last_step)
+        onset = min(f.step for f in diagnoser.findings if f.kind == kind)
+        assert shown_at is not None and shown_at == onset, name

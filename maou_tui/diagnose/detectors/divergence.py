@@ -142,6 +142,8 @@ def _divergence_detection(
     b = data.blocks
     peak = float(b["mean"][onset : last + 1].max())
     ctx = data.ctx
+    # a loss that reached 0 (a memorised training set) has no finite ratio to a rise
+    floor = max(best, 1e-12)
     if why == "first_point":
         what = (
             f"the stage's first point, {peak / BCE_UNTRAINED_LOSS:.1f}x the ln 2 a fresh "
@@ -150,9 +152,9 @@ def _divergence_detection(
     elif why == "above_untrained":
         what = f"above the untrained model's {ref:.4g} for {last - onset + 1} blocks"
     elif best_i == 0:
-        what = f"{peak / best:.1f}x the untrained model's {best:.4g}"
+        what = f"{peak / floor:.1f}x the untrained model's {best:.4g}"
     else:
-        what = f"{peak / best:.1f}x its best {best:.4g} (step {int(b['end'][best_i])})"
+        what = f"{peak / floor:.3g}x its best {best:.4g} (step {int(b['end'][best_i])})"
     return Detection(
         kind="divergence",
         severity="critical",
@@ -164,7 +166,7 @@ def _divergence_detection(
             "best_step": int(b["end"][best_i]),
             "loss": float(b["mean"][last]),
             "peak_loss": peak,
-            "ratio": peak / best,
+            "ratio": peak / floor,
             "lr": float(b["lr"][onset]),
             "detected_at_step": int(b["end"][detected]),
             "rule": why,
@@ -173,3 +175,49 @@ def _divergence_detection(
         advice=advice.lr_advice("divergence", ctx, data.multiplier),
         last_step=int(b["end"][last]),
     )
+
+
+#: A single logged loss this many times the stage's first logged point (the untrained model's
+#: loss, or close to it) is a blow-up, reported at that point: training never takes the loss of
+#: a fresh network three times above where it started, and waiting for blocks to confirm it
+#: would report it a sixteenth of an epoch late. Read on the values as logged (a running mean
+#: that triples has batches far above that).
+BLOWUP_POINT_RATIO = 3.0
+
+
+def first_blowup(values: np.ndarray, reference: float) -> int | None:
+    """Index of the first value at least BLOWUP_POINT_RATIO x ``reference`` (None: none)."""
+    if not (math.isfinite(reference) and reference > 0):
+        return None
+    with np.errstate(invalid="ignore"):
+        hits = np.flatnonzero(values >= BLOWUP_POINT_RATIO * reference)
+    return int(hits[0]) if hits.size else None
+
+
+def point_blowup(data: StageData) -> list[Detection]:
+    """The first logged point far above the stage's first one, at that very step."""
+    if data.first_blowup is None:
+        return []
+    step, loss, reference = data.first_blowup
+    ctx = data.ctx
+    return [
+        Detection(
+            kind="divergence",
+            severity="critical",
+            onset=step,
+            epoch=None,
+            message=(
+                f"Stage {ctx.stage} loss blew up: {loss:.4g} at step {step} is "
+                f"{loss / reference:.1f}x the stage's first logged loss {reference:.4g}"
+            ),
+            evidence={
+                "loss": loss,
+                "reference_loss": reference,
+                "ratio": loss / reference,
+                "rule": "point_blowup",
+                "detected_at_step": step,
+            },
+            advice=advice.lr_advice("divergence", ctx, data.multiplier),
+            last_step=max(step, data.last_step),
+        )
+    ]

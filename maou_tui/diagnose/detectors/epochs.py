@@ -19,9 +19,11 @@ OVERFIT_MIN_GENERALISATION_LOSS = 0.05
 OVERFIT_MIN_EPOCHS_SINCE_BEST = 3
 #: ...while the training loss kept falling by at least this fraction since that best epoch.
 OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
-#: Epochs over which the validation loss must be rising (fitted slope > 0) and the training
-#: loss falling at the moment of the report: a validation loss that jumped once (an LR spike)
-#: and is coming down again is not overfitting.
+#: Epochs over which the validation loss must be rising (never falling from one epoch to the
+#: next) and the training loss falling (fitted slope < 0) at the moment of the report: a
+#: validation loss that jumped once (an LR spike) and is coming down again is not overfitting,
+#: nor one that swings around a level under a high LR (Keras/Lightning at SGD 0.3 with
+#: momentum: 0.139 -> 0.149 -> 0.177 -> 0.159, back to 0.123); overfitting climbs steadily.
 OVERFIT_TREND_EPOCHS = 3
 
 # --- oscillation, seen on epoch means ------------------------------------------------------
@@ -70,13 +72,14 @@ VALUE_COLLAPSE_MAX_STD = 0.15
 #: Without a spread (maou logs), maou's ``value_high_confidence_rate`` (right answers among
 #: predictions >= 0.8, 0 when there are none) at most this: no confident, right prediction.
 VALUE_COLLAPSE_MAX_HIGH_CONFIDENCE = 0.01
-#: ...and a Brier score at least this share of what a constant answer at the predicted mean m
-#: scores on 0/1 labels, m(1 - m): the head explains < 15% of the labels' variance. Collapsed
-#: epochs score 0.89-1.17 of it; healthy runs <= 0.31 from epoch 2 (a fresh head far off the
-#: mean may score 1.17 in epoch 1, but its predictions spread: the test above keeps it quiet).
-VALUE_COLLAPSE_MIN_BRIER_SHARE = 0.85
+#: ...and a Brier score no better than a constant answer at the mean m scores on 0/1 labels,
+#: m(1 - m): a head that beats the constant answer, however slightly, has learned something and
+#: is not collapsed (a real maou Stage 3 at its default LR: Brier 0.225 against 0.248, no
+#: confident prediction yet). A fresh head far off the mean may score above it in epoch 1, but
+#: its predictions spread: the test above keeps it quiet.
+VALUE_COLLAPSE_MIN_BRIER_SHARE = 1.0
 #: m when the source does not log the predicted mean: maou's label mean (its investigation of
-#: a value collapse), so a maou log needs a Brier >= 0.85 x 0.248 = 0.211.
+#: a value collapse), so a maou log needs a Brier >= 0.5418 x 0.4582 = 0.248.
 VALUE_COLLAPSE_DEFAULT_MEAN = 0.5418
 #: For this many consecutive epochs (the first epoch of a fresh head may look like this).
 VALUE_COLLAPSE_EPOCHS = 2
@@ -120,7 +123,7 @@ def overfitting(data: StageData) -> list[Detection]:
             and gl >= OVERFIT_MIN_GENERALISATION_LOSS
             and bool(np.all(recent >= best * (1 + OVERFIT_MIN_GENERALISATION_LOSS)))
             and train_gain >= OVERFIT_MIN_TRAIN_IMPROVEMENT
-            and _slope(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) > 0
+            and bool(np.all(np.diff(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) >= 0))
             and _slope(train[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) < 0
         ):
             return [_overfitting_detection(data, best_i, i)]
@@ -307,10 +310,14 @@ def value_collapse(data: StageData) -> list[Detection]:
 
 
 def _constant_answer_brier(t: EpochTable) -> np.ndarray:
-    """Brier score of a constant answer at the predicted mean, per epoch: m(1 - m)."""
-    mean = t.get("value_mean")
+    """Brier score of the best constant answer, per epoch: the labels' variance when the source
+    logs it (``value_constant_brier``; labels with draws score below m(1 - m)), else m(1 - m)
+    at the labels' mean (``value_label_mean``, else the predicted mean, else maou's 0.5418)."""
+    mean = t.get("value_label_mean")
+    mean = np.where(np.isfinite(mean), mean, t.get("value_mean"))
     mean = np.where(np.isfinite(mean), mean, VALUE_COLLAPSE_DEFAULT_MEAN)
-    return mean * (1.0 - mean)
+    logged = t.get("value_constant_brier")
+    return np.where(np.isfinite(logged), logged, mean * (1.0 - mean))
 
 
 def _collapsed_epochs(t: EpochTable) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""Diagnostics on runs of other trainers (HF Trainer, Lightning, Keras, a plain torch loop with
+the SDK): precision and recall per kind and source, calibrate part and held-out part apart.
+
+    python bench/diagnostics_frameworks.py ROOT [--held-out]   # table; JSON in bench/out/
+    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout
+
+ROOT holds the runs of ``bench/corpus/frameworks.py`` (generated in a bench environment). Each
+run's labels come from ``bench/corpus/labels.py`` (written rules over its epoch series). Every
+run is diagnosed from its events.jsonl offline, and replayed live one event at a time to
+measure how many logged steps after its onset a NaN or divergence is first shown.
+``--export`` writes the held-out part (seed ``HELD_OUT_SEED``) as gzipped events plus
+``labels.json``: the default test suite scores it on every run (tests/diagnose/test_heldout.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED
+from bench.corpus.labels import SCORED, allowed, labels, read_series
+from bench.corpus.loading import chunks, read_events, store_of
+from maou_tui.diagnose import Diagnoser, diagnose
+from maou_tui.store import RunStore
+
+SEEDS = {
+    "calibrate": tuple(f"seed{s}" for s in CALIBRATE_SEEDS),
+    "held-out": (f"seed{HELD_OUT_SEED}",),
+}
+
+
+def serious_kinds(path: Path) -> tuple[set[str], dict[str, int]]:
+    """Kinds found at warning or above, and for nan/divergence the live delay in logged steps
+    between the finding's onset and the point at which it first showed."""
+    events = read_events(path)
+    found = {f.kind for f in diagnose(store_of(events)) if f.severity != "info"}
+    delays: dict[str, int] = {}
+    store = RunStore()
+    diagnoser = Diagnoser(store)
+    for chunk in chunks(events, 1):
+        store.apply_all(chunk)
+        for f in diagnoser.update():
+            if f.kind in ("nan", "divergence") and f.kind not in delays:
+                steps = store.series("loss").steps
+                delays[f.kind] = int(((steps > f.step) & (steps <= store.last_step)).sum())
+    return found, delays
+
+
+def score(root: Path) -> dict:
+    table: dict = {}
+    for part, suffix in SEEDS.items():
+        counts: dict = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+        healthy_warnings = 0
+        runs = []
+        for run in sorted(p for p in root.iterdir() if p.name.endswith(suffix)):
+            source = run.name.split("_")[0]
+            truth = labels(read_series(run / "events.jsonl"))
+            found, delays = serious_kinds(run / "events.jsonl")
+            ok = allowed(truth)
+            for kind in SCORED:
+                for key in (kind, f"{kind}@{source}"):
+                    if kind in truth and kind in found:
+                        counts[key]["tp"] += 1
+                    elif kind in truth:
+                        counts[key]["fn"] += 1
+                    elif kind in found and kind not in ok:
+                        counts[key]["fp"] += 1
+            if not truth:
+                healthy_warnings += len(found & set(SCORED))
+            runs.append(
+                {"run": run.name, "labels": sorted(truth), "found": sorted(found), "delay": delays}
+            )
+        table[part] = {"counts": dict(counts), "healthy_warnings": healthy_warnings, "runs": runs}
+    return table
+
+
+def _pr(c: dict) -> str:
+    p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else float("nan")
+    r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else float("nan")
+    return f"P {p:.2f} R {r:.2f} ({c['tp']}/{c['fp']}/{c['fn']})"
+
+
+def export(root: Path, out: Path) -> None:
+    """The held-out runs' events (gzipped) and their labels, for the default test suite."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = {}
+    for run in sorted(p for p in root.iterdir() if p.name.endswith(SEEDS["held-out"])):
+        data = (run / "events.jsonl").read_bytes()
+        (out / f"{run.name}.events.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
+        # what the framework printed itself, for the issue-12 readers of console output
+        natives = [run / "console.txt", run / "metrics.csv", *run.glob("lightning/*/metrics.csv")]
+        for native in natives:
+            if native.exists():
+                text = native.read_bytes()
+                (out / f"{run.name}.{native.name}.gz").write_bytes(gzip.compress(text, mtime=0))
+        truth = labels(read_series(run / "events.jsonl"))
+        table[run.name] = {"labels": sorted(truth), "allowed": sorted(allowed(truth))}
+    (out / "labels.json").write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    root = Path(sys.argv[1])
+    if "--export" in sys.argv:
+        export(root, Path(sys.argv[sys.argv.index("--export") + 1]))
+        return
+    table = score(root)
+    # the held-out part is printed only when asked for: it is scored once, at the end
+    shown = table if "--held-out" in sys.argv else {"calibrate": table["calibrate"]}
+    for part, data in shown.items():
+        print(
+            f"== {part}: {len(data['runs'])} runs, warnings on healthy runs: "
+            f"{data['healthy_warnings']}"
+        )
+        for key in sorted(data["counts"]):
+            print(f"  {key:40s} {_pr(data['counts'][key])}")
+        for run in data["runs"]:
+            print(
+                f"    {run['run']:45s} labels={run['labels']} found={run['found']} "
+                f"delay={run['delay']}"
+            )
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "diagnostics_frameworks.json").write_text(json.dumps(table, indent=1))
+
+
+if __name__ == "__main__":
+    main()
