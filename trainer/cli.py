@@ -190,6 +190,10 @@ def parse_config(argv: Sequence[str] | None) -> TrainConfig:
         given.pop("run_dir", None)
         return build_config(given, base=base)
     config = build_config(given)
+    if any(given.get(f"stage{n}_data_path") for n in (1, 2, 3)):
+        from trainer.stage_files import check_stage_files  # pyarrow loads only for data files
+
+        check_stage_files(config)
     if config.run_dir is None:
         config.run_dir = default_run_dir(config)
     return config
