@@ -103,8 +103,8 @@ class AdaptiveBatch:
         self._optimizer_steps += 1
         if gns is not None:
             a = self.smoothing
-            self.smoothed_gns = gns if self.smoothed_gns is None else a * gns + (1 - a) * (
-                self.smoothed_gns
+            self.smoothed_gns = (
+                gns if self.smoothed_gns is None else a * gns + (1 - a) * (self.smoothed_gns)
             )
         if self._optimizer_steps % self.interval or self.smoothed_gns is None:
             return None

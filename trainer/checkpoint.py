@@ -151,5 +151,7 @@ def load_backbone_file(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise ValueError(f"--resume-backbone-from {path} holds no state dict")
     if any(key.startswith("backbone.") for key in state):
-        state = {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
+        state = {
+            k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")
+        }
     return state

@@ -21,7 +21,6 @@ from torch import Tensor
 
 from trainer.config import TrainConfig
 from trainer.shogi import maou_files
-from trainer.stage_files import stage_files
 from trainer.shogi.datasets import (
     ShogiArrays,
     SparsePolicy,
@@ -32,6 +31,7 @@ from trainer.shogi.datasets import (
     train_val_split,
 )
 from trainer.shogi.labels import NUM_MOVE_LABELS
+from trainer.stage_files import stage_files
 
 if TYPE_CHECKING:
     from trainer.distributed import Distributed

@@ -60,10 +60,12 @@ def prepare_model(
         notes.append(f"Frozen backbone parameters: {frozen} (trainable_layers={keep})")
     if config.gradient_checkpointing:
         if config.model_architecture == "vit":
-            model.backbone.gradient_checkpointing = True
+            setattr(model.backbone, "gradient_checkpointing", True)  # noqa: B010 - ViT's switch
             notes.append("Gradient checkpointing enabled for the ViT encoder layers")
         else:  # maou ignores it for the other architectures
-            notes.append(f"--gradient-checkpointing ignored: {config.model_architecture} is not vit")
+            notes.append(
+                f"--gradient-checkpointing ignored: {config.model_architecture} is not vit"
+            )
     net: nn.Module = dist.wrap(model) if dist is not None else model
     compile_flag = config.compilation if stage == 3 else config.stage12_compilation
     if compile_flag:

@@ -28,9 +28,9 @@ from maou_tui.protocol import (
     TrainerWarning,
 )
 from trainer import checkpoint
+from trainer.adaptive_batch import AdaptiveBatch
 from trainer.config import STAGE_METRIC_LABELS, TrainConfig, stage_settings
 from trainer.context import RunContext
-from trainer.adaptive_batch import AdaptiveBatch
 from trainer.early_stopping import EarlyStopping
 from trainer.freezing import prepare_model
 from trainer.maou_tensorboard import MaouSummary, model_tag

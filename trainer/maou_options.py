@@ -72,7 +72,7 @@ class RefuseCloud(argparse.Action):
 
 # (field, type, help) of options that take a value.
 VALUE_OPTIONS: list[tuple[str, Any, str]] = [
-    ("stage1_data_path", Path, "maou's stage1_data.feather (file or directory); default: generated"),
+    ("stage1_data_path", Path, "maou's stage1_data.feather (file or directory)"),
     ("stage2_data_path", Path, "maou's stage2[_chunkNNNN].feather (file or directory)"),
     (
         "stage3_validation_data_path",
@@ -119,7 +119,9 @@ def add_maou_options(parser: argparse.ArgumentParser, help_for: Callable[[str, s
     for field, kind, text in VALUE_OPTIONS:
         group.add_argument(_flag(field), dest=field, type=kind, help=help_for(field, text))
     for field, text in SWITCHES:
-        group.add_argument(_flag(field), dest=field, action="store_true", help=help_for(field, text))
+        group.add_argument(
+            _flag(field), dest=field, action="store_true", help=help_for(field, text)
+        )
     group.add_argument(
         "--stage12-compilation",
         dest="stage12_compilation",

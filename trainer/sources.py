@@ -14,7 +14,8 @@ from torch import Tensor
 
 from trainer.config import TrainConfig, stage_settings
 from trainer.data import InMemoryData, TensorData, load_stage_data, stage_files
-from trainer.shogi.maou_files import read_parts
+from trainer.shogi.arrays import ShogiArrays
+from trainer.shogi.maou_files import FilePart, read_parts
 from trainer.streaming import StreamingData
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def stage_sources(
     files = stage_files(config, stage)
     if files is not None and not config.no_streaming and dist is None:
 
-        def streamed(parts: list) -> StreamingData:  # type: ignore[type-arg]
+        def streamed(parts: list[FilePart]) -> StreamingData:
             return StreamingData(
                 parts,
                 files.mode,
@@ -63,7 +64,7 @@ def stage_sources(
     else:
         train, val = load_stage_data(config, stage)
 
-    def in_memory(arrays):  # type: ignore[no-untyped-def]
+    def in_memory(arrays: ShogiArrays) -> InMemoryData:
         return InMemoryData(
             TensorData.from_arrays(arrays, device), batch_size, config.seed, stage, dist
         )

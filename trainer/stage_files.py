@@ -36,18 +36,22 @@ def stage_files(config: TrainConfig, stage: int) -> StageFiles | None:
         return StageFiles([maou_files.FilePart(f) for f in files], [], mode)
     if stage == 2 and config.stage2_data_path is not None:
         files = maou_files.inspect_paths([config.stage2_data_path], "--stage2-data-path", "stage2")
-        return StageFiles(*maou_files.split_parts(files, config.stage2_test_ratio, config.seed), mode)
+        return StageFiles(
+            *maou_files.split_parts(files, config.stage2_test_ratio, config.seed), mode
+        )
     paths = [Path(p).expanduser() for p in config.stage3_data_path or []]
     if stage != 3 or not paths or all(_is_hcpe(p) for p in paths):
         return None
-    option, kind = "--stage3-data-path", "preprocessing"
-    files = maou_files.inspect_paths(paths, option, kind)
+    kind: maou_files.Kind = "preprocessing"
+    files = maou_files.inspect_paths(paths, "--stage3-data-path", kind)
     if config.stage3_validation_data_path is None:
         return StageFiles(*maou_files.split_parts(files, config.test_ratio, config.seed), mode)
     val = maou_files.inspect_paths(
         [config.stage3_validation_data_path], "--stage3-validation-data-path", kind
     )
-    return StageFiles([maou_files.FilePart(f) for f in files], [maou_files.FilePart(f) for f in val], mode)
+    return StageFiles(
+        [maou_files.FilePart(f) for f in files], [maou_files.FilePart(f) for f in val], mode
+    )
 
 
 def check_stage_files(config: TrainConfig) -> None:

@@ -70,7 +70,11 @@ def test_maou_command_line_trains_all_stages_from_maou_files(
     assert result.returncode == 0, result.stderr[-2000:]
     events = read_events(work / "run")
     started = {e["stage"]: e for e in of_type(events, "stage_started")}
-    assert [started[s]["train_samples"] for s in (1, 2, 3)] == [1105, 240, len(maou_data.stage3) - 100]
+    assert [started[s]["train_samples"] for s in (1, 2, 3)] == [
+        1105,
+        240,
+        len(maou_data.stage3) - 100,
+    ]
     assert started[3]["val_samples"] == 100
     log = (work / "run" / "train.log").read_text(encoding="utf-8")
     for line in (

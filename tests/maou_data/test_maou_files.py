@@ -68,10 +68,10 @@ def test_a_file_of_another_stage_is_one_line_naming_it(maou_data: MaouData) -> N
 def test_a_non_arrow_file_and_an_empty_directory_are_refused(tmp_path: Path) -> None:
     hcpe = tmp_path / "games.hcpe"
     hcpe.write_bytes(b"\0" * 38)
-    with pytest.raises(MaouDataError, match="is not an Arrow IPC"):
+    with pytest.raises(MaouDataError, match=r"is not an Arrow IPC"):
         inspect_paths([hcpe], "--stage2-data-path", "stage2")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(MaouDataError, match="holds no \\*.feather files"):
+    with pytest.raises(MaouDataError, match=r"holds no \*\.feather files"):
         inspect_paths([tmp_path / "empty"], "--stage2-data-path", "stage2")
 
 
@@ -79,7 +79,7 @@ def test_a_truncated_file_is_one_line_naming_it(tmp_path: Path, maou_data: MaouD
     whole = (maou_data.stage1_dir / "stage1_data.feather").read_bytes()
     cut = tmp_path / "stage1_data.feather"
     cut.write_bytes(whole[: len(whole) // 2])  # an interrupted copy: the footer is missing
-    with pytest.raises(MaouDataError, match="is a damaged .feather file"):
+    with pytest.raises(MaouDataError, match=r"is a damaged \.feather file"):
         inspect_paths([cut], "--stage1-data-path", "stage1")
 
 

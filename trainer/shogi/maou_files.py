@@ -118,8 +118,10 @@ def _values(column: pa.ChunkedArray | pa.Array, width: int, dtype: type, name: s
     """A nested list column -> (rows, width) numpy, whatever the list types (fixed or not)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     flat = array
-    while pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type) or (
-        pa.types.is_fixed_size_list(flat.type)
+    while (
+        pa.types.is_list(flat.type)
+        or pa.types.is_large_list(flat.type)
+        or (pa.types.is_fixed_size_list(flat.type))
     ):
         flat = flat.flatten()
     values = flat.to_numpy(zero_copy_only=False)
@@ -142,7 +144,9 @@ def _policy(batch: pa.RecordBatch, mode: PolicyMode) -> SparsePolicy:
     indptr = np.zeros(len(target) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(target)), out=indptr[1:])
     # maou's _safe_normalize: a row whose target sums to 0 stays all zeros.
-    return SparsePolicy(indptr, labels.astype(np.int16), (weights / totals[rows]).astype(np.float32))
+    return SparsePolicy(
+        indptr, labels.astype(np.int16), (weights / totals[rows]).astype(np.float32)
+    )
 
 
 def _batch_arrays(batch: pa.RecordBatch, kind: Kind, mode: PolicyMode) -> ShogiArrays:
@@ -182,7 +186,8 @@ def concat_arrays(parts: list[ShogiArrays]) -> ShogiArrays:
 def _concat_sparse(parts: list[SparsePolicy]) -> SparsePolicy:
     offsets = np.cumsum([0] + [len(part.labels) for part in parts[:-1]])
     indptr = np.concatenate(
-        [parts[0].indptr[:1]] + [part.indptr[1:] + off for part, off in zip(parts, offsets)]
+        [parts[0].indptr[:1]]
+        + [part.indptr[1:] + off for part, off in zip(parts, offsets, strict=True)]
     )
     return SparsePolicy(
         indptr.astype(np.int64),
