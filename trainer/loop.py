@@ -230,6 +230,8 @@ class StageTrainer:
             self.ctx.dist.sync_control(control, self.global_step, schedule_lr)
         if control.stop_requested:
             self.save_latest(self.ctx.stop_signal or "stop")
+            if self.summary is not None:  # keep the TensorBoard scalars written so far
+                self.summary.close()
             return StageOutcome("stopped", self.epoch, None, stop_run=True)
         if control.skip_requested:
             control.clear_skip()

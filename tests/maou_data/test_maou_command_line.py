@@ -149,3 +149,19 @@ def test_under_maou_tui_run_the_control_channel_works_with_maous_runtime_options
     assert finished["status"] == "stopped"
     log = (run / "train.log").read_text(encoding="utf-8")
     assert "Frozen backbone parameters:" in log and "(trainable_layers=1)" in log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)  # torch.compile builds C++ kernels: minutes on a busy 2-core box
+def test_compilation_options_train_compiled_models(tmp_path: Path, maou_data: MaouData) -> None:
+    work = _workdir(tmp_path, maou_data)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", *MAOU_LINE, *SMALL, "--epoch", "1",
+         "--stage12-compilation", "--compilation", "true", "--run-dir", "run"],
+        cwd=work, env=_env(), capture_output=True, text=True, timeout=1400,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = (work / "run" / "train.log").read_text(encoding="utf-8")
+    for stage in (1, 2, 3):
+        assert f"Stage {stage} model compiled with torch.compile" in log
+    assert "Stage 3 completed: epochs=1" in log
