@@ -32,16 +32,22 @@ def _rss_mb() -> float:
 
 
 def write_files(directory: Path, files: int, rows: int) -> None:
+    """Each file: one 4096-row table of self-play positions written again and again (the
+    values repeat; sizes, schema and compression are maou's)."""
     import numpy as np
+    import pyarrow.ipc as ipc
 
-    from tests.maou_data.maou_format import preprocessing_table, write_feather
+    from tests.maou_data.maou_format import preprocessing_table
     from trainer.shogi.datasets import stage3_arrays
 
     base = stage3_arrays(20, 0, directory / "cache")
-    idx = np.arange(rows) % len(base)
-    table = preprocessing_table(base.subset(idx))
+    table = preprocessing_table(base.subset(np.arange(4096) % len(base)))
+    options = ipc.IpcWriteOptions(compression="lz4")
     for i in range(files):
-        write_feather(table, directory / f"transformed_chunk{i:04d}.feather", rows_per_batch=4096)
+        path = directory / f"transformed_chunk{i:04d}.feather"
+        with ipc.new_file(str(path), table.schema, options=options) as writer:
+            for start in range(0, rows, 4096):
+                writer.write_table(table.slice(0, min(4096, rows - start)))
 
 
 def child(mode: str, directory: Path, batch: int) -> dict[str, float | str]:

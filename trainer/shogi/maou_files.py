@@ -10,7 +10,7 @@ Lists are FixedSizeList from maou's Rust writer and (Large)List from polars; bot
 The board ids and hand counts are maou's mover-normalised features, the same as
 ``features.encode_positions`` makes, so rows go to the model unchanged.
 
-A file is read one record batch at a time and each batch is compacted at once (Stage 3's dense
+A file is read one record batch (slice) at a time and each is compacted at once (Stage 3's dense
 1496-wide targets become a ``SparsePolicy``), so peak memory is one record batch, not the file.
 """
 
@@ -32,6 +32,8 @@ Kind = Literal["stage1", "stage2", "preprocessing"]
 PolicyMode = Literal["move-label", "win-rate", "weighted"]
 
 ARROW_FILE_MAGIC = b"ARROW1\x00\x00"
+#: Rows decoded at a time (see ``read_file``).
+DECODE_ROWS = 2048
 _INPUTS = ("boardIdPositions", "piecesInHand")
 #: The target columns that tell a maou file's kind, and the file maou's command writes.
 _KIND_COLUMNS: dict[Kind, tuple[str, ...]] = {
@@ -199,10 +201,13 @@ def _concat_sparse(parts: list[SparsePolicy]) -> SparsePolicy:
 def read_file(data: DataFile, mode: PolicyMode = "win-rate") -> ShogiArrays:
     """The whole file as ShogiArrays, decoded one record batch at a time."""
     reader = ipc.open_file(pa.memory_map(str(data.path)))
-    parts = [
-        _batch_arrays(reader.get_batch(i), data.kind, mode)
-        for i in range(reader.num_record_batches)
-    ]
+    parts = []
+    for i in range(reader.num_record_batches):
+        batch = reader.get_batch(i)
+        # A writer may put a whole 1M-row chunk in one record batch: decode it in slices, so
+        # the dense 1496-wide temporaries stay ~25 MB (slicing is zero-copy).
+        for start in range(0, batch.num_rows, DECODE_ROWS):
+            parts.append(_batch_arrays(batch.slice(start, DECODE_ROWS), data.kind, mode))
     parts = [part for part in parts if len(part)]
     if not parts:
         raise MaouDataError(f"{data.path} holds no rows; give a file with training data")
