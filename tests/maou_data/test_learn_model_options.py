@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.maou_data.conftest import MaouData
 from trainer.cli import main, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,10 +57,14 @@ HONOURED: dict[str, tuple[str | None, str, Any]] = {
     "--freeze-backbone": (None, "freeze_backbone", True),
     "--trainable-layers": ("2", "trainable_layers", 2),
     "--stage": ("all", "stage", "all"),
-    "--stage1-data-path": ("{dir}", "stage1_data_path", "{dir}"),
-    "--stage2-data-path": ("{dir}", "stage2_data_path", "{dir}"),
-    "--stage3-data-path": ("{dir}", "stage3_data_path", ["{dir}"]),
-    "--stage3-validation-data-path": ("{file}", "stage3_validation_data_path", "{file}"),
+    "--stage1-data-path": ("{stage1}", "stage1_data_path", "{stage1}"),
+    "--stage2-data-path": ("{stage2}", "stage2_data_path", "{stage2}"),
+    "--stage3-data-path": ("{stage3}", "stage3_data_path", ["{stage3}"]),
+    "--stage3-validation-data-path": (
+        "{stage3_val}",
+        "stage3_validation_data_path",
+        "{stage3_val}",
+    ),
     "--early-stopping-patience": ("3", "early_stopping_patience", 3),
     "--early-stopping-metric": ("value", "early_stopping_metric", "value"),
     "--stage1-threshold": ("0.9", "stage1_threshold", 0.9),
@@ -113,22 +118,32 @@ def test_the_list_covers_every_maou_option() -> None:
     assert set(options) == set(HONOURED) | set(REFUSED)
 
 
-def _fill(value: Any, tmp_path: Path) -> Any:
+def _fill(value: Any, paths: dict[str, Path]) -> Any:
     if isinstance(value, list):
-        return [_fill(item, tmp_path) for item in value]
-    if isinstance(value, str) and value in ("{file}", "{dir}"):
-        return tmp_path / ("backbone.pt" if value == "{file}" else "data")
+        return [_fill(item, paths) for item in value]
+    if isinstance(value, str) and value.startswith("{"):
+        return paths[value.strip("{}")]
     return value
 
 
 @pytest.mark.parametrize("option", sorted(HONOURED))
-def test_option_is_honoured_with_maous_meaning(option: str, tmp_path: Path) -> None:
+def test_option_is_honoured_with_maous_meaning(
+    option: str, tmp_path: Path, maou_data: MaouData
+) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "backbone.pt").write_bytes(b"")
+    paths = {
+        "file": tmp_path / "backbone.pt",
+        "dir": tmp_path / "data",
+        "stage1": maou_data.stage1_dir,
+        "stage2": maou_data.stage2_dir,
+        "stage3": maou_data.stage3_dir,
+        "stage3_val": maou_data.stage3_val_dir,
+    }
     given, field, expected = HONOURED[option]
-    argv = [option] if given is None else [option, str(_fill(given, tmp_path))]
+    argv = [option] if given is None else [option, str(_fill(given, paths))]
     config = parse_config([*argv, *NEEDS.get(option, []), "--run-dir", str(tmp_path / "r")])
-    assert getattr(config, field) == _fill(expected, tmp_path)
+    assert getattr(config, field) == _fill(expected, paths)
 
 
 @pytest.mark.parametrize("option", sorted(REFUSED))
