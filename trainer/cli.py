@@ -138,7 +138,7 @@ def with_preset_columns(field: str, text: str) -> str:
 
 _EPILOG = (
     "[tiny: X | maou: Y] is the value each --preset uses when the option is not given "
-    "(tiny is the default preset; '-' = inherits or off)."
+    "(tiny is the default preset; '-' = inherits, off, or the preset's model size)."
 )
 
 
