@@ -85,8 +85,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path)
     args = parser.parse_args()
     if args.child:
-        import torch  # noqa: F401 - imported before the baseline RSS is taken
         import pyarrow  # noqa: F401
+        import torch  # noqa: F401 - imported before the baseline RSS is taken
 
         print(json.dumps(child(args.child, args.dir, args.batch)))
         return
