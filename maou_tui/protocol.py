@@ -256,7 +256,7 @@ class StageCompleted(EventBase):
     step: int
     metric: str = ""
     value: float | None = None
-    reason: Literal["threshold", "max_epochs", "skipped", "stopped"] = "threshold"
+    reason: Literal["threshold", "max_epochs", "early_stopped", "skipped", "stopped"] = "threshold"
 
 
 class RunFinished(EventBase):

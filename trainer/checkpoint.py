@@ -96,3 +96,62 @@ def load_latest(checkpoints_dir: Path) -> dict[str, Any] | None:
     # weights_only=False: the file is our own (RNG states hold numpy/python objects), never a
     # file from elsewhere: --resume only reads <run>/checkpoints/latest.pt.
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def save_stage_files_to(
+    model_dir: Path, stage: int, backbone: torch.nn.Module, head: torch.nn.Module
+) -> list[tuple[str, Path]]:
+    """``--model-dir``: Stage 1/2's head and backbone under maou's names (what maou's Stage 3
+    and ``--resume-backbone-from`` look for)."""
+    head_prefix, backbone_prefix = STAGE_FILE_PREFIXES[stage]
+    stamp = timestamp()
+    return [
+        ("head", atomic_save(head.state_dict(), model_dir / f"{head_prefix}_{stamp}.pt")),
+        (
+            "backbone",
+            atomic_save(backbone.state_dict(), model_dir / f"{backbone_prefix}_{stamp}.pt"),
+        ),
+    ]
+
+
+def save_stage3_model(
+    model_dir: Path,
+    run_id: str,
+    tag: str,
+    epoch: int,
+    backbone: torch.nn.Module,
+    head: torch.nn.Module,
+    split: bool,
+) -> list[Path]:
+    """maou's ``ModelIO.save_model`` names: ``model_{id}_{tag}_{epoch}`` (+ ``_backbone``,
+    ``_policy_head``, ``_value_head`` with ``--save-split-params``). maou exports ONNX, which
+    needs onnx/onnxslim/onnxruntime; this writes the same weights as a torch state dict (.pt)."""
+    stem = f"model_{run_id}_{tag}_{epoch}"
+    model = {**_prefixed("backbone", backbone), **_prefixed("head", head)}
+    paths = [atomic_save(model, model_dir / f"{stem}.pt")]
+    if split:
+        policy = getattr(head, "policy")  # noqa: B009 - PolicyValueHead's two linear layers
+        value = getattr(head, "value")  # noqa: B009
+        paths += [
+            atomic_save(backbone.state_dict(), model_dir / f"{stem}_backbone.pt"),
+            atomic_save(policy.state_dict(), model_dir / f"{stem}_policy_head.pt"),
+            atomic_save(value.state_dict(), model_dir / f"{stem}_value_head.pt"),
+        ]
+    return paths
+
+
+def _prefixed(prefix: str, module: torch.nn.Module) -> dict[str, Any]:
+    return {f"{prefix}.{key}": value for key, value in module.state_dict().items()}
+
+
+def load_backbone_file(path: Path) -> dict[str, Any]:
+    """``--resume-backbone-from``: a backbone state dict (a ``stage*_backbone_*.pt``, a split
+    ``_backbone.pt``, or a whole model whose ``backbone.`` keys are taken). Weights only."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"--resume-backbone-from {path} holds no state dict")
+    if any(key.startswith("backbone.") for key in state):
+        state = {
+            k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")
+        }
+    return state

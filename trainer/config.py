@@ -23,6 +23,8 @@ PresetName = Literal["tiny", "maou"]
 StageChoice = Literal["1", "2", "3", "all"]
 Stage12Scheduler = Literal["auto", "none", "Warmup+CosineDecay", "CosineAnnealingLR"]
 Stage3Scheduler = Literal["Warmup+CosineDecay", "CosineAnnealingLR"]
+PolicyTargetMode = Literal["move-label", "win-rate", "weighted"]
+EarlyStoppingMetric = Literal["total", "value", "policy"]
 
 
 class ConfigError(ValueError):
@@ -73,6 +75,18 @@ def _non_negative_float(value: float) -> float:
     return value
 
 
+def _at_least_two(value: int) -> int:
+    if value < 2:
+        raise ValueError(f"must be >= 2 (GNS needs two micro-batches), got {value}")
+    return value
+
+
+def _smoothing(value: float) -> float:
+    if not math.isfinite(value) or not 0.01 <= value <= 1.0:
+        raise ValueError(f"must be in [0.01, 1.0], got {value:g}")
+    return value
+
+
 def _learning_rate(value: float) -> float:
     if not math.isfinite(value) or not 0 < value <= 10:
         raise ValueError(f"must be in (0, 10], got {value:g}")
@@ -86,6 +100,8 @@ NonNegativeInt = Annotated[int, AfterValidator(_non_negative_int)]
 PositiveFloat = Annotated[float, AfterValidator(_positive_float)]
 NonNegativeFloat = Annotated[float, AfterValidator(_non_negative_float)]
 LearningRate = Annotated[float, AfterValidator(_learning_rate)]
+AtLeastTwo = Annotated[int, AfterValidator(_at_least_two)]
+Smoothing = Annotated[float, AfterValidator(_smoothing)]
 
 
 class TrainConfig(BaseModel):
@@ -157,6 +173,34 @@ class TrainConfig(BaseModel):
     run_dir: Path | None = None
     resume: Path | None = None
 
+    # maou learn-model's data, output and runtime options (trainer/maou_options.py, issue 19)
+    stage1_data_path: Path | None = None
+    stage2_data_path: Path | None = None
+    stage3_validation_data_path: Path | None = None
+    no_streaming: bool = False
+    policy_target_mode: PolicyTargetMode = "win-rate"
+    log_dir: Path | None = None
+    model_dir: Path | None = None
+    resume_backbone_from: Path | None = None
+    save_split_params: bool = False
+    early_stopping_patience: NonNegativeInt = 0
+    early_stopping_metric: EarlyStoppingMetric = "total"
+    freeze_backbone: bool = False
+    trainable_layers: NonNegativeInt | None = None
+    gradient_checkpointing: bool = False
+    compilation: bool = False
+    stage12_compilation: bool = False
+    detect_anomaly: bool = False
+    dataloader_workers: NonNegativeInt = 0
+    pin_memory: bool = False
+    prefetch_factor: PositiveInt = 4
+    adaptive_batch: bool = False
+    adaptive_batch_min_steps: AtLeastTwo = 2
+    adaptive_batch_max_steps: AtLeastTwo = 8
+    adaptive_batch_interval: PositiveInt = 50
+    adaptive_batch_smoothing: Smoothing = 0.1
+    adaptive_batch_measurement_interval: PositiveInt = 5
+
     # LR range test (trainer/lr_find.py)
     lr_find: bool = False
     lr_find_start_lr: PositiveFloat = 1e-7
@@ -174,9 +218,21 @@ class TrainConfig(BaseModel):
             raise ValueError("--lr-find-start-lr must be below --lr-find-end-lr")
         if self.gpu is not None and self.cpu:
             raise ValueError("--gpu and --cpu contradict each other; give one of them")
-        for path in self.stage3_data_path or []:
-            if not Path(path).expanduser().is_file():
-                raise ValueError(f"--stage3-data-path {path} is not a file; give HCPE files")
+        if self.adaptive_batch_max_steps < self.adaptive_batch_min_steps:
+            raise ValueError(
+                f"--adaptive-batch-max-steps {self.adaptive_batch_max_steps} is below "
+                f"--adaptive-batch-min-steps {self.adaptive_batch_min_steps}; raise it"
+            )
+        for option, paths in (
+            ("--stage1-data-path", [self.stage1_data_path]),
+            ("--stage2-data-path", [self.stage2_data_path]),
+            ("--stage3-data-path", self.stage3_data_path or []),
+            ("--stage3-validation-data-path", [self.stage3_validation_data_path]),
+            ("--resume-backbone-from", [self.resume_backbone_from]),
+        ):
+            for path in paths:
+                if path is not None and not Path(path).expanduser().exists():
+                    raise ValueError(f"{option} {path} does not exist; give an existing path")
         return self
 
     def stages(self) -> list[int]:
@@ -194,7 +250,10 @@ class TrainConfig(BaseModel):
 #: maou's 10 Stage-1 epochs at batch 4096 fail Stage 1 on a small net (spec §6), so tiny trains
 #: Stage 1 at batch 32 with LR 1e-3 (the guide's ResNet row) for up to 30 epochs.
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "maou": {},
+    # maou's CLI writes TensorBoard files to ./logs and models to ./models.
+    # maou's CLI trains Stage 3 unless told otherwise, and writes TensorBoard files to ./logs
+    # and models to ./models.
+    "maou": {"stage": "3", "log_dir": Path("logs"), "model_dir": Path("models")},
     "tiny": {
         "batch_size": 128,
         "stage1_batch_size": 32,

@@ -11,13 +11,16 @@ it needs no saved state, so a resumed run sees exactly the batches it would have
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from trainer.config import TrainConfig
+from trainer.shogi import maou_files
 from trainer.shogi.datasets import (
     ShogiArrays,
     SparsePolicy,
@@ -28,13 +31,22 @@ from trainer.shogi.datasets import (
     train_val_split,
 )
 from trainer.shogi.labels import NUM_MOVE_LABELS
+from trainer.stage_files import stage_files
+
+if TYPE_CHECKING:
+    from trainer.distributed import Distributed
 
 #: Targets stored compactly (uint8 multi-hot) and turned to float per batch.
 _COMPACT_TARGETS = ("legal",)
 
 
 def load_stage_data(config: TrainConfig, stage: int) -> tuple[ShogiArrays, ShogiArrays | None]:
-    """``(train, validation | None)`` arrays of a stage, generated (cached) or read from HCPE."""
+    """``(train, validation | None)`` arrays of a stage, in memory: generated (cached), or read
+    from maou's data files or HCPE files."""
+    files = stage_files(config, stage)
+    if files is not None:
+        val = maou_files.read_parts(files.val, files.mode) if files.val else None
+        return maou_files.read_parts(files.train, files.mode), val
     cache_dir = Path(config.cache_dir).expanduser()
     if stage == 1:
         # All 1,105 patterns are the task itself; like maou, Stage 1 has no validation split.
@@ -44,6 +56,8 @@ def load_stage_data(config: TrainConfig, stage: int) -> tuple[ShogiArrays, Shogi
         return train_val_split(data, config.stage2_test_ratio, config.seed)
     if config.stage3_data_path:
         data = hcpe_arrays([Path(p).expanduser() for p in config.stage3_data_path])
+        if config.stage3_validation_data_path is not None:
+            return data, hcpe_arrays([Path(config.stage3_validation_data_path).expanduser()])
     else:
         data = stage3_arrays(config.stage3_games, config.seed, cache_dir)
     return train_val_split(data, config.test_ratio, config.seed)
@@ -121,6 +135,48 @@ class TensorData:
             else:
                 out[key] = target[idx].float() if key in _COMPACT_TARGETS else target[idx]
         return out
+
+
+class InMemoryData:
+    """A stage's rows on the device, batched in the shuffled order of each epoch."""
+
+    def __init__(
+        self,
+        tensors: TensorData,
+        batch_size: int,
+        seed: int,
+        stage: int,
+        dist: Distributed | None = None,
+    ) -> None:
+        self.tensors, self.batch_size = tensors, batch_size
+        self.seed, self.stage, self.dist = seed, stage, dist
+        rows = len(tensors)
+        self.batches = batch_count(dist.shard_rows(rows) if dist else rows, batch_size)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def batch(self, idx: Tensor) -> dict[str, Tensor]:
+        return self.tensors.batch(idx)
+
+    def epoch_order(self, epoch: int) -> Tensor:
+        rows = len(self.tensors)
+        if self.dist is not None:
+            return self.dist.epoch_order(rows, self.seed, self.stage, epoch)
+        return epoch_order(rows, self.seed, self.stage, epoch, self.tensors.board.device)
+
+    def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[dict[str, Tensor]]:
+        """Batches ``start``.. of ``epoch`` (a resumed epoch starts mid-way)."""
+        order = self.epoch_order(epoch)
+        for batch in range(start, self.batches):
+            yield self.tensors.batch(batch_indices(order, batch, self.batch_size))
+
+    def eval_batches(self) -> Iterator[dict[str, Tensor]]:
+        rows, device = len(self.tensors), self.tensors.board.device
+        for start in range(0, rows, self.batch_size):
+            yield self.tensors.batch(
+                torch.arange(start, min(rows, start + self.batch_size), device=device)
+            )
 
 
 def batch_count(rows: int, batch_size: int) -> int:

@@ -12,6 +12,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -28,13 +29,17 @@ from maou_tui.protocol import (
 )
 from maou_tui.stages import STAGE_METRIC_LABELS
 from trainer import checkpoint
-from trainer.config import stage_settings
+from trainer.adaptive_batch import AdaptiveBatch
+from trainer.config import TrainConfig, stage_settings
 from trainer.context import RunContext
-from trainer.data import TensorData, batch_count, batch_indices, epoch_order, load_stage_data
+from trainer.early_stopping import EarlyStopping
+from trainer.freezing import prepare_model
+from trainer.maou_tensorboard import MaouSummary, model_tag
 from trainer.metrics import finish_validation_metrics
 from trainer.models import Backbone, parameter_count
 from trainer.progress import EpochTotals, Throughput
 from trainer.schedule import SchedulePlan, build_scheduler, lr_scale, resolve_scheduler
+from trainer.sources import stage_sources
 from trainer.stages import StageTask, build_optimizer, build_stage_model
 from trainer.train_log import default_log_every
 
@@ -52,7 +57,7 @@ class StageFailed(RuntimeError):
 
 @dataclass
 class StageOutcome:
-    reason: Literal["threshold", "max_epochs", "skipped", "stopped"]
+    reason: Literal["threshold", "max_epochs", "early_stopped", "skipped", "stopped"]
     epochs: int
     value: float | None
     #: True when the whole run ends here (a stop, or a threshold with action "stop").
@@ -74,16 +79,31 @@ class StageTrainer:
         self.cfg = ctx.config
         self.stage = stage
         self.settings = stage_settings(self.cfg, stage)
-        train, val = load_stage_data(self.cfg, stage)
-        self.train_data = TensorData.from_arrays(train, ctx.device)
-        self.val_data = TensorData.from_arrays(val, ctx.device) if val is not None else None
+        self.train_data, self.val_data = stage_sources(self.cfg, stage, ctx.device, ctx.dist)
         self.model = build_stage_model(self.cfg, stage, backbone).to(ctx.device)
-        # Under torchrun the model trains through DDP on this rank's shard (trainer/distributed.py).
-        self.net = ctx.dist.wrap(self.model) if ctx.dist is not None else self.model
+        # Freezing, gradient checkpointing, --resume-backbone-from, torch.compile and, under
+        # torchrun, DDP on this rank's shard: the module the loop trains through.
+        self.net, self.setup_notes = prepare_model(
+            self.cfg, stage, self.model, fresh_backbone=backbone is None, dist=ctx.dist
+        )
         self.task = StageTask(self.cfg, stage)
-        rows = len(self.train_data)
-        self.batches = batch_count(
-            ctx.dist.shard_rows(rows) if ctx.dist is not None else rows, self.settings.batch_size
+        self.batches = self.train_data.batches
+        # maou's adaptive batch (Stage 3 only) replaces --gradient-accumulation-steps.
+        self.adaptive = _adaptive_batch(self.cfg, self.settings.batch_size, stage)
+        self.accumulation = (
+            self.adaptive.steps if self.adaptive else self.cfg.gradient_accumulation_steps
+        )
+        self.micro = 0  #: micro-batches since the last optimizer step
+        self.early = EarlyStopping.for_stage(self.cfg, stage)
+        self.last_val: dict[str, float | None] | None = None
+        self.tag = model_tag(
+            self.cfg.model_architecture, parameter_count(self.model), self.cfg.trainable_layers
+        )
+        self.run_id = checkpoint.timestamp()  # maou's model file id
+        self.summary = (
+            MaouSummary(self.cfg.log_dir, self.tag, self.batches)
+            if self.cfg.log_dir is not None and stage == 3 and ctx.is_main
+            else None
         )
         # --batch-size is per process: sqrt scaling and the scheduler choice use the global batch.
         self.global_batch = self.settings.batch_size * ctx.world_size
@@ -92,7 +112,7 @@ class StageTrainer:
         self.plan = SchedulePlan(
             name=resolve_scheduler(stage, self.settings.scheduler_request, self.global_batch),
             batches_per_epoch=self.batches,
-            accumulation=self.cfg.gradient_accumulation_steps,
+            accumulation=self.accumulation,
             max_epochs=self.settings.max_epochs,
         )
         self.optimizer = build_optimizer(self.cfg, self.settings, self.model, self.effective_lr)
@@ -119,15 +139,16 @@ class StageTrainer:
             self.epoch = epoch
             if self.stage == 3 and self.next_batch == 0:
                 self.ctx.log.stage3_epoch(epoch)  # maou's dl.py opens each epoch with it
-            order = self._epoch_order(epoch)
             self.model.train()
-            for batch in range(self.next_batch, self.batches):
+            self.micro = 0
+            batches = self.train_data.epoch_batches(epoch, self.next_batch)
+            for batch, inputs in enumerate(batches, start=self.next_batch):
                 self.next_batch = batch
                 # Commands apply between optimizer steps: at the start of an accumulation group.
-                outcome = self._step_boundary() if batch % self.plan.accumulation == 0 else None
+                outcome = self._step_boundary() if self.micro == 0 else None
                 if outcome is not None:
                     return outcome
-                self._train_batch(order, batch)
+                self._train_batch(inputs, batch)
             self.next_batch = 0
             outcome = self._end_epoch(epoch)
             if outcome is not None:
@@ -135,12 +156,6 @@ class StageTrainer:
             self.totals = EpochTotals()
             self.epoch = epoch + 1
         return self._out_of_epochs()
-
-    def _epoch_order(self, epoch: int) -> Tensor:
-        rows, dist = len(self.train_data), self.ctx.dist
-        if dist is not None:
-            return dist.epoch_order(rows, self.cfg.seed, self.stage, epoch)
-        return epoch_order(rows, self.cfg.seed, self.stage, epoch, self.ctx.device)
 
     def _announce(self) -> None:
         """Banner, scaling and scheduler lines; stage_started and phase events."""
@@ -153,6 +168,10 @@ class StageTrainer:
         if self.stage in (1, 2):
             log.sqrt_scaling(s.base_lr, self.scale, self.effective_lr, self._batch_note())
         log.scheduler(self.plan.name, self.plan.warmup_steps, self.plan.total_steps)
+        for note in self.setup_notes:
+            log.log.info("%s", note)
+        if self.summary is not None:  # maou's dl.py line
+            log.log.info("TensorBoard log directory: %s (model: %s)", self.summary.path, self.tag)
         self.ctx.events.emit(
             StageStarted(
                 stage=self.stage,
@@ -212,6 +231,8 @@ class StageTrainer:
             self.ctx.dist.sync_control(control, self.global_step, schedule_lr)
         if control.stop_requested:
             self.save_latest(self.ctx.stop_signal or "stop")
+            if self.summary is not None:  # keep the TensorBoard scalars written so far
+                self.summary.close()
             return StageOutcome("stopped", self.epoch, None, stop_run=True)
         if control.skip_requested:
             control.clear_skip()
@@ -241,12 +262,12 @@ class StageTrainer:
             return contextlib.nullcontext()
         return self.ctx.dist.gradient_sync(self.net, sync=is_step)
 
-    def _train_batch(self, order: Tensor, batch: int) -> None:
-        idx = batch_indices(order, batch, self.settings.batch_size)
-        inputs = self.train_data.batch(idx)
-        samples = int(idx.shape[0])
-        accumulation = self.plan.accumulation
-        is_step = (batch + 1) % accumulation == 0 or batch + 1 == self.batches
+    def _train_batch(self, inputs: dict[str, Tensor], batch: int) -> None:
+        """Forward and backward of batch ``batch`` (0-based) of the epoch; an optimizer step when
+        it closes an accumulation group (or the epoch)."""
+        samples = int(inputs["board"].shape[0])
+        accumulation = self.accumulation
+        is_step = self.micro + 1 >= accumulation or batch + 1 == self.batches
         with self._gradient_sync(is_step):
             with self._autocast():
                 result = self.task.compute(self.net, inputs)
@@ -255,6 +276,8 @@ class StageTrainer:
                 self.scaler.scale(loss).backward()
             else:
                 loss.backward()
+        if self.adaptive is not None:
+            self.adaptive.estimator.after_backward(self.model, self.micro)
         keys = list(result.sums)
         # One device sync for everything this step logs.
         values = torch.stack(
@@ -270,18 +293,26 @@ class StageTrainer:
             self._non_finite(batch, loss_value)
         if is_step:
             self._optimizer_step(apply=finite)
+            self.micro = 0
+        else:
+            self.micro += 1
         self.global_step += 1
         if finite:
             self.totals.add(loss_value, samples, sums)
+            if self.summary is not None:
+                self.summary.batch_loss(self.epoch, batch, loss_value)
         self._emit_step(batch, loss_value if finite else None, samples, sums, lr_used)
 
     def _optimizer_step(self, apply: bool) -> None:
         """Clip, step, then step the schedule once; a skipped step (non-finite loss, AMP
         overflow) leaves the schedule where it is, as maou does."""
         stepped = apply
+        gns = None
         if apply:
             if self.scaler is not None:
                 self.scaler.unscale_(self.optimizer)
+                if self.adaptive is not None:  # measured before clipping, as maou does
+                    gns = self.adaptive.estimator.at_step(self.model)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                 scale_before = self.scaler.get_scale()
                 self.scaler.step(self.optimizer)
@@ -289,11 +320,29 @@ class StageTrainer:
                 # AMP skipped the step (inf grads): maou skips the scheduler step too.
                 stepped = self.scaler.get_scale() >= scale_before
             else:
+                if self.adaptive is not None:
+                    gns = self.adaptive.estimator.at_step(self.model)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                 self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if stepped:
             self.scheduler.step()
+        if self.adaptive is not None:
+            self._adapt_batch(gns)
+
+    def _adapt_batch(self, gns: float | None) -> None:
+        assert self.adaptive is not None
+        change = self.adaptive.update(gns)
+        if change is None:
+            return
+        old, new = change
+        size = self.settings.batch_size
+        self.ctx.log.log.info(
+            "Adaptive batch: accumulation_steps %d → %d (effective_bs: %d → %d, "
+            "smoothed_GNS: %.1f). The LR is not adjusted with it",
+            old, new, size * old, size * new, self.adaptive.smoothed_gns or 0.0,
+        )  # fmt: skip
+        self.accumulation = new
 
     def _non_finite(self, batch: int, loss_value: float) -> None:
         self.ctx.log.non_finite(self.epoch, batch + 1, loss_value)
@@ -353,6 +402,7 @@ class StageTrainer:
         train_loss, train_metric = self.totals.mean_loss, self.totals.mean(metric_key)
         self.last_metric = train_metric
         val = self.evaluate() if self.val_data is not None else None
+        self.last_val = val
         lr = self.ctx.control.lr_multiplier * self.schedule_lr
         log.stage_epoch(
             self.stage, epoch, self.plan.max_epochs, train_loss, self.label, train_metric
@@ -366,6 +416,8 @@ class StageTrainer:
             assert val_metric is not None  # a mean over the validation rows for stages 1 and 2
             log.validation(epoch, train_loss, val_loss, self.label, val_metric)
         log.epoch_lr(self.stage, epoch, lr)
+        if self.summary is not None:
+            self.summary.epoch(epoch, train_loss, val, lr)
         self.ctx.events.emit(
             EpochEnd(
                 stage=self.stage,
@@ -381,7 +433,49 @@ class StageTrainer:
         )
         self.ctx.events.flush()
         self.throughput.restart(self.ctx.control.paused_seconds_total)
+        if val is not None and self.early is not None:
+            return self._watch_validation(epoch, val)
         return self._check_threshold(epoch, train_metric)
+
+    def _watch_validation(self, epoch: int, val: dict[str, float | None]) -> StageOutcome | None:
+        """Stage 3: a new best monitored metric saves the model to --model-dir (maou's
+        checkpoint rule); ``--early-stopping-patience`` epochs without one end the stage."""
+        assert self.early is not None
+        improved = self.early.update(val)
+        if improved:
+            self._save_stage3_model(epoch)
+        if not self.early.should_stop:
+            return None
+        self.ctx.log.log.info("%s", self.early.message(epoch, self.plan.max_epochs))
+        return StageOutcome("early_stopped", epoch, self.last_metric)
+
+    def _save_to_model_dir(self, epochs: int) -> None:
+        if self.cfg.model_dir is None:
+            return
+        if self.stage == 3:
+            if self.early is None or not self.early.improved_once:  # no validation to watch
+                self._save_stage3_model(epochs)
+            return
+        saved = checkpoint.save_stage_files_to(
+            Path(self.cfg.model_dir).expanduser(), self.stage, self.model.backbone, self.model.head
+        )
+        for part, path in saved:
+            self.ctx.log.saved(self.settings.name, part, path)
+
+    def _save_stage3_model(self, epoch: int) -> None:
+        if self.cfg.model_dir is None or not self.ctx.is_main:
+            return
+        paths = checkpoint.save_stage3_model(
+            Path(self.cfg.model_dir).expanduser(),
+            self.run_id,
+            self.tag,
+            epoch,
+            self.model.backbone,
+            self.model.head,
+            split=self.cfg.save_split_params,
+        )
+        for path in paths:
+            self.ctx.log.log.info("Saving model to %s", path)
 
     def _check_threshold(self, epoch: int, value: float) -> StageOutcome | None:
         threshold = self.ctx.control.thresholds.get(self.stage)
@@ -421,19 +515,15 @@ class StageTrainer:
         assert self.val_data is not None
         self.model.eval()
         totals = EpochTotals()
-        rows, size = len(self.val_data), self.settings.batch_size
-        for start in range(0, rows, size):
-            idx = torch.arange(start, min(rows, start + size), device=self.ctx.device)
-            inputs = self.val_data.batch(idx)
+        for inputs in self.val_data.eval_batches():
+            rows = int(inputs["board"].shape[0])
             with self._autocast():
                 result = self.task.compute(self.model, inputs)
             sums = {**result.sums, **self.task.validation_extras(result, inputs)}
             keys = list(sums)
-            values = torch.stack(
-                [result.loss.float() * idx.shape[0], *(sums[k].float() for k in keys)]
-            )
+            values = torch.stack([result.loss.float() * rows, *(sums[k].float() for k in keys)])
             loss_sum, *sum_values = values.tolist()
-            totals.add(loss_sum, int(idx.shape[0]), dict(zip(keys, sum_values, strict=True)))
+            totals.add(loss_sum, rows, dict(zip(keys, sum_values, strict=True)))
         self.model.train()
         if self.stage == 3:
             out: dict[str, float | None] = dict(
@@ -465,6 +555,8 @@ class StageTrainer:
             "totals": self.totals.to_dict(),
             "last_metric": self.last_metric,
             "world_size": self.ctx.world_size,
+            "adaptive": self.adaptive.state() if self.adaptive is not None else None,
+            "early_stopping": self.early.state() if self.early is not None else None,
         }
 
     def save_latest(self, reason: str) -> str:
@@ -498,11 +590,24 @@ class StageTrainer:
         self.start_step = state["stage_start_step"]
         self.totals = EpochTotals.from_dict(state["totals"])
         self.last_metric = state["last_metric"]
+        if self.adaptive is not None and state.get("adaptive"):
+            self.adaptive.restore(state["adaptive"])
+            self.accumulation = self.adaptive.steps
+        if self.early is not None and state.get("early_stopping"):
+            self.early.restore(state["early_stopping"])
         checkpoint.restore_rng_state(state["rng"])
 
     def save_stage_outputs(self, epochs: int) -> None:
-        """maou's stage-end files (head + backbone; Stage 3: the whole model)."""
-        if not self.ctx.is_main or self.ctx.checkpoints_dir is None:
+        """maou's stage-end files (head + backbone; Stage 3: the whole model), in the run's
+        checkpoints and, with --model-dir, there too; Stage 3 closes its TensorBoard files."""
+        if not self.ctx.is_main:
+            return
+        self._save_to_model_dir(epochs)
+        if self.summary is not None:
+            final = self.last_val or {}
+            best = self.early.best if self.early is not None else float("nan")
+            self.summary.finish(self.cfg, self.tag, best, final)
+        if self.ctx.checkpoints_dir is None:
             return
         saved = checkpoint.save_stage_outputs(
             self.ctx.checkpoints_dir, self.stage, self.model.backbone, self.model.head
@@ -518,3 +623,17 @@ class StageTrainer:
                     reason=f"stage{self.stage}_{part}",
                 )
             )
+
+
+def _adaptive_batch(config: TrainConfig, batch_size: int, stage: int) -> AdaptiveBatch | None:
+    """maou applies --adaptive-batch to Stage 3 only; Stages 1/2 keep fixed accumulation."""
+    if not config.adaptive_batch or stage != 3:
+        return None
+    return AdaptiveBatch(
+        batch_size=batch_size,
+        min_steps=config.adaptive_batch_min_steps,
+        max_steps=config.adaptive_batch_max_steps,
+        interval=config.adaptive_batch_interval,
+        smoothing=config.adaptive_batch_smoothing,
+        measurement_interval=config.adaptive_batch_measurement_interval,
+    )

@@ -134,6 +134,8 @@ def run_training(config: TrainConfig) -> int:
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
+    # --detect-anomaly: autograd names the forward op whose backward made a NaN (slow).
+    torch.autograd.set_detect_anomaly(config.detect_anomaly)
     try:
         device = pick_device(config)
         dist = _start_distributed(config, device)

@@ -12,7 +12,6 @@ import torch
 from maou_tui.sdk import EventWriter, RunDir
 from trainer.cli import parse_config
 from trainer.context import RunContext, main_context
-from trainer.data import epoch_order
 from trainer.loop import StageTrainer
 from trainer.stages import BatchResult
 from trainer.train_log import close_logger, setup_logger
@@ -51,8 +50,7 @@ def test_non_finite_loss_is_skipped_with_a_warning(context) -> None:  # type: ig
 
     trainer.task.compute = poisoned  # type: ignore[method-assign]
     before = [p.detach().clone() for p in trainer.model.parameters()]
-    order = epoch_order(len(trainer.train_data), 0, 1, 1, ctx.device)
-    trainer._train_batch(order, 0)
+    trainer._train_batch(next(trainer.train_data.epoch_batches(1)), 0)
     ctx.events.flush()
     after = list(trainer.model.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))  # no update
@@ -70,10 +68,9 @@ def test_accumulation_steps_the_optimizer_every_k_batches(context) -> None:  # t
     ctx.config.gradient_accumulation_steps = 2
     trainer = StageTrainer(ctx, 1)
     assert trainer.batches == 35 and trainer.plan.steps_per_epoch == 18
-    order = epoch_order(len(trainer.train_data), 0, 1, 1, ctx.device)
     steps = []
-    for batch in range(4):
-        trainer._train_batch(order, batch)
+    for batch, inputs in zip(range(4), trainer.train_data.epoch_batches(1), strict=False):
+        trainer._train_batch(inputs, batch)
         steps.append(trainer.scheduler.last_epoch)  # one scheduler step per optimizer step
     assert steps == [0, 1, 1, 2]  # one optimizer step after every second batch
     assert trainer.global_step == 4

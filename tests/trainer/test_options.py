@@ -49,7 +49,10 @@ def test_a_general_option_beats_the_presets_stage_value() -> None:
         (["--epoch", "two"], "argument --epoch: invalid int value: 'two'"),
         (["--no-such-option"], "unrecognized arguments: --no-such-option"),
         (["--stage2-head-dropout", "0.1"], "--stage2-head-dropout needs --stage2-hidden-dim"),
-        (["--stage3-data-path", "/no/such.hcpe"], "--stage3-data-path /no/such.hcpe is not a file"),
+        (
+            ["--stage3-data-path", "/no/such.hcpe"],
+            "--stage3-data-path /no/such.hcpe does not exist",
+        ),
     ],
 )
 def test_bad_option_is_one_line_with_exit_2(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from trainer.models.backbone import Backbone, BoardInputs
 
@@ -65,12 +66,17 @@ class ViTBackbone(Backbone):
         self.layers = nn.ModuleList(_encoder_layer(config) for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(config.dim)
         self.out_dim = config.dim
+        #: ``--gradient-checkpointing``: recompute each layer's activations in backward.
+        self.gradient_checkpointing = False
 
     def forward(self, board: torch.Tensor, hand: torch.Tensor) -> torch.Tensor:
         x = self.inputs(board, hand).flatten(2).transpose(1, 2)  # (B, 81, 64)
         x = self.dropout(self.token_projection(x) + self.position)  # (B, 81, dim)
         for layer in self.layers:
-            x = layer(x)
+            if self.gradient_checkpointing and self.training:
+                x = checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
         return self.norm(x).mean(dim=1)  # (B, dim)
 
     def layer_groups(self) -> list[nn.Module]:
