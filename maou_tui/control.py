@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import uuid
 from pathlib import Path
@@ -27,7 +26,7 @@ from maou_tui.protocol import (
     CommandBase,
     ProtocolError,
     Reply,
-    decode_command,
+    command_from_fields,
     decode_reply,
     encode,
 )
@@ -53,7 +52,7 @@ def new_request_id() -> str:
 def build_command(command_type: str, **fields: Any) -> BaseModel:
     """A validated command model; raises ProtocolError (one line) on bad input."""
     payload = {"type": command_type, "id": fields.pop("id", None) or new_request_id(), **fields}
-    return decode_command(json.dumps(payload))
+    return command_from_fields(payload)
 
 
 class ControlClient:
