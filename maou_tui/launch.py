@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import maou_tui
+from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
 
 DEFAULT_RUNS_ROOT = Path("runs")
 TRAINER_OUTPUT = "trainer.out"
@@ -145,11 +146,15 @@ def start_detached(
     """
     created = not run_dir.exists()
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / EVENTS_FILE).touch()
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(run_dir)
+        os.close(open_private_append(run_dir / EVENTS_FILE))
+        output_fd = open_private_append(run_dir / TRAINER_OUTPUT)
+    except UnsafePathError as exc:
+        raise LaunchError(str(exc)) from None
     except OSError as exc:
         raise LaunchError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
-    with open(run_dir / TRAINER_OUTPUT, "ab") as output:
+    with open(output_fd, "ab") as output:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,
