@@ -93,7 +93,7 @@ class RunsShell:
 def test_swapped_pickle_is_never_executed(tmp_path: Path):
     marker = tmp_path / "pwned"
     torch.save({"state": RunsShell(marker)}, tmp_path / "latest.pt")
-    with pytest.raises(checkpoint.CheckpointDamagedError, match="latest.pt is damaged"):
+    with pytest.raises(checkpoint.CheckpointDamagedError, match=r"latest\.pt is damaged"):
         checkpoint.load_latest(tmp_path)
     assert not marker.exists()
 
