@@ -46,6 +46,10 @@ STAGE3_MODEL_PREFIX = "stage3_policy_value_model"
 class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the message names the path and the errno."""
 
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(f"cannot write checkpoint {path}: {cause}")
+        self.errno = cause.errno
+
 
 class CheckpointDamagedError(ValueError):
     """``latest.pt`` cannot be trusted; the message names it and the previous checkpoint."""
@@ -80,7 +84,7 @@ def write_atomically(
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        raise CheckpointWriteError(exc.errno, f"cannot write checkpoint {path}: {exc}") from None
+        raise CheckpointWriteError(path, exc) from None
     return path
 
 
