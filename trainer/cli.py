@@ -100,19 +100,28 @@ _SWITCHES: list[tuple[str, str]] = [
 ]
 
 
+def non_empty_path(text: str) -> Path:
+    """A path option's value; "" is refused (Path("") is the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path is not a path; give a directory or file")
+    return Path(text)
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog=PROG,
+        allow_abbrev=False,  # --them is not --theme, --stage is not --stage1-... by accident
         description="Staged shogi trainer after maou learn-model: Stage 1 reachable squares, "
         "Stage 2 legal moves, Stage 3 policy+value.",
         argument_default=argparse.SUPPRESS,
     )
     for field, kind, help_text in _VALUE_OPTIONS:
+        kind = non_empty_path if kind is Path else kind
         parser.add_argument(_flag(field), dest=field, type=kind, help=help_text)
     parser.add_argument(
         "--stage3-data-path",
         dest="stage3_data_path",
-        type=Path,
+        type=non_empty_path,
         nargs="+",
         help="HCPE files for Stage 3",
     )
@@ -142,10 +151,30 @@ def parse_config(argv: Sequence[str] | None) -> TrainConfig:
         base.update(resume=str(resume), run_dir=str(resume))
         given.pop("run_dir", None)
         return build_config(given, base=base)
+    _check_lr_find_stage(given)
     config = build_config(given)
+    _check_stage3_files(config)
     if config.run_dir is None:
         config.run_dir = default_run_dir(config)
     return config
+
+
+def _check_lr_find_stage(given: dict[str, Any]) -> None:
+    if given.get("lr_find") and given.get("stage") == "all":
+        raise ConfigError("--lr-find sweeps one stage: give --stage 1, 2 or 3, not all")
+
+
+def _check_stage3_files(config: TrainConfig) -> None:
+    """Read the first records of each HCPE file now, before a run directory exists."""
+    if not config.stage3_data_path or 3 not in config.stages():
+        return
+    from trainer.shogi.hcpe import HcpeError, check_hcpe_file  # cshogi, no torch
+
+    for path in config.stage3_data_path:
+        try:
+            check_hcpe_file(Path(path).expanduser())
+        except HcpeError as exc:
+            raise ConfigError(f"--stage3-data-path {exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,6 +100,21 @@ def _values(results: np.ndarray, turns: np.ndarray) -> np.ndarray:
     return np.where(results == cshogi.DRAW, 0.5, (winner == turns).astype(np.float32))
 
 
+#: Records ``check_hcpe_file`` decodes: enough to tell an HCPE file from random bytes.
+_CHECK_RECORDS = 64
+
+
+def check_hcpe_file(path: Path) -> None:
+    """Refuse (HcpeError) a file that is empty, not whole records, or whose first records do
+    not decode; cheap, so the CLI runs it before creating anything."""
+    records = _open_records(path)
+    if len(records) == 0:
+        raise HcpeError(f"{path} holds no records: pass a non-empty HCPE file")
+    head = np.asarray(records[:_CHECK_RECORDS])
+    _check_results(head["gameResult"], str(path), 0)
+    _decode_chunk(head, str(path), 0)
+
+
 def hcpe_arrays(paths: Sequence[Path]) -> ShogiArrays:
     """Stage 3 rows, one per record of ``paths``, with the keys of ``stage3_arrays``."""
     if not paths:
