@@ -53,6 +53,17 @@ def _rows(store, only: set[str] | None):
             )
 
 
+def _unknown_series(only: set[str] | None, runs: list[tuple[str | None, object]]) -> str:
+    """An error line naming each ``--name`` no run has (empty when all are known)."""
+    known: set[str] = set()
+    for _, store in runs:
+        known.update(store.names())  # type: ignore[attr-defined]
+    unknown = sorted((only or set()) - known)
+    if not unknown:
+        return ""
+    return f"no series named {', '.join(unknown)}; the series are: {', '.join(sorted(known))}"
+
+
 def _write(out: IO[str], fmt: str, runs: list[tuple[str | None, object]], only) -> int:
     multi = len(runs) > 1 or runs[0][0] is not None
     header = (("run",) if multi else ()) + COLUMNS
@@ -94,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"maou-tui export: {exc}", file=sys.stderr)
         return 2
     only = set(args.name) if args.name else None
+    missing = _unknown_series(only, runs)
+    if missing:
+        print(f"maou-tui export: {missing}", file=sys.stderr)
+        return 2
     try:
         if args.output is None:
             _write(sys.stdout, args.format, runs, only)
