@@ -12,8 +12,9 @@ import csv
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 NAME = "export"
 HELP = "Write every point of a run (log, events.jsonl or run directory) as CSV or JSON lines."
@@ -53,11 +54,11 @@ def _rows(store, only: set[str] | None):
             )
 
 
-def _unknown_series(only: set[str] | None, runs: list[tuple[str | None, object]]) -> str:
+def _unknown_series(only: set[str] | None, runs: Sequence[tuple[str | None, Any]]) -> str:
     """An error line naming each ``--name`` no run has (empty when all are known)."""
     known: set[str] = set()
     for _, store in runs:
-        known.update(store.names())  # type: ignore[attr-defined]
+        known.update(store.names())
     unknown = sorted((only or set()) - known)
     if not unknown:
         return ""
