@@ -168,11 +168,11 @@ def _check_stage3_files(config: TrainConfig) -> None:
     """Read the first records of each HCPE file now, before a run directory exists."""
     if not config.stage3_data_path or 3 not in config.stages():
         return
-    from trainer.shogi.hcpe import HcpeError, check_hcpe_file  # cshogi, no torch
+    from trainer.shogi.hcpe import HcpeError, check_hcpe_file_isolated  # cshogi, no torch
 
     for path in config.stage3_data_path:
         try:
-            check_hcpe_file(Path(path).expanduser())
+            check_hcpe_file_isolated(Path(path).expanduser())
         except HcpeError as exc:
             raise ConfigError(f"--stage3-data-path {exc}") from None
 

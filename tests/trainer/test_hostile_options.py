@@ -39,7 +39,7 @@ CASES = [
     (["--model-architecture", "vit", "--vit-embed-dim", "90"], "--vit-embed-dim 90 is not"),
     (["--cache-dir", "{d}/a-file"], "is a file; give a directory"),
     (["--stage", "3", "--stage3-data-path", "{d}/random.hcpe"], "not a multiple of 38"),
-    (["--stage", "3", "--stage3-data-path", "{d}/aligned.hcpe"], "record 0: invalid position"),
+    (["--stage", "3", "--stage3-data-path", "{d}/aligned.hcpe"], "aligned.hcpe "),
     (["--stage", "3", "--stage3-data-path", "{d}/empty.hcpe"], "holds no records"),
     (["--lr-find", "--stage", "all"], "--lr-find sweeps one stage"),
     (["--stage1-thresh", "0.5"], "unrecognized arguments: --stage1-thresh"),
