@@ -127,13 +127,13 @@ def check_hcpe_file_isolated(path: Path) -> None:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: check, report the error line (empty when the file is fine)
-        message = b""
+        report = b""
         try:
             check_hcpe_file(path)
-        except HcpeError as exc:
-            message = str(exc).encode()
+        except Exception as exc:  # anything the child meets is the parent's one error line
+            report = (str(exc) if isinstance(exc, HcpeError) else f"{path}: {exc}").encode()
         finally:
-            os.write(write_end, message)
+            os.write(write_end, report)
             os._exit(0)
     os.close(write_end)
     _, status = os.waitpid(pid, 0)
