@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import uuid
 from pathlib import Path
@@ -28,7 +27,7 @@ from maou_tui.protocol import (
     CommandBase,
     ProtocolError,
     Reply,
-    decode_command,
+    command_from_fields,
     decode_reply,
     encode,
 )
@@ -54,7 +53,7 @@ def new_request_id() -> str:
 def build_command(command_type: str, **fields: Any) -> AnyCommand:
     """A validated command model; raises ProtocolError (one line) on bad input."""
     payload = {"type": command_type, "id": fields.pop("id", None) or new_request_id(), **fields}
-    return decode_command(json.dumps(payload))
+    return command_from_fields(payload)
 
 
 class ControlClient:

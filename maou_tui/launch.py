@@ -25,6 +25,7 @@ from maou_tui.processes import last_output_line, pid_alive, read_pid
 
 if TYPE_CHECKING:
     from maou_tui.app.maou_app import Mode
+from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
 
 DEFAULT_RUNS_ROOT = Path("runs")
 #: How long ``start_trainer`` waits for the trainer's pid or an early exit (a bad option) before
@@ -148,11 +149,15 @@ def start_detached(
     """
     created = not run_dir.exists()
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / EVENTS_FILE).touch()
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(run_dir)
+        os.close(open_private_append(run_dir / EVENTS_FILE))
+        output_fd = open_private_append(run_dir / TRAINER_OUTPUT)
+    except UnsafePathError as exc:
+        raise LaunchError(str(exc)) from None
     except OSError as exc:
         raise LaunchError(f"cannot create run directory {run_dir}: {exc.strerror}") from None
-    with open(run_dir / TRAINER_OUTPUT, "ab") as output:
+    with open(output_fd, "ab") as output:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,

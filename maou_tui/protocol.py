@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from maou_tui.stages import STAGE_NUMBERS
+from maou_tui.strict_json import StrictJsonError, loads_strict
 
 PROTOCOL_VERSION: Final = 1
 
@@ -334,7 +335,9 @@ def _event_adapter() -> TypeAdapter[Any]:
 
 
 class CommandBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    """Strict: no coercion (``"0.5"``, ``true`` or ``"1"`` where a number belongs is refused)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     v: Literal[1] = PROTOCOL_VERSION
     id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -371,8 +374,16 @@ def _finite(value: float, name: str) -> float:
     return value
 
 
+#: Bounds of ``scale_lr``'s factor: one command changes the LR by at most 1000x down, 10x up.
+MIN_LR_FACTOR = 1e-3
+MAX_LR_FACTOR = 10.0
+#: Bounds of ``set_lr``'s value: below 1e-8 no optimizer step changes a float32 weight.
+MIN_SET_LR = 1e-8
+MAX_SET_LR = 1.0
+
+
 class ScaleLrCommand(CommandBase):
-    """Multiply the LR multiplier m by ``factor`` (0 < factor <= 10)."""
+    """Multiply the LR multiplier m by ``factor`` (MIN_LR_FACTOR <= factor <= MAX_LR_FACTOR)."""
 
     type: Literal["scale_lr"] = "scale_lr"
     factor: float
@@ -381,13 +392,15 @@ class ScaleLrCommand(CommandBase):
     @classmethod
     def _check_factor(cls, value: float) -> float:
         _finite(value, "factor")
-        if not 0 < value <= 10:
-            raise ValueError(f"factor must be > 0 and <= 10, got {value}")
+        if not MIN_LR_FACTOR <= value <= MAX_LR_FACTOR:
+            raise ValueError(
+                f"factor must be in [{MIN_LR_FACTOR:g}, {MAX_LR_FACTOR:g}], got {value:g}"
+            )
         return value
 
 
 class SetLrCommand(CommandBase):
-    """Set m so that the LR in use now becomes ``value`` (0 < value <= 1)."""
+    """Set m so that the LR in use now becomes ``value`` (MIN_SET_LR <= value <= MAX_SET_LR)."""
 
     type: Literal["set_lr"] = "set_lr"
     value: float
@@ -396,8 +409,8 @@ class SetLrCommand(CommandBase):
     @classmethod
     def _check_value(cls, value: float) -> float:
         _finite(value, "value")
-        if not 0 < value <= 1:
-            raise ValueError(f"value must be > 0 and <= 1, got {value}")
+        if not MIN_SET_LR <= value <= MAX_SET_LR:
+            raise ValueError(f"value must be in [{MIN_SET_LR:g}, {MAX_SET_LR:g}], got {value:g}")
         return value
 
 
@@ -515,11 +528,26 @@ def decode_event(line: str | bytes) -> BaseModel:
         raise ProtocolError(f"bad {kind} event: {_first_error(exc)}") from None
 
 
+def _load_command_object(line: str | bytes) -> dict[str, Any]:
+    """Strict JSON (see ``strict_json``): a request must not mean two things to two readers."""
+    try:
+        data = loads_strict(line)
+    except StrictJsonError as exc:
+        raise ProtocolError(f"command {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"command must be a JSON object, got {type(data).__name__}")
+    return data
+
+
 def decode_command(line: str | bytes) -> AnyCommand:
     """Decode one control request; any problem raises ProtocolError with one line."""
-    data = _load_object(line, "command")
+    return command_from_fields(_load_command_object(line))
+
+
+def command_from_fields(data: dict[str, Any]) -> AnyCommand:
+    """Validate a command given as its fields (strictly: no type coercion); ProtocolError."""
     kind = data.get("type")
-    if kind not in COMMAND_TYPES:
+    if not isinstance(kind, str) or kind not in COMMAND_TYPES:
         known = ", ".join(sorted(COMMAND_TYPES))
         raise ProtocolError(f"unknown command type {kind!r}; expected one of: {known}")
     try:

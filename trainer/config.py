@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -93,6 +95,17 @@ def _learning_rate(value: float) -> float:
     return value
 
 
+#: Largest batch accepted: far above any GPU's memory for these nets, and far below the sizes
+#: (10**30) whose sqrt scaling turned the LR into 6e10 and every batch into NaN.
+MAX_BATCH_SIZE = 1 << 20
+
+
+def _batch_size(value: int) -> int:
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise ValueError(f"must be in [1, {MAX_BATCH_SIZE}], got {value}")
+    return value
+
+
 Fraction = Annotated[float, AfterValidator(_fraction)]
 OpenFraction = Annotated[float, AfterValidator(_open_fraction)]
 PositiveInt = Annotated[int, AfterValidator(_positive_int)]
@@ -102,6 +115,11 @@ NonNegativeFloat = Annotated[float, AfterValidator(_non_negative_float)]
 LearningRate = Annotated[float, AfterValidator(_learning_rate)]
 AtLeastTwo = Annotated[int, AfterValidator(_at_least_two)]
 Smoothing = Annotated[float, AfterValidator(_smoothing)]
+BatchSize = Annotated[int, AfterValidator(_batch_size)]
+
+#: The ViT width and heads of each preset (trainer/models/presets.py, which imports torch), so
+#: that a head count that does not divide the width is refused before anything is created.
+VIT_PRESET_DIM_HEADS = {"tiny": (128, 4), "maou": (512, 8)}
 
 
 class TrainConfig(BaseModel):
@@ -133,10 +151,10 @@ class TrainConfig(BaseModel):
     stage2_max_epochs: PositiveInt = 10
     stage1_threshold: Fraction = 0.99
     stage2_threshold: Fraction = 0.85
-    batch_size: PositiveInt = 4096
-    stage1_batch_size: PositiveInt | None = None
-    stage2_batch_size: PositiveInt | None = None
-    stage3_batch_size: PositiveInt | None = None
+    batch_size: BatchSize = 4096
+    stage1_batch_size: BatchSize | None = None
+    stage2_batch_size: BatchSize | None = None
+    stage3_batch_size: BatchSize | None = None
     gradient_accumulation_steps: PositiveInt = 1
 
     # learning rate and optimizer
@@ -233,7 +251,20 @@ class TrainConfig(BaseModel):
             for path in paths:
                 if path is not None and not Path(path).expanduser().exists():
                     raise ValueError(f"{option} {path} does not exist; give an existing path")
+        self._check_vit_heads()
+        cache = self.cache_dir.expanduser()
+        if cache.exists() and not cache.is_dir():
+            raise ValueError(f"--cache-dir {self.cache_dir} is a file; give a directory")
         return self
+
+    def _check_vit_heads(self) -> None:
+        dim, heads = VIT_PRESET_DIM_HEADS[self.preset]
+        dim, heads = self.vit_embed_dim or dim, self.vit_num_heads or heads
+        if self.model_architecture == "vit" and dim % heads:
+            raise ValueError(
+                f"--vit-embed-dim {dim} is not divisible by --vit-num-heads {heads}; "
+                "choose values where it is"
+            )
 
     def stages(self) -> list[int]:
         """The stages this run trains, in order."""
@@ -241,6 +272,18 @@ class TrainConfig(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def _check_readable_file(path: Path, option: str) -> None:
+    try:
+        with path.open("rb") as handle:
+            is_file = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (FileNotFoundError, IsADirectoryError):
+        is_file = False
+    except OSError as exc:
+        raise ValueError(f"{option} {path} cannot be read ({exc.strerror})") from None
+    if not is_file:
+        raise ValueError(f"{option} {path} is not a file; give HCPE files")
 
 
 # -- presets -------------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ class RunContext:
     dist: Distributed | None = None
     #: Set by the SIGTERM/SIGINT handler: the loop stops at the next step boundary.
     stop_signal: str | None = field(default=None)
+    #: True while checkpoint writes fail (a full disk): the failure is reported once.
+    checkpoint_failing: bool = False
 
     @property
     def use_amp(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -564,7 +565,12 @@ class StageTrainer:
         self.last_save = time.monotonic()
         if not self.ctx.is_main or self.ctx.checkpoints_dir is None:
             return ""
-        path = checkpoint.save_latest(self.ctx.checkpoints_dir, self.resumable_state())
+        try:
+            path = checkpoint.save_latest(self.ctx.checkpoints_dir, self.resumable_state())
+        except checkpoint.CheckpointWriteError as exc:
+            self._checkpoint_failed(exc, stopping=self.ctx.control.stop_requested)
+            return ""
+        self.ctx.checkpoint_failing = False
         self.ctx.events.emit(
             CheckpointSaved(
                 path=str(path),
@@ -577,6 +583,29 @@ class StageTrainer:
         self.ctx.events.flush()
         self.throughput.restart(self.ctx.control.paused_seconds_total)
         return str(path)
+
+    def _checkpoint_failed(self, exc: checkpoint.CheckpointWriteError, stopping: bool) -> None:
+        """Say so once per run of failures (always when stopping); training goes on."""
+        previous = self.ctx.checkpoints_dir / checkpoint.LATEST_NAME  # type: ignore[operator]
+        kept = f"{previous} is kept" if previous.exists() else "there is no earlier checkpoint"
+        if stopping:
+            message = f"{exc}; stopping without a new checkpoint ({kept}, resume starts there)"
+            print(f"maou-train: error: {message}", file=sys.stderr, flush=True)
+        elif self.ctx.checkpoint_failing:
+            return
+        else:
+            message = f"{exc}; {kept}; training continues and retries at the next checkpoint"
+        self.ctx.checkpoint_failing = True
+        self.ctx.log.log.error("%s", message)
+        self.ctx.events.emit(
+            TrainerWarning(
+                kind="checkpoint_failed",
+                message=message,
+                stage=self.stage,
+                epoch=self.epoch,
+                step=self.global_step,
+            )
+        )
 
     def _load(self, state: dict[str, Any]) -> None:
         self.model.backbone.load_state_dict(state["backbone"])
@@ -609,9 +638,13 @@ class StageTrainer:
             self.summary.finish(self.cfg, self.tag, best, final)
         if self.ctx.checkpoints_dir is None:
             return
-        saved = checkpoint.save_stage_outputs(
-            self.ctx.checkpoints_dir, self.stage, self.model.backbone, self.model.head
-        )
+        try:
+            saved = checkpoint.save_stage_outputs(
+                self.ctx.checkpoints_dir, self.stage, self.model.backbone, self.model.head
+            )
+        except checkpoint.CheckpointWriteError as exc:
+            self._checkpoint_failed(exc, stopping=False)
+            return
         for part, path in saved:
             self.ctx.log.saved(self.settings.name, part, path)
             self.ctx.events.emit(

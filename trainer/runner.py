@@ -42,16 +42,26 @@ def _install_signal_handlers(ctx: RunContext) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
-def _load_resume_state(ctx: RunContext) -> dict[str, Any] | None:
-    if ctx.config.resume is None:
+def read_resume_checkpoint(config: TrainConfig, checkpoints_dir: Path) -> dict[str, Any] | None:
+    """The ``latest.pt`` state to resume from (None for a new run); RunError when unusable."""
+    if config.resume is None:
         return None
-    assert ctx.checkpoints_dir is not None
-    state = checkpoint.load_latest(ctx.checkpoints_dir)
+    try:
+        state = checkpoint.load_latest(checkpoints_dir)
+    except (checkpoint.CheckpointDamagedError, OSError) as exc:
+        raise RunError(f"--resume {config.resume}: {exc}") from None
     if state is None:
         raise RunError(
-            f"--resume {ctx.config.resume}: no checkpoints/latest.pt to resume from; "
+            f"--resume {config.resume}: no checkpoints/latest.pt to resume from; "
             "start a new run instead"
         )
+    return state
+
+
+def _load_resume_state(ctx: RunContext, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    assert ctx.checkpoints_dir is not None
     saved_world = state.get("world_size", 1)
     if saved_world != ctx.world_size:
         raise RunError(
@@ -142,7 +152,8 @@ def run_training(config: TrainConfig) -> int:
         if dist is not None and not dist.is_main:
             return _run_worker(config, dist)
         run = _open_run_dir(config)
-    except (RuntimeError, OSError) as exc:  # no CUDA, run directory in use or missing
+        saved_state = read_resume_checkpoint(config, run.checkpoints_dir)
+    except (RuntimeError, OSError) as exc:  # no CUDA, run directory in use, missing or unsafe
         print(f"maou-train: error: {exc}", file=sys.stderr)
         return 2
     to_stderr = config.log_stderr or sys.stderr.isatty()
@@ -160,7 +171,7 @@ def run_training(config: TrainConfig) -> int:
             run.write_config(config.to_json_dict())
         server.start()
         _install_signal_handlers(ctx)
-        resume = _load_resume_state(ctx)
+        resume = _load_resume_state(ctx, saved_state)
         events.emit(
             RunStarted(
                 config=config.to_json_dict(),
@@ -226,7 +237,8 @@ def _run_worker(config: TrainConfig, dist: distributed.Distributed) -> int:
     )
     _install_signal_handlers(ctx)
     try:
-        train_stages(ctx, _load_resume_state(ctx))
+        saved_state = read_resume_checkpoint(config, checkpoints_dir) if checkpoints_dir else None
+        train_stages(ctx, _load_resume_state(ctx, saved_state))
     except (StageFailed, RunError):
         dist.close(clean=True)  # rank 0 says why
         return 1

@@ -19,7 +19,7 @@ class StageFiles:
     mode: maou_files.PolicyMode
 
 
-def _is_hcpe(path: Path) -> bool:
+def is_hcpe(path: Path) -> bool:
     """An HCPE file: a plain file that is not Arrow IPC (HCPE has no header to check)."""
     return path.is_file() and not maou_files.is_arrow_file(path)
 
@@ -40,7 +40,7 @@ def stage_files(config: TrainConfig, stage: int) -> StageFiles | None:
             *maou_files.split_parts(files, config.stage2_test_ratio, config.seed), mode
         )
     paths = [Path(p).expanduser() for p in config.stage3_data_path or []]
-    if stage != 3 or not paths or all(_is_hcpe(p) for p in paths):
+    if stage != 3 or not paths or all(is_hcpe(p) for p in paths):
         return None
     kind: maou_files.Kind = "preprocessing"
     files = maou_files.inspect_paths(paths, "--stage3-data-path", kind)

@@ -8,10 +8,13 @@ kept in this one module so the log parser (maou_tui/ingest) has one place to agr
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from maou_tui.sdk.private_files import append_whole, open_private_append
 
 LOG_FORMAT = (
     "%(asctime)s | %(levelname)-5s | %(filename)15s | %(funcName)20s | %(lineno)3d | %(message)s"
@@ -28,6 +31,64 @@ class JstFormatter(logging.Formatter):
         return datetime.fromtimestamp(record.created, tz=JST).isoformat(timespec="seconds")
 
 
+class RunLogHandler(logging.Handler):
+    """Appends whole lines to ``train.log`` (opened ``O_NOFOLLOW``, 0600).
+
+    logging's FileHandler prints a traceback for every record it fails to write (28 of them on
+    a full disk) and can leave half a line. Here a failed write is cut back, reported once on
+    stderr, and the log resumes by itself when writing works again, first saying how many
+    lines were lost.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._fd: int | None = open_private_append(path)
+        self._lost = 0
+        self._error = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._fd is None:
+            return
+        try:
+            text = self.format(record) + "\n"
+        except Exception:
+            self.handleError(record)
+            return
+        if self._lost:
+            text = self._lost_note(record) + text
+        try:
+            append_whole(self._fd, text.encode("utf-8", errors="replace"))
+        except OSError as exc:
+            self._note_loss(exc)
+        else:
+            self._lost = 0
+
+    def _note_loss(self, exc: OSError) -> None:
+        if not self._lost:
+            self._error = str(exc)
+            print(
+                f"maou-train: cannot write the log {self.path} ({exc}); log lines are dropped "
+                "until writing works again; training continues",
+                file=sys.stderr,
+                flush=True,
+            )
+        self._lost += 1
+
+    def _lost_note(self, record: logging.LogRecord) -> str:
+        note = logging.LogRecord(
+            record.name, logging.WARNING, record.pathname, record.lineno,
+            "%d log lines were lost: %s", (self._lost, self._error), None, record.funcName,
+        )  # fmt: skip
+        return self.format(note) + "\n"
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        super().close()
+
+
 def setup_logger(log_path: Path | None, to_stderr: bool) -> logging.Logger:
     """The ``maou`` logger writing to ``log_path`` (append) and, if asked, to stderr."""
     logger = logging.getLogger(LOGGER_NAME)
@@ -39,7 +100,7 @@ def setup_logger(log_path: Path | None, to_stderr: bool) -> logging.Logger:
     formatter = JstFormatter(LOG_FORMAT)
     handlers: list[logging.Handler] = []
     if log_path is not None:
-        handlers.append(logging.FileHandler(log_path, encoding="utf-8"))
+        handlers.append(RunLogHandler(log_path))
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:

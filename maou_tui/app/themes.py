@@ -133,3 +133,11 @@ def load_themes(directories: list[Path] | None = None) -> ThemeCatalogue:
                 continue
             catalogue.themes[theme.name] = theme
     return catalogue
+
+
+def theme_names() -> list[str]:
+    """Every theme ``--theme`` accepts: ours (shipped and the user's), then Textual's own."""
+    from textual.theme import BUILTIN_THEMES
+
+    ours = list(load_themes().themes)
+    return ours + sorted(set(BUILTIN_THEMES) - set(ours))

@@ -12,9 +12,9 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from maou_tui.store import RunStore
@@ -55,6 +55,17 @@ def _rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]
                 name,
                 None if math.isnan(value) else float(value),
             )
+
+
+def _unknown_series(only: set[str] | None, runs: Sequence[tuple[str | None, Any]]) -> str:
+    """An error line naming each ``--name`` no run has (empty when all are known)."""
+    known: set[str] = set()
+    for _, store in runs:
+        known.update(store.names())
+    unknown = sorted((only or set()) - known)
+    if not unknown:
+        return ""
+    return f"no series named {', '.join(unknown)}; the series are: {', '.join(sorted(known))}"
 
 
 def _write(
@@ -101,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"maou-tui export: {exc}", file=sys.stderr)
         return 2
     only = set(args.name) if args.name else None
+    missing = _unknown_series(only, runs)
+    if missing:
+        print(f"maou-tui export: {missing}", file=sys.stderr)
+        return 2
     try:
         if args.output is None:
             _write(sys.stdout, args.format, runs, only)

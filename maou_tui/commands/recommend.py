@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 NAME = "recommend"
@@ -20,18 +21,42 @@ _TASKS = (
 )
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     table = parser.add_argument_group("staged training (LR tuning guide tables)")
     table.add_argument("--arch", metavar=_ARCHS, help="model architecture")
     table.add_argument("--stage", type=int, metavar="1|2|3", help="training stage")
-    table.add_argument("--batch-size", type=int, metavar="N", help="the stage's batch size")
-    table.add_argument("--embed-dim", type=int, metavar="N", help="ViT: --vit-embed-dim")
-    table.add_argument("--num-layers", type=int, metavar="N", help="ViT: --vit-num-layers")
+    table.add_argument(
+        "--batch-size", type=positive_int, metavar="N", help="the stage's batch size"
+    )
+    table.add_argument("--embed-dim", type=positive_int, metavar="N", help="ViT: --vit-embed-dim")
+    table.add_argument("--num-layers", type=positive_int, metavar="N", help="ViT: --vit-num-layers")
     recipe = parser.add_argument_group("optimizer recipes (optimizer selection guide)")
     recipe.add_argument("--task", metavar=_TASKS, help="show the optimizer recipe of a task")
-    recipe.add_argument("--from-batch", type=int, metavar="N", help="batch size the LR is for")
-    recipe.add_argument("--to-batch", type=int, metavar="N", help="new batch size")
-    recipe.add_argument("--lr", type=float, help="LR to scale (default: the task's LR)")
+    recipe.add_argument(
+        "--from-batch", type=positive_int, metavar="N", help="batch size the LR is for"
+    )
+    recipe.add_argument("--to-batch", type=positive_int, metavar="N", help="new batch size")
+    recipe.add_argument("--lr", type=positive_float, help="LR to scale (default: the task's LR)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 

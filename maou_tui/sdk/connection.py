@@ -8,6 +8,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from maou_tui.strict_json import StrictJsonError, check_depth, decode_utf8
+
 
 class TokenBucket:
     """``rate`` requests per second on average, bursts of up to ``burst``."""
@@ -45,10 +47,15 @@ class Connection:
 
 
 def guess_id(line: bytes) -> str | None:
-    """The request's ``id`` if the line is a JSON object that has a string one."""
+    """The request's ``id``, to label a rejection, if the line is a JSON object with a string one.
+
+    Lenient (NaN allowed, the last of equal keys wins) but safe: valid UTF-8, bounded depth.
+    """
     try:
-        data = json.loads(line)
-    except ValueError:
+        text = decode_utf8(line)
+        check_depth(text)
+        data = json.loads(text)
+    except (StrictJsonError, ValueError):
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None

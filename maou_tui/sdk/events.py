@@ -5,8 +5,10 @@ every 100 ms, off the training thread (torch releases the GIL during its kernels
 overlaps with compute).
 Boundary events (stage/epoch ends, control, pause, ...) are written at once, so a reader sees
 them promptly.
-There is no fsync per step. A write error (disk full, the file removed under us) is logged
-once and the events are dropped: training goes on.
+There is no fsync per step. A write error (a full disk) is logged once, the events of the
+failed writes are dropped (never half a line), and writing resumes by itself when it works
+again, with a ``warning`` event (kind ``events_lost``) saying which ``seq`` numbers are missing.
+A file removed under us is given up on (logged once). Training goes on either way.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from maou_tui.protocol import EventBase, Step
+from maou_tui.protocol import EventBase, Step, TrainerWarning
+from maou_tui.sdk.private_files import append_whole, open_private_append
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +92,13 @@ class EventWriter:
         self.path = Path(path)
         previous = last_seq(self.path)
         self._next_seq = 0 if previous is None else previous + 1
-        self._handle = self.path.open("a", encoding="utf-8")
+        self._fd = open_private_append(self.path)
         self._lock = threading.Lock()  # guards the queue and the numbering (held briefly)
         self._write_lock = threading.Lock()  # one writer at a time, batches in order
         self._pending: list[EventBase | _Deferred] = []
         self._reported_invalid = False
-        self._failed = False
+        self._failed = False  # the file was removed: given up for good
+        self._gap: _Gap | None = None  # events lost to failed writes, not yet marked
         self._open = True
         self._closed = threading.Event()
         self._flusher = threading.Thread(
@@ -106,8 +111,13 @@ class EventWriter:
 
     @property
     def failed(self) -> bool:
-        """True once a write failed; later events are dropped."""
+        """True once the file was removed under us; later events are dropped."""
         return self._failed
+
+    @property
+    def losing(self) -> bool:
+        """True while writes fail (a full disk): events are dropped until one succeeds."""
+        return self._gap is not None
 
     def emit(self, event: E) -> E:
         """Number, stamp and queue one event; returns it with ``seq`` and ``t`` filled in.
@@ -166,13 +176,9 @@ class EventWriter:
         self._flusher.join()
         self.flush()
         with self._write_lock:
-            if not self._failed:
-                with contextlib.suppress(OSError):
-                    os.fsync(self._handle.fileno())
-            try:
-                self._handle.close()
-            except OSError as exc:
-                self._report_failure(exc)
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
 
     def _flush_periodically(self, interval: float) -> None:
         while not self._closed.wait(interval):
@@ -180,17 +186,31 @@ class EventWriter:
                 self.flush()
 
     def _write(self, batch: list[EventBase | _Deferred]) -> None:
-        """Serialise and append a batch; the caller holds the write lock."""
+        """Serialise and append a batch (and a gap marker after a loss); holds the write lock."""
         if not batch or self._failed:
             return
         text = "".join(line + "\n" for line in map(self._serialise, batch) if line is not None)
+        if self._append(text, [_seq_of(entry) for entry in batch]) and self._gap is not None:
+            gap, self._gap = self._gap, None
+            marker = self._gap_marker(gap)
+            if self._append(marker.model_dump_json() + "\n", [marker.seq]):
+                log.warning("writing events to %s again; %s", self.path, gap.describe())
+            elif self._gap is not None:  # the marker was lost too: it joins a new gap
+                self._gap.merge(gap)
+
+    def _append(self, text: str, seqs: list[int]) -> bool:
+        """Append whole lines; on failure note the lost ``seqs``. True when written."""
         try:
-            if os.fstat(self._handle.fileno()).st_nlink == 0:
+            if os.fstat(self._fd).st_nlink == 0:
                 raise FileNotFoundError(f"{self.path} was removed")
-            self._handle.write(text)
-            self._handle.flush()
-        except (OSError, ValueError) as exc:
-            self._report_failure(exc)
+            append_whole(self._fd, text.encode("utf-8"))
+        except FileNotFoundError as exc:
+            self._give_up(exc)
+            return False
+        except OSError as exc:
+            self._lose(seqs, exc)
+            return False
+        return True
 
     def _serialise(self, entry: EventBase | _Deferred) -> str | None:
         if isinstance(entry, EventBase):
@@ -204,12 +224,51 @@ class EventWriter:
                 log.error("dropped an invalid %s event (seq %d): %s", model.__name__, seq, exc)
             return None
 
-    def _report_failure(self, exc: Exception) -> None:
-        if self._failed:
-            return
+    def _give_up(self, exc: OSError) -> None:
         self._failed = True
         log.error(
             "cannot write events to %s (%s); training continues without recording events",
             self.path,
             exc,
         )
+
+    def _lose(self, seqs: list[int], exc: OSError) -> None:
+        """Count the events of a failed write into the gap; report only a gap's first failure."""
+        if self._gap is None:
+            self._gap = _Gap(first=min(seqs), last=max(seqs), count=0, error=str(exc))
+            log.error(
+                "cannot write events to %s (%s); events are dropped until writing works again, "
+                "then the gap is marked; training continues",
+                self.path,
+                exc,
+            )
+        self._gap.last = max(self._gap.last, *seqs)
+        self._gap.count += len(seqs)
+
+    def _gap_marker(self, gap: _Gap) -> TrainerWarning:
+        """The ``warning`` event that records a gap, numbered after everything queued so far."""
+        with self._lock:
+            seq = self._next_seq
+            self._next_seq += 1
+        return TrainerWarning(seq=seq, t=time.time(), kind="events_lost", message=gap.describe())
+
+
+@dataclass
+class _Gap:
+    """Events dropped by failed writes: their ``seq`` range and count, and the first error."""
+
+    first: int
+    last: int
+    count: int
+    error: str
+
+    def describe(self) -> str:
+        return f"{self.count} events (seq {self.first}..{self.last}) were lost: {self.error}"
+
+    def merge(self, earlier: _Gap) -> None:
+        self.first, self.count = earlier.first, self.count + earlier.count
+        self.last, self.error = max(self.last, earlier.last), earlier.error
+
+
+def _seq_of(entry: EventBase | _Deferred) -> int:
+    return entry.seq if isinstance(entry, EventBase) else entry[0]

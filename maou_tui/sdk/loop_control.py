@@ -34,6 +34,11 @@ from maou_tui.sdk.server import ControlServer, PendingCommand
 
 #: Highest LR a command may produce (same bound as ``set_lr``'s value).
 MAX_LR = 1.0
+#: Range of the LR multiplier m. The floor keeps any LR recoverable by a few ``scale_lr 10``
+#: (a factor of 5e-324 once set m, and the LR, to 0.0 for good); the ceiling keeps a ``set_lr``
+#: sent while the schedule's LR is tiny (early warmup) from exploding once warmup ends.
+MIN_LR_MULTIPLIER = 1e-4
+MAX_LR_MULTIPLIER = 1e4
 _PAUSE_WAIT_S = 0.25
 
 Change = tuple[ControlChange, ControlChange]
@@ -207,6 +212,11 @@ class LoopControl:
 
     def _set_multiplier(self, multiplier: float) -> Change:
         before = self._lr_fields()
+        if not MIN_LR_MULTIPLIER <= multiplier <= MAX_LR_MULTIPLIER:
+            raise CommandRejected(
+                f"the LR multiplier would become {multiplier:.6g}, outside "
+                f"[{MIN_LR_MULTIPLIER:g}, {MAX_LR_MULTIPLIER:g}]; use a factor closer to 1"
+            )
         if self._schedule_lr is not None and multiplier * self._schedule_lr > MAX_LR:
             raise CommandRejected(
                 f"the LR would become {multiplier * self._schedule_lr:.6g}, above {MAX_LR:g}; "

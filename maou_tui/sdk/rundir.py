@@ -28,6 +28,12 @@ from maou_tui.layout import (
     PID_FILE,
 )
 from maou_tui.processes import read_pid
+from maou_tui.sdk.private_files import (
+    check_private_dir,
+    make_private_dir,
+    open_private,
+    open_private_append,
+)
 from maou_tui.sdk.sockets import (
     SOCKET_POINTER_NAME,
     SocketInUseError,
@@ -74,7 +80,8 @@ class RunDir:
         run_path = Path(path).absolute()
         if run_path.exists() and not run_path.is_dir():
             raise NotADirectoryError(f"{run_path} is not a directory; choose another run path")
-        run_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        run_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(run_path)
         return cls._take(run_path)
 
     @classmethod
@@ -83,6 +90,7 @@ class RunDir:
         run_path = Path(path).absolute()
         if not run_path.is_dir():
             raise FileNotFoundError(f"run directory {run_path} does not exist; check the path")
+        check_private_dir(run_path)
         return cls._take(run_path)
 
     @classmethod
@@ -98,9 +106,9 @@ class RunDir:
 
     def _prepare_layout(self) -> None:
         make_private(self.path)
-        self.checkpoints_dir.mkdir(exist_ok=True)
+        make_private_dir(self.checkpoints_dir, "checkpoint directory")
         for path in (self.events_path, self.log_path):
-            path.touch(exist_ok=True)
+            os.close(open_private_append(path))
         if not self.config_path.exists():
             self.write_config({})
         _atomic_write(self.pid_path, f"{os.getpid()}\n")
@@ -156,7 +164,7 @@ class RunDir:
 
 
 def _acquire_lock(run_path: Path) -> int:
-    fd = os.open(run_path / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = open_private(run_path / LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

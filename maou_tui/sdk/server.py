@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import selectors
 import socket
@@ -35,6 +36,8 @@ from maou_tui.protocol import (
 )
 from maou_tui.sdk.connection import Connection, TokenBucket, guess_id
 from maou_tui.sdk.sockets import MAX_SOCKET_PATH_BYTES, make_private, remove_stale_socket
+
+log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 64
 RATE_PER_S = 50.0
@@ -188,11 +191,19 @@ class ControlServer:
                 elif key.data == "refused" and isinstance(key.fileobj, socket.socket):
                     self._drain_refused(key.fileobj)
                 else:
-                    self._service(key.data, mask)
+                    self._service_isolated(key.data, mask)
             self._deliver_outgoing()
             self._expire_partial_lines()
             self._expire_refused()
         self._deliver_outgoing()
+
+    def _service_isolated(self, conn: Connection, mask: int) -> None:
+        """Serve one connection; a fault it triggers drops that connection, never the thread."""
+        try:
+            self._service(conn, mask)
+        except Exception:  # the thread must outlive any request: others still need it
+            log.exception("control connection %d dropped after an internal error", conn.id)
+            self._drop(conn)
 
     def _service(self, conn: Connection, mask: int) -> None:
         if mask & selectors.EVENT_READ:
@@ -334,6 +345,11 @@ class ControlServer:
             command = decode_command(line)
         except ProtocolError as exc:
             self._send(conn, self.rejection(guess_id(line), str(exc)))
+            return
+        except Exception as exc:  # a decoder bug answers this request and harms no other
+            log.exception("control request not decoded")
+            error = f"request not understood ({type(exc).__name__}); nothing was changed"
+            self._send(conn, self.rejection(None, error))
             return
         self._dispatch(conn, command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from maou_tui.protocol import EpochEnd, Step, decode_event
 from maou_tui.sdk import EventWriter
+from tests.full_disk import fill, free, small_filesystem
 
 
 def step(n: int) -> Step:
@@ -88,17 +90,38 @@ def test_concurrent_emitters_get_unique_sequence_numbers(tmp_path: Path):
     assert seqs == list(range(2000))
 
 
-def test_full_disk_is_reported_once_and_training_goes_on(caplog: pytest.LogCaptureFixture):
-    writer = EventWriter("/dev/full")  # every write fails with ENOSPC
-    with caplog.at_level(logging.ERROR):
-        for n in range(1, 50):
-            writer.emit(step(n))
-            writer.emit(EpochEnd(stage=1, epoch=n, global_step=n, train_loss=0.1))
+def test_full_disk_is_reported_once_and_writing_resumes_with_the_gap_marked(
+    caplog: pytest.LogCaptureFixture,
+):
+    with small_filesystem("1m") as disk:
+        path = disk / "events.jsonl"
+        writer = EventWriter(path)
+        writer.emit(EpochEnd(stage=1, epoch=0, global_step=0, train_loss=0.1))
+        fill(disk)
+        with caplog.at_level(logging.ERROR):
+            for n in range(1, 50):
+                writer.emit(step(n))
+                writer.emit(EpochEnd(stage=1, epoch=n, global_step=n, train_loss=0.1))
+        assert writer.losing
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, [r.getMessage() for r in errors]
+        assert "No space left on device" in errors[0].getMessage()
+        assert "training continues" in errors[0].getMessage()
+        assert path.read_bytes().endswith(b"}\n"), "no half line left behind"
+        free(disk)
+        writer.emit(EpochEnd(stage=1, epoch=50, global_step=50, train_loss=0.1))
         writer.close()
-    assert writer.failed
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1
-    assert "training continues" in errors[0].getMessage()
+        events = read(path)
+    assert not writer.losing
+    gap = [e for e in events if e["type"] == "warning"]
+    assert len(gap) == 1 and gap[0]["kind"] == "events_lost"
+    lost = re.search(r"(\d+) events \(seq (\d+)\.\.(\d+)\) were lost", gap[0]["message"])
+    assert lost, gap[0]["message"]
+    count, first, last = map(int, lost.groups())
+    assert count == last - first + 1 > 50
+    written = [e["seq"] for e in events]
+    assert sorted(written + list(range(first, last + 1))) == list(range(max(written) + 1))
+    assert events[-2]["epoch"] == 50 and events[-1] == gap[0]
 
 
 def test_removed_run_directory_is_reported_once(tmp_path: Path, caplog):

@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 from maou_tui.protocol import (
     COMMAND_TYPES,
     EVENT_TYPES,
+    MAX_LR_FACTOR,
+    MAX_SET_LR,
+    MIN_LR_FACTOR,
+    MIN_SET_LR,
     ControlApplied,
     ProtocolError,
     Reply,
@@ -162,22 +166,22 @@ def test_threshold_action_defaults_to_advance():
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
-def test_scale_factor_accepted_exactly_when_finite_positive_at_most_ten(factor: float):
+def test_scale_factor_accepted_exactly_when_finite_in_its_range(factor: float):
     line = json.dumps({"id": "f", "type": "scale_lr", "factor": factor})
-    if math.isfinite(factor) and 0 < factor <= 10:
+    if math.isfinite(factor) and MIN_LR_FACTOR <= factor <= MAX_LR_FACTOR:
         assert decode_command(line).factor == factor
     else:
-        with pytest.raises(ProtocolError, match="factor"):
+        with pytest.raises(ProtocolError, match=r"factor|finite"):
             decode_command(line)
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
-def test_set_lr_accepted_exactly_when_in_zero_one(value: float):
+def test_set_lr_accepted_exactly_when_in_its_range(value: float):
     line = json.dumps({"id": "f", "type": "set_lr", "value": value})
-    if math.isfinite(value) and 0 < value <= 1:
+    if math.isfinite(value) and MIN_SET_LR <= value <= MAX_SET_LR:
         assert decode_command(line).value == value
     else:
-        with pytest.raises(ProtocolError, match="value"):
+        with pytest.raises(ProtocolError, match=r"value|finite"):
             decode_command(line)
 
 

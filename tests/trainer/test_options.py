@@ -42,7 +42,7 @@ def test_a_general_option_beats_the_presets_stage_value() -> None:
     [
         (["--stage1-threshold", "1.5"], "--stage1-threshold must be in [0, 1], got 1.5"),
         (["--stage2-threshold", "-0.1"], "--stage2-threshold must be in [0, 1], got -0.1"),
-        (["--stage1-batch-size", "0"], "--stage1-batch-size must be a positive integer, got 0"),
+        (["--stage1-batch-size", "0"], "--stage1-batch-size must be in [1, 1048576], got 0"),
         (["--learning-ratio", "nan"], "--learning-ratio must be in (0, 10], got nan"),
         (["--stage", "4"], "--stage input should be '1', '2', '3' or 'all', got '4'"),
         (["--optimizer", "adam"], "--optimizer input should be 'adamw' or 'sgd', got 'adam'"),
