@@ -249,8 +249,11 @@ class TrainConfig(BaseModel):
             ("--resume-backbone-from", [self.resume_backbone_from]),
         ):
             for path in paths:
-                if path is not None and not Path(path).expanduser().exists():
-                    raise ValueError(f"{option} {path} does not exist; give an existing path")
+                if path is not None:
+                    _check_exists(Path(path).expanduser(), option)
+        for path in self.stage3_data_path or []:
+            if not Path(path).expanduser().is_dir():  # maou's data may be a directory of chunks
+                _check_readable_file(Path(path).expanduser(), "--stage3-data-path")
         self._check_vit_heads()
         cache = self.cache_dir.expanduser()
         if cache.exists() and not cache.is_dir():
@@ -272,6 +275,15 @@ class TrainConfig(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def _check_exists(path: Path, option: str) -> None:
+    try:
+        found = path.exists()
+    except OSError as exc:  # e.g. a directory on the way that we may not enter
+        raise ValueError(f"{option} {path} cannot be read ({exc.strerror})") from None
+    if not found:
+        raise ValueError(f"{option} {path} does not exist; give an existing path")
 
 
 def _check_readable_file(path: Path, option: str) -> None:
