@@ -1,4 +1,5 @@
-"""Sources to events to a RunStore: events.jsonl, maou logs, run directories, live tails.
+"""Sources to events to a RunStore: events.jsonl, maou logs, TensorBoard event files, run
+directories, live tails.
 
 open_source(path)   -> FileSource | RunDirSource | RunsDirectory   (format detected)
 load_store(path)    -> RunStore    (read a whole file / run directory once)
@@ -16,11 +17,14 @@ from maou_tui.ingest.source import (
     RunDirSource,
     RunsDirectory,
     Source,
+    file_source,
     find_runs,
     is_run_dir,
     run_file,
+    run_source,
 )
 from maou_tui.ingest.tailer import Tailer
+from maou_tui.ingest.tensorboard import TensorBoardSource, holds_runs
 from maou_tui.store import RunStore
 
 READ_BYTES = 64 << 20
@@ -44,29 +48,37 @@ class IngestError(ValueError):
 
 
 def open_source(path: Path) -> Source | RunsDirectory:
-    """A source for ``path``: a log or events.jsonl file, a run directory, or a directory of
-    runs. A file that does not exist yet is followed once it appears."""
+    """A source for ``path``: a log, events.jsonl or TensorBoard event file, a run directory
+    (ours or a TensorBoard run), or a directory of runs. A file that does not exist yet is
+    followed once it appears."""
     path = Path(path)
     if path.is_dir():
-        return RunDirSource(path) if is_run_dir(path) else RunsDirectory(path)
-    return FileSource(path)
+        return run_source(path) if is_run_dir(path) else RunsDirectory(path)
+    return file_source(path)
 
 
-def _single_source(path: Path) -> FileSource:
-    """The one file to read for ``path`` (a file, or a run directory's events.jsonl/log)."""
+def _single_source(path: Path) -> Source:
+    """The one source to read for ``path`` (a file, or a run directory's events.jsonl, log
+    and/or event files)."""
     path = Path(path)
     if not path.exists():
-        raise IngestError(f"{path}: no such file or directory; pass a log, events.jsonl or run dir")
+        raise IngestError(
+            f"{path}: no such file or directory; pass a log, events.jsonl, TensorBoard event "
+            "file or run dir"
+        )
     source = open_source(path)
     if isinstance(source, RunsDirectory):
         runs = source.runs()
         if not runs:
-            raise IngestError(f"{path}: no runs found (no events.jsonl, train.log or *.log in it)")
+            where = "" if holds_runs(path) else "no events.jsonl, log or tfevents file in it"
+            raise IngestError(f"{path}: no runs found ({where or 'runs nested too deep'})")
         raise IngestError(f"{path} holds {len(runs)} runs; pass one of them (newest: {runs[0]})")
     if isinstance(source, RunDirSource):
         found = run_file(path)
         if found is None:
-            raise IngestError(f"{path}: run directory has no events.jsonl or train.log yet")
+            raise IngestError(
+                f"{path}: run directory has no events.jsonl, train.log or tfevents file yet"
+            )
         return FileSource(found)
     return source
 
@@ -82,11 +94,11 @@ def load_store(path: Path) -> RunStore:
     return store
 
 
-def _read_to_end(source: FileSource, store: RunStore) -> None:
+def _read_to_end(source: Source, store: RunStore) -> None:
     while True:
-        before = source.follower.offset
+        before = source.bytes_read
         store.apply_all(source.read_new(max_bytes=READ_BYTES, columns=True))
-        if source.follower.offset == before:
+        if source.bytes_read == before:
             break
     store.apply_all(source.finish(columns=True))
     store.skipped_lines = source.skipped_lines + source.cut_lines
@@ -99,6 +111,13 @@ def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:
     ``load_store`` it in the background and swap the stores. events.jsonl steps are exact."""
     source = _single_source(path)
     store = RunStore()
+    if isinstance(source, TensorBoardSource):
+        try:
+            source.start_tail(max_bytes)
+            _read_to_end(source, store)
+        finally:
+            source.close()
+        return store, 0
     try:
         size = source.path.stat().st_size
         start = max(0, size - max_bytes)

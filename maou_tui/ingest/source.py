@@ -4,6 +4,9 @@
 - ``RunDirSource``: a run directory; prefers ``events.jsonl``, else ``train.log`` (or another
   ``*.log``); waits for either to appear.
 - ``RunsDirectory``: a directory of runs; every run in it, newest first, new ones picked up.
+- ``tensorboard.TensorBoardSource``: a TensorBoard run folder or event file;
+  ``merged.LogWithEventsSource``: a run folder holding a log and event files (see
+  ``run_source``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from pydantic import BaseModel
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
+from maou_tui.ingest.tensorboard import (
+    TensorBoardSource,
+    holds_event_files,
+    is_event_file,
+    tensorboard_runs,
+)
 from maou_tui.store import StepBatch
 
 EVENTS_FILE = "events.jsonl"
@@ -163,17 +172,55 @@ class RunDirSource:
         return self._inner.bytes_read if self._inner is not None else 0
 
 
-Source = FileSource | RunDirSource
+Source = FileSource | RunDirSource | TensorBoardSource
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+    """A run folder: ours (events.jsonl, train.log, config.json) or a TensorBoard run."""
+    if not path.is_dir():
+        return False
+    return any((path / marker).exists() for marker in RUN_MARKERS) or holds_event_files(path)
+
+
+def run_source(run_dir: Path) -> Source:
+    """The source of a run folder: events.jsonl (exact) first; else its log and its event
+    files together (the folder's own, or the newest TensorBoard run below it, as maou's
+    ``--log-dir`` next to a ``tee``'d log), or whichever of them it holds."""
+    run_dir = Path(run_dir)
+    if (run_dir / EVENTS_FILE).is_file():
+        return RunDirSource(run_dir)
+    log = run_file(run_dir)
+    if holds_event_files(run_dir):
+        board: Path | None = run_dir
+    else:
+        board = max(tensorboard_runs(run_dir), key=_newest_mtime, default=None) if log else None
+    if board is None:
+        return RunDirSource(run_dir)
+    if log is None:
+        return TensorBoardSource(board)
+    from maou_tui.ingest.merged import LogWithEventsSource  # it builds on FileSource
+
+    return LogWithEventsSource(log, board)  # type: ignore[return-value]
+
+
+def file_source(path: Path) -> Source:
+    """An event file, else a log or events.jsonl."""
+    return TensorBoardSource(path) if is_event_file(path) else FileSource(path)
 
 
 def _newest_mtime(run: Path) -> float:
     target = run_file(run) if run.is_dir() else run
+    if target is None and run.is_dir():
+        target = max(run.glob("*tfevents*"), key=_mtime, default=None)
     try:
         return os.stat(target or run).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
     except OSError:
         return 0.0
 
@@ -201,7 +248,7 @@ class RunsDirectory:
         """Start following runs that appeared since; returns them (newest first)."""
         new = [run for run in find_runs(self.path) if run not in self.sources]
         for run in new:
-            self.sources[run] = RunDirSource(run) if run.is_dir() else FileSource(run)
+            self.sources[run] = run_source(run) if run.is_dir() else file_source(run)
         return new
 
     def runs(self) -> list[Path]:
