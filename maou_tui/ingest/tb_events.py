@@ -14,12 +14,21 @@ from typing import Any
 
 import numpy as np
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
-from tensorboard.compat.proto.types_pb2 import DT_BFLOAT16, DT_DOUBLE, DT_FLOAT, DT_HALF
+from tensorboard.compat.proto.types_pb2 import (
+    DT_BFLOAT16,
+    DT_DOUBLE,
+    DT_FLOAT,
+    DT_HALF,
+    DT_INT32,
+    DT_INT64,
+)
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
-from tensorboard.util.tensor_util import make_ndarray
 
 _START = SessionLog.START
 _FLOAT_TYPES = (DT_FLOAT, DT_HALF, DT_BFLOAT16)
+#: dtypes of a packed ``tensor_content`` scalar. Not ``tensorboard.util.tensor_util``'s
+#: ``make_ndarray``: importing it loads TensorBoard's TensorFlow stub (0.4-1.7 s measured).
+_PACKED = {DT_FLOAT: "<f4", DT_DOUBLE: "<f8", DT_HALF: "<f2", DT_INT32: "<i4", DT_INT64: "<i8"}
 
 
 @dataclass
@@ -84,10 +93,11 @@ def _tensor_scalar(tensor: Any) -> float | None:
         return float(tensor.double_val[0])
     if tensor.int_val:
         return float(tensor.int_val[0])
-    if tensor.tensor_content:  # the packed form (TF2 writes this)
-        array = make_ndarray(tensor)
-        if array.size == 1 and np.issubdtype(array.dtype, np.number):
-            return float(array.reshape(-1)[0])
+    packed = _PACKED.get(tensor.dtype)
+    if tensor.tensor_content and packed is not None:  # the packed form (TF2 writes this)
+        array = np.frombuffer(tensor.tensor_content, packed)
+        if array.size == 1:
+            return float(array[0])
     return None
 
 
