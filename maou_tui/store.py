@@ -320,6 +320,12 @@ class RunStore:
         if walls is None:
             walls = self.wall_times[points.name] = Series(points.name)
         walls.extend(columns, np.array(points.wall_times, np.float64))
+        if points.stage >= 1:
+            self.current_stage = points.stage
+        if points.epochs[-1] >= 0:
+            self.current_epoch = points.epochs[-1]
+        if points.batches[-1] >= 0:
+            self.current_batch = points.batches[-1]
         self._see_step(int(columns.steps.max()))
         self.version += n
 

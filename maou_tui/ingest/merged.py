@@ -44,7 +44,7 @@ class LogWithEventsSource:
 
     @property
     def cut_lines(self) -> int:
-        return self.log.cut_lines
+        return self.log.cut_lines + self.events.cut_lines
 
     @property
     def bytes_read(self) -> int:

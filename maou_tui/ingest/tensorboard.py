@@ -149,9 +149,9 @@ class TensorBoardSource:
 
     @property
     def skipped_lines(self) -> int:
-        """Records skipped: corrupt, undecodable or cut at the end of a finished file."""
+        """Records skipped as corrupt or undecodable (``cut_lines``: cut at a file's end)."""
         corrupt = sum(f.records.corrupt for f in self._files.values())
-        return corrupt + self._undecodable + self.cut_lines
+        return corrupt + self._undecodable
 
     @property
     def bytes_read(self) -> int:
