@@ -119,6 +119,16 @@ class ScalarColumns:
         self.epochs: list[int] = []
         self.batches: list[int] = []
 
+    @classmethod
+    def of(
+        cls, name: str, stage: int, steps: np.ndarray, values: np.ndarray, walls: np.ndarray
+    ) -> ScalarColumns:
+        """Columns given whole (epoch and batch unknown)."""
+        columns = cls(name, stage)
+        columns.steps, columns.values, columns.wall_times = steps, values, walls  # type: ignore[assignment]
+        columns.epochs = columns.batches = np.full(len(steps), -1, np.int32)  # type: ignore[assignment]
+        return columns
+
     def __len__(self) -> int:
         return len(self.steps)
 

@@ -33,22 +33,32 @@ _PACKED = {DT_FLOAT: "<f4", DT_DOUBLE: "<f8", DT_HALF: "<f2", DT_INT32: "<i4", D
 
 @dataclass
 class Decoded:
-    """What a batch of records says, in file order. ``points`` rows are (tag, step, wall_time,
-    value); ``restarts`` are (position in ``points``, step) of a ``SessionLog.START`` (what
-    ``SummaryWriter(purge_step=N)`` writes): points from that step on are dropped."""
+    """What a batch of records says, in file order, as columns: point i is (``tags[i]``,
+    ``steps[i]``, ``walls[i]``, ``values[i]``). ``restarts`` are (index of the next point,
+    step) of a ``SessionLog.START`` (what ``SummaryWriter(purge_step=N)`` writes): points from
+    that step on are dropped."""
 
-    points: list[tuple[str, int, float, float]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
     restarts: list[tuple[int, int]] = field(default_factory=list)
     hparams: dict[str, Any] = field(default_factory=dict)
     undecodable: int = 0
 
+    def add(self, tag: str, step: int, wall: float, value: float) -> None:
+        self.tags.append(tag)
+        self.steps.append(step)
+        self.walls.append(wall)
+        self.values.append(value)
+
 
 def decode(records: list[bytes]) -> Decoded:
     """Decode ``records`` (bodies whose checksum held). A body protobuf cannot parse is
-    counted in ``undecodable``."""
+    counted in ``undecodable``. (The loop is the hot path of a backfill: about 2.8 us a
+    record, half of it protobuf's parse; attribute reads are kept to the fewest.)"""
     out = Decoded()
-    points = out.points
-    add = points.append
+    tags, steps, walls, values = out.tags, out.steps, out.walls, out.values
     parse = Event.FromString
     for body in records:
         try:
@@ -56,17 +66,19 @@ def decode(records: list[bytes]) -> Decoded:
         except Exception:  # protobuf's DecodeError, raised from C
             out.undecodable += 1
             continue
-        what = event.WhichOneof("what")
-        if what == "summary":
+        summary_values = event.summary.value
+        if summary_values:
             step, wall = event.step, event.wall_time
-            for value in event.summary.value:
-                kind = value.WhichOneof("value")
-                if kind == "simple_value":
-                    add((value.tag, step, wall, value.simple_value))
-                elif kind == "tensor" or value.HasField("metadata"):
+            for value in summary_values:
+                if value.HasField("simple_value"):
+                    tags.append(value.tag)
+                    steps.append(step)
+                    walls.append(wall)
+                    values.append(value.simple_value)
+                else:
                     _other_value(value, step, wall, out)
-        elif what == "session_log" and event.session_log.status == _START:
-            out.restarts.append((len(points), event.step))
+        elif event.HasField("session_log") and event.session_log.status == _START:
+            out.restarts.append((len(tags), event.step))
     return out
 
 
@@ -80,7 +92,7 @@ def _other_value(value: Any, step: int, wall: float, out: Decoded) -> None:
         return
     number = _tensor_scalar(value.tensor)
     if number is not None:
-        out.points.append((value.tag, step, wall, number))
+        out.add(value.tag, step, wall, number)
 
 
 def _tensor_scalar(tensor: Any) -> float | None:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from maou_tui.ingest.tb_events import Decoded, decode
@@ -46,6 +48,8 @@ OTHER_STAGE = 1
 #: The first read of a source takes at most this much, so a first screen comes quickly from
 #: a huge directory; the rest follows in the caller's pieces.
 FIRST_READ_BYTES = 2 << 20
+#: Up to this many tags in one read are split with numpy (one comparison pass per tag).
+MAX_VECTOR_TAGS = 64
 
 Item = BaseModel | ScalarColumns | Purge
 
@@ -241,25 +245,55 @@ class TensorBoardSource:
     # ---------------------------------------------------------------- items
 
     def _items(self, decoded: list[tuple[str, Decoded]]) -> list[Item]:
-        rows: list[tuple[str, int, float, float]] = []
-        restarts: list[tuple[int, int]] = []
+        merged = Decoded()
         for member, part in decoded:
             self._undecodable += part.undecodable
             self._hparams.update(part.hparams)
-            restarts += [(len(rows) + at, step) for at, step in part.restarts]
+            merged.restarts += [(len(merged.tags) + at, step) for at, step in part.restarts]
             if member:
-                rows += [(_member_tag(member, t), s, w, v) for t, s, w, v in part.points]
+                merged.tags += [_member_tag(member, tag) for tag in part.tags]
             else:
-                rows += part.points
-        if not self._maou and any(is_maou_tag(row[0]) and row[0] != MAOU_STEP_LOSS for row in rows):
+                merged.tags += part.tags
+            merged.steps += part.steps
+            merged.walls += part.walls
+            merged.values += part.values
+        tags = set(merged.tags)
+        if not self._maou and any(is_maou_tag(t) and t != MAOU_STEP_LOSS for t in tags):
             self._maou = self._names.maou = True
         items: list[Item] = []
-        stage = self._stage_started(rows)
+        stage = self._stage_started(bool(tags))
         if stage is not None:
             items.append(stage)
+        if not self._maou and not merged.restarts and len(tags) <= MAX_VECTOR_TAGS:
+            return items + self._columns_by_tag(merged, tags)
+        rows = list(zip(merged.tags, merged.steps, merged.walls, merged.values, strict=True))
         if self._maou:
             self._find_epoch_length(rows)
-        items += self._rows(rows, restarts)
+        return items + self._rows(rows, merged.restarts)
+
+    def _columns_by_tag(self, points: Decoded, tags: set[str]) -> list[Item]:
+        """Another writer's points without restarts, a tag at a time with numpy (a backfill
+        brings a million of them); a tag whose steps go back takes the row path."""
+        items: list[Item] = []
+        all_tags = np.array(points.tags, dtype=object)
+        steps = np.array(points.steps, np.int64)
+        walls = np.array(points.walls, np.float64)
+        values = np.array(points.values, np.float64)
+        for tag in sorted(tags):
+            name = self._names.name(tag)
+            if name is None:
+                continue
+            mine = all_tags == tag if len(tags) > 1 else slice(None)
+            tag_steps = steps[mine]
+            last = self._last_step.get(name)
+            if (last is not None and tag_steps[0] <= last) or np.any(np.diff(tag_steps) <= 0):
+                rows = zip(
+                    repeat(tag), tag_steps.tolist(), walls[mine].tolist(), values[mine].tolist()
+                )
+                items += self._rows(list(rows), [])
+                continue
+            self._last_step[name] = int(tag_steps[-1])
+            items.append(ScalarColumns.of(name, OTHER_STAGE, tag_steps, values[mine], walls[mine]))
         return items
 
     def _rows(self, rows: list[tuple[str, int, float, float]], restarts: list[tuple[int, int]]):
@@ -378,9 +412,9 @@ class TensorBoardSource:
             )
         ]
 
-    def _stage_started(self, rows: list) -> StageStarted | None:
+    def _stage_started(self, has_points: bool) -> StageStarted | None:
         """The run's stage, said again when what is known of it changed (hparams, length)."""
-        if not rows and not self._hparams:
+        if not has_points and not self._hparams:
             return None
         config = stage_config(self._hparams)
         if self._maou:

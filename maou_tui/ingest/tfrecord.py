@@ -34,9 +34,12 @@ CHUNK_BYTES = 16 << 20
 _MASK_DELTA = 0xA282EAD8
 
 
+_crc32c = google_crc32c.value
+
+
 def masked_crc(data: bytes) -> int:
     """TFRecord's masked CRC32C of ``data``."""
-    crc = google_crc32c.value(data)
+    crc = _crc32c(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
@@ -57,24 +60,30 @@ def frame(buf: bytes, pos: int = 0) -> tuple[list[bytes], int, int]:
     records: list[bytes] = []
     corrupt = 0
     end = len(buf)
-    unpack_header, unpack_footer = HEADER.unpack_from, FOOTER.unpack_from
+    unpack_header, unpack_footer, crc32c = HEADER.unpack_from, FOOTER.unpack_from, _crc32c
     while pos + HEADER_BYTES <= end:
-        length, crc = unpack_header(buf, pos)
-        if length > MAX_RECORD_BYTES or masked_crc(buf[pos : pos + 8]) != crc:
+        length = unpack_header(buf, pos)[0]
+        body_end = pos + HEADER_BYTES + length
+        if body_end + FOOTER_BYTES <= end:
+            body = buf[pos + HEADER_BYTES : body_end]
+            crc = crc32c(body)
+            masked = (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+            if masked == unpack_footer(buf, body_end)[0]:
+                # The data checksum holds, so the length was right: the header's own
+                # checksum is only read when something is wrong (half the CRC work).
+                records.append(body)
+                pos = body_end + FOOTER_BYTES
+                continue
+        if valid_header(buf, pos) is None:  # a corrupt length: look for the next record
             found = resync(buf, pos + 1)
             corrupt += 1
             if found is None:  # no valid header in what is there yet: wait for more
                 return records, -max(pos + 1, end - HEADER_BYTES), corrupt
             pos = found
             continue
-        body_end = pos + HEADER_BYTES + length
         if body_end + FOOTER_BYTES > end:
             break  # still being written
-        body = buf[pos + HEADER_BYTES : body_end]
-        if masked_crc(body) == unpack_footer(buf, body_end)[0]:
-            records.append(body)
-        else:
-            corrupt += 1
+        corrupt += 1  # a sound header, a corrupt body: skip the record
         pos = body_end + FOOTER_BYTES
     return records, pos, corrupt
 
