@@ -37,6 +37,7 @@ __all__ = [
     "Source",
     "Tailer",
     "find_runs",
+    "is_run_dir",
     "load_store",
     "open_source",
     "read_tail",
