@@ -396,21 +396,22 @@ class TensorBoardSource:
     def _epoch_end(self, epoch: int) -> list[Item]:
         values = self._epochs.waiting.pop(epoch, {})
         self._epochs.emitted.add(epoch)
-        number = {name: value for name, (value, _wall) in values.items()}
+        number: dict[str, float | None] = {name: v for name, (v, _wall) in values.items()}
         wall = max((w for _v, w in values.values()), default=0.0)
-        fields = {"train_loss": None, "val_loss": None, "lr": None}
-        for key in fields:
-            fields[key] = number.pop(key, None)
-        return [
-            EpochEnd(
-                t=wall,
-                stage=MAOU_STAGE,
-                epoch=epoch,
-                global_step=self._epoch_step(epoch),
-                metrics=number,
-                **fields,
-            )
-        ]
+        train_loss, val_loss, lr = (
+            number.pop(key, None) for key in ("train_loss", "val_loss", "lr")
+        )
+        end = EpochEnd(
+            t=wall,
+            stage=MAOU_STAGE,
+            epoch=epoch,
+            global_step=self._epoch_step(epoch),
+            train_loss=train_loss,
+            val_loss=val_loss,
+            lr=lr,
+            metrics=number,
+        )
+        return [end]
 
     def _stage_started(self, has_points: bool) -> StageStarted | None:
         """The run's stage, said again when what is known of it changed (hparams, length)."""
