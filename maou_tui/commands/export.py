@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path", type=Path, help="maou log, events.jsonl, tfevents file, run dir or dir of runs"
     )
+    parser.add_argument(
+        "events",
+        type=Path,
+        nargs="?",
+        help="the TensorBoard event files of the same run as PATH (a log): read as one run",
+    )
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     parser.add_argument(
@@ -98,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{path}: no such file or directory; pass a log, events.jsonl or run dir"
             )
         source = open_source(path)
-        if isinstance(source, RunsDirectory):
+        if args.events is not None:
+            source.close()
+            runs = [(None, load_store(path, args.events))]
+        elif isinstance(source, RunsDirectory):
             source.close()
             names = source.runs()
             if not names:

@@ -24,7 +24,12 @@ from maou_tui.ingest.source import (
     run_source,
 )
 from maou_tui.ingest.tailer import Tailer
-from maou_tui.ingest.tensorboard import TensorBoardSource, holds_runs
+from maou_tui.ingest.tensorboard import (
+    TensorBoardSource,
+    holds_event_files,
+    holds_runs,
+    is_event_file,
+)
 from maou_tui.store import RunStore
 
 READ_BYTES = 64 << 20
@@ -84,15 +89,29 @@ def _single_source(path: Path) -> Source:
     return source
 
 
-def load_store(path: Path) -> RunStore:
-    """Read a whole file or run directory once into a new store."""
-    source = _single_source(path)
+def load_store(path: Path, events: Path | None = None) -> RunStore:
+    """Read a whole file or run directory once into a new store; with ``events`` (a
+    TensorBoard event file or run folder), ``path`` is the log of the same run and both are
+    read as one run (``merged.LogWithEventsSource``)."""
+    source = _single_source(path) if events is None else _pair(path, events)
     store = RunStore()
     try:
         _read_to_end(source, store)
     finally:
         source.close()
     return store
+
+
+def _pair(log: Path, events: Path) -> Source:
+    """A log file and the TensorBoard event files of the same run."""
+    from maou_tui.ingest.merged import LogWithEventsSource
+
+    log, events = Path(log), Path(events)
+    if not log.is_file():
+        raise IngestError(f"{log}: not a log file; pass the run's log, then its event files")
+    if not (is_event_file(events) or (events.is_dir() and holds_event_files(events))):
+        raise IngestError(f"{events}: no TensorBoard event file here; pass a tfevents file or run")
+    return LogWithEventsSource(log, events)  # type: ignore[return-value]
 
 
 def _read_to_end(source: Source, store: RunStore) -> None:

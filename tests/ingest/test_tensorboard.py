@@ -137,6 +137,17 @@ def test_log_and_event_files_of_one_run_merge_without_double_points(tmp_path: Pa
     assert merged.stages[3].architecture == "vit"  # from the hparams, the rest from the log
     assert len(merged.series("loss")) == len(run.losses)
 
+    two_paths = load_store(run.log, run.run_dir)  # `maou-tui report LOG EVENTS`
+    for name in merged.names():
+        assert points(two_paths, name) == points(merged, name), name
+
+
+def test_two_paths_that_are_not_a_log_and_event_files_are_one_line(tmp_path: Path, capsys):
+    run = write_maou_run(tmp_path, epochs=1)
+    code, out, err = cli(capsys, "report", str(run.run_dir), str(run.log))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "not a log file" in err
+
 
 # ------------------------------------------------------------------------- tailing
 
