@@ -27,8 +27,8 @@ from maou_tui.ingest.tailer import Tailer
 from maou_tui.ingest.tensorboard import (
     TensorBoardSource,
     holds_event_files,
-    holds_runs,
     is_event_file,
+    tensorboard_runs,
 )
 from maou_tui.store import RunStore
 
@@ -76,8 +76,12 @@ def _single_source(path: Path) -> Source:
     if isinstance(source, RunsDirectory):
         runs = source.runs()
         if not runs:
-            where = "" if holds_runs(path) else "no events.jsonl, log or tfevents file in it"
-            raise IngestError(f"{path}: no runs found ({where or 'runs nested too deep'})")
+            nested = next(tensorboard_runs(path), None)
+            if nested is not None:
+                raise IngestError(f"{path}: no runs directly in it; pass {nested.parent}")
+            raise IngestError(
+                f"{path}: no runs found (no events.jsonl, log or tfevents file in it)"
+            )
         raise IngestError(f"{path} holds {len(runs)} runs; pass one of them (newest: {runs[0]})")
     if isinstance(source, RunDirSource):
         found = run_file(path)

@@ -66,11 +66,6 @@ def holds_event_files(directory: Path) -> bool:
         return False
 
 
-def holds_runs(directory: Path) -> bool:
-    """True when a subfolder of ``directory`` (or below) is a TensorBoard run."""
-    return any(True for _ in tensorboard_runs(directory))
-
-
 def tensorboard_runs(directory: Path, depth: int = 3) -> Iterator[Path]:
     """TensorBoard runs under ``directory`` (not itself), at most ``depth`` levels down; a run's
     own subfolders belong to it."""
