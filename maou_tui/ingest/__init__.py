@@ -24,10 +24,10 @@ from maou_tui.ingest.source import (
     run_source,
 )
 from maou_tui.ingest.tailer import Tailer
-from maou_tui.ingest.tensorboard import (
-    TensorBoardSource,
+from maou_tui.ingest.tb_paths import (
     holds_event_files,
     is_event_file,
+    require_packages,
     tensorboard_runs,
 )
 from maou_tui.store import RunStore
@@ -108,13 +108,14 @@ def load_store(path: Path, events: Path | None = None) -> RunStore:
 
 def _pair(log: Path, events: Path) -> Source:
     """A log file and the TensorBoard event files of the same run."""
-    from maou_tui.ingest.merged import LogWithEventsSource
-
     log, events = Path(log), Path(events)
     if not log.is_file():
         raise IngestError(f"{log}: not a log file; pass the run's log, then its event files")
     if not (is_event_file(events) or (events.is_dir() and holds_event_files(events))):
         raise IngestError(f"{events}: no TensorBoard event file here; pass a tfevents file or run")
+    require_packages(events)
+    from maou_tui.ingest.merged import LogWithEventsSource
+
     return LogWithEventsSource(log, events)  # type: ignore[return-value]
 
 
@@ -135,9 +136,9 @@ def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:
     ``load_store`` it in the background and swap the stores. events.jsonl steps are exact."""
     source = _single_source(path)
     store = RunStore()
-    if isinstance(source, TensorBoardSource):
+    if source.format == "tensorboard":  # TensorBoardSource: each file's share of the tail
         try:
-            source.start_tail(max_bytes)
+            source.start_tail(max_bytes)  # type: ignore[union-attr]
             _read_to_end(source, store)
         finally:
             source.close()

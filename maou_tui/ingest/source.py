@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
 
 from pydantic import BaseModel
 
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
-from maou_tui.ingest.tensorboard import (
-    TensorBoardSource,
+from maou_tui.ingest.tb_paths import (
     holds_event_files,
     is_event_file,
+    require_packages,
     tensorboard_runs,
+    tensorboard_source,
 )
 from maou_tui.store import StepBatch
+
+if TYPE_CHECKING:
+    from maou_tui.ingest.tensorboard import TensorBoardSource
 
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
@@ -172,7 +176,7 @@ class RunDirSource:
         return self._inner.bytes_read if self._inner is not None else 0
 
 
-Source = FileSource | RunDirSource | TensorBoardSource
+Source: TypeAlias = Union[FileSource, RunDirSource, "TensorBoardSource"]
 
 
 def is_run_dir(path: Path) -> bool:
@@ -197,7 +201,8 @@ def run_source(run_dir: Path) -> Source:
     if board is None:
         return RunDirSource(run_dir)
     if log is None:
-        return TensorBoardSource(board)
+        return tensorboard_source(board)
+    require_packages(board)
     from maou_tui.ingest.merged import LogWithEventsSource  # it builds on FileSource
 
     return LogWithEventsSource(log, board)  # type: ignore[return-value]
@@ -205,7 +210,7 @@ def run_source(run_dir: Path) -> Source:
 
 def file_source(path: Path) -> Source:
     """An event file, else a log or events.jsonl."""
-    return TensorBoardSource(path) if is_event_file(path) else FileSource(path)
+    return tensorboard_source(path) if is_event_file(path) else FileSource(path)
 
 
 def _newest_mtime(run: Path) -> float:

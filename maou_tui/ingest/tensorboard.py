@@ -20,7 +20,6 @@ Every read returns what was appended since the last one, in store items (``Scala
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from maou_tui.ingest.tb_events import Decoded, decode
+from maou_tui.ingest.tb_paths import EVENT_FILE_MARK
 from maou_tui.ingest.tb_tags import (
     MAOU_EPOCH_TAGS,
     MAOU_EPOCH_TRIGGER,
@@ -42,7 +42,6 @@ from maou_tui.ingest.tfrecord import RecordFile
 from maou_tui.protocol import EpochEnd, StageStarted, TrainerWarning
 from maou_tui.store import Purge, ScalarColumns
 
-EVENT_FILE_MARK = "tfevents"
 MAOU_STAGE = 3
 OTHER_STAGE = 1
 #: The first read of a source takes at most this much, so a first screen comes quickly from
@@ -52,32 +51,6 @@ FIRST_READ_BYTES = 2 << 20
 MAX_VECTOR_TAGS = 64
 
 Item = BaseModel | ScalarColumns | Purge
-
-
-def is_event_file(path: Path) -> bool:
-    return EVENT_FILE_MARK in path.name and path.is_file()
-
-
-def holds_event_files(directory: Path) -> bool:
-    """True when ``directory`` itself holds an event file (it is a TensorBoard run)."""
-    try:
-        return any(is_event_file(entry) for entry in directory.iterdir())
-    except OSError:
-        return False
-
-
-def tensorboard_runs(directory: Path, depth: int = 3) -> Iterator[Path]:
-    """TensorBoard runs under ``directory`` (not itself), at most ``depth`` levels down; a run's
-    own subfolders belong to it."""
-    try:
-        entries = sorted(p for p in directory.iterdir() if p.is_dir())
-    except OSError:
-        return
-    for entry in entries:
-        if holds_event_files(entry):
-            yield entry
-        elif depth > 1:
-            yield from tensorboard_runs(entry, depth - 1)
 
 
 @dataclass
