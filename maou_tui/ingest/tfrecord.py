@@ -130,19 +130,23 @@ class RecordFile:
         except OSError:
             return records
         try:
-            size = self.chunk_bytes
+            need = 0  # a record bigger than the last read: read it whole, whatever the budget
             while budget != 0:
-                buf = os.pread(fd, size if budget < 0 else min(size, budget), self.offset)
+                want = self.chunk_bytes if budget < 0 else min(self.chunk_bytes, budget)
+                want = max(want, need, HEADER_BYTES)
+                buf = os.pread(fd, want, self.offset)
                 used, got = self._frame(buf)
                 records += got
                 self.offset += used
                 self.bytes_read += used
                 if budget > 0:
                     budget = max(0, budget - used)
-                if len(buf) < size:
+                if len(buf) < want:
                     break  # the end of the file (perhaps one record still being written)
-                # A full chunk: go on, with room for a record bigger than a chunk.
-                size = max(self.chunk_bytes, self._record_bytes(buf, used))
+                next_record = self._record_bytes(buf, used)
+                if used == 0 and next_record <= want:
+                    break  # nothing whole fits and nothing bigger is announced
+                need = next_record
         finally:
             os.close(fd)
         return records

@@ -15,6 +15,7 @@ from maou_tui.diagnose import diagnose
 from maou_tui.ingest import Tailer, load_store, open_source, read_tail
 from maou_tui.ingest.summary import summarize
 from maou_tui.ingest.tensorboard import TensorBoardSource
+from maou_tui.ingest.tfrecord import RecordFile
 from maou_tui.store import RunStore
 from tests.ingest.tb_writers import SummaryWriter, write_maou_run
 
@@ -181,6 +182,23 @@ def test_tail_picks_up_points_and_new_add_scalars_folders(tmp_path: Path) -> Non
     assert points(store, "metrics/f1") == {24: 0.5}
 
 
+def test_a_maou_run_read_in_small_pieces_gives_the_store_of_one_read(tmp_path: Path) -> None:
+    run = write_maou_run(tmp_path, epochs=4)
+    whole = load_store(run.run_dir)
+    source = TensorBoardSource(run.run_dir)
+    pieces = RunStore()
+    while True:
+        before = source.bytes_read
+        pieces.apply_all(source.read_new(300))  # a few records a read, as a live tail sees them
+        if source.bytes_read == before:
+            break
+    pieces.apply_all(source.finish())
+    assert pieces.names() == whole.names()
+    for name in whole.names():
+        assert points(pieces, name) == points(whole, name), name
+    assert [e.model_dump() for e in pieces.epoch_ends] == [e.model_dump() for e in whole.epoch_ends]
+
+
 def test_a_record_still_being_written_is_waited_for(tmp_path: Path) -> None:
     whole = tmp_path / "whole"
     with SummaryWriter(str(whole)) as writer:
@@ -239,6 +257,20 @@ def _one_run(tmp_path: Path, n: int = 20) -> Path:
         for step in range(n):
             writer.add_scalar("loss", float(step), step)
     return next(run.glob("*tfevents*"))
+
+
+@pytest.mark.parametrize("budget, chunk", [(1, 1 << 20), (13, 1 << 20), (None, 1), (None, 20)])
+def test_records_come_whole_whatever_the_read_size(tmp_path: Path, budget, chunk) -> None:
+    path = _one_run(tmp_path)
+    whole = RecordFile(path).read()
+    reader, got = RecordFile(path, chunk_bytes=chunk), []
+    while True:
+        before = reader.bytes_read
+        got += reader.read(budget)
+        if reader.bytes_read == before:
+            break
+    assert got == whole and len(whole) == 21  # the file_version record and 20 scalars
+    assert reader.leftover() == 0
 
 
 def test_corrupt_records_are_skipped_and_counted(tmp_path: Path) -> None:
