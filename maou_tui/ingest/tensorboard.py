@@ -104,8 +104,6 @@ class TensorBoardSource:
         self.path = Path(path)
         #: Added to maou's Stage 3 steps: the log's stage start when both are read together.
         self.step_offset = step_offset
-        #: One line per problem met (corrupt or cut records); also sent as warning items.
-        self.messages: list[str] = []
         self.cut_lines = 0
         self._files: dict[Path, _EventFile] = {}
         self._maou = bool(MAOU_RUN_DIR.search(self.path.name))
@@ -134,10 +132,6 @@ class TensorBoardSource:
         """Nothing for the tailer to turn into warnings: this source sends its own."""
         return []
 
-    @property
-    def maou(self) -> bool:
-        return self._maou
-
     def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[Item]:
         """Store items for the records appended since the last call."""
         del columns  # always columns: a TensorBoard scalar has no protocol event of its own
@@ -163,14 +157,12 @@ class TensorBoardSource:
         """End of a read of finished files: a record cut at a file's end is counted, and maou
         epochs whose trigger never came are emitted."""
         del columns
-        skipped = self.skipped_lines
         items: list[Item] = []
         for path, event_file in self._files.items():
             if event_file.records.leftover() and not event_file.truncated_noted:
                 event_file.truncated_noted = True
                 self.cut_lines += 1
                 message = f"{path}: ends inside a record (cut short); read up to there"
-                self.messages.append(message)
                 items.append(TrainerWarning(kind="truncated_record", message=message))
         skipped = self.skipped_lines
         for epoch in sorted(self._epochs.waiting):
@@ -410,7 +402,6 @@ class TensorBoardSource:
         if not skipped:
             return []
         message = f"{self.path}: skipped {skipped} corrupt TensorBoard record(s)"
-        self.messages.append(message)
         return [TrainerWarning(kind="corrupt_record", message=message)]
 
 
