@@ -64,7 +64,8 @@ def common_name(tag: str) -> str | None:
 
 class TagNames:
     """Names of one run's tags; the first tag to claim a common name gets it, later ones with
-    the same meaning keep their own name (nothing is merged into another curve)."""
+    the same meaning keep their own name, or ``tag:<name>`` where that is the common name
+    taken (nothing is merged into another curve)."""
 
     def __init__(self, maou: bool) -> None:
         self.maou = maou
@@ -92,4 +93,5 @@ class TagNames:
         if common is not None and common not in self._claimed:
             self._claimed.add(common)
             return common
-        return tag
+        # A tag spelled like a name another tag took ("loss" after "train/loss") is told apart.
+        return f"tag:{tag}" if tag in self._claimed else tag

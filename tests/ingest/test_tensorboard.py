@@ -331,3 +331,45 @@ def test_read_tail_reads_the_end_of_a_big_run(tmp_path: Path) -> None:
     assert steps[-1] == 3999
     assert store.skipped_lines == 0
     assert isinstance(open_source(run), TensorBoardSource)
+
+
+# ------------------------------------------------------------------------- tag names
+
+
+@pytest.mark.parametrize(
+    "tag, name",
+    [
+        ("train/loss", "loss"),  # HF Trainer
+        ("loss", "loss"),
+        ("train_loss_step", "loss"),  # Lightning's on_step name
+        ("Loss/train", "loss"),
+        ("lr", "lr"),
+        ("train/learning_rate", "lr"),  # HF Trainer
+        ("lr-Adam", "lr"),  # Lightning's LearningRateMonitor
+        ("eval/loss", "val_loss"),  # HF Trainer
+        ("val_loss", "val_loss"),
+        ("validation/loss", "val_loss"),
+        ("train_acc", "accuracy"),
+        ("val_acc", "val_accuracy"),
+        ("eval/accuracy", "val_accuracy"),
+        ("grad_norm", None),
+        ("train/epoch", None),
+        ("loss_scale", None),
+    ],
+)
+def test_common_tags_are_recognised(tag: str, name: str | None) -> None:
+    from maou_tui.ingest.tb_tags import common_name
+
+    assert common_name(tag) == name
+
+
+def test_a_second_tag_for_a_common_name_keeps_its_own() -> None:
+    from maou_tui.ingest.tb_tags import TagNames
+
+    names = TagNames(maou=False)
+    assert names.name("train/loss") == "loss"
+    assert names.name("eval/loss") == "val_loss"
+    assert names.name("loss") == "tag:loss"  # its own name is taken by train/loss
+    assert names.name("val_loss") == "tag:val_loss"
+    assert names.name("train_loss") == "train_loss"
+    assert names.name("train/loss") == "loss"
