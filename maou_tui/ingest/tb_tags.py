@@ -30,7 +30,8 @@ MAOU_EPOCH_TAGS = {
 }
 #: maou tags left out: the gap is val_loss - train_loss (both kept; its log has no gap series)
 #: and ``hparam/*`` repeats the last epoch's values at step 0 for the HParams dashboard.
-MAOU_DROPPED = ("Train-Validation Gap", "hparam/")
+MAOU_GAP = "Train-Validation Gap"
+MAOU_DROPPED = (MAOU_GAP, "hparam/")
 #: The trigger of an epoch's row: maou writes it last of an epoch's main-file scalars.
 MAOU_EPOCH_TRIGGER = "Learning Rate"
 #: maou's log directory name: ``<model>_training_log_<YYYYmmdd_HHMMSS>``.
@@ -41,8 +42,12 @@ _EVAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev"
 _TRAIN_WORDS = {"train", "training", "step", "epoch", "mean", "avg"}
 
 
-def is_maou_tag(tag: str) -> bool:
-    return tag == MAOU_STEP_LOSS or tag in MAOU_EPOCH_TAGS or tag.startswith(MAOU_DROPPED)
+def marks_maou_run(tag: str) -> bool:
+    """A tag only maou writes (its add_scalars groups and its gap; ``Loss/train`` and
+    ``Learning Rate`` are common elsewhere too)."""
+    if tag in (MAOU_STEP_LOSS, MAOU_EPOCH_TRIGGER):
+        return False
+    return tag in MAOU_EPOCH_TAGS or tag == MAOU_GAP
 
 
 def common_name(tag: str) -> str | None:

@@ -36,7 +36,7 @@ from maou_tui.ingest.tb_tags import (
     MAOU_RUN_DIR,
     MAOU_STEP_LOSS,
     TagNames,
-    is_maou_tag,
+    marks_maou_run,
 )
 from maou_tui.ingest.tfrecord import RecordFile
 from maou_tui.protocol import EpochEnd, StageStarted, TrainerWarning
@@ -218,7 +218,7 @@ class TensorBoardSource:
             merged.walls += part.walls
             merged.values += part.values
         tags = set(merged.tags)
-        if not self._maou and any(is_maou_tag(t) and t != MAOU_STEP_LOSS for t in tags):
+        if not self._maou and any(map(marks_maou_run, tags)):
             self._maou = self._names.maou = True
         items: list[Item] = []
         stage = self._stage_started(bool(tags))
