@@ -43,9 +43,11 @@ def resolve_target(target: Path) -> RunTarget:
     """Map a run directory, a directory of runs, an events.jsonl or a log file to a RunTarget."""
     target = Path(target)
     if target.is_dir():
-        from maou_tui.ingest import find_runs  # first use: see EventFeed
+        from maou_tui.ingest import find_runs, is_run_dir  # first use: see EventFeed
 
-        runs = [] if (target / EVENTS_FILE).exists() else find_runs(target)
+        # A run (ours, a log's folder or a TensorBoard run, whose add_scalars subfolders are
+        # not runs of their own) is shown itself; a directory of runs shows its newest.
+        runs = [] if is_run_dir(target) else find_runs(target)
         if runs:
             return resolve_target(runs[0])
         # A run directory, perhaps one whose trainer has not written its first event yet.

@@ -4,6 +4,9 @@
 - ``RunDirSource``: a run directory; prefers ``events.jsonl``, else ``train.log`` (or another
   ``*.log``); waits for either to appear.
 - ``RunsDirectory``: a directory of runs; every run in it, newest first, new ones picked up.
+- ``tensorboard.TensorBoardSource``: a TensorBoard run folder or event file;
+  ``merged.LogWithEventsSource``: a run folder holding a log and event files (see
+  ``run_source``).
 """
 
 from __future__ import annotations
@@ -11,16 +14,26 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
 
 from pydantic import BaseModel
 
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
-from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
+from maou_tui.ingest.tb_paths import (
+    holds_event_files,
+    is_event_file,
+    require_packages,
+    tensorboard_runs,
+    tensorboard_source,
+)
 from maou_tui.store import StepBatch
 
+if TYPE_CHECKING:
+    from maou_tui.ingest.tensorboard import TensorBoardSource
+
+from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
 LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 
 
@@ -163,17 +176,56 @@ class RunDirSource:
         return self._inner.bytes_read if self._inner is not None else 0
 
 
-Source = FileSource | RunDirSource
+Source: TypeAlias = Union[FileSource, RunDirSource, "TensorBoardSource"]
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+    """A run folder: ours (events.jsonl, train.log, config.json) or a TensorBoard run."""
+    if not path.is_dir():
+        return False
+    return any((path / marker).exists() for marker in RUN_MARKERS) or holds_event_files(path)
+
+
+def run_source(run_dir: Path) -> Source:
+    """The source of a run folder: events.jsonl (exact) first; else its log and its event
+    files together (the folder's own, or the newest TensorBoard run below it, as maou's
+    ``--log-dir`` next to a ``tee``'d log), or whichever of them it holds."""
+    run_dir = Path(run_dir)
+    if (run_dir / EVENTS_FILE).is_file():
+        return RunDirSource(run_dir)
+    log = run_file(run_dir)
+    if holds_event_files(run_dir):
+        board: Path | None = run_dir
+    else:
+        board = max(tensorboard_runs(run_dir), key=_newest_mtime, default=None) if log else None
+    if board is None:
+        return RunDirSource(run_dir)
+    if log is None:
+        return tensorboard_source(board)
+    require_packages(board)
+    from maou_tui.ingest.merged import LogWithEventsSource  # it builds on FileSource
+
+    return LogWithEventsSource(log, board)  # type: ignore[return-value]
+
+
+def file_source(path: Path) -> Source:
+    """An event file, else a log or events.jsonl."""
+    return tensorboard_source(path) if is_event_file(path) else FileSource(path)
 
 
 def _newest_mtime(run: Path) -> float:
     target = run_file(run) if run.is_dir() else run
+    if target is None and run.is_dir():
+        target = max(run.glob("*tfevents*"), key=_mtime, default=None)
     try:
         return os.stat(target or run).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
     except OSError:
         return 0.0
 
@@ -201,7 +253,7 @@ class RunsDirectory:
         """Start following runs that appeared since; returns them (newest first)."""
         new = [run for run in find_runs(self.path) if run not in self.sources]
         for run in new:
-            self.sources[run] = RunDirSource(run) if run.is_dir() else FileSource(run)
+            self.sources[run] = run_source(run) if run.is_dir() else file_source(run)
         return new
 
     def runs(self) -> list[Path]:

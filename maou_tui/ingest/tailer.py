@@ -19,7 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, is_run_dir
+from maou_tui.ingest.source import Source, file_source, find_runs, is_run_dir, run_source
 from maou_tui.protocol import TrainerWarning
 from maou_tui.store import StepBatch
 
@@ -128,8 +128,8 @@ def _source_for(path: Path) -> Source:
     if path.is_dir():
         if not is_run_dir(path) and find_runs(path):
             raise ValueError(f"{path} is a directory of runs; tail one of them (see find_runs)")
-        return RunDirSource(path)  # a run directory, perhaps before its first file appears
-    return FileSource(path)
+        return run_source(path)  # a run directory, perhaps before its first file appears
+    return file_source(path)
 
 
 def _start_observer(directory: Path, wake: threading.Event) -> BaseObserver | None:
