@@ -21,10 +21,10 @@ Series names (also the ``name`` column of ``maou-tui export``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel
@@ -174,6 +174,10 @@ class Mark(BaseModel):
     stage: int | None = None
 
 
+#: What a source hands the store: an event, a column batch of steps or scalars, or a purge.
+StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | Purge
+
+
 class RunStore:
     """Everything known about one run. ``apply`` is the only way data gets in."""
 
@@ -245,7 +249,7 @@ class RunStore:
             handler(event)
         self.version += 1
 
-    def apply_all(self, events: list[BaseModel | StepBatch]) -> None:
+    def apply_all(self, events: Sequence[StoreItem]) -> None:
         """``apply`` each event in order. Consecutive steps, and a ``StepBatch``, go in as
         columns: a backfill or a fast tail brings tens of thousands of steps at once, and
         per-point Python work was its cost."""
@@ -259,9 +263,9 @@ class RunStore:
                 steps = []
             if isinstance(event, StepBatch):
                 self._apply_batch(event)
-            elif type(event) is ScalarColumns:
+            elif isinstance(event, ScalarColumns):
                 self._apply_scalars(event)
-            elif type(event) is Purge:
+            elif isinstance(event, Purge):
                 self._purge(event)
             else:
                 self.apply(event)

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
-    from maou_tui.store import StepBatch
+    from maou_tui.store import StoreItem
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE
 
@@ -66,7 +64,7 @@ class EventFeed:
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
-        self._pending: deque[BaseModel | StepBatch] = deque()
+        self._pending: deque[StoreItem] = deque()
         self._on_pending = on_pending
         self._tailer = Tailer(source, self._receive, columns=True)
 
@@ -76,14 +74,14 @@ class EventFeed:
     def stop(self) -> None:
         self._tailer.stop()
 
-    def _receive(self, events: list[BaseModel | StepBatch]) -> None:
+    def _receive(self, events: list[StoreItem]) -> None:
         # Called on the tailer's thread: deque.extend is atomic, the UI thread pops.
         self._pending.extend(events)
         self._on_pending()
 
-    def drain(self, limit: int) -> list[BaseModel | StepBatch]:
+    def drain(self, limit: int) -> list[StoreItem]:
         """Up to ``limit`` buffered events, oldest first."""
-        out: list[BaseModel | StepBatch] = []
+        out: list[StoreItem] = []
         pending = self._pending
         while pending and len(out) < limit:
             out.append(pending.popleft())

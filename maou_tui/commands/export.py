@@ -53,9 +53,7 @@ def _wall_times(store: RunStore, name: str, n: int) -> list[float | None]:
     return walls.values.tolist()
 
 
-def _rows(
-    store: RunStore, only: set[str] | None, with_wall: bool
-) -> Iterator[tuple[object, ...]]:
+def _rows(store: RunStore, only: set[str] | None, with_wall: bool) -> Iterator[tuple[object, ...]]:
     for name in store.names():
         if only is not None and name not in only:
             continue

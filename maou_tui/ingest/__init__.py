@@ -143,6 +143,7 @@ def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:
         finally:
             source.close()
         return store, 0
+    assert isinstance(source, FileSource)  # _single_source gives a file or TensorBoard source
     try:
         size = source.path.stat().st_size
         start = max(0, size - max_bytes)

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
 
-from pydantic import BaseModel
-
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
@@ -28,20 +26,21 @@ from maou_tui.ingest.tb_paths import (
     tensorboard_runs,
     tensorboard_source,
 )
-from maou_tui.store import StepBatch
+from maou_tui.store import StoreItem
 
 if TYPE_CHECKING:
     from maou_tui.ingest.tensorboard import TensorBoardSource
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
+
 LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 
 
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, block: bytes, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
-    def finish(self, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
+    def feed(self, block: bytes, *, columns: bool = False) -> Sequence[StoreItem]: ...
+    def finish(self, *, columns: bool = False) -> Sequence[StoreItem]: ...
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
@@ -78,14 +77,12 @@ class FileSource:
     def notes(self) -> list[str]:
         return self.follower.notes
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[StoreItem]:
         """Events appended since the last call; with ``columns``, a log's runs of steps come
         as ``StepBatch`` (``RunStore.apply_all`` takes both)."""
         return self._parse(self.follower.read(max_bytes), columns)
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
         """End of a file read whole: its unterminated last line and whatever is still pending.
         In events.jsonl such a line is an event still being written (a live run): a line that
         does not decode is left out without counting it as corrupt."""
@@ -103,8 +100,8 @@ class FileSource:
     def close(self) -> None:
         self.follower.close()
 
-    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[BaseModel | StepBatch]:
-        events: list[BaseModel | StepBatch] = []
+    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[StoreItem]:
+        events: list[StoreItem] = []
         for block in blocks:
             if not block:
                 continue
@@ -142,14 +139,12 @@ class RunDirSource:
                 self._inner = FileSource(found)
         return self._inner
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[StoreItem]:
         source = self._source()
         return source.read_new(max_bytes, columns=columns) if source is not None else []
 
-    def finish(self) -> list[BaseModel | StepBatch]:
-        return self._inner.finish() if self._inner is not None else []
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
+        return self._inner.finish(columns=columns) if self._inner is not None else []
 
     def close(self) -> None:
         if self._inner is not None:
@@ -259,7 +254,7 @@ class RunsDirectory:
     def runs(self) -> list[Path]:
         return sorted(self.sources, key=_newest_mtime, reverse=True)
 
-    def read_new(self) -> dict[Path, list[BaseModel | StepBatch]]:
+    def read_new(self) -> dict[Path, list[StoreItem]]:
         self.refresh()
         return {run: source.read_new() for run, source in self.sources.items()}
 

@@ -21,7 +21,7 @@ from watchdog.observers.api import BaseObserver
 
 from maou_tui.ingest.source import Source, file_source, find_runs, is_run_dir, run_source
 from maou_tui.protocol import TrainerWarning
-from maou_tui.store import StepBatch
+from maou_tui.store import StepBatch, StoreItem
 
 MAX_POLL_INTERVAL = 0.5
 SETTLE_S = 0.05
@@ -44,7 +44,7 @@ class Tailer:
     def __init__(
         self,
         path: Path,
-        on_events: Callable[[list[BaseModel | StepBatch]], object],
+        on_events: Callable[[list[StoreItem]], object],
         poll_interval: float = 0.25,
         source: Source | None = None,
         *,
@@ -108,7 +108,7 @@ class Tailer:
                 # (a trainer flushing 100 times a second costs 20 reads, not 100).
                 self._stopping.wait(SETTLE_S)
 
-    def _deliver(self, events: list[BaseModel | StepBatch]) -> None:
+    def _deliver(self, events: list[StoreItem]) -> None:
         try:
             self.on_events(events)
         except Exception as exc:  # a consumer's bug must not stop the tail; it is kept

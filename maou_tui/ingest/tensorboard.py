@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from maou_tui.ingest.tb_events import Decoded, decode
 from maou_tui.ingest.tb_paths import EVENT_FILE_MARK
@@ -40,7 +39,7 @@ from maou_tui.ingest.tb_tags import (
 )
 from maou_tui.ingest.tfrecord import RecordFile
 from maou_tui.protocol import EpochEnd, StageStarted, TrainerWarning
-from maou_tui.store import Purge, ScalarColumns
+from maou_tui.store import Purge, ScalarColumns, StoreItem
 
 MAOU_STAGE = 3
 OTHER_STAGE = 1
@@ -50,7 +49,7 @@ FIRST_READ_BYTES = 2 << 20
 #: Up to this many tags in one read are split with numpy (one comparison pass per tag).
 MAX_VECTOR_TAGS = 64
 
-Item = BaseModel | ScalarColumns | Purge
+Item = StoreItem
 
 
 @dataclass
