@@ -280,10 +280,10 @@ def come_back_hint(run_dir: Path) -> str:
 def print_summary(path: Path) -> None:
     """Print a run's (or a log's) summary and liveness, for ``--no-tui``; a directory of runs
     prints its newest run, as the TUI would show. LaunchError when nothing there is readable."""
-    from maou_tui.ingest import IngestError, find_runs, load_store
+    from maou_tui.ingest import IngestError, find_runs, is_run_dir, load_store
     from maou_tui.ingest.summary import format_summary, summarize
 
-    if path.is_dir() and not (path / EVENTS_FILE).exists():
+    if path.is_dir() and not is_run_dir(path):
         runs = find_runs(path)
         if runs:
             print(f"newest of {len(runs)} run(s) in {path}: {runs[0]}")

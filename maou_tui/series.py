@@ -200,6 +200,15 @@ class Series:
         if self._chunked >= self._FLUSH_AT * 16:
             self._flush()
 
+    def drop_from(self, step: int) -> int:
+        """Drop the points at ``step`` and after (steps in order); returns how many."""
+        self._flush()
+        keep = step_index(self._steps[: self._n], step, "left")
+        dropped, self._n = self._n - keep, keep
+        if dropped:
+            self._buckets.clear()
+        return dropped
+
     def last(self) -> tuple[int, float] | None:
         if self._pending:
             step, value = self._pending[-1][:2]

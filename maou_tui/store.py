@@ -21,10 +21,10 @@ Series names (also the ``name`` column of ``maou-tui export``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel
@@ -105,6 +105,55 @@ class StepBatch:
         self.metric_cums += metric_cums
 
 
+class ScalarColumns:
+    """Points of one named series with their wall times, from a source whose series are not
+    protocol fields (TensorBoard tags): ``RunStore.apply_all`` appends them as they are."""
+
+    __slots__ = ("batches", "epochs", "name", "stage", "steps", "values", "wall_times")
+
+    def __init__(self, name: str, stage: int) -> None:
+        self.name = name
+        self.stage = stage
+        self.steps: list[int] = []
+        self.values: list[float] = []
+        self.wall_times: list[float] = []
+        self.epochs: list[int] = []
+        self.batches: list[int] = []
+
+    @classmethod
+    def of(
+        cls, name: str, stage: int, steps: np.ndarray, values: np.ndarray, walls: np.ndarray
+    ) -> ScalarColumns:
+        """Columns given whole (epoch and batch unknown)."""
+        columns = cls(name, stage)
+        columns.steps, columns.values, columns.wall_times = steps, values, walls  # type: ignore[assignment]
+        columns.epochs = columns.batches = np.full(len(steps), -1, np.int32)  # type: ignore[assignment]
+        return columns
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def add(self, step: int, value: float, wall_time: float, epoch: int = -1, batch: int = -1):
+        self.steps.append(step)
+        self.values.append(value)
+        self.wall_times.append(wall_time)
+        self.epochs.append(epoch)
+        self.batches.append(batch)
+
+
+class Purge:
+    """Drop the points at ``from_step`` and after: of ``names``, or of every series (and the
+    epoch rows and marks there) when ``names`` is None. A TensorBoard writer restarted with
+    ``purge_step``, or a tag written again at an earlier step, replaces what was there."""
+
+    __slots__ = ("from_step", "names")
+    type = "purge"
+
+    def __init__(self, from_step: int, names: list[str] | None = None) -> None:
+        self.from_step = from_step
+        self.names = names
+
+
 class Mark(BaseModel):
     """Something to draw as a vertical marker with a label at a global step."""
 
@@ -123,6 +172,10 @@ class Mark(BaseModel):
     step: int
     label: str
     stage: int | None = None
+
+
+#: What a source hands the store: an event, a column batch of steps or scalars, or a purge.
+StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | Purge
 
 
 class RunStore:
@@ -148,6 +201,9 @@ class RunStore:
         self.status = "unknown"
         self.version = 0
         self.skipped_lines = 0
+        #: Wall time (unix seconds) of the points whose source gives one, by series name,
+        #: as series of (step, wall time).
+        self.wall_times: dict[str, Series] = {}
         self._step_names: dict[int, tuple[str, str]] = {}
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
@@ -193,7 +249,7 @@ class RunStore:
             handler(event)
         self.version += 1
 
-    def apply_all(self, events: list[BaseModel | StepBatch]) -> None:
+    def apply_all(self, events: Sequence[StoreItem]) -> None:
         """``apply`` each event in order. Consecutive steps, and a ``StepBatch``, go in as
         columns: a backfill or a fast tail brings tens of thousands of steps at once, and
         per-point Python work was its cost."""
@@ -207,6 +263,10 @@ class RunStore:
                 steps = []
             if isinstance(event, StepBatch):
                 self._apply_batch(event)
+            elif isinstance(event, ScalarColumns):
+                self._apply_scalars(event)
+            elif isinstance(event, Purge):
+                self._purge(event)
             else:
                 self.apply(event)
         if steps:
@@ -259,6 +319,42 @@ class RunStore:
         last_step = int(columns.steps.max())
         self._after_steps(batch.stage, batch.epochs[-1], batch.batches[-1], last_step)
         self.version += n
+
+    def _apply_scalars(self, points: ScalarColumns) -> None:
+        n = len(points)
+        if not n:
+            return
+        columns = StepColumns(
+            steps=np.array(points.steps, np.int64),
+            stages=np.full(n, points.stage, np.int32),
+            epochs=np.array(points.epochs, np.int32),
+            batches=np.array(points.batches, np.int32),
+        )
+        self.series(points.name).extend(columns, np.array(points.values, np.float64))
+        walls = self.wall_times.get(points.name)
+        if walls is None:
+            walls = self.wall_times[points.name] = Series(points.name)
+        walls.extend(columns, np.array(points.wall_times, np.float64))
+        if points.stage >= 1:
+            self.current_stage = points.stage
+        if points.epochs[-1] >= 0:
+            self.current_epoch = points.epochs[-1]
+        if points.batches[-1] >= 0:
+            self.current_batch = points.batches[-1]
+        self._see_step(int(columns.steps.max()))
+        self.version += n
+
+    def _purge(self, purge: Purge) -> None:
+        names = purge.names if purge.names is not None else list(self._series)
+        for name in names:
+            for table in (self._series, self.wall_times):
+                if name in table:
+                    table[name].drop_from(purge.from_step)
+        if purge.names is None:
+            kept = [e for e in self.epoch_ends if e.global_step < purge.from_step]
+            self.epoch_ends = kept
+            self.marks = [m for m in self.marks if m.kind != "epoch" or m.step < purge.from_step]
+        self.version += 1
 
     def _add_columns(self, columns: StepColumns, fields: dict[str, list]) -> None:
         """Every ``loss`` (None as NaN); of the other series, the points that are not None."""

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
-    from maou_tui.store import StepBatch
+    from maou_tui.store import StoreItem
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE
 
@@ -43,9 +41,11 @@ def resolve_target(target: Path) -> RunTarget:
     """Map a run directory, a directory of runs, an events.jsonl or a log file to a RunTarget."""
     target = Path(target)
     if target.is_dir():
-        from maou_tui.ingest import find_runs  # first use: see EventFeed
+        from maou_tui.ingest import find_runs, is_run_dir  # first use: see EventFeed
 
-        runs = [] if (target / EVENTS_FILE).exists() else find_runs(target)
+        # A run (ours, a log's folder or a TensorBoard run, whose add_scalars subfolders are
+        # not runs of their own) is shown itself; a directory of runs shows its newest.
+        runs = [] if is_run_dir(target) else find_runs(target)
         if runs:
             return resolve_target(runs[0])
         # A run directory, perhaps one whose trainer has not written its first event yet.
@@ -64,7 +64,7 @@ class EventFeed:
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
-        self._pending: deque[BaseModel | StepBatch] = deque()
+        self._pending: deque[StoreItem] = deque()
         self._on_pending = on_pending
         self._tailer = Tailer(source, self._receive, columns=True)
 
@@ -74,14 +74,14 @@ class EventFeed:
     def stop(self) -> None:
         self._tailer.stop()
 
-    def _receive(self, events: list[BaseModel | StepBatch]) -> None:
+    def _receive(self, events: list[StoreItem]) -> None:
         # Called on the tailer's thread: deque.extend is atomic, the UI thread pops.
         self._pending.extend(events)
         self._on_pending()
 
-    def drain(self, limit: int) -> list[BaseModel | StepBatch]:
+    def drain(self, limit: int) -> list[StoreItem]:
         """Up to ``limit`` buffered events, oldest first."""
-        out: list[BaseModel | StepBatch] = []
+        out: list[StoreItem] = []
         pending = self._pending
         while pending and len(out) < limit:
             out.append(pending.popleft())

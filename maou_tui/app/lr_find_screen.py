@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,7 +33,7 @@ from maou_tui.lrtools import format_lr
 from maou_tui.lrtools.sweep_report import SweepProgress, format_sweep_result
 
 if TYPE_CHECKING:
-    from maou_tui.store import StepBatch
+    from maou_tui.store import StoreItem
 
 REDRAW_INTERVAL_S = 0.25
 #: Suggestion lines, in the order they are drawn (the recommended one is labelled with *).
@@ -44,7 +43,7 @@ SUGGESTION_COLOURS = {"valley": "green", "steepest": "orange", "minimum": "cyan"
 class SweepEvents(Message):
     """A batch of events read by the tail thread."""
 
-    def __init__(self, events: Sequence[BaseModel | StepBatch]) -> None:
+    def __init__(self, events: Sequence[StoreItem]) -> None:
         super().__init__()
         self.events = events
 

@@ -1,7 +1,8 @@
 """``maou-tui export PATH``: every point of a run as CSV or JSON lines.
 
 Columns ``stage,epoch,batch,step,name,value`` (empty where the source does not say; ``run``
-first when PATH is a directory of runs). Names are the store's series names (see
+first when PATH is a directory of runs), and ``wall_time`` last when the source gives one
+(TensorBoard event files). Names are the store's series names (see
 ``maou_tui/store.py`` and docs/ingest.md). Points are written series by series, in step order.
 """
 
@@ -20,12 +21,23 @@ if TYPE_CHECKING:
     from maou_tui.store import RunStore
 
 NAME = "export"
-HELP = "Write every point of a run (log, events.jsonl or run directory) as CSV or JSON lines."
+HELP = (
+    "Write every point of a run (log, events.jsonl, TensorBoard event files or run directory) "
+    "as CSV or JSON lines."
+)
 COLUMNS = ("stage", "epoch", "batch", "step", "name", "value")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="maou log, events.jsonl, run dir or dir of runs")
+    parser.add_argument(
+        "path", type=Path, help="maou log, events.jsonl, tfevents file, run dir or dir of runs"
+    )
+    parser.add_argument(
+        "events",
+        type=Path,
+        nargs="?",
+        help="the TensorBoard event files of the same run as PATH (a log): read as one run",
+    )
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     parser.add_argument(
@@ -33,7 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]]:
+def _wall_times(store: RunStore, name: str, n: int) -> list[float | None]:
+    """The wall time of each point of a series, where every point has one."""
+    walls = store.wall_times.get(name)
+    if walls is None or len(walls) != n:
+        return [None] * n
+    return walls.values.tolist()
+
+
+def _rows(store: RunStore, only: set[str] | None, with_wall: bool) -> Iterator[tuple[object, ...]]:
     for name in store.names():
         if only is not None and name not in only:
             continue
@@ -44,10 +64,11 @@ def _rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]
             s.batches.tolist(),
             s.steps.tolist(),
             s.values,
+            _wall_times(store, name, len(s)),
             strict=True,
         )
-        for stage, epoch, batch, step, value in columns:
-            yield (
+        for stage, epoch, batch, step, value, wall in columns:
+            row = (
                 None if stage < 0 else stage,
                 None if epoch < 0 else epoch,
                 None if batch < 0 else batch,
@@ -55,6 +76,7 @@ def _rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]
                 name,
                 None if math.isnan(value) else float(value),
             )
+            yield (*row, wall) if with_wall else row
 
 
 def _unknown_series(only: set[str] | None, runs: Sequence[tuple[str | None, Any]]) -> str:
@@ -72,13 +94,14 @@ def _write(
     out: IO[str], fmt: str, runs: list[tuple[str | None, RunStore]], only: set[str] | None
 ) -> int:
     multi = len(runs) > 1 or runs[0][0] is not None
-    header = (("run",) if multi else ()) + COLUMNS
+    with_wall = any(store.wall_times for _run, store in runs)
+    header = (("run",) if multi else ()) + COLUMNS + (("wall_time",) if with_wall else ())
     count = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(header)
     for run, store in runs:
-        for row in _rows(store, only):
+        for row in _rows(store, only, with_wall):
             full = ((run,) if multi else ()) + row
             if writer is not None:
                 writer.writerow(["" if v is None else v for v in full])
@@ -99,11 +122,17 @@ def run(args: argparse.Namespace) -> int:
                 f"{path}: no such file or directory; pass a log, events.jsonl or run dir"
             )
         source = open_source(path)
-        if isinstance(source, RunsDirectory):
+        if args.events is not None:
+            source.close()
+            runs = [(None, load_store(path, args.events))]
+        elif isinstance(source, RunsDirectory):
             source.close()
             names = source.runs()
             if not names:
-                raise IngestError(f"{path}: no runs found (no events.jsonl, train.log or *.log)")
+                raise IngestError(
+                    f"{path}: no runs found (no events.jsonl, *.log or tfevents file); "
+                    "pass a log, events.jsonl, TensorBoard log dir or run dir"
+                )
             runs = [(str(p.name), load_store(p)) for p in names]
         else:
             source.close()

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 NAME = "report"
-HELP = "Summarise a run (events.jsonl, maou log or run directory) and diagnose its LR problems."
+HELP = (
+    "Summarise a run (events.jsonl, maou log, TensorBoard event files or run directory) and "
+    "diagnose its LR problems."
+)
 
 #: Exit status when a finding at or above ``--fail-on`` exists (for job scripts).
 EXIT_FINDINGS = 3
@@ -19,7 +22,15 @@ EXIT_BAD_INPUT = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "path", type=Path, help="events.jsonl, a maou train log, or a run directory"
+        "path",
+        type=Path,
+        help="events.jsonl, a maou train log, a TensorBoard event file or log dir, or a run dir",
+    )
+    parser.add_argument(
+        "events",
+        type=Path,
+        nargs="?",
+        help="the TensorBoard event files of the same run as PATH (a log): read as one run",
     )
     parser.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     parser.add_argument(
@@ -59,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     path: Path = args.path
     try:
-        store = load_store(path)
+        store = load_store(path, args.events)
     except OSError as exc:
         return _error(f"{path}: cannot read it ({exc.strerror}); check the path and permissions")
     except ValueError as exc:  # IngestError: already one line saying what to do

@@ -1,4 +1,5 @@
-"""Sources to events to a RunStore: events.jsonl, maou logs, run directories, live tails.
+"""Sources to events to a RunStore: events.jsonl, maou logs, TensorBoard event files, run
+directories, live tails.
 
 open_source(path)   -> FileSource | RunDirSource | RunsDirectory   (format detected)
 load_store(path)    -> RunStore    (read a whole file / run directory once)
@@ -16,11 +17,19 @@ from maou_tui.ingest.source import (
     RunDirSource,
     RunsDirectory,
     Source,
+    file_source,
     find_runs,
     is_run_dir,
     run_file,
+    run_source,
 )
 from maou_tui.ingest.tailer import Tailer
+from maou_tui.ingest.tb_paths import (
+    holds_event_files,
+    is_event_file,
+    require_packages,
+    tensorboard_runs,
+)
 from maou_tui.store import RunStore
 
 READ_BYTES = 64 << 20
@@ -33,6 +42,7 @@ __all__ = [
     "Source",
     "Tailer",
     "find_runs",
+    "is_run_dir",
     "load_store",
     "open_source",
     "read_tail",
@@ -44,36 +54,50 @@ class IngestError(ValueError):
 
 
 def open_source(path: Path) -> Source | RunsDirectory:
-    """A source for ``path``: a log or events.jsonl file, a run directory, or a directory of
-    runs. A file that does not exist yet is followed once it appears."""
+    """A source for ``path``: a log, events.jsonl or TensorBoard event file, a run directory
+    (ours or a TensorBoard run), or a directory of runs. A file that does not exist yet is
+    followed once it appears."""
     path = Path(path)
     if path.is_dir():
-        return RunDirSource(path) if is_run_dir(path) else RunsDirectory(path)
-    return FileSource(path)
+        return run_source(path) if is_run_dir(path) else RunsDirectory(path)
+    return file_source(path)
 
 
-def _single_source(path: Path) -> FileSource:
-    """The one file to read for ``path`` (a file, or a run directory's events.jsonl/log)."""
+def _single_source(path: Path) -> Source:
+    """The one source to read for ``path`` (a file, or a run directory's events.jsonl, log
+    and/or event files)."""
     path = Path(path)
     if not path.exists():
-        raise IngestError(f"{path}: no such file or directory; pass a log, events.jsonl or run dir")
+        raise IngestError(
+            f"{path}: no such file or directory; pass a log, events.jsonl, TensorBoard event "
+            "file or run dir"
+        )
     source = open_source(path)
     if isinstance(source, RunsDirectory):
         runs = source.runs()
         if not runs:
-            raise IngestError(f"{path}: no runs found (no events.jsonl, train.log or *.log in it)")
+            nested = next(tensorboard_runs(path), None)
+            if nested is not None:
+                raise IngestError(f"{path}: no runs directly in it; pass {nested.parent}")
+            raise IngestError(
+                f"{path}: no runs found (no events.jsonl, log or tfevents file in it)"
+            )
         raise IngestError(f"{path} holds {len(runs)} runs; pass one of them (newest: {runs[0]})")
     if isinstance(source, RunDirSource):
         found = run_file(path)
         if found is None:
-            raise IngestError(f"{path}: run directory has no events.jsonl or train.log yet")
+            raise IngestError(
+                f"{path}: run directory has no events.jsonl, train.log or tfevents file yet"
+            )
         return FileSource(found)
     return source
 
 
-def load_store(path: Path) -> RunStore:
-    """Read a whole file or run directory once into a new store."""
-    source = _single_source(path)
+def load_store(path: Path, events: Path | None = None) -> RunStore:
+    """Read a whole file or run directory once into a new store; with ``events`` (a
+    TensorBoard event file or run folder), ``path`` is the log of the same run and both are
+    read as one run (``merged.LogWithEventsSource``)."""
+    source = _single_source(path) if events is None else _pair(path, events)
     store = RunStore()
     try:
         _read_to_end(source, store)
@@ -82,11 +106,24 @@ def load_store(path: Path) -> RunStore:
     return store
 
 
-def _read_to_end(source: FileSource, store: RunStore) -> None:
+def _pair(log: Path, events: Path) -> Source:
+    """A log file and the TensorBoard event files of the same run."""
+    log, events = Path(log), Path(events)
+    if not log.is_file():
+        raise IngestError(f"{log}: not a log file; pass the run's log, then its event files")
+    if not (is_event_file(events) or (events.is_dir() and holds_event_files(events))):
+        raise IngestError(f"{events}: no TensorBoard event file here; pass a tfevents file or run")
+    require_packages(events)
+    from maou_tui.ingest.merged import LogWithEventsSource
+
+    return LogWithEventsSource(log, events)  # type: ignore[return-value]
+
+
+def _read_to_end(source: Source, store: RunStore) -> None:
     while True:
-        before = source.follower.offset
+        before = source.bytes_read
         store.apply_all(source.read_new(max_bytes=READ_BYTES, columns=True))
-        if source.follower.offset == before:
+        if source.bytes_read == before:
             break
     store.apply_all(source.finish(columns=True))
     store.skipped_lines = source.skipped_lines + source.cut_lines
@@ -99,6 +136,14 @@ def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:
     ``load_store`` it in the background and swap the stores. events.jsonl steps are exact."""
     source = _single_source(path)
     store = RunStore()
+    if source.format == "tensorboard":  # TensorBoardSource: each file's share of the tail
+        try:
+            source.start_tail(max_bytes)  # type: ignore[union-attr]
+            _read_to_end(source, store)
+        finally:
+            source.close()
+        return store, 0
+    assert isinstance(source, FileSource)  # _single_source gives a file or TensorBoard source
     try:
         size = source.path.stat().st_size
         start = max(0, size - max_bytes)

@@ -4,6 +4,9 @@
 - ``RunDirSource``: a run directory; prefers ``events.jsonl``, else ``train.log`` (or another
   ``*.log``); waits for either to appear.
 - ``RunsDirectory``: a directory of runs; every run in it, newest first, new ones picked up.
+- ``tensorboard.TensorBoardSource``: a TensorBoard run folder or event file;
+  ``merged.LogWithEventsSource``: a run folder holding a log and event files (see
+  ``run_source``).
 """
 
 from __future__ import annotations
@@ -11,15 +14,24 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
 
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.reader import FileFollower
+from maou_tui.ingest.tb_paths import (
+    holds_event_files,
+    is_event_file,
+    require_packages,
+    tensorboard_runs,
+    tensorboard_source,
+)
+from maou_tui.store import StoreItem
+
+if TYPE_CHECKING:
+    from maou_tui.ingest.tensorboard import TensorBoardSource
+
 from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
-from maou_tui.store import StepBatch
 
 LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 
@@ -27,8 +39,8 @@ LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, block: bytes, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
-    def finish(self, *, columns: bool = False) -> Sequence[BaseModel | StepBatch]: ...
+    def feed(self, block: bytes, *, columns: bool = False) -> Sequence[StoreItem]: ...
+    def finish(self, *, columns: bool = False) -> Sequence[StoreItem]: ...
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
@@ -65,14 +77,12 @@ class FileSource:
     def notes(self) -> list[str]:
         return self.follower.notes
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[StoreItem]:
         """Events appended since the last call; with ``columns``, a log's runs of steps come
         as ``StepBatch`` (``RunStore.apply_all`` takes both)."""
         return self._parse(self.follower.read(max_bytes), columns)
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
         """End of a file read whole: its unterminated last line and whatever is still pending.
         In events.jsonl such a line is an event still being written (a live run): a line that
         does not decode is left out without counting it as corrupt."""
@@ -90,8 +100,8 @@ class FileSource:
     def close(self) -> None:
         self.follower.close()
 
-    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[BaseModel | StepBatch]:
-        events: list[BaseModel | StepBatch] = []
+    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[StoreItem]:
+        events: list[StoreItem] = []
         for block in blocks:
             if not block:
                 continue
@@ -129,14 +139,12 @@ class RunDirSource:
                 self._inner = FileSource(found)
         return self._inner
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[StoreItem]:
         source = self._source()
         return source.read_new(max_bytes, columns=columns) if source is not None else []
 
-    def finish(self) -> list[BaseModel | StepBatch]:
-        return self._inner.finish() if self._inner is not None else []
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
+        return self._inner.finish(columns=columns) if self._inner is not None else []
 
     def close(self) -> None:
         if self._inner is not None:
@@ -163,17 +171,56 @@ class RunDirSource:
         return self._inner.bytes_read if self._inner is not None else 0
 
 
-Source = FileSource | RunDirSource
+Source: TypeAlias = Union[FileSource, RunDirSource, "TensorBoardSource"]
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+    """A run folder: ours (events.jsonl, train.log, config.json) or a TensorBoard run."""
+    if not path.is_dir():
+        return False
+    return any((path / marker).exists() for marker in RUN_MARKERS) or holds_event_files(path)
+
+
+def run_source(run_dir: Path) -> Source:
+    """The source of a run folder: events.jsonl (exact) first; else its log and its event
+    files together (the folder's own, or the newest TensorBoard run below it, as maou's
+    ``--log-dir`` next to a ``tee``'d log), or whichever of them it holds."""
+    run_dir = Path(run_dir)
+    if (run_dir / EVENTS_FILE).is_file():
+        return RunDirSource(run_dir)
+    log = run_file(run_dir)
+    if holds_event_files(run_dir):
+        board: Path | None = run_dir
+    else:
+        board = max(tensorboard_runs(run_dir), key=_newest_mtime, default=None) if log else None
+    if board is None:
+        return RunDirSource(run_dir)
+    if log is None:
+        return tensorboard_source(board)
+    require_packages(board)
+    from maou_tui.ingest.merged import LogWithEventsSource  # it builds on FileSource
+
+    return LogWithEventsSource(log, board)  # type: ignore[return-value]
+
+
+def file_source(path: Path) -> Source:
+    """An event file, else a log or events.jsonl."""
+    return tensorboard_source(path) if is_event_file(path) else FileSource(path)
 
 
 def _newest_mtime(run: Path) -> float:
     target = run_file(run) if run.is_dir() else run
+    if target is None and run.is_dir():
+        target = max(run.glob("*tfevents*"), key=_mtime, default=None)
     try:
         return os.stat(target or run).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
     except OSError:
         return 0.0
 
@@ -201,13 +248,13 @@ class RunsDirectory:
         """Start following runs that appeared since; returns them (newest first)."""
         new = [run for run in find_runs(self.path) if run not in self.sources]
         for run in new:
-            self.sources[run] = RunDirSource(run) if run.is_dir() else FileSource(run)
+            self.sources[run] = run_source(run) if run.is_dir() else file_source(run)
         return new
 
     def runs(self) -> list[Path]:
         return sorted(self.sources, key=_newest_mtime, reverse=True)
 
-    def read_new(self) -> dict[Path, list[BaseModel | StepBatch]]:
+    def read_new(self) -> dict[Path, list[StoreItem]]:
         self.refresh()
         return {run: source.read_new() for run, source in self.sources.items()}
 

@@ -19,9 +19,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, is_run_dir
+from maou_tui.ingest.source import Source, file_source, find_runs, is_run_dir, run_source
 from maou_tui.protocol import TrainerWarning
-from maou_tui.store import StepBatch
+from maou_tui.store import StepBatch, StoreItem
 
 MAX_POLL_INTERVAL = 0.5
 SETTLE_S = 0.05
@@ -44,7 +44,7 @@ class Tailer:
     def __init__(
         self,
         path: Path,
-        on_events: Callable[[list[BaseModel | StepBatch]], object],
+        on_events: Callable[[list[StoreItem]], object],
         poll_interval: float = 0.25,
         source: Source | None = None,
         *,
@@ -108,7 +108,7 @@ class Tailer:
                 # (a trainer flushing 100 times a second costs 20 reads, not 100).
                 self._stopping.wait(SETTLE_S)
 
-    def _deliver(self, events: list[BaseModel | StepBatch]) -> None:
+    def _deliver(self, events: list[StoreItem]) -> None:
         try:
             self.on_events(events)
         except Exception as exc:  # a consumer's bug must not stop the tail; it is kept
@@ -128,8 +128,8 @@ def _source_for(path: Path) -> Source:
     if path.is_dir():
         if not is_run_dir(path) and find_runs(path):
             raise ValueError(f"{path} is a directory of runs; tail one of them (see find_runs)")
-        return RunDirSource(path)  # a run directory, perhaps before its first file appears
-    return FileSource(path)
+        return run_source(path)  # a run directory, perhaps before its first file appears
+    return file_source(path)
 
 
 def _start_observer(directory: Path, wake: threading.Event) -> BaseObserver | None:

@@ -12,14 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from maou_tui.lrtools.recommend import Recommendation, recommend
 from maou_tui.lrtools.scaling import format_lr
 from maou_tui.protocol import LrFindFinished, LrFindStep, RunFinished, RunStarted
 
 if TYPE_CHECKING:
-    from maou_tui.store import StepBatch
+    from maou_tui.store import StoreItem
 
 
 @dataclass
@@ -34,7 +32,7 @@ class SweepProgress:
     finished: LrFindFinished | None = None
     run_finished: RunFinished | None = None
 
-    def add(self, events: Iterable[BaseModel | StepBatch]) -> bool:
+    def add(self, events: Iterable[StoreItem]) -> bool:
         """Fold in events; True when anything about the sweep changed."""
         changed = False
         for event in events:
