@@ -18,19 +18,10 @@ from typing import Any
 
 from maou_tui.hook.loss_probe import LossProbe
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
+from maou_tui.hook.refusals import REFUSED
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl
 from maou_tui.sdk.sockets import socket_path_for
-
-#: What the hook cannot do from outside the program's code, as the reply says it.
-REFUSED = {
-    "checkpoint": "not possible from outside the program: maou-tui only hooks its optimizer "
-    "steps; use the program's own checkpointing (stop saves where the program saves on Ctrl-C)",
-    "set_threshold": "not possible from outside the program: the hook does not see its "
-    "metrics; watch the charts and send stop",
-    "skip_stage": "not possible from outside the program: the hook does not know its stages; "
-    "send stop",
-}
 
 
 class HookControl(LoopControl):
