@@ -109,13 +109,16 @@ class Steering:
     # ---- the two hooks -------------------------------------------------------------------------
 
     def before_step(self, optimizer: Any) -> None:
-        """Global pre-hook: at a primary step, the step boundary; then scale the LRs."""
+        """Global pre-hook: at a primary step, the step boundary; then scale the LRs.
+
+        Runs at every step of the program with CPU caches cold from the backward pass, where
+        each Python call costs microseconds: a step with nothing to do makes few of them."""
         control = self.control
-        if self._is_primary(optimizer):
-            schedule_lr = _first_lr(optimizer)
-            if not self._started:
-                self._start(optimizer, schedule_lr)
-            self._boundary(schedule_lr)
+        last, self._last_stepped = self._last_stepped, id(optimizer)
+        if optimizer is self._primary or self._takes_over(optimizer, last):
+            schedule_lr = float(optimizer.param_groups[0]["lr"])
+            if not self._started or self._boundary_work(control):
+                self._boundary(optimizer, schedule_lr)
             self._step_lr = control.lr_multiplier * schedule_lr
         multiplier = control.lr_multiplier
         if multiplier != 1.0:
@@ -126,25 +129,26 @@ class Steering:
 
     def after_step(self, optimizer: Any) -> None:
         """Global post-hook: the scheduled LRs back; at a primary step, its step event."""
-        scheduled = self._scheduled.pop(id(optimizer), None)
-        if scheduled is not None:
-            _put_back(*scheduled)
+        if self._scheduled:
+            scheduled = self._scheduled.pop(id(optimizer), None)
+            if scheduled is not None:
+                _put_back(*scheduled)
         control = self.control
         control.count_step(optimizer)
         if self._primary is not optimizer:
             return
-        control.step += 1
+        control.step = step = control.step + 1
         control.lr = self._step_lr
         fields = {
             "stage": 1,
             "epoch": 0,
-            "batch": control.step,
-            "global_step": control.step,
+            "batch": step,
+            "global_step": step,
             "loss": None,
             "lr": self._step_lr,
             "lr_multiplier": control.lr_multiplier,
         }
-        self.probe.step_done(fields, self._emit_step)
+        self.probe.step_done(fields, time.time(), self._emit_step)
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""
@@ -161,11 +165,22 @@ class Steering:
 
     # ---- inside ----------------------------------------------------------------------------------
 
-    def _is_primary(self, optimizer: Any) -> bool:
-        last, self._last_stepped = self._last_stepped, id(optimizer)
-        if self._primary is None or (optimizer is not self._primary and last == id(optimizer)):
+    def _takes_over(self, optimizer: Any, last: int | None) -> bool:
+        """Whether ``optimizer`` becomes the primary: the first one, or one that steps twice in
+        a row without the primary (the program made a new optimizer, e.g. per stage)."""
+        if self._primary is None or last == id(optimizer):
             self._primary = optimizer
-        return optimizer is self._primary
+            return True
+        return False
+
+    def _boundary_work(self, control: HookControl) -> bool:
+        """Is there anything to do at this boundary (a command, other ranks, a stop)?"""
+        server = control.server
+        return (
+            (server is not None and server.has_pending)
+            or self.ranks is not None
+            or control.stop_requested
+        )
 
     def _start(self, optimizer: Any, schedule_lr: float) -> None:
         """``stage_started`` with the base LR: the scheduler's ``initial_lr`` where one set it
@@ -178,7 +193,9 @@ class Steering:
             )
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 
-    def _boundary(self, schedule_lr: float) -> None:
+    def _boundary(self, optimizer: Any, schedule_lr: float) -> None:
+        if not self._started:
+            self._start(optimizer, schedule_lr)
         control = self.control
         control.poll(control.step, schedule_lr=schedule_lr)
         if self.ranks is not None:
@@ -197,9 +214,9 @@ class Steering:
             if self.rank == 0:
                 control.answer_for(PAUSE_SLICE_S)
 
-    def _emit_step(self, fields: dict[str, Any]) -> None:
+    def _emit_step(self, fields: dict[str, Any], t: float) -> None:
         if self.events is not None:
-            self.events.emit_later(Step, fields, time.time())
+            self.events.emit_later(Step, fields, t)
 
 
 def _interrupt() -> None:
