@@ -189,6 +189,17 @@ class Series:
         if self._chunked >= self._FLUSH_AT * 16:
             self._flush()
 
+    def purge_from(self, step: int) -> int:
+        """Drop every point at ``step`` or later (TensorBoard's purge: a run resumed from an
+        earlier checkpoint logs those steps again); returns how many were dropped."""
+        steps = self.steps
+        keep = step_index(steps, step, "left")
+        dropped = self._n - keep
+        if dropped:
+            self._n = keep
+            self._buckets.clear()  # their picks may point at dropped points
+        return dropped
+
     def last(self) -> tuple[int, float] | None:
         if self._pending:
             step, value = self._pending[-1][:2]

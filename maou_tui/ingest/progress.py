@@ -153,8 +153,11 @@ class BarTracker:
         new_epoch = not parser.clock.is_open or (self.last_n is not None and n < self.last_n)
         if new_epoch:
             self.reset()
-        fresh = bool(postfix) and postfix != self.last_postfix and n > 0
+        fresh = bool(postfix) and postfix != self.last_postfix
         point = (parsed or _parse_postfix(postfix)) if fresh else None
+        # maou sets the postfix after batch 1, and tqdm may draw it first on the ``0/N`` render
+        # (skipping ``1/N``): those values are batch 1's.
+        n = max(n, 1) if point is not None else n
         if parser.stage is None and point is None:
             return  # nothing tells the stage yet: wait for a postfix or a stage line
         stage = parser.stage_for(None, point.label if point else None)
