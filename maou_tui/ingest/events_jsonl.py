@@ -29,11 +29,11 @@ class EventsParser:
             try:
                 events.append(_FAST.validate_json(line))
                 continue
-            except ValidationError:
+            except (ValidationError, RecursionError):
                 pass
             try:
                 event = decode_event(line)
-            except ProtocolError:
+            except (ProtocolError, RecursionError):  # RecursionError: JSON nested too deep
                 self.skipped_lines += 1
                 continue
             if not isinstance(event, UnknownEvent):

@@ -12,31 +12,32 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
-
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
+from maou_tui.ingest.metrics_csv import MetricsCsvParser
 from maou_tui.ingest.reader import FileFollower
-from maou_tui.store import StepBatch
+from maou_tui.store import Item
 
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
 RUN_MARKERS = (EVENTS_FILE, LOG_FILE, "config.json")
-LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
+LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err", ".csv")
 
 
 class Parser(Protocol):
     skipped_lines: int
 
-    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]: ...
+    def feed(self, block: bytes, *, columns: bool = False) -> list[Item]: ...
+    def finish(self, *, columns: bool = False) -> list[Item]: ...
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
-    """``"events"`` for events.jsonl (by name or a first line that is a JSON object), else
-    ``"maou"``."""
+    """``"events"`` for events.jsonl (by name or a first line that is a JSON object),
+    ``"csv"`` for a metrics CSV (Lightning, Keras), else ``"maou"`` (any text log)."""
     if path.name.endswith(".jsonl"):
         return "events"
+    if path.name.endswith(".csv"):
+        return "csv"
     first = next((line for line in first_block.splitlines() if line.strip()), b"")
     return "events" if first.lstrip().startswith(b"{") else "maou"
 
@@ -66,14 +67,12 @@ class FileSource:
     def notes(self) -> list[str]:
         return self.follower.notes
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[Item]:
         """Events appended since the last call; with ``columns``, a log's runs of steps come
         as ``StepBatch`` (``RunStore.apply_all`` takes both)."""
         return self._parse(self.follower.read(max_bytes), columns)
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+    def finish(self, *, columns: bool = False) -> list[Item]:
         """End of a file read whole: its unterminated last line and whatever is still pending.
         In events.jsonl such a line is an event still being written (a live run): a line that
         does not decode is left out without counting it as corrupt."""
@@ -91,16 +90,23 @@ class FileSource:
     def close(self) -> None:
         self.follower.close()
 
-    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[BaseModel | StepBatch]:
-        events: list[BaseModel | StepBatch] = []
+    def _parse(self, blocks: list[bytes], columns: bool = False) -> list[Item]:
+        events: list[Item] = []
         for block in blocks:
             if not block:
                 continue
             if self.parser is None:
                 self.format = detect_format(self.path, block[:4096])
-                self.parser = EventsParser() if self.format == "events" else MaouLogParser()
+                self.parser = _PARSERS[self.format]()
             events += self.parser.feed(block, columns=columns)
         return events
+
+
+_PARSERS: dict[str, type[Parser]] = {
+    "events": EventsParser,
+    "csv": MetricsCsvParser,
+    "maou": MaouLogParser,
+}
 
 
 def run_file(run_dir: Path) -> Path | None:
@@ -129,13 +135,11 @@ class RunDirSource:
                 self._inner = FileSource(found)
         return self._inner
 
-    def read_new(
-        self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[Item]:
         source = self._source()
         return source.read_new(max_bytes, columns=columns) if source is not None else []
 
-    def finish(self) -> list[BaseModel]:
+    def finish(self) -> list[Item]:
         return self._inner.finish() if self._inner is not None else []
 
     def close(self) -> None:
@@ -207,7 +211,7 @@ class RunsDirectory:
     def runs(self) -> list[Path]:
         return sorted(self.sources, key=_newest_mtime, reverse=True)
 
-    def read_new(self) -> dict[Path, list[BaseModel]]:
+    def read_new(self) -> dict[Path, list[Item]]:
         self.refresh()
         return {run: source.read_new() for run, source in self.sources.items()}
 
