@@ -136,6 +136,9 @@ class NamedPoints:
         column = self.columns.get(name)
         if column is None:
             column = self.columns[name] = ([], [], [], [], [])
+        elif column[0][-1] == step:  # said again at the same step: the later value holds
+            for part in column:
+                part.pop()
         for part, item in zip(column, (step, stage, epoch, batch, value), strict=True):
             part.append(item)
 
