@@ -13,6 +13,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from maou_tui.averaging import Averaging, infer_averaging
+
 
 class StepColumns(NamedTuple):
     """The position columns shared by every series a run of steps feeds."""
@@ -65,6 +67,7 @@ class Series:
     capacity not yet written is never touched, so it takes no resident memory."""
 
     __slots__ = (
+        "_averaging",
         "_batches",
         "_buckets",
         "_chunked",
@@ -86,6 +89,7 @@ class Series:
         self._chunks: list[tuple[StepColumns, np.ndarray]] = []  # before every pending point
         self._chunked = 0
         self._buckets: dict[int, BucketExtremes] = {}
+        self._averaging: tuple[int, Averaging] | None = None  # (points it was inferred on, it)
         for attr, dtype in _COLUMNS:
             setattr(self, attr, np.empty(capacity, dtype))
 
@@ -188,6 +192,16 @@ class Series:
         self._chunked += len(values)
         if self._chunked >= self._FLUSH_AT * 16:
             self._flush()
+
+    @property
+    def averaging(self) -> Averaging:
+        """How the values were averaged (this batch's, running mean since epoch start, EMA),
+        inferred from the data (``maou_tui.averaging``); recomputed when points were added."""
+        n = len(self)
+        if self._averaging is None or self._averaging[0] != n:
+            found = infer_averaging(self.name, self.epochs, self.batches, self.values)
+            self._averaging = (n, found)
+        return self._averaging[1]
 
     def purge_from(self, step: int) -> int:
         """Drop every point at ``step`` or later (TensorBoard's purge: a run resumed from an

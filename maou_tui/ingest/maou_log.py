@@ -529,7 +529,7 @@ class MaouLogParser:
     def _on_error(self, msg: str, level: str) -> None:
         if msg.startswith("Error occurred"):
             self._failure = msg
-            self._finish("failed", msg)
+            self.finish_run("failed", msg)
             self._block = "error"  # the traceback and maou's explanation follow, unprefixed
 
     def _error_detail(self, msg: str) -> None:
@@ -543,14 +543,14 @@ class MaouLogParser:
             self._failure = f"{self._failure} {text}"
         else:
             return
-        self._finish("failed", self._failure)
+        self.finish_run("failed", self._failure)
 
     def _on_summary(self, msg: str, level: str) -> None:
         """maou's JSON summary on stdout: printed only after a run that completed."""
         if RUN_SUMMARY.match(msg):
-            self._finish("completed", "")
+            self.finish_run("completed", "")
 
-    def _finish(self, status: Literal["completed", "failed"], reason: str) -> None:
+    def finish_run(self, status: Literal["completed", "failed"], reason: str) -> None:
         """The run's outcome (said again, the later and fuller one wins in the store)."""
         self.emit_prerequisites()
         self.clip_phases()

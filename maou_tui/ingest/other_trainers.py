@@ -31,6 +31,7 @@ _DICT = re.compile(r"\{['\"]\w")
 _DICT_ITEM = re.compile(r"['\"]([\w/.-]+)['\"]:\s*['\"]?(" + _NUM + r")['\"]?(?=[,}])")
 _TQDM = re.compile(r"(?:(?:Epoch|epoch) (\d+)\S*: *)?\d+%\|[^|]*\| *(\d+)/(\d+) *\[([^\]]*)\]")
 _POSTFIX_ITEM = re.compile(r"([A-Za-z_][\w/.-]*)=(" + _NUM + r")(%?)(?=,|$)")
+_LIGHTNING_END = re.compile(r"`Trainer.fit` stopped: (.+)")
 _KERAS_EPOCH = re.compile(r"Epoch (\d+)/(\d+)\s*$")
 _KERAS_BAR = re.compile(r"(?:^|\s)(\d+)/(\d+) (?:\S*[━=>.\[\]]\S* |- )")
 _KERAS_ITEM = re.compile(r" - ([A-Za-z_][\w/.-]*): (" + _NUM + r")(?=\s|$)")
@@ -76,6 +77,7 @@ class OtherTrainerLines:
         return (
             self._tqdm(msg)
             or self._hf_dict(msg)
+            or self._lightning_end(msg)
             or self._keras(msg)
             or self._nanogpt(msg)
             or self._generic(msg)
@@ -97,14 +99,22 @@ class OtherTrainerLines:
         m = _TQDM.search(msg)
         if m is None:
             return False
+        self._bar(m, msg)
+        rest = msg[m.end() :].strip()
+        if rest:  # a message printed right after the bar, without a line break
+            self.parser.line(rest)
+        return True
+
+    def _bar(self, m: re.Match[str], msg: str) -> None:
+        """A tqdm bar: HF's step counter, or an epoch's bar whose postfix holds values."""
         epoch_text, n_text, total_text, info = m.groups()
         n, total = int(n_text), int(total_text)
         if epoch_text is None:  # HF: the first bar counts the run's optimizer steps; the
             if self._steps_total in (None, total):  # eval bars drawn inside it count batches
                 self._steps_total, self.bar_step = total, n
-            return True
+            return
         if msg[: m.start()].strip().lower().startswith("validation"):
-            return True
+            return
         self._open_epoch(int(epoch_text), total)
         step = self.epoch_offset + n
         self.bar_step = step
@@ -112,7 +122,6 @@ class OtherTrainerLines:
         if postfix and postfix != self._last_postfix and n > 0:
             self._last_postfix = postfix
             self._emit(self._changed(postfix), step, int(epoch_text), n)
-        return True
 
     def _changed(self, postfix: str) -> dict[str, float]:
         """The postfix items whose value differs from the last render's: Lightning carries
@@ -133,6 +142,8 @@ class OtherTrainerLines:
             return False
         self.dicts += 1
         self._emit(items, self._hf_step(items.get("epoch")))
+        if "train_runtime" in items:  # HF's summary of a train() that returned
+            self.parser.finish_run("completed", "")
         return True
 
     def _hf_step(self, epoch: float | None) -> int:
@@ -145,6 +156,12 @@ class OtherTrainerLines:
         if epoch:
             self._steps_per_epoch = max(self._steps_per_epoch, round(bar / epoch))
         return max(bar, round((epoch or 0) * self._steps_per_epoch))
+
+    def _lightning_end(self, msg: str) -> bool:
+        m = _LIGHTNING_END.search(msg)
+        if m is not None:
+            self.parser.finish_run("completed", m.group(1))
+        return m is not None
 
     def _keras(self, msg: str) -> bool:
         m = _KERAS_EPOCH.search(msg)

@@ -47,7 +47,9 @@ def test_lightning_bar_agrees_with_its_metrics_csv() -> None:
     assert list(points(bar, "val_loss").values()) == [
         round(float(r["val_loss"]), 3) for r in val_rows
     ]
-    assert list(points(bar, "val_acc").values()) == [round(float(r["val_acc"]), 3) for r in val_rows]
+    assert list(points(bar, "val_acc").values()) == [
+        round(float(r["val_acc"]), 3) for r in val_rows
+    ]
     assert "v_num" not in bar.names()  # Lightning's logger version is not a measurement
     series = bar.series("train_loss_step")
     assert len(series) >= 55  # a point per step where the value changed (60 steps)

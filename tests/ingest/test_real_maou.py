@@ -3,6 +3,7 @@ whatever prefix its lines carry."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_a_completed_run_is_completed_with_its_setup() -> None:
 def test_lr_phases_end_with_their_stage_and_never_overlap() -> None:
     store = load_store(REAL)
     phases = sorted(store.phases, key=lambda p: p.start_step)
-    for before, after in zip(phases, phases[1:], strict=False):
+    for before, after in itertools.pairwise(phases):
         assert before.end_step <= after.start_step, (before, after)
     ends = {1: 70, 2: 108}  # Stage 1 met its threshold at epoch 2, Stage 2 at epoch 1
     for phase in phases:
