@@ -136,11 +136,15 @@ class NamedPoints:
         column = self.columns.get(name)
         if column is None:
             column = self.columns[name] = ([], [], [], [], [])
-        elif column[0][-1] == step:  # said again at the same step: the later value holds
-            for part in column:
-                part.pop()
-        for part, item in zip(column, (step, stage, epoch, batch, value), strict=True):
-            part.append(item)
+        steps, stages, epochs, batches, values = column
+        if steps and steps[-1] == step:  # said again at the same step: the later value holds
+            values[-1] = value
+            return
+        steps.append(step)
+        stages.append(stage)
+        epochs.append(epoch)
+        batches.append(batch)
+        values.append(value)
 
 
 Item = BaseModel | StepBatch | NamedPoints  # what readers hand to ``RunStore.apply_all``
@@ -249,7 +253,7 @@ class RunStore:
             if steps:
                 self._apply_steps(steps)
                 steps = []
-            if type(event) is StepBatch:
+            if isinstance(event, StepBatch):
                 self._apply_batch(event)
             else:
                 self.apply(event)

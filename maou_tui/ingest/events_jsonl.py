@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from maou_tui.protocol import KnownEvent, ProtocolError, UnknownEvent, decode_event
+from maou_tui.store import Item
 
 # Rust-side JSON parsing and validation in one call; decode_event (json.loads, then validation)
 # is the fallback for the lines it rejects, to tell an unknown event type from a broken line.
@@ -19,10 +20,10 @@ class EventsParser:
     def __init__(self) -> None:
         self.skipped_lines = 0
 
-    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel]:
+    def feed(self, block: bytes, *, columns: bool = False) -> list[Item]:
         """Complete lines in, events out (``columns`` is for the log parser's interface:
         events.jsonl steps are objects already)."""
-        events: list[BaseModel] = []
+        events: list[Item] = []
         for line in block.replace(b"\r", b"\n").split(b"\n"):
             if not line.strip():
                 continue
@@ -40,5 +41,5 @@ class EventsParser:
                 events.append(event)
         return events
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel]:
+    def finish(self, *, columns: bool = False) -> list[Item]:
         return []

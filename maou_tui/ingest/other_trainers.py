@@ -1,6 +1,6 @@
 """Console output of other trainers, read into the same series names as maou's.
 
-The lines no maou message claims come here (``MaouLogParser.line``), whatever their prefix:
+The lines no maou message claims come here (``LineSink.line``), whatever their prefix:
 
 - HF Trainer: ``{'loss': 0.69, 'grad_norm': 1.2, 'learning_rate': 4.5e-05, 'epoch': 0.5}``
   and its eval/summary dicts; the step is the ``n`` of the tqdm bar drawn before the dict
@@ -24,7 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from maou_tui.ingest.maou_log import MaouLogParser
+    from maou_tui.ingest.lanes import LineSink
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|nan|NaN|inf|-inf)"
 _DICT = re.compile(r"\{['\"]\w")
@@ -59,7 +59,7 @@ def series_name(key: str) -> str:
 class OtherTrainerLines:
     """Reads lines of other trainers' consoles into named points of the parser."""
 
-    def __init__(self, parser: MaouLogParser) -> None:
+    def __init__(self, parser: LineSink) -> None:
         self.parser = parser
         self.bar_step: int | None = None  # the last bar's global step (HF) or epoch step
         self.dicts = 0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from maou_tui.ingest.lines import decode
 
 if TYPE_CHECKING:
-    from maou_tui.ingest.maou_log import MaouLogParser
+    from maou_tui.ingest.lanes import LineSink
 
 _BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
 _POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
@@ -57,7 +57,7 @@ class BarTracker:
         self.last_postfix = b""
         self.repeat_suffix = _NO_REPEAT
 
-    def scan(self, line: bytes, parser: MaouLogParser) -> None:
+    def scan(self, line: bytes, parser: LineSink) -> None:
         """A line holding ``\\r`` segments: bars, and possibly log messages glued to them. The
         same as handling each ``line.split(b"\\r")`` piece, minus the repeats."""
         pos, size = 0, len(line)
@@ -75,7 +75,7 @@ class BarTracker:
             if not (self._next_point(segment, parser) or self.try_bar(segment, parser)):
                 parser.line(decode(segment))
 
-    def _next_point(self, segment: bytes, parser: MaouLogParser) -> bool:
+    def _next_point(self, segment: bytes, parser: LineSink) -> bool:
         """The common case in few steps: maou's bar with a new postfix, later in the open epoch
         of a known stage. The same as ``try_bar``; False leaves the segment to it."""
         head, _fill, tail = segment.split(b"|", 2) if segment.count(b"|") >= 2 else (b"", b"", b"")
@@ -119,7 +119,7 @@ class BarTracker:
         self._run_bytes = pos - start + _RUN_SLACK
         return pos
 
-    def try_bar(self, segment: bytes, parser: MaouLogParser) -> bool:
+    def try_bar(self, segment: bytes, parser: LineSink) -> bool:
         """Handle ``segment`` if it is a bar; False if it is something else."""
         fast = _MAOU_BAR.fullmatch(segment)
         if fast is not None:  # maou's own bar: everything in one match (once per data point)
@@ -145,7 +145,7 @@ class BarTracker:
         n: int,
         total: int,
         postfix: bytes,
-        parser: MaouLogParser,
+        parser: LineSink,
         parsed: _PostfixPoint | None = None,
     ) -> None:
         """Batch ``n`` of ``total``; a step where the postfix changed (``parsed``: its values
@@ -163,8 +163,8 @@ class BarTracker:
         stage = parser.stage_for(None, point.label if point else None)
         if new_epoch:
             parser.clock.open(None, total)
-        elif parser.clock.length is None:
-            parser.clock.length = total
+        else:
+            parser.clock.learn_length(total)
         self.last_n = n
         if point is not None:
             self.last_postfix = postfix

@@ -20,6 +20,7 @@ from watchdog.observers import Observer
 
 from maou_tui.ingest.source import FileSource, RunDirSource, Source, find_runs, is_run_dir
 from maou_tui.protocol import TrainerWarning
+from maou_tui.store import Item
 
 MAX_POLL_INTERVAL = 0.5
 SETTLE_S = 0.05
@@ -42,7 +43,7 @@ class Tailer:
     def __init__(
         self,
         path: Path,
-        on_events: Callable[[list[BaseModel]], None],
+        on_events: Callable[[list[Item]], None],
         poll_interval: float = 0.25,
         source: Source | None = None,
         *,
@@ -106,7 +107,7 @@ class Tailer:
                 # (a trainer flushing 100 times a second costs 20 reads, not 100).
                 self._stopping.wait(SETTLE_S)
 
-    def _deliver(self, events: list[BaseModel]) -> None:
+    def _deliver(self, events: list[Item]) -> None:
         try:
             self.on_events(events)
         except Exception as exc:  # a consumer's bug must not stop the tail; it is kept
