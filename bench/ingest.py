@@ -142,9 +142,10 @@ def bench_backfill(path: Path, label: str) -> None:
 
 def _peak_rss_above_import(path: Path) -> int:
     """Peak resident bytes of a fresh process that loads ``path``, less one that only imports
-    the reader (ru_maxrss of each child, in its own process so earlier runs do not count)."""
-    base = "import resource, sys; from maou_tui.ingest import load_store; "
-    report = "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    the reader. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started
+    from this big process would report this process's peak."""
+    base = "import re; from maou_tui.ingest import load_store; "
+    report = "print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())[1])"
     peaks = []
     for body in ("", f"load_store({str(path)!r}); "):
         out = subprocess.run(
