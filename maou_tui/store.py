@@ -137,9 +137,9 @@ class NamedPoints:
         if column is None:
             column = self.columns[name] = ([], [], [], [], [])
         steps, stages, epochs, batches, values = column
-        if steps and steps[-1] == step:  # said again at the same step: the later value holds
-            values[-1] = value
-            return
+        if steps and steps[-1] == step:  # said again at the same step: the later one holds
+            for part in column:
+                part.pop()
         steps.append(step)
         stages.append(stage)
         epochs.append(epoch)

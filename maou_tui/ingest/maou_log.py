@@ -382,13 +382,17 @@ class MaouLogParser:
         if m:
             epoch, train_loss, val_loss, _label, metric, pct = m.groups()
             stage = self.stage_for(None, _label)
-            self._epoch_end(
+            pending = self._epoch_end(
                 stage,
                 int(epoch),
-                train_loss=float(train_loss),
                 val_loss=float(val_loss) if val_loss is not None else None,
                 val_metric=as_value(metric, pct) if metric is not None else None,
             )
+            said = pending.get("train_loss")
+            if said is None:
+                pending["train_loss"] = float(train_loss)
+            elif said != float(train_loss):  # the epoch line said another: keep both
+                pending.setdefault("metrics", {})["train_loss_at_validation"] = float(train_loss)
             return
         later = MESSAGE_START.search(msg, 1)
         if later is not None:  # "Epoch" was part of a prefix: the message starts later

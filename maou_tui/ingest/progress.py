@@ -49,6 +49,7 @@ class BarTracker:
         self.last_n: int | None = None
         self.last_postfix = b""
         self.repeat_suffix = _NO_REPEAT
+        self._val_postfix = _NO_REPEAT  # the last Validation postfix read, as a segment ends
         self._run_bytes = _RUN_SLACK  # first window of _skip_repeats: the last run's length
 
     def reset(self) -> None:
@@ -71,9 +72,27 @@ class BarTracker:
             if not segment or segment.endswith(self.repeat_suffix):
                 continue
             if segment.startswith(b"Validation") and segment.endswith(b"]"):
+                if b"loss=" in segment and not segment.endswith(self._val_postfix):
+                    self._validation(segment, parser)
                 continue
             if not (self._next_point(segment, parser) or self.try_bar(segment, parser)):
                 parser.line(decode(segment))
+
+    def _validation(self, segment: bytes, parser: LineSink) -> None:
+        """A Validation bar whose postfix holds ``loss=``: ``val_loss_bar`` at the training
+        epoch's end, batch = the validation batch. All of an epoch's renders share that step,
+        so the last one drawn holds (what the bar shows when validation ends)."""
+        m = _BAR.search(segment)
+        if m is None:
+            return
+        postfix = m.group(4).split(b", ", 2)[-1]
+        loss = _parse_postfix(postfix)
+        if loss is None or loss.loss is None:
+            return
+        self._val_postfix = b", " + postfix + b"]"
+        clock = parser.clock
+        end = clock.offset + max(clock.length or 0, clock.max_batch)
+        parser.point("val_loss_bar", loss.loss, end, clock.epoch, int(m.group(2)))
 
     def _next_point(self, segment: bytes, parser: LineSink) -> bool:
         """The common case in few steps: maou's bar with a new postfix, later in the open epoch

@@ -99,3 +99,22 @@ def test_a_failed_run_says_why(tmp_path: Path) -> None:
     )
     # the planned decay (to step 141) ends where the run did
     assert max(p.end_step for p in store.phases) == 71
+
+
+def test_validation_bar_and_both_train_losses_come_out(tmp_path: Path) -> None:
+    log = tmp_path / "bars.log"
+    val = "Validation: {p}|#####     | {n}/2 [00:00<00:00, 5.0it/s, loss={v}]"
+    log.write_text(
+        "EPOCH 1:\n\rTraining:   0%|          | 0/3 [00:00<?, ?it/s, loss=4.5]"
+        "\rTraining: 100%|##########| 3/3 [00:03<00:00, 1.0it/s, loss=4.4]\n\r"
+        + "\r".join(val.format(p=" 50%", n=n, v=v) for n, v in ((1, 4.7), (2, 4.6), (2, 4.6)))
+        + "\nLOSS train 4.4 valid 4.6 gap +0.2\n"
+        "Epoch 2/3: Loss=0.5, F1=50.0%\nEpoch 2: Train Loss=0.45, Val Loss=0.6, Val F1=40.0%\n"
+    )
+    store = load_store(log)
+    loss = store.series("loss")
+    assert loss.batches.tolist() == [1, 3]  # the 0/3 render holds batch 1's postfix
+    bar = store.series("val_loss_bar")
+    assert (bar.steps.tolist(), bar.batches.tolist(), bar.values.tolist()) == ([3], [2], [4.6])
+    assert store.series("train_loss").values.tolist()[-1] == 0.5
+    assert store.series("train_loss_at_validation").values.tolist() == [0.45]
