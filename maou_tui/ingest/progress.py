@@ -107,7 +107,7 @@ class BarTracker:
         if n < last_n or n == 0 or postfix == self.last_postfix or not clock.is_open:
             return False
         self.last_n, self.last_postfix = n, postfix
-        self.repeat_suffix = b", " + postfix + b"]"
+        self.repeat_suffix = _repeat_suffix(postfix)
         cum = float(metric) / 100 if percent else float(metric)
         parser.step(parser.stage, clock.epoch, n, float(loss), metric_cum=cum)
         return True
@@ -172,7 +172,9 @@ class BarTracker:
         new_epoch = not parser.clock.is_open or (self.last_n is not None and n < self.last_n)
         if new_epoch:
             self.reset()
-        fresh = bool(postfix) and postfix != self.last_postfix
+        # A NaN never changes again (a running mean of a NaN): each later render keeps its batch.
+        again = b"nan" in postfix and n != self.last_n
+        fresh = bool(postfix) and (postfix != self.last_postfix or again)
         point = (parsed or _parse_postfix(postfix)) if fresh else None
         # maou sets the postfix after batch 1, and tqdm may draw it first on the ``0/N`` render
         # (skipping ``1/N``): those values are batch 1's.
@@ -187,8 +189,13 @@ class BarTracker:
         self.last_n = n
         if point is not None:
             self.last_postfix = postfix
-            self.repeat_suffix = b", " + postfix + b"]"
+            self.repeat_suffix = _repeat_suffix(postfix)
             parser.step(stage, parser.clock.epoch, n, point.loss, metric_cum=point.metric_cum)
+
+
+def _repeat_suffix(postfix: bytes) -> bytes:
+    """How segments that repeat ``postfix`` end (skipped unread); none after a NaN."""
+    return _NO_REPEAT if b"nan" in postfix else b", " + postfix + b"]"
 
 
 class _PostfixPoint(NamedTuple):

@@ -7,6 +7,7 @@ import itertools
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from maou_tui.ingest import load_store
@@ -118,3 +119,17 @@ def test_validation_bar_and_both_train_losses_come_out(tmp_path: Path) -> None:
     assert (bar.steps.tolist(), bar.batches.tolist(), bar.values.tolist()) == ([3], [2], [4.6])
     assert store.series("train_loss").values.tolist()[-1] == 0.5
     assert store.series("train_loss_at_validation").values.tolist() == [0.45]
+
+
+def test_renders_after_a_nan_keep_their_batches(tmp_path: Path) -> None:
+    bar = "Training: {p}|###       | {n}/200 [00:01<00:02, 1.0it/s, acc=60.0%, loss={v}]"
+    renders = [("25%", 50, "0.6"), ("30%", 51, "nan"), ("40%", 80, "nan"), ("50%", 101, "nan")]
+    log = tmp_path / "nan.log"
+    log.write_text(
+        "STAGE 1: REACHABLE SQUARES LEARNING\n\r"
+        + "\r".join(bar.format(p=p, n=n, v=v) for p, n, v in [*renders, renders[-1]])
+        + "\n"
+    )
+    loss = load_store(log).series("loss")
+    assert loss.batches.tolist() == [50, 51, 80, 101]  # one NaN point per render, not one
+    assert np.isnan(loss.values[1:]).all()
