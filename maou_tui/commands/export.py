@@ -1,8 +1,10 @@
 """``maou-tui export PATH``: every point of a run as CSV or JSON lines.
 
 Columns ``stage,epoch,batch,step,name,value`` (empty where the source does not say; ``run``
-first when PATH is a directory of runs). Names are the store's series names (see
-``maou_tui/store.py`` and docs/ingest.md). Points are written series by series, in step order.
+first when PATH is a directory of runs). With ``--averaging``, one row per series instead:
+``name,points,averaging,basis,evidence`` (``Series.averaging``). Names are the store's series
+names (see ``maou_tui/store.py`` and docs/ingest.md). Points are written series by series, in
+step order.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import IO
 NAME = "export"
 HELP = "Write every point of a run (log, events.jsonl or run directory) as CSV or JSON lines."
 COLUMNS = ("stage", "epoch", "batch", "step", "name", "value")
+AVERAGING_COLUMNS = ("name", "points", "averaging", "basis", "evidence")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     parser.add_argument(
         "--name", action="append", metavar="SERIES", help="only these series (repeatable)"
+    )
+    parser.add_argument(
+        "--averaging",
+        action="store_true",
+        help="instead of the points, one row per series: how its values were averaged "
+        "(batch, running_mean, ema, unknown), on what basis, and the evidence",
     )
 
 
@@ -53,15 +62,26 @@ def _rows(store, only: set[str] | None):
             )
 
 
-def _write(out: IO[str], fmt: str, runs: list[tuple[str | None, object]], only) -> int:
+def _averaging_rows(store, only: set[str] | None):
+    for name in store.names():
+        if only is None or name in only:
+            s = store.series(name)
+            found = s.averaging
+            yield name, len(s), found.kind, found.basis, found.evidence
+
+
+def _write(
+    out: IO[str], fmt: str, runs: list[tuple[str | None, object]], only, averaging: bool = False
+) -> int:
     multi = len(runs) > 1 or runs[0][0] is not None
-    header = (("run",) if multi else ()) + COLUMNS
+    columns, rows = (AVERAGING_COLUMNS, _averaging_rows) if averaging else (COLUMNS, _rows)
+    header = (("run",) if multi else ()) + columns
     count = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(header)
     for run, store in runs:
-        for row in _rows(store, only):
+        for row in rows(store, only):
             full = ((run,) if multi else ()) + row
             if writer is not None:
                 writer.writerow(["" if v is None else v for v in full])
@@ -96,11 +116,11 @@ def run(args: argparse.Namespace) -> int:
     only = set(args.name) if args.name else None
     try:
         if args.output is None:
-            _write(sys.stdout, args.format, runs, only)
+            _write(sys.stdout, args.format, runs, only, args.averaging)
             return 0
         tmp = args.output.with_name(args.output.name + ".part")
         with open(tmp, "w", encoding="utf-8", newline="") as out:
-            count = _write(out, args.format, runs, only)
+            count = _write(out, args.format, runs, only, args.averaging)
         tmp.replace(args.output)
     except BrokenPipeError:  # e.g. piped into head: not an error
         sys.stderr.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
 from maou_tui.averaging import infer_averaging
+from maou_tui.cli import main
 from maou_tui.ingest import load_store
 from maou_tui.ingest.summary import format_summary, summarize
 
@@ -50,3 +53,10 @@ def test_report_shows_the_inference_and_its_evidence() -> None:
     assert summary["averaging"]["loss"]["kind"] == "running_mean"
     text = format_summary(summary)
     assert "loss: running mean since epoch start (data: change ~ n^" in text
+
+
+def test_export_writes_the_averaging_of_each_series(capsys) -> None:
+    assert main(["export", str(LOGS / "keras_verbose1.log"), "--averaging"]) == 0
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows["loss"]["averaging"] == "running_mean" and rows["loss"]["points"] == "35"
+    assert "change ~ n^" in rows["loss"]["evidence"]
