@@ -48,6 +48,12 @@ def test_a_completed_run_is_completed_with_its_setup() -> None:
     gaps = store.series("gap").values.tolist()
     assert gaps == [0.1342, 0.2153, 0.5493]
     assert store.series("policy_empty_target_rate").values.tolist() == [0.44789915966386556] * 3
+    assert set(store.names()) == {  # every number of the log's data lines, and nothing else
+        "train_loss", "train_accuracy", "train_f1", "lr", "val_loss", "gap",
+        "policy_cross_entropy", "policy_f1_score", "policy_top5_accuracy", "value_brier_score",
+        "value_high_confidence_rate", "policy_empty_target_rate", "policy_move_label_ce",
+        "policy_top1_win_rate", "policy_expected_win_rate",
+    }  # fmt: skip
 
 
 def test_lr_phases_end_with_their_stage_and_never_overlap() -> None:
