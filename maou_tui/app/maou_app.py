@@ -29,7 +29,7 @@ from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
-from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
+from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import TRAINER_OUTPUT, last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
@@ -198,7 +198,7 @@ class MaouApp(App):
         if self._feed is None:
             return
         self.store.apply_all(self._feed.drain(APPLY_SLICE))
-        self.store.skipped_lines = self._feed.skipped_lines
+        self.store.note_skipped_lines(self._feed.skipped_lines)
         if self._feed.pending:  # a long history: yield to the UI, then continue
             self.call_later(self.post_message, EventsPending())
         elif not self._history_drawn:
@@ -231,7 +231,6 @@ class MaouApp(App):
         if up_to_date and not self._view_dirty:
             return
         charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
-        self.facts.thresholds = current_thresholds(self.store)
         self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
         self._status_version = version
         if charts_due:
@@ -403,7 +402,7 @@ class MaouApp(App):
                 self._control("set_threshold", what, **fields)
 
         stage = self.store.current_stage or 1
-        current = self.facts.thresholds.get(stage)
+        current = self.store.thresholds_in_force.get(stage)
         self.push_screen(SetThresholdDialog(stage, current.value if current else None), apply)
 
     def action_stop(self) -> None:

@@ -19,7 +19,8 @@ from textual.widgets import Footer, Log
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
-from maou_tui.store import Mark, RunStore
+from maou_tui.marks import finding_mark
+from maou_tui.store import RunStore
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
@@ -101,7 +102,7 @@ class MainScreen(Screen):
             return
         findings = list(findings)
         if charts:
-            marks = [Mark(kind="finding", step=f.step, label=finding_label(f)) for f in findings]
+            marks = [finding_mark(f.step, finding_label(f)) for f in findings]
             for chart in self.charts:
                 chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)

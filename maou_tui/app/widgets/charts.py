@@ -21,7 +21,6 @@ from textual_plotext import PlotextPlot
 from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
 from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.plotext_speedups import figure_text
-from maou_tui.protocol import ControlApplied
 from maou_tui.store import Mark, RunStore
 
 #: Per-stage metric series names, in stage order.
@@ -33,7 +32,6 @@ ALL_MARKS = frozenset(
     {"stage", "epoch", "phase", "control", "paused", "resumed", "checkpoint", "threshold",
      "finding", "warning"}
 )  # fmt: skip
-LABEL_WIDTH = 12
 Y_AXIS_COLUMNS = 10
 #: Blank columns at least between two x tick labels.
 TICK_GAP_COLUMNS = 5
@@ -90,6 +88,8 @@ class RunChart(PlotextPlot):
     chart_title = ""
     mark_kinds: frozenset[str] = STRUCTURAL_MARKS
     show_labels = False
+    #: Where this chart's values can lie; the y axis never goes past it.
+    valid_range: tuple[float, float] = (-math.inf, math.inf)
     #: Step numbers under the x axis; the screen turns them off on charts above the last one
     #: when space is short (all three charts share the same x axis).
     show_x_ticks = True
@@ -135,8 +135,10 @@ class RunChart(PlotextPlot):
         ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
         plt.xticks(ticks, [str(tick) for tick in ticks])
         y_lo, y_hi = self._y_limits(drawn, view)
+        axis_columns = self._set_y_ticks(y_lo, y_hi, view)
+        plot_width = max(10, self.size.width - axis_columns - 3)  # the frame and the tick mark
         marks = [*self.store.marks, *extra_marks]
-        self._draw_marks(marks, x_min, x_max, y_hi, width)
+        self._draw_marks(marks, x_min, x_max, y_hi, plot_width)
         plt.ylim(y_lo, y_hi)
         self.refresh()
 
@@ -162,70 +164,94 @@ class RunChart(PlotextPlot):
         return ys
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
-        """The plotted values' range, with headroom for the mark labels."""
+        """The plotted values' range, kept inside the series' valid range (``valid_range``),
+        with a row at the top for the mark labels."""
         lo, hi = value_range(arrays)
-        headroom = (hi - lo) * (0.22 if self.show_labels else 0.05)
-        return lo - (hi - lo) * 0.03, hi + headroom
+        pad = (hi - lo) * 0.04
+        headroom = (hi - lo) * (1.5 / max(1, self.size.height - 4)) if self.show_labels else 0
+        valid_lo, valid_hi = self.valid_range
+        return max(valid_lo, lo - pad), min(valid_hi, hi + pad) + headroom
+
+    def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
+        """Round ticks inside ``lo..hi`` with the digits their spacing needs; returns the
+        width of the longest label (the y axis' columns)."""
+        ticks, labels = value_ticks(lo, hi, max(2, self.size.height - 4))
+        self.plt.yticks(ticks, labels)
+        return max(map(len, labels), default=1)
 
     def _draw_marks(self, marks: list[Mark], x_min, x_max, y_top, width) -> None:
         plt = self.plt
         span = max(x_max - x_min, 1.0)
-        labels = mark_labels(self.store, marks)
-        visible = [m for m in labels if x_min <= m.step <= x_max]
-        background = self.colour("surface")
-        # Epoch lines only while they stay apart; labels only where the previous one ended.
-        draw_epochs = sum(m.kind == "epoch" for m in visible) <= width // 6
-        label_end = -math.inf
+        visible = [m for m in marks if x_min <= m.step <= x_max and m.kind in self.mark_kinds]
         for mark in sorted(visible, key=lambda m: m.step):
-            if mark.kind not in self.mark_kinds or (mark.kind == "epoch" and not draw_epochs):
+            if mark.kind == "epoch":
                 continue
+            plt.vline(mark.step, self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted")))
+        epochs = [m for m in visible if m.kind == "epoch"]
+        every = max(1, math.ceil(len(epochs) * MIN_EPOCH_GAP_COLUMNS / max(width, 1)))
+        for mark in epochs[every - 1 :: every]:
+            plt.vline(mark.step, self.colour(MARK_COLOURS["epoch"]))
+        if not self.show_labels:
+            return
+        background = self.colour("surface")
+        for mark, text, column in place_labels(visible, x_min, span, width):
             colour = self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted"))
-            plt.vline(mark.step, colour)
-            if not self.show_labels or mark.kind == "epoch":
+            x = x_min + column / max(width - 1, 1) * span
+            plt.text(text, x, y_top, color=colour, background=background, alignment="left")
+
+
+#: Which mark labels get the room first: the stages always, then what the user did or
+#: should look at, then the schedule.
+LABEL_PRIORITY = {
+    "stage": 0, "threshold": 1, "control": 2, "finding": 3, "warning": 3, "paused": 4,
+    "resumed": 4, "phase": 5, "checkpoint": 6,
+}  # fmt: skip
+#: Epoch lines closer than this many columns are thinned to every k-th epoch.
+MIN_EPOCH_GAP_COLUMNS = 4
+
+
+def place_labels(
+    marks: list[Mark], x_min: float, span: float, width: int
+) -> list[tuple[Mark, str, int]]:
+    """``(mark, text, first column)`` for each label that fits: its ``label``, else its
+    ``short``, never cut; after the line, or ending at it near the right edge. Labels are
+    placed by ``LABEL_PRIORITY`` and never overlap (one blank column between)."""
+    taken: list[tuple[int, int]] = []
+    placed = []
+    ranked = sorted(
+        (m for m in marks if m.kind in LABEL_PRIORITY),
+        key=lambda m: (LABEL_PRIORITY[m.kind], m.step),
+    )
+    for mark in ranked:
+        column = round((mark.step - x_min) / span * (width - 1))
+        for text in dict.fromkeys(t for t in (mark.label, mark.short) if t):
+            first = column if column + len(text) <= width else column - len(text) + 1
+            last = first + len(text)  # one column after the text stays free
+            if first < 0 or any(first <= end and start <= last for start, end in taken):
                 continue
-            column = (mark.step - x_min) / span * width
-            if column <= label_end:
-                continue
-            label = mark.label[:LABEL_WIDTH]
-            plt.text(label, mark.step, y_top, color=colour, background=background, alignment="left")
-            label_end = column + len(label) + 1
+            taken.append((first, last))
+            placed.append((mark, text, first))
+            break
+    return placed
 
 
-#: Control commands whose own mark says it better (``paused``/``resumed`` marks).
-UNLABELLED_CONTROLS = frozenset({"pause", "resume"})
+def nice_step(span: float, count: int) -> float:
+    """The smallest 1, 2 or 5 × 10^k at least ``span / count``."""
+    raw = span / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
 
 
-def control_label(event: ControlApplied) -> str:
-    """A short chart label for a control action: ``LR ×0.5``, ``threshold 0.90``, ``stop``."""
-    before, after = event.before, event.after
-    if event.command == "scale_lr" and before.get("lr_multiplier"):
-        return f"LR ×{after.get('lr_multiplier', 0) / before['lr_multiplier']:.3g}"
-    if event.command == "set_lr" and after.get("lr"):
-        return f"LR→{after['lr']:.2g}"
-    if event.command == "set_threshold":
-        for value in after.values():
-            if isinstance(value, dict) and "value" in value:
-                return f"threshold {value['value']:.2f}"
-    return event.command.replace("_", " ")
-
-
-def mark_labels(store: RunStore, marks: list[Mark]) -> list[Mark]:
-    """The marks with short labels; control marks get theirs from the store's control events."""
-    controls = iter(store.controls)
-    out = []
-    for mark in marks:
-        if mark.kind == "control":
-            event = next(controls, None)
-            if event is None or event.command in UNLABELLED_CONTROLS:
-                continue
-            mark = mark.model_copy(update={"label": control_label(event)})
-        elif mark.kind == "threshold":
-            reached = mark.label.split(">=")[-1].strip()
-            mark = mark.model_copy(update={"label": f"reached {reached}"})
-        elif mark.kind == "stage":
-            mark = mark.model_copy(update={"label": mark.label.replace("Stage ", "S")})
-        out.append(mark)
-    return out
+def value_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
+    """Round y ticks inside ``lo..hi``, at most one per two rows (plotext drops a label that
+    lands on a row already labelled), each with the decimals its spacing needs."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [], []
+    step = nice_step(hi - lo, max(1, rows // 2))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    first = math.ceil(lo / step - 1e-9)
+    ticks = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+    return ticks, [f"{t:.{decimals}f}" for t in ticks]
 
 
 MARK_COLOURS = {
@@ -247,6 +273,7 @@ class LossChart(RunChart):
 
     mark_kinds = ALL_MARKS
     show_labels = True
+    valid_range = (0.0, math.inf)
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(store, id=id)
@@ -276,6 +303,7 @@ class MetricChart(RunChart):
     """Each stage's metric: per batch (muted), running mean (primary), validation (accent)."""
 
     mark_kinds = STRUCTURAL_MARKS | {"epoch", "threshold"}
+    valid_range = (0.0, 1.0)
 
     chart_title = "metric (batch, mean, ◆ val)"
 
@@ -313,11 +341,15 @@ def value_range(arrays: list) -> tuple[float, float]:
 
 
 class LrChart(RunChart):
-    """The LR actually used (multiplier included); ``g`` toggles a log scale.
+    """The LR actually used (multiplier included), drawn as steps (an LR holds until the next
+    one is known); ``g`` toggles a log scale.
 
-    The log scale plots log10(LR) on a linear axis with ``1e-4``-style tick labels: plotext's
-    own log axis takes its limits in another unit, which breaks the mark labels' placement.
+    The log scale plots log10(LR) on a linear axis with ``0.0003``-style tick labels: plotext's
+    own log axis takes its limits in another unit, which breaks the mark labels' placement. It
+    shows at most ``LOG_DECADES`` decades below the highest LR (warmup starts near 0).
     """
+
+    valid_range = (0.0, math.inf)
 
     def draw_series(self, view, x_min, x_max, width):
         self.chart_title = "LR (log)" if view.log_lr else "LR"
@@ -330,24 +362,48 @@ class LrChart(RunChart):
         if view.log_lr:
             keep = ys > 0
             xs, ys = xs[keep], np.log10(ys[keep])
+            if len(ys):
+                ys = np.maximum(ys, ys.max() - LOG_DECADES)
         if len(xs):
+            xs, ys = as_steps(xs, ys)
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
-        if view.log_lr and len(ys):
-            self._log_ticks(*value_range([ys]))
         return [ys]
 
-    def _log_ticks(self, lo: float, hi: float) -> None:
-        """Ticks at whole (or half) decades, never more than one per two rows (plotext drops
-        one of two labels that land on the same row)."""
-        rows = max(2, self.size.height - 4)
-        step = 0.5
-        while (hi - lo) / step + 1 > rows / 2:
-            step *= 2
-        ticks = np.arange(math.floor(lo / step) * step, hi + step, step)
-        self.plt.yticks(ticks.tolist(), [f"{10**t:.0e}" for t in ticks])
+    def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
+        if not view.log_lr:
+            return super()._set_y_ticks(lo, hi, view)
+        ticks = log_ticks(lo, hi, max(2, self.size.height - 4))
+        labels = [f"{10**t:.2g}" for t in ticks]
+        self.plt.yticks(ticks, labels)
+        return max(map(len, labels), default=1)
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
         lo, hi = value_range(arrays)
         if view.log_lr:
             return lo - 0.1, hi + 0.1
-        return min(0.0, lo), hi * 1.05
+        return 0.0, hi * 1.05
+
+
+#: The log LR axis shows this many decades below the highest LR at most.
+LOG_DECADES = 3.0
+
+
+def as_steps(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A line that holds each value until the next point (a staircase, not a ramp)."""
+    return np.repeat(xs, 2)[1:], np.repeat(ys, 2)[:-1]
+
+
+def log_ticks(lo: float, hi: float, rows: int) -> list[float]:
+    """log10 of round LRs (1, 2 or 5 × 10^k, or whole decades when many) inside ``lo..hi``,
+    at most one per two rows."""
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [
+            math.log10(m) + k
+            for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+            for m in mantissas
+            if lo <= math.log10(m) + k <= hi
+        ]
+        if len(ticks) <= max(2, rows // 2):
+            return ticks
+    every = math.ceil(len(ticks) / max(2, rows // 2))
+    return ticks[::every]
