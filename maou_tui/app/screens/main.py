@@ -16,6 +16,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Log
 
+from maou_tui.app.log_lines import pane_line
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
@@ -116,6 +117,7 @@ class MainScreen(Screen):
         """Append ``lines`` to the log pane, titled with the file they come from."""
         if not lines:
             return
+        lines = [pane_line(line) for line in lines]
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
             log.border_title = title

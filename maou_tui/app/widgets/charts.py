@@ -127,10 +127,11 @@ class RunChart(PlotextPlot):
         self._last_replot = (view, extra_marks)
         plt = self.plt
         plt.clear_figure()
-        plt.title(self.chart_title)
         x_min, x_max = x_range(self.store, view.zoom_stage)
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
         drawn = self.draw_series(view, x_min, x_max, width)
+        # The x axis is the global step; the chart with step numbers under it says so.
+        plt.title(f"{self.chart_title} · x: step" if self.show_x_ticks else self.chart_title)
         plt.xlim(x_min, x_max)
         ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
         plt.xticks(ticks, [str(tick) for tick in ticks])
@@ -138,7 +139,7 @@ class RunChart(PlotextPlot):
         axis_columns = self._set_y_ticks(y_lo, y_hi, view)
         plot_width = max(10, self.size.width - axis_columns - 3)  # the frame and the tick mark
         marks = [*self.store.marks, *extra_marks]
-        self._draw_marks(marks, x_min, x_max, y_hi, plot_width)
+        self._draw_marks(marks, x_min, x_max, y_lo, y_hi, plot_width)
         plt.ylim(y_lo, y_hi)
         self.refresh()
 
@@ -168,9 +169,15 @@ class RunChart(PlotextPlot):
         with a row at the top for the mark labels."""
         lo, hi = value_range(arrays)
         pad = (hi - lo) * 0.04
-        headroom = (hi - lo) * (1.5 / max(1, self.size.height - 4)) if self.show_labels else 0
+        rows = max(1, self.size.height - 4)
+        headroom = (hi - lo) * (self.label_rows + 0.5) / rows if self.show_labels else 0
         valid_lo, valid_hi = self.valid_range
         return max(valid_lo, lo - pad), min(valid_hi, hi + pad) + headroom
+
+    @property
+    def label_rows(self) -> int:
+        """Rows of mark labels: two on a tall chart, one on a short one (the curve needs rows)."""
+        return LABEL_ROWS if self.size.height >= 14 else 1
 
     def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
         """Round ticks inside ``lo..hi`` with the digits their spacing needs; returns the
@@ -179,7 +186,10 @@ class RunChart(PlotextPlot):
         self.plt.yticks(ticks, labels)
         return max(map(len, labels), default=1)
 
-    def _draw_marks(self, marks: list[Mark], x_min, x_max, y_top, width) -> None:
+    def _draw_marks(
+        self, marks: list[Mark], x_min: float, x_max: float, y_bottom: float, y_top: float,
+        width: int,
+    ) -> None:  # fmt: skip
         plt = self.plt
         span = max(x_max - x_min, 1.0)
         visible = [m for m in marks if x_min <= m.step <= x_max and m.kind in self.mark_kinds]
@@ -194,10 +204,12 @@ class RunChart(PlotextPlot):
         if not self.show_labels:
             return
         background = self.colour("surface")
-        for mark, text, column in place_labels(visible, x_min, span, width):
+        row_height = (y_top - y_bottom) / max(1, self.size.height - 4)
+        for mark, text, column, row in place_labels(visible, x_min, span, width, self.label_rows):
             colour = self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted"))
             x = x_min + column / max(width - 1, 1) * span
-            plt.text(text, x, y_top, color=colour, background=background, alignment="left")
+            y = y_top - row * row_height
+            plt.text(text, x, y, color=colour, background=background, alignment="left")
 
 
 #: Which mark labels get the room first: the stages always, then what the user did or
@@ -207,16 +219,19 @@ LABEL_PRIORITY = {
     "resumed": 4, "phase": 5, "checkpoint": 6,
 }  # fmt: skip
 #: Epoch lines closer than this many columns are thinned to every k-th epoch.
-MIN_EPOCH_GAP_COLUMNS = 4
+MIN_EPOCH_GAP_COLUMNS = 6
+#: Rows at the top of a tall loss chart that hold mark labels.
+LABEL_ROWS = 2
 
 
 def place_labels(
-    marks: list[Mark], x_min: float, span: float, width: int
-) -> list[tuple[Mark, str, int]]:
-    """``(mark, text, first column)`` for each label that fits: its ``label``, else its
-    ``short``, never cut; after the line, or ending at it near the right edge. Labels are
-    placed by ``LABEL_PRIORITY`` and never overlap (one blank column between)."""
-    taken: list[tuple[int, int]] = []
+    marks: list[Mark], x_min: float, span: float, width: int, rows: int = LABEL_ROWS
+) -> list[tuple[Mark, str, int, int]]:
+    """``(mark, text, first column, row)`` for each label that fits, never cut: its
+    ``label``, else its ``short``, starting at its line (or ending there at the right edge),
+    on the first of ``rows`` rows with room. Placed by ``LABEL_PRIORITY``, so stage labels
+    always get room; labels never overlap (one blank column between)."""
+    taken: list[list[tuple[int, int]]] = [[] for _ in range(rows)]
     placed = []
     ranked = sorted(
         (m for m in marks if m.kind in LABEL_PRIORITY),
@@ -224,15 +239,27 @@ def place_labels(
     )
     for mark in ranked:
         column = round((mark.step - x_min) / span * (width - 1))
-        for text in dict.fromkeys(t for t in (mark.label, mark.short) if t):
-            first = column if column + len(text) <= width else column - len(text) + 1
-            last = first + len(text)  # one column after the text stays free
-            if first < 0 or any(first <= end and start <= last for start, end in taken):
-                continue
-            taken.append((first, last))
-            placed.append((mark, text, first))
-            break
+        spot = _free_spot(mark, column, width, taken)
+        if spot is not None:
+            text, first, row = spot
+            taken[row].append((first, first + len(text)))
+            placed.append((mark, text, first, row))
     return placed
+
+
+def _free_spot(
+    mark: Mark, column: int, width: int, taken: list[list[tuple[int, int]]]
+) -> tuple[str, int, int] | None:
+    texts = list(dict.fromkeys(t for t in (mark.label, mark.short) if t))
+    # After the line first (it reads as "from here on"); ending at it only at the right edge.
+    spots = [(text, column) for text in texts if column + len(text) <= width]
+    spots += [(text, column - len(text) + 1) for text in texts[-1:] if column + len(text) > width]
+    for row, used in enumerate(taken):
+        for text, first in spots:
+            last = first + len(text)
+            if first >= 0 and not any(first <= end and start <= last for start, end in used):
+                return text, first, row
+    return None
 
 
 def nice_step(span: float, count: int) -> float:
@@ -287,7 +314,6 @@ class LossChart(RunChart):
         if view.smoothing != self._smoothed.weight:
             self._smoothed.reset(view.smoothing)
         self.chart_title = f"loss (batch, EMA {view.smoothing:g}, ◆ val)"
-        self.plt.title(self.chart_title)
         raw = self.plot_decimated("loss", x_min, x_max, width, "foreground-muted")
         drawn = [raw]
         loss = self.store.series("loss")
@@ -318,7 +344,6 @@ class MetricChart(RunChart):
                     self.plot_decimated(f"val_{metric}", x_min, x_max, width, "accent", points=True)
                 )
         self.chart_title = self._title()
-        self.plt.title(self.chart_title)
         return drawn
 
     def _title(self) -> str:
@@ -353,10 +378,9 @@ class LrChart(RunChart):
 
     def draw_series(self, view, x_min, x_max, width):
         self.chart_title = "LR (log)" if view.log_lr else "LR"
-        self.plt.title(self.chart_title)
         series = self.store.series("lr")
         if not len(series):
-            self.plt.title(f"{self.chart_title}: none recorded yet")
+            self.chart_title += ": none recorded yet"
             return []
         xs, ys = series.decimate(x_min, x_max, width)
         if view.log_lr:
