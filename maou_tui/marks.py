@@ -44,12 +44,12 @@ GLYPHS: dict[str, str] = {
     "checkpoint": "□",
     "threshold": "✓",
     "finding": "!",
-    "warning": "‼",
+    "warning": "✗",
 }
 #: One line naming every glyph a chart label can start with.
 LEGEND = (
     "S2 stage  ↗ warmup  ↘ decay  → constant LR  LR LR set  T threshold set  "
-    "✓ threshold reached  ‖ paused  ▷ resumed  □ checkpoint  ! finding  ‼ warning"
+    "✓ threshold reached  ‖ paused  ▷ resumed  □ checkpoint  ! finding  ✗ warning"
 )
 
 

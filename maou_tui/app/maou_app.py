@@ -332,6 +332,12 @@ class MaouApp(App):
         zoom = "current stage" if self.view.zoom_stage else "whole run"
         self.notify(f"zoom: {zoom}", timeout=1.5)
 
+    def action_focus_findings(self) -> None:
+        """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""
+        from maou_tui.app.widgets.findings import FindingsPanel
+
+        self.main.query_one(FindingsPanel).focus()
+
     def action_help(self) -> None:
         from maou_tui.app.help import HelpScreen
 

@@ -177,7 +177,7 @@ class RunChart(PlotextPlot):
     @property
     def label_rows(self) -> int:
         """Rows of mark labels: two on a tall chart, one on a short one (the curve needs rows)."""
-        return LABEL_ROWS if self.size.height >= 14 else 1
+        return LABEL_ROWS if self.size.height >= 12 else 1
 
     def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
         """Round ticks inside ``lo..hi`` with the digits their spacing needs; returns the
@@ -228,37 +228,56 @@ def place_labels(
     marks: list[Mark], x_min: float, span: float, width: int, rows: int = LABEL_ROWS
 ) -> list[tuple[Mark, str, int, int]]:
     """``(mark, text, first column, row)`` for each label that fits, never cut: its
-    ``label``, else its ``short``, starting at its line (or ending there at the right edge),
-    on the first of ``rows`` rows with room. Placed by ``LABEL_PRIORITY``, so stage labels
-    always get room; labels never overlap (one blank column between)."""
+    ``label``, else its ``short``; starting at its line (or ending there at the right edge),
+    on the first of ``rows`` rows with room; one blank column between labels.
+
+    The stages' short forms (``S2``) are reserved first, so every stage keeps one; then each
+    mark in ``LABEL_PRIORITY`` order takes its full label where it fits, else its short."""
     taken: list[list[tuple[int, int]]] = [[] for _ in range(rows)]
-    placed = []
+
+    def column_of(mark: Mark) -> int:
+        return round((mark.step - x_min) / span * (width - 1))
+
+    def take(mark: Mark, texts: list[str]) -> tuple[Mark, str, int, int] | None:
+        for text in texts:
+            spot = _free_spot(text, column_of(mark), width, taken)
+            if spot is not None:
+                taken[spot[1]].append((spot[0], spot[0] + len(text)))
+                return mark, text, *spot
+        return None
+
     ranked = sorted(
         (m for m in marks if m.kind in LABEL_PRIORITY),
         key=lambda m: (LABEL_PRIORITY[m.kind], m.step),
     )
+    reserved = {id(m): take(m, [m.short or m.label]) for m in ranked if m.kind == "stage"}
+    placed = []
     for mark in ranked:
-        column = round((mark.step - x_min) / span * (width - 1))
-        spot = _free_spot(mark, column, width, taken)
-        if spot is not None:
-            text, first, row = spot
-            taken[row].append((first, first + len(text)))
-            placed.append((mark, text, first, row))
+        held = reserved.get(id(mark))
+        if held is not None:
+            _, text, first, row = held
+            taken[row].remove((first, first + len(text)))
+        label = take(mark, list(dict.fromkeys(t for t in (mark.label, mark.short) if t)))
+        if label is None and held is not None:  # its reserved place is still free
+            taken[held[3]].append((held[2], held[2] + len(held[1])))
+            label = held
+        if label is not None:
+            placed.append(label)
     return placed
 
 
 def _free_spot(
-    mark: Mark, column: int, width: int, taken: list[list[tuple[int, int]]]
-) -> tuple[str, int, int] | None:
-    texts = list(dict.fromkeys(t for t in (mark.label, mark.short) if t))
-    # After the line first (it reads as "from here on"); ending at it only at the right edge.
-    spots = [(text, column) for text in texts if column + len(text) <= width]
-    spots += [(text, column - len(text) + 1) for text in texts[-1:] if column + len(text) > width]
+    text: str, column: int, width: int, taken: list[list[tuple[int, int]]]
+) -> tuple[int, int] | None:
+    """``(first column, row)`` for ``text`` at the mark's ``column``: after the line (it reads
+    "from here on"), or ending at it at the right edge; None when every row is taken there."""
+    first = column if column + len(text) <= width else column - len(text) + 1
+    last = first + len(text)
+    if first < 0:
+        return None
     for row, used in enumerate(taken):
-        for text, first in spots:
-            last = first + len(text)
-            if first >= 0 and not any(first <= end and start <= last for start, end in used):
-                return text, first, row
+        if not any(first <= end and start <= last for start, end in used):
+            return first, row
     return None
 
 
@@ -270,14 +289,20 @@ def nice_step(span: float, count: int) -> float:
 
 
 def value_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
-    """Round y ticks inside ``lo..hi``, at most one per two rows (plotext drops a label that
-    lands on a row already labelled), each with the decimals its spacing needs."""
+    """Round y ticks inside ``lo..hi``, about one per two rows (plotext drops a label that
+    lands on a row already labelled) but at least two, each with the decimals its spacing
+    needs."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [], []
-    step = nice_step(hi - lo, max(1, rows // 2))
+    count = max(2, rows // 2)
+    while True:  # at least two ticks, so the axis has a scale
+        step = nice_step(hi - lo, count)
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+        if len(ticks) >= 2 or count > 8:
+            break
+        count *= 2
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    first = math.ceil(lo / step - 1e-9)
-    ticks = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
     return ticks, [f"{t:.{decimals}f}" for t in ticks]
 
 

@@ -41,6 +41,8 @@ class StatusFacts:
 def format_lr(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "–"
+    if value == 0:
+        return "0"
     return f"{value:.6f}" if value >= 1e-6 else f"{value:.2e}"
 
 
@@ -129,9 +131,9 @@ def stage_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
     if stage is None:
         return ["stage –"]
     epoch = store.current_epoch if store.current_epoch is not None else "–"
-    line = f"stage {stage.stage} {escape(stage.name)}  epoch {epoch}/{stage.max_epochs or '?'}"
     batch = store.current_batch if store.current_batch is not None else "–"
-    return [line, f"batch {batch}/{stage.steps_per_epoch or '?'}"]
+    where = f"epoch {epoch}/{stage.max_epochs or '?'}  batch {batch}/{stage.steps_per_epoch or '?'}"
+    return [f"stage {stage.stage} {escape(stage.name)}", where]
 
 
 def lr_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
