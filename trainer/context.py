@@ -53,6 +53,11 @@ def pick_device(config: TrainConfig) -> torch.device:
             raise RuntimeError(
                 f"--gpu {config.gpu}: CUDA is not available here; drop --gpu or use --cpu"
             )
+        count = torch.cuda.device_count() if device.type == "cuda" else 0
+        if device.type == "cuda" and device.index is not None and device.index >= count:
+            raise RuntimeError(
+                f"--gpu {config.gpu}: this machine has {count} CUDA device(s), numbered from 0"
+            )
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
