@@ -275,7 +275,7 @@ class RunStore:
             if steps:
                 self._apply_steps(steps)
                 steps = []
-            if type(event) is StepBatch:
+            if isinstance(event, StepBatch):
                 self._apply_batch(event)
             else:
                 self.apply(event)

@@ -26,6 +26,7 @@ from maou_tui.marks import Mark
 def test_y_ticks_lie_inside_the_axis_with_the_digits_they_need(lo, hi, rows) -> None:
     ticks, labels = value_ticks(lo, hi, rows)
     assert len(ticks) >= 2 and all(lo <= t <= hi for t in ticks)
+    assert len(ticks) <= max(2, (rows + 1) // 2)  # one label per row at most: none dropped
     assert len(set(labels)) == len(labels)  # never two "0.00"s
     for tick, label in zip(ticks, labels, strict=True):
         assert float(label) == pytest.approx(tick, abs=1e-12)

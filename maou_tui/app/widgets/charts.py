@@ -134,7 +134,7 @@ class RunChart(PlotextPlot):
         plt.title(f"{self.chart_title} · x: step" if self.show_x_ticks else self.chart_title)
         plt.xlim(x_min, x_max)
         ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
-        plt.xticks(ticks, [str(tick) for tick in ticks])
+        plt.xticks([float(tick) for tick in ticks], [str(tick) for tick in ticks])
         y_lo, y_hi = self._y_limits(drawn, view)
         axis_columns = self._set_y_ticks(y_lo, y_hi, view)
         plot_width = max(10, self.size.width - axis_columns - 3)  # the frame and the tick mark
@@ -302,6 +302,9 @@ def value_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]
         if len(ticks) >= 2 or count > 8:
             break
         count *= 2
+    # Never two on one row (plotext would show either label): thin to every k-th tick.
+    most = max(2, (rows + 1) // 2)
+    ticks = ticks[:: math.ceil(len(ticks) / most)] if len(ticks) > most else ticks
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return ticks, [f"{t:.{decimals}f}" for t in ticks]
 
