@@ -36,6 +36,7 @@ from maou_tui.ingest.maou_patterns import (
     METRIC_ITEM,
     MODEL,
     NON_FINITE,
+    RUN_FINISHED,
     SAVED,
     SQRT,
     STAGE_BY_LABEL,
@@ -489,6 +490,13 @@ class MaouLogParser:
                 RunFinished(status="failed", reason=msg, step=self.clock.offset), stage_data=False
             )
 
+    def _on_run_finished(self, msg: str, level: str) -> None:
+        """Our trainer's last line (``Run finished: completed (all stages completed)``)."""
+        m = RUN_FINISHED.match(msg)
+        if m is not None:
+            fields = {"status": m.group(1), "reason": m.group(2) or "", "step": self.clock.offset}
+            self.emit(RunFinished.model_validate(fields), stage_data=False)
+
 
 # Dispatch on a message's first five characters: one dict lookup instead of trying every regex.
 _HANDLERS = {
@@ -509,4 +517,5 @@ _HANDLERS = {
     "Saved": MaouLogParser._on_saved,
     "Early": MaouLogParser._on_early_stop,
     "Error": MaouLogParser._on_error,
+    "Run f": MaouLogParser._on_run_finished,
 }
