@@ -202,7 +202,7 @@ QuitChoice = Literal["resume", "keep_paused"]
 class QuitWhilePausedDialog(_Dialog):
     """Quitting does not resume a paused trainer: say so and offer to resume first."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "choose('resume')", "Resume and quit"),
         Binding("q", "choose('keep_paused')", "Quit, stay paused"),
         Binding("escape", "cancel", "Cancel"),
