@@ -20,7 +20,8 @@ from test_tmux_e2e import (
     wait_for_event,
 )
 
-from maou_tui.launch import TRAINER_OUTPUT, pid_alive, read_pid
+from maou_tui.layout import TRAINER_OUTPUT
+from maou_tui.processes import pid_alive, read_pid
 
 pytestmark = [
     pytest.mark.tmux,
