@@ -104,10 +104,9 @@ def control_label(event: ControlApplied) -> tuple[str, str] | None:
     if event.command == "set_lr" and after.lr:
         return f"LR={_value(after.lr)}", "LR"
     for stage, threshold in after.thresholds().items():
-        if threshold is None:
-            return f"T S{stage} off", "T"
-        stop = " stop" if threshold.action == "stop" else ""
-        return f"T S{stage} {_value(threshold.value)}{stop}", "T"
+        if threshold is not None:
+            stop = " stop" if threshold.action == "stop" else ""
+            return f"T S{stage} {_value(threshold.value)}{stop}", "T"
     if event.command == "stop":
         return "■ stop", "■"
     if event.command == "skip_stage":

@@ -519,9 +519,7 @@ class RunStore:
     def _on_control(self, event: ControlApplied) -> None:
         self.controls.append(event)
         for stage, threshold in event.after.thresholds().items():
-            if threshold is None:
-                self.thresholds_in_force.pop(stage, None)
-            else:
+            if threshold is not None:
                 self.thresholds_in_force[stage] = threshold
         mark = control_mark(event)
         if mark is not None:
