@@ -140,12 +140,16 @@ def start_trainer(
 
 
 def start_detached(
-    command: Sequence[str], run_dir: Path, wait_s: float = START_WAIT_S
+    command: Sequence[str],
+    run_dir: Path,
+    wait_s: float = START_WAIT_S,
+    also_create: Sequence[str] = (),
 ) -> LaunchedRun:
     """Run ``command`` in its own session, output to ``run_dir/trainer.out``, and check it.
 
-    ``events.jsonl`` is created first, so a viewer opened while the trainer still loads torch
-    already follows the right file. Waits up to ``wait_s`` for the process to write its pid to
+    ``events.jsonl`` (and the empty files named in ``also_create``) are created first, so a
+    viewer opened while the trainer still loads torch already reads the run the right way.
+    Waits up to ``wait_s`` for the process to write its pid to
     ``trainer.pid`` (it has validated its options and locked the run directory) or to exit. An
     exit with a non-zero status (a bad maou-train option exits 2) raises ``LaunchError``
     carrying the process's own last output line and its exit status.
@@ -154,7 +158,8 @@ def start_detached(
     try:
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         make_private_dir(run_dir)
-        os.close(open_private_append(run_dir / EVENTS_FILE))
+        for name in (EVENTS_FILE, *also_create):
+            os.close(open_private_append(run_dir / name))
         output_fd = open_private_append(run_dir / TRAINER_OUTPUT)
     except UnsafePathError as exc:
         raise LaunchError(str(exc)) from None
@@ -178,16 +183,17 @@ def start_detached(
     status = process.poll()
     if status:
         error = LaunchError(trainer_error(run_dir, status), exit_code=max(status, 1))
-        if created and _never_started(run_dir):
+        if created and _never_started(run_dir, also_create):
             shutil.rmtree(run_dir)  # leave nothing behind
         raise error
     return LaunchedRun(run_dir=run_dir, process=process)
 
 
-def _never_started(run_dir: Path) -> bool:
-    """Only what ``start_detached`` itself put there: the output and an empty events file."""
+def _never_started(run_dir: Path, also_created: Sequence[str] = ()) -> bool:
+    """Only what ``start_detached`` itself put there: the output and empty files."""
     names = sorted(p.name for p in run_dir.iterdir())
-    return names == [EVENTS_FILE, TRAINER_OUTPUT] and not holds_events(run_dir)
+    created = sorted([EVENTS_FILE, TRAINER_OUTPUT, *also_created])
+    return names == created and not holds_events(run_dir)
 
 
 def holds_events(run_dir: Path) -> bool:

@@ -1,8 +1,8 @@
 """The run directory's layout: the name of every file in it, defined once.
 
 ```
-<run>/config.json  events.jsonl  train.log  trainer.out  trainer.pid  trainer.lock
-      control.sock  control.sock.path  checkpoints/
+<run>/config.json  events.jsonl  train.log  train.log.times  trainer.out  trainer.pid
+      trainer.lock  control.sock  control.sock.path  checkpoints/
 ```
 ``control.sock.path`` exists only when the socket path would be too long for a Unix socket: it
 names where the socket lives instead (``maou_tui.sdk.sockets``). Plain names, no imports: the
@@ -14,6 +14,9 @@ from __future__ import annotations
 CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
+#: ``maou-tui run -- CMD`` only: when each piece of ``train.log`` arrived, one ``END_OFFSET
+#: UNIX_TIME`` line per write, so what the program printed is placed at the hook's step then.
+LOG_TIMES_FILE = "train.log.times"
 #: The trainer's stdout and stderr as ``maou-tui run`` captured them.
 TRAINER_OUTPUT = "trainer.out"
 PID_FILE = "trainer.pid"

@@ -27,7 +27,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO, TextIO
 
+from maou_tui.layout import LOG_TIMES_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted
 from maou_tui.sdk import EventWriter, RunDir
 
@@ -83,10 +85,26 @@ def run_captured(
     finally:
         os.close(slave)
     _forward_signals(process)
-    with open(log_path, "ab") as log:
-        _copy_output(master, log, process)
+    with open(log_path, "ab") as log, open(log_path.with_name(LOG_TIMES_FILE), "a") as times:
+        _copy_output(master, LogWriter(log, times), process)
     os.close(master)
     return process.wait()
+
+
+class LogWriter:
+    """Appends CMD's output to the log and, per write, its end offset and the time to the
+    times file (the reading side places what the program printed at the hook's step then)."""
+
+    def __init__(self, log: BinaryIO, times: TextIO) -> None:
+        self._log, self._times = log, times
+        self._end = log.seek(0, os.SEEK_END)
+
+    def write(self, data: bytes) -> None:
+        self._log.write(data)
+        self._log.flush()
+        self._end += len(data)
+        self._times.write(f"{self._end} {time.time():.6f}\n")
+        self._times.flush()
 
 
 def _forward_signals(process: subprocess.Popen[bytes]) -> None:
@@ -98,11 +116,9 @@ def _forward_signals(process: subprocess.Popen[bytes]) -> None:
         signal.signal(signum, forward)
 
 
-def _copy_output(master: int, log: object, process: subprocess.Popen[bytes]) -> None:
+def _copy_output(master: int, log: LogWriter, process: subprocess.Popen[bytes]) -> None:
     """Copy until every holder of the terminal closed it, or ``_DRAIN_S`` after CMD exited
     (a daemon child that keeps the terminal open must not keep the run alive)."""
-    write = log.write  # type: ignore[attr-defined]
-    flush = log.flush  # type: ignore[attr-defined]
     drain_until: float | None = None
     while True:
         timeout = 0.5 if drain_until is None else max(0.0, drain_until - time.monotonic())
@@ -114,8 +130,7 @@ def _copy_output(master: int, log: object, process: subprocess.Popen[bytes]) -> 
                 return
             if not data:
                 return
-            write(data)
-            flush()
+            log.write(data)
         elif drain_until is not None:
             return
         if drain_until is None and process.poll() is not None:
