@@ -10,6 +10,7 @@ A ``stop`` raises SIGINT in the program at the boundary: its own Ctrl-C handling
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import weakref
@@ -19,6 +20,7 @@ from typing import Any
 from maou_tui.hook.loss_probe import LossProbe
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.hook.refusals import REFUSED
+from maou_tui.hook.step_marks import MARK
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl
 from maou_tui.sdk.sockets import socket_path_for
@@ -105,6 +107,8 @@ class Steering:
         self._step_lr: float | None = None
         self._stop_sent = False
         self._started = False
+        #: Where step marks go: rank 0's stdout when it is the supervisor's terminal.
+        self._mark_fd: int | None = 1 if self.rank == 0 and os.isatty(1) else None
 
     # ---- the two hooks -------------------------------------------------------------------------
 
@@ -149,6 +153,17 @@ class Steering:
             "lr_multiplier": control.lr_multiplier,
         }
         self.probe.step_done(fields, time.time(), self._emit_step)
+        if self._mark_fd is not None:
+            self._mark(step)
+
+    def _mark(self, step: int) -> None:
+        """Write step ``step``'s mark into the program's output; a failed write ends marks
+        only (the reading side falls back to write times)."""
+        assert self._mark_fd is not None
+        try:
+            os.write(self._mark_fd, MARK % step)
+        except OSError:
+            self._mark_fd = None
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""

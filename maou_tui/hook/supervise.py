@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, TextIO
 
+from maou_tui.hook.step_marks import MarkStripper
 from maou_tui.layout import LOG_TIMES_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted
 from maou_tui.sdk import EventWriter, RunDir
@@ -86,24 +87,36 @@ def run_captured(
         os.close(slave)
     _forward_signals(process)
     with open(log_path, "ab") as log, open(log_path.with_name(LOG_TIMES_FILE), "a") as times:
-        _copy_output(master, LogWriter(log, times), process)
+        writer = LogWriter(log, times)
+        _copy_output(master, writer, process)
+        writer.close()
     os.close(master)
     return process.wait()
 
 
 class LogWriter:
-    """Appends CMD's output to the log and, per write, its end offset and the time to the
-    times file (the reading side places what the program printed at the hook's step then)."""
+    """Appends CMD's output to the log without the hook's step marks and records, in the times
+    file, where each mark was (``OFFSET step N``, see ``step_marks``) and, per write, the log's
+    end offset and the time (``OFFSET TIME``): the reading side places what the program
+    printed at the hook's step."""
 
     def __init__(self, log: BinaryIO, times: TextIO) -> None:
         self._log, self._times = log, times
-        self._end = log.seek(0, os.SEEK_END)
+        self._marks = MarkStripper(log.seek(0, os.SEEK_END))
 
     def write(self, data: bytes) -> None:
-        self._log.write(data)
-        self._log.flush()
-        self._end += len(data)
-        self._times.write(f"{self._end} {time.time():.6f}\n")
+        output, marks = self._marks.feed(data)
+        self._append(output, [f"{offset} step {step}\n" for offset, step in marks])
+
+    def close(self) -> None:
+        self._append(self._marks.flush(), [])
+
+    def _append(self, output: bytes, lines: list[str]) -> None:
+        if output:
+            self._log.write(output)
+            self._log.flush()
+        lines.append(f"{self._marks.offset} {time.time():.6f}\n")
+        self._times.write("".join(lines))
         self._times.flush()
 
 

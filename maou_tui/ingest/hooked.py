@@ -4,11 +4,15 @@ The hook's ``step`` events count the program's optimizer steps and carry the LR 
 really used; the program itself prints its loss and metrics (every N steps, per epoch, with its
 own counters: micro-batches, epochs, iterations) and may write TensorBoard files. Read together:
 
-- x axis: the hook's step count. Each write of the program's output to ``train.log`` is timed
-  by the supervisor (``train.log.times``); what a write holds, read by the log readers of other
-  trainers and maou, lands at the hook step completed by then. A TensorBoard scalar lands at
-  the hook step completed by its wall time. So a loss printed every 10 optimizer steps as
-  ``iter 40`` (micro-batches) lands at step 10, 20, ...; an epoch's line at the epoch's end.
+- x axis: the hook's step count. The hook marks the end of each optimizer step in the
+  program's own output stream (``hook.step_marks``) and the supervisor records where each mark
+  fell in ``train.log`` (``train.log.times``): what the program printed after the mark of step
+  N and before the next, read by the log readers of other trainers and maou, lands at step N,
+  exactly, whatever the machine's load. Output that carries no marks (printed by a process
+  whose stdout is not the run's terminal) lands at the step completed when the supervisor
+  received it, and a TensorBoard scalar at the step completed by its wall time. So a loss
+  printed every 10 optimizer steps as ``iter 40`` (micro-batches) lands at step 10, 20, ...;
+  an epoch's line at the epoch's last step.
 - series: the program's names. The hook's ``lr`` and ``lr_multiplier`` are what the step used;
   an LR the program prints or logs is ``logged_lr`` (it does not know the multiplier). The
   loss the program backpropagated is ``backward_loss``, and it is ``loss`` too until the
@@ -74,18 +78,21 @@ class StepClock:
 
 
 class LogTimes:
-    """``train.log.times`` read incrementally: (end offset, time) of each write of the log."""
+    """``train.log.times`` read incrementally, in log order: ``(offset, time, None)`` at the end
+    of each write of the log, ``(offset, None, N)`` just after the hook's mark of step N."""
 
     def __init__(self, path: Path) -> None:
         self.follower = FileSource(path).follower
-        self.pending: list[tuple[int, float]] = []
+        self.pending: list[tuple[int, float | None, int | None]] = []
 
     def read_new(self) -> None:
         for block in self.follower.read():
             for line in block.split(b"\n"):
-                end, _, stamp = line.partition(b" ")
-                if end.isdigit() and stamp:
-                    self.pending.append((int(end), float(stamp)))
+                parts = line.split(b" ")
+                if len(parts) == 3 and parts[0].isdigit() and parts[2].isdigit():
+                    self.pending.append((int(parts[0]), None, int(parts[2])))
+                elif len(parts) == 2 and parts[0].isdigit():
+                    self.pending.append((int(parts[0]), float(parts[1]), None))
 
 
 class HookedRunSource:
@@ -103,6 +110,8 @@ class HookedRunSource:
         self.clock = StepClock()
         self.boards = ProgramBoards(self.path)
         self._program_loss = False
+        self._marked = False  # step marks seen: the program's output is on the hook's terminal
+        self._marked_step = 0
 
     # ---------------------------------------------------------------- Source shape
 
@@ -176,17 +185,28 @@ class HookedRunSource:
     # ---------------------------------------------------------------- the program's side
 
     def _program_output(self, now: float, final: bool) -> list[StoreItem]:
-        """The log's writes whose time the hook's events cover, each placed at its step."""
+        """The log up to each step mark, placed at the step before it; without marks (output
+        not on the supervisor's terminal), each write whose time the hook's events cover,
+        placed at the step completed by then."""
         self.times.read_new()
         out: list[StoreItem] = []
         pending = self.times.pending
-        while pending and (final or self.clock.covers(pending[0][1], now)):
-            end, t = pending.pop(0)
+        while pending:
+            end, t, marked_step = pending[0]
+            if marked_step is None and not self._marked:
+                assert t is not None
+                if not (final or self.clock.covers(t, now)):
+                    break
+                step = self.clock.step_at(t)
+            else:
+                step = self._marked_step
+            pending.pop(0)
             size = end - self.log.follower.offset
-            items = self.log.read_new(max(size, 0)) if size > 0 else []
-            out += self._placed(items, self.clock.step_at(t))
+            out += self._placed(self.log.read_new(size) if size > 0 else [], step)
+            if marked_step is not None:
+                self._marked, self._marked_step = True, marked_step
         if final:
-            out += self._placed(self.log.finish(), self.clock.step_at(now))
+            out += self._placed(self.log.finish(), self._marked_step or self.clock.step_at(now))
         return out
 
     def _placed(self, items: list[StoreItem], step: int) -> list[StoreItem]:
