@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import maou_tui
-from maou_tui.layout import EVENTS_FILE, TRAINER_OUTPUT
+from maou_tui.layout import (
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_PRESET,
+    EVENTS_FILE,
+    TRAINER_OUTPUT,
+    run_dir_name,
+)
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
 
@@ -79,10 +85,12 @@ class Liveness:
 
 
 def _run_options(trainer_args: Sequence[str]) -> argparse.Namespace:
-    """The maou-train options that decide where a run lives (architecture, preset, resume)."""
+    """The maou-train options that decide where a run lives (architecture, preset, resume),
+    read before the trainer starts so the TUI opens on its directory at once; their defaults
+    are maou-train's own (``layout``)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--model-architecture", default="resnet")
-    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--model-architecture", default=DEFAULT_ARCHITECTURE)
+    parser.add_argument("--preset", default=DEFAULT_PRESET)
     parser.add_argument("--resume", type=Path, default=None)
     known, _ = parser.parse_known_args(list(trainer_args))
     return known
@@ -98,8 +106,8 @@ def new_run_dir(
 ) -> Path:
     """``<runs_root>/<YYYYmmdd-HHMMSS>-<arch>-<preset>``, with ``-2``, ``-3``... if taken."""
     options = _run_options(trainer_args)
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = runs_root / f"{stamp}-{options.model_architecture}-{options.preset}"
+    name = run_dir_name(options.model_architecture, options.preset, now or datetime.now())
+    base = runs_root / name
     candidate, n = base, 1
     while candidate.exists():
         n += 1

@@ -11,6 +11,9 @@ app reads these before anything else is loaded.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Final
+
 CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
@@ -27,3 +30,14 @@ CHECKPOINTS_DIR = "checkpoints"
 
 #: Any of these makes a directory a run directory.
 RUN_MARKERS = (EVENTS_FILE, LOG_FILE, CONFIG_FILE)
+
+#: maou-train's defaults of the two options a new run directory is named after; its own
+#: option definitions (trainer/config.py) take them from here, so ``maou-tui run`` names the
+#: directory as the trainer would without importing the trainer.
+DEFAULT_ARCHITECTURE: Final = "resnet"
+DEFAULT_PRESET: Final = "tiny"
+
+
+def run_dir_name(architecture: str, preset: str, now: datetime) -> str:
+    """``<YYYYmmdd-HHMMSS>-<architecture>-<preset>``: a new maou-train run directory's name."""
+    return f"{now.strftime('%Y%m%d-%H%M%S')}-{architecture}-{preset}"
