@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from maou_tui.app.keys import KEY_MAP, key_label
+from maou_tui.app.keys import KEY_MAP, LOG_KEY_MAP, key_label
 
 
 class HelpScreen(ModalScreen):
@@ -25,7 +25,7 @@ class HelpScreen(ModalScreen):
             yield Label("[b]maou-tui keys[/b]  (ctrl+p: command palette · Esc closes)")
             table: DataTable[str] = DataTable(show_cursor=False, zebra_stripes=True)
             table.add_columns("key", "what it does")
-            for binding, text in KEY_MAP:
+            for binding, text in KEY_MAP + LOG_KEY_MAP:
                 table.add_row(key_label(binding), text)
             table.add_row("ctrl+p", "Command palette: every command by name, themes")
             yield table

@@ -22,7 +22,7 @@ async def _settled(pilot) -> None:
     app = pilot.app
     await loaded(pilot, app, min_steps=170)
     await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
-    await wait_for(pilot, lambda: len(app.main.query_one("#log").lines) == 3, "the log tail")
+    await wait_for(pilot, lambda: app.main.log_pane.line_count == 3, "the log tail")
     app.clear_notifications()
     await pilot.pause()
 
