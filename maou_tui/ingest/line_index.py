@@ -121,7 +121,8 @@ class LineIndex:
             self._chunks.insert(0, newlines)
         self._low = start
         self._recount()
-        self.lines_prepended += self._line_count() - before
+        if before:  # lines above lines already known (the first ones are above nothing)
+            self.lines_prepended += self._line_count() - before
 
     def _recount(self) -> None:
         self._counts = np.cumsum([len(chunk) for chunk in self._chunks], dtype=np.int64)
@@ -142,6 +143,11 @@ class LineIndex:
     def line_count(self) -> int:
         with self._lock:
             return self._line_count()
+
+    def snapshot(self) -> tuple[int, int]:
+        """``(line_count, lines_prepended)`` read together (a scan may be adding lines)."""
+        with self._lock:
+            return self._line_count(), self.lines_prepended
 
     def line_span(self, line: int) -> tuple[int, int]:
         """Byte offsets ``[start, end)`` of ``line``, without its ``\\n``."""

@@ -118,15 +118,17 @@ class LogViewer(ScrollView, can_focus=True):
     def refresh_index(self) -> None:
         """The index grew (or moved on): size the view again and, following, go to the end."""
         index = self.index
-        count = index.line_count if index is not None else 0
-        prepended = index.lines_prepended - self._prepended_seen if index is not None else 0
+        count, prepended_total = index.snapshot() if index is not None else (0, 0)
+        prepended = prepended_total - self._prepended_seen
         if prepended:
             # Lines found above the ones known: keep the same text on screen.
             self._prepended_seen += prepended
             self._cache.clear()
             if self.found_line is not None:
                 self.found_line += prepended
-        self._cache.pop(count - 1, None)  # the last line may still be growing (a tqdm bar)
+        # The last line may have been drawn half written (a tqdm bar without its \n yet).
+        self._cache.pop(self.virtual_size.height - 1, None)
+        self._cache.pop(count - 1, None)
         width = max(self._widest, self.scrollable_content_region.width)
         if Size(width, count) != self.virtual_size:
             self.virtual_size = Size(width, count)
@@ -139,7 +141,13 @@ class LogViewer(ScrollView, can_focus=True):
 
     @property
     def line_count(self) -> int:
-        return self.index.line_count if self.index is not None else 0
+        """Lines this view knows (the index may hold more until ``refresh_index``)."""
+        return self.virtual_size.height
+
+    def _unseen_above(self) -> int:
+        """Lines the index found above the first one since this view last sized itself: view
+        line k is index line k + this (the worker thread may prepend at any moment)."""
+        return self.index.lines_prepended - self._prepended_seen if self.index is not None else 0
 
     def texts(self, start: int = 0, stop: int | None = None) -> list[str]:
         """Lines ``start`` to ``stop`` as shown (prefix folded or not, the last ``\r`` render)."""
@@ -190,7 +198,9 @@ class LogViewer(ScrollView, can_focus=True):
     def _line(self, line: int) -> LogLine:
         assert self.index is not None
         return display_line(
-            self.index.line_bytes(line), show_prefix=self.show_prefix, colours=self.colours
+            self.index.line_bytes(line + self._unseen_above()),
+            show_prefix=self.show_prefix,
+            colours=self.colours,
         )
 
     def _style(self, component: str) -> Style:
@@ -269,8 +279,10 @@ class LogViewer(ScrollView, can_focus=True):
         if index is None or patterns is None:
             return
 
+        start = line + self._unseen_above() if 0 <= line < self.line_count else line
+
         def find() -> None:  # on a worker thread: a 1 GB log takes a while
-            found = index.find(patterns.bytes, line, backwards=backwards)
+            found = index.find(patterns.bytes, start, backwards=backwards)
             wrapped = found is None
             if wrapped:  # on from the other end, as less and vim do
                 found = index.find(
@@ -286,12 +298,12 @@ class LogViewer(ScrollView, can_focus=True):
     ) -> None:
         if index is not self.index or patterns is not self.patterns:
             return  # another log or another search since
-        if line is None:
+        if line is None or line - self._unseen_above() < 0:
             self.notify(f"{patterns.query!r} is not in the log", severity="warning", timeout=3)
             return
         if wrapped:
             self.notify("search went on from the other end", timeout=2)
-        self.found_line = line
+        self.found_line = line - self._unseen_above()
         self.follow = False
         height = self.scrollable_content_region.height
         self.scroll_to(y=max(0, line - height // 2), animate=False, immediate=True)
