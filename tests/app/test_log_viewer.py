@@ -117,11 +117,11 @@ async def test_the_log_grows_on_screen_and_bars_show_their_last_render(tmp_path:
         await wait_for(pilot, lambda: drawn(viewer, 2) == "Epoch 2 done", "the new last line")
         assert drawn(viewer, 1) == "Epoch 1: 100%|##########| 10/10"
         assert drawn(viewer, 0) == "starting"  # colour kept, escape codes not shown
-        green = list(viewer.render_line(0))[0].style
+        green = next(iter(viewer.render_line(0))).style
         assert green is not None and green.color is not None and green.color.number == 2
         await pilot.press("A")  # colours stripped: the text in the viewer's own colour
         assert drawn(viewer, 0) == "starting"
-        plain = list(viewer.render_line(0))[0].style
+        plain = next(iter(viewer.render_line(0))).style
         assert plain is not None and plain.color == viewer.rich_style.color
 
 
