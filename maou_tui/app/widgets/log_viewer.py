@@ -291,7 +291,8 @@ class LogViewer(ScrollView, can_focus=True):
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._found, index, patterns, found, wrapped)
 
-        self.run_worker(find, thread=True, group="log-search", exclusive=True)
+        # A log closed under the search (a run switch) ends it; the error is not the user's.
+        self.run_worker(find, thread=True, group="log-search", exclusive=True, exit_on_error=False)
 
     def _found(
         self, index: LineIndex, patterns: SearchPatterns, line: int | None, wrapped: bool
