@@ -5,14 +5,16 @@
 - ANSI colours are kept (``Text.from_ansi``, which drops cursor moves and other sequences) or
   stripped with the ingest's cleaner;
 - the prefix columns loggers put before the message (timestamp, ``INFO |``, maou's
-  ``file.py | fn | line |``, loguru's ``module:fn:line -``, glog, ``[rank0]:``) are folded away
-  unless asked for; the level they held is kept as a style so warnings still stand out.
+  ``file.py | fn | line |``, loguru's ``module:fn:line -``, glog, ``[rank0]:``) are folded
+  unless asked for, to the time of day in the viewer's own time zone (the zone checkpoint names
+  use) and the level when it is not INFO; the level also colours the line.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from rich.text import Text
 
@@ -30,6 +32,7 @@ _COLUMNS = re.compile(
     rf"(?:\s+-\s+[\w.]+)?\s+-\s+{_LEVEL}\s+-\s|(?:\s*\|\s*[\w<>.:\-\[\]]+){{0,5}}\s*[|\-]\s"
 )
 _LEVEL_WORD = re.compile(_LEVEL)
+_STAMP = re.compile(_TIMESTAMP)
 _GLOG_LEVELS = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "FATAL"}
 _CONTROLS = dict.fromkeys(i for i in range(32) if i != 9)  # C0 controls except tab
 
@@ -85,6 +88,23 @@ def display_line(raw: bytes, *, show_prefix: bool, colours: bool) -> LogLine:
         text = Text(plain.translate(_CONTROLS)) if not text.spans else text
     end, level = prefix_end(text.plain)
     if end and not show_prefix:
-        text = text[end:]
+        text = _folded(text.plain[:end], level) + text[end:]
     text.expand_tabs()
     return LogLine(text, level)
+
+
+def _folded(prefix: str, level: str) -> Text:
+    """What a folded prefix leaves: ``HH:MM:SS`` (local) and a level other than INFO."""
+    parts = []
+    stamp = _STAMP.search(prefix)
+    if stamp is not None:
+        try:
+            when = datetime.fromisoformat(stamp.group().replace(",", "."))
+        except ValueError:
+            when = None
+        if when is not None:
+            local = when.astimezone() if when.tzinfo is not None else when
+            parts.append(f"{local:%H:%M:%S}")
+    if level and level != "INFO":
+        parts.append(level)
+    return Text(" ".join(parts) + " " if parts else "")

@@ -58,6 +58,10 @@ async def test_full_screen_log_scrolls_searches_follows_and_folds_prefixes(maou_
         await pilot.press("k", "k")
         assert not viewer.follow and viewer.scroll_y == viewer.max_scroll_y - 2
         assert "paused" in str(viewer.border_subtitle)
+        await pilot.press("j", "j")  # back down to the last line: following again
+        assert viewer.follow and viewer.scroll_y == viewer.max_scroll_y
+        await pilot.press("k")
+        assert not viewer.follow
         await pilot.press("F")
         assert viewer.follow and viewer.scroll_y == viewer.max_scroll_y
         await pilot.press("pageup")
@@ -67,20 +71,21 @@ async def test_full_screen_log_scrolls_searches_follows_and_folds_prefixes(maou_
 
         await pilot.press("g")  # the top: maou's prefix columns are folded by default
         assert viewer.scroll_y == 0
-        assert drawn(viewer, 1) == "Multi-stage training requested: stage=all"
+        # maou's prefix folded to the time of day in the viewer's zone (UTC here)
+        assert drawn(viewer, 1) == "08:27:41 Multi-stage training requested: stage=all"
         await pilot.press("P")
         assert drawn(viewer, 1).startswith(
             "2026-12-03T17:27:41+09:00 | INFO  |  learn_model.py |          learn_model | 773 | "
         )
         await pilot.press("P", "j", "down")
-        assert viewer.scroll_y == 2 and drawn(viewer, 0).startswith("StreamingFileSource")
+        assert viewer.scroll_y == 2 and drawn(viewer, 0).startswith("08:27:41 StreamingFileSource")
 
         await pilot.press("g", "slash")
         await pilot.press(*keys("threshold achieved"), "enter")
         await wait_for(pilot, lambda: viewer.found_line == 25, "the first match")
         assert viewer.has_focus and not viewer.follow
         row = int(viewer.found_line - viewer.scroll_y)
-        assert drawn(viewer, row).startswith("Stage 1 Accuracy threshold achieved!")
+        assert drawn(viewer, row).startswith("08:28:50 Stage 1 Accuracy threshold achieved!")
         matches = [seg for seg in viewer.render_line(row) if seg.text == "threshold achieved"]
         assert matches and matches[0].style is not None and matches[0].style.bgcolor is not None
         await pilot.press("n")
@@ -151,11 +156,12 @@ async def test_a_120_mb_log_opens_at_its_end_before_the_index_is_complete(tmp_pa
         started = time.monotonic()
         await wait_for(pilot, lambda: viewer.line_count > 0, "the first screen")
         first_screen_s = time.monotonic() - started
-        assert drawn(viewer, viewer.scrollable_content_region.height - 1) == "the very last line"
+        last_row = drawn(viewer, viewer.scrollable_content_region.height - 1)
+        assert last_row == "08:27:41 the very last line"
         await wait_for(pilot, lambda: viewer.line_count == lines, "the whole index", timeout=60)
         assert first_screen_s < 5
         await pilot.press("g")
-        assert drawn(viewer, 0).startswith("Epoch 1 Batch 0/100000")
+        assert drawn(viewer, 0).startswith("08:27:41 Epoch 1 Batch 0/100000")
         await pilot.press("slash", *keys("the very last"), "enter")
         await wait_for(pilot, lambda: viewer.found_line == lines - 1, "a search through 120 MB")
 

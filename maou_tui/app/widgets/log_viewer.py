@@ -1,10 +1,11 @@
 """The log viewer: the whole log, however big, drawn a screen at a time from a ``LineIndex``.
 
 Only the lines on screen are read and decoded (Textual's Line API: ``render_line``). It follows
-the end by default; scrolling up stops that, ``F``/``G``/End resume. ``/`` asks its screen for a
-search text (a message up); the search runs through the file's bytes on a worker thread, ``n``
-and ``N`` go to the next and previous match, and matches on screen are highlighted. The prefix
-columns are folded (``P`` shows them) and colours kept (``A`` strips them): see ``log_display``.
+the end by default; scrolling up stops that, ``F``/``G``/End or scrolling back down to the last
+line resume it. ``/`` asks its screen for a search text (a message up); the search runs through
+the file's bytes on a worker thread, ``n`` and ``N`` go to the next and previous match, and
+matches on screen are highlighted. The prefix columns are folded (``P`` shows them) and colours
+kept (``A`` strips them): see ``log_display``.
 The app hands it the run's index (``show``) and says when the index grew (``refresh_index``).
 """
 
@@ -227,9 +228,12 @@ class LogViewer(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        # Up by the user (not a clamp after a resize, which lands on the bottom): stop following.
+        # Up by the user (not a clamp after a resize, which lands on the bottom): stop following;
+        # down to the last line again (the wheel in the pane, which has no keys): follow again.
         if new_value < old_value and new_value < self.max_scroll_y:
             self.follow = False
+        elif new_value > old_value and new_value >= self.max_scroll_y:
+            self.follow = True
 
     def watch_follow(self) -> None:
         self._show_state()
