@@ -34,7 +34,7 @@ _COLUMNS = re.compile(
 _LEVEL_WORD = re.compile(_LEVEL)
 _STAMP = re.compile(_TIMESTAMP)
 _GLOG_LEVELS = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "FATAL"}
-_CONTROLS = dict.fromkeys(i for i in range(32) if i != 9)  # C0 controls except tab
+_CONTROLS = dict.fromkeys(i for i in range(32) if i not in (9, 27))  # C0 but tab and ESC
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,8 @@ def display_line(raw: bytes, *, show_prefix: bool, colours: bool) -> LogLine:
         from maou_tui.ingest.lines import clean  # the ingest package loads after the first frame
 
         raw = clean(raw)
-    text_str = raw.decode("utf-8", "replace")
+    text_str = raw.decode("utf-8", "replace").translate(_CONTROLS)
     text = Text.from_ansi(text_str) if "\x1b" in text_str else Text(text_str)
-    plain = text.plain
-    if any(ord(ch) < 32 and ch != "\t" for ch in plain):
-        text = Text(plain.translate(_CONTROLS)) if not text.spans else text
     end, level = prefix_end(text.plain)
     if end and not show_prefix:
         text = _folded(text.plain[:end], level) + text[end:]
