@@ -23,7 +23,8 @@ from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
 from maou_tui.layout import LOG_FILE
-from maou_tui.store import Mark, RunStore
+from maou_tui.marks import finding_mark
+from maou_tui.store import RunStore
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
@@ -111,7 +112,7 @@ class MainScreen(Screen):
             return
         findings = list(findings)
         if charts:
-            marks = [Mark(kind="finding", step=f.step, label=finding_label(f)) for f in findings]
+            marks = [finding_mark(f.step, finding_label(f)) for f in findings]
             for chart in self.charts:
                 chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
