@@ -42,14 +42,18 @@ def resolve_target(target: Path) -> RunTarget:
     target = Path(target)
     if target.is_dir():
         from maou_tui.ingest import find_runs, is_run_dir  # first use: see EventFeed
+        from maou_tui.ingest.source import run_file
 
         # A run (ours, a log's folder or a TensorBoard run, whose add_scalars subfolders are
         # not runs of their own) is shown itself; a directory of runs shows its newest.
         runs = [] if is_run_dir(target) else find_runs(target)
         if runs:
             return resolve_target(runs[0])
-        # A run directory, perhaps one whose trainer has not written its first event yet.
-        return RunTarget(source=target, run_dir=target, log_path=target / LOG_FILE)
+        # A run directory, perhaps one whose trainer has not written its first event yet; its
+        # log is train.log, or the log a folder of someone else's run holds (a tee'd maou.log).
+        found = run_file(target)
+        log = found if found is not None and found.name != EVENTS_FILE else target / LOG_FILE
+        return RunTarget(source=target, run_dir=target, log_path=log)
     parent = target.parent
     run_dir = parent if (parent / EVENTS_FILE).exists() else None
     if target.name == EVENTS_FILE:

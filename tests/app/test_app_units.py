@@ -127,5 +127,10 @@ def test_targets(tmp_path: Path) -> None:
     assert resolve_target(empty).run_dir == empty
     foreign = tmp_path / "maou.log"
     foreign.write_text("x\n")
+    teed = tmp_path / "tb-run"  # a run folder (its config, event files) with a tee'd log
+    teed.mkdir()
+    (teed / "config.json").write_text("{}")
+    (teed / "maou.log").write_text("x\n")
+    assert resolve_target(teed).log_path == teed / "maou.log"
     log = resolve_target(foreign)
     assert (log.source, log.run_dir, log.log_path) == (foreign, None, foreign)
