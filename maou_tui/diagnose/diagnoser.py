@@ -66,7 +66,9 @@ class _StageState:
     first_bad: int | None = None
     bad_count: int = 0
     first_loss: float | None = None
-    blowup: tuple[int, float, float] | None = None
+    from_start: bool = False
+    thrown: list[int] = field(default_factory=list)
+    blowup: tuple[int, int, float, float, str] | None = None
     reset_key: tuple = ()
     resets: list[Detection] = field(default_factory=list)
     memo: dict = field(default_factory=dict)
@@ -203,10 +205,25 @@ class Diagnoser:
         if state.first_loss is None:
             finite = np.flatnonzero(np.isfinite(series.values[lo:hi]))
             state.first_loss = float(series.values[lo + finite[0]]) if finite.size else None
+            state.from_start = bool(finite.size) and int(series.epochs[lo + finite[0]]) <= 1
         if state.blowup is None and state.first_loss is not None:
+            steps = series.steps[start:hi]
             at = divergence.first_blowup(values, state.first_loss)
+            rule = "point_blowup"
+            if state.from_start:
+                # the stage's first point itself is never above its own value x the ratio
+                thrown = divergence.thrown_off(values, state.first_loss, state.thrown, start)
+                if thrown is not None and (at is None or thrown < at):
+                    at, rule = thrown, "points_above_untrained"
             if at is not None:
-                state.blowup = (int(series.steps[start + at]), float(values[at]), state.first_loss)
+                onset = state.thrown[0] if rule != "point_blowup" else start + at
+                state.blowup = (
+                    int(series.steps[onset]),
+                    int(steps[at]),
+                    float(values[at]),
+                    state.first_loss,
+                    rule,
+                )
                 found = True
         return found
 
@@ -344,10 +361,10 @@ class Diagnoser:
 
 
 def _one_divergence_per_episode(detections: list[Detection]) -> list[Detection]:
-    """A blow-up found at its point and a block divergence confirmed after it (its onset at or
-    before the point) are one episode, reported once: at the point. Decided from onsets and
+    """A blow-up found at its point(s) and a block divergence whose span (onset to
+    confirmation) overlaps it are one episode, reported once: at the point. Decided from onsets and
     confirmation steps only, which never change, so a live run and a whole file agree."""
-    blowup = next((d for d in detections if d.evidence.get("rule") == "point_blowup"), None)
+    blowup = next((d for d in detections if d.evidence.get("rule") in divergence.POINT_RULES), None)
     if blowup is None:
         return detections
     at = blowup.onset
@@ -356,7 +373,10 @@ def _one_divergence_per_episode(detections: list[Detection]) -> list[Detection]:
         for d in detections
         if d is blowup
         or d.kind != "divergence"
-        or not d.onset <= at <= int(d.evidence.get("detected_at_step", at))
+        or not (
+            d.onset <= int(blowup.evidence["detected_at_step"])
+            and at <= int(d.evidence.get("detected_at_step", at))
+        )
     ]
 
 
