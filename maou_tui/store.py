@@ -52,8 +52,21 @@ _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"
 _STEP_SERIES = {"loss", "loss_cum", "lr", "lr_multiplier", "samples_per_s"} | {
     f"{metric}{suffix}" for metric in DEFAULT_METRICS.values() for suffix in ("", "_cum")
 }
-_STAGE_OF = attrgetter("stage")
 _GLOBAL_STEP_OF = attrgetter("global_step")
+
+
+class _RunOfStage:
+    """groupby key: the stage, and a new group wherever the global step goes back (a restart
+    inside one batch of events must purge before the redone steps go in)."""
+
+    def __init__(self) -> None:
+        self._run, self._last = 0, -1
+
+    def __call__(self, event: Step) -> tuple[int, int]:
+        if event.global_step <= self._last:
+            self._run += 1
+        self._last = event.global_step
+        return event.stage, self._run
 
 
 def _floats(values: Iterable[float | None]) -> np.ndarray:
@@ -154,6 +167,36 @@ class Purge:
         self.names = names
 
 
+class NamedPoints:
+    """Points of series named by the log itself (``grad_norm``, ``val_accuracy``, ...) as
+    columns: what the readers of other trainers' output make. Stage is -1 where the log has
+    none; ``RunStore.apply`` takes it like an event (``type`` "points")."""
+
+    __slots__ = ("columns",)
+    type = "points"
+
+    def __init__(self) -> None:
+        # name -> (steps, stages, epochs, batches, values)
+        self.columns: dict[str, tuple[list[int], list[int], list[int], list[int], list[float]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(column[0]) for column in self.columns.values())
+
+    def add(self, name: str, step: int, value: float, stage: int, epoch: int, batch: int) -> None:
+        column = self.columns.get(name)
+        if column is None:
+            column = self.columns[name] = ([], [], [], [], [])
+        steps, stages, epochs, batches, values = column
+        if steps and steps[-1] == step:  # said again at the same step: the later one holds
+            for part in column:
+                part.pop()
+        steps.append(step)
+        stages.append(stage)
+        epochs.append(epoch)
+        batches.append(batch)
+        values.append(value)
+
+
 class Mark(BaseModel):
     """Something to draw as a vertical marker with a label at a global step."""
 
@@ -175,7 +218,7 @@ class Mark(BaseModel):
 
 
 #: What a source hands the store: an event, a column batch of steps or scalars, or a purge.
-StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | Purge
+StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | NamedPoints | Purge
 
 
 class RunStore:
@@ -205,6 +248,8 @@ class RunStore:
         #: as series of (step, wall time).
         self.wall_times: dict[str, Series] = {}
         self._step_names: dict[int, tuple[str, str]] = {}
+        self._train_step = 0  # the last training step seen: a lower one means a restart
+        self.purged_points = 0
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
             "stage_started": self._on_stage_started,
@@ -219,6 +264,7 @@ class RunStore:
             "warning": self._on_warning,
             "stage_completed": self._on_stage_completed,
             "run_finished": self._on_run_finished,
+            "points": self._on_points,
         }
 
     # ---------------------------------------------------------------- reading
@@ -243,7 +289,7 @@ class RunStore:
 
     # ---------------------------------------------------------------- writing
 
-    def apply(self, event: BaseModel) -> None:
+    def apply(self, event: BaseModel | NamedPoints) -> None:
         handler = self._handlers.get(getattr(event, "type", ""))
         if handler is not None:
             handler(event)
@@ -277,7 +323,7 @@ class RunStore:
         if any(_STEP_SERIES & event.metrics.keys() for event in steps if event.metrics):
             groups = [[event] for event in steps]  # a metric named like a fixed series: in order
         else:
-            groups = [list(group) for _, group in groupby(steps, _STAGE_OF)]
+            groups = [list(group) for _, group in groupby(steps, _RunOfStage())]
         for group in groups:
             self._add_steps(group)
         last = steps[-1]
@@ -287,6 +333,7 @@ class RunStore:
     def _add_steps(self, steps: list[Step]) -> None:
         """Steps of one stage into their series."""
         stage, n = steps[0].stage, len(steps)
+        self._restart_at(steps[0].global_step, steps[-1].global_step)
         columns = StepColumns(
             steps=np.fromiter(map(_GLOBAL_STEP_OF, steps), np.int64, n),
             stages=np.full(n, stage, np.int32),
@@ -308,6 +355,7 @@ class RunStore:
         n = len(batch.global_steps)
         if not n:
             return
+        self._restart_at(batch.global_steps[0], batch.global_steps[-1])
         columns = StepColumns(
             steps=np.array(batch.global_steps, np.int64),
             stages=np.full(n, batch.stage, np.int32),
@@ -349,7 +397,7 @@ class RunStore:
         for name in names:
             for table in (self._series, self.wall_times):
                 if name in table:
-                    table[name].drop_from(purge.from_step)
+                    table[name].purge_from(purge.from_step)
         if purge.names is None:
             kept = [e for e in self.epoch_ends if e.global_step < purge.from_step]
             self.epoch_ends = kept
@@ -366,6 +414,22 @@ class RunStore:
             elif missing < n:
                 keep = np.fromiter(map(is_not, values, repeat(None)), bool, n)
                 self.series(name).extend(columns.where(keep), _floats(compress(values, keep)))
+
+    def _restart_at(self, first: int, last: int) -> None:
+        """Training steps from ``first`` to ``last`` arrive. A step already seen means the run
+        was resumed from an earlier checkpoint: like TensorBoard's purge, everything logged at
+        that step or later is dropped, so the redone steps replace their first copies."""
+        if first <= self._train_step:
+            self._purge_from(first)
+        self._train_step = max(self._train_step, last)
+
+    def _purge_from(self, step: int) -> None:
+        for series in self._series.values():
+            self.purged_points += series.purge_from(step)
+        self.epoch_ends = [e for e in self.epoch_ends if e.global_step < step]
+        self.marks = [m for m in self.marks if m.kind not in ("epoch", "finding") or m.step < step]
+        self.marks.append(Mark(kind="resumed", step=step, label="restart: later steps replaced"))
+        self.last_step = step - 1
 
     def _after_steps(self, stage: int, epoch: int, batch: int, last_step: int) -> None:
         self.current_stage, self.current_epoch, self.current_batch = stage, epoch, batch
@@ -423,16 +487,23 @@ class RunStore:
         self._see_step(g)
 
     def _on_phase(self, event: Phase) -> None:
-        """A phase said again (a log's late scheduler line) replaces the earlier one."""
+        """A phase said again (a log's late scheduler line, a stage that ended early) replaces
+        the earlier one; one cut to no steps is removed."""
         mark = Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
         for i, known in enumerate(self.phases):
             if (known.stage, known.phase) == (event.stage, event.phase):
                 old = Mark(
                     kind="phase", step=known.start_step, label=known.phase, stage=known.stage
                 )
+                if event.end_step <= event.start_step:  # cut to nothing: the stage ended first
+                    del self.phases[i]
+                    self.marks.remove(old)
+                    return
                 self.phases[i] = event
                 self.marks[self.marks.index(old)] = mark
                 return
+        if event.end_step <= event.start_step:
+            return
         self.phases.append(event)
         self.marks.append(mark)
 
@@ -470,6 +541,21 @@ class RunStore:
     def _on_stage_completed(self, event: StageCompleted) -> None:
         self.completed[event.stage] = event
         self._see_step(event.step)
+
+    def _on_points(self, event: NamedPoints) -> None:
+        for name, (steps, stages, epochs, batches, values) in event.columns.items():
+            columns = StepColumns(
+                steps=np.array(steps, np.int64),
+                stages=np.array(stages, np.int32),
+                epochs=np.array(epochs, np.int32),
+                batches=np.array(batches, np.int32),
+            )
+            series = self.series(name)
+            last = series.last()
+            if last is not None and steps[0] <= last[0]:
+                self.purged_points += series.purge_from(steps[0])
+            series.extend(columns, np.array(values, np.float64))
+            self._see_step(max(steps))
 
     def _on_run_finished(self, event: RunFinished) -> None:
         self.finished = event

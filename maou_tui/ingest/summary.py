@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from maou_tui.averaging import MIN_POINTS, Averaging
+from maou_tui.ingest.phases import phases_from_lr
 from maou_tui.store import RunStore
 
 _STAGE_FIELDS = (
@@ -99,7 +101,8 @@ def summarize(store: RunStore) -> dict[str, Any]:
     """Everything a person asks first about a run, as plain JSON-ready data."""
     stage_numbers = sorted(set(store.stages) | {e.stage for e in store.epoch_ends})
     phases = []
-    for phase in store.phases:
+    lr = store.series("lr")
+    for phase in store.phases or phases_from_lr(lr.steps, lr.values):
         first, last = _phase_lr(store, phase.stage, phase.start_step, phase.end_step)
         phases.append(
             {
@@ -135,8 +138,24 @@ def summarize(store: RunStore) -> dict[str, Any]:
         if store.finished is None
         else {"status": store.finished.status, "reason": store.finished.reason},
         "series": {name: len(store.series(name)) for name in store.names()},
+        "averaging": _averaging(store),
         "skipped_lines": store.skipped_lines,
     }
+
+
+def _averaging(store: RunStore) -> dict[str, dict[str, str]]:
+    """How each series with enough points was averaged, and why that was decided."""
+    found = {}
+    for name in store.names():
+        series = store.series(name)
+        if len(series) >= MIN_POINTS:
+            averaging = series.averaging
+            found[name] = {
+                "kind": averaging.kind,
+                "basis": averaging.basis,
+                "evidence": averaging.evidence,
+            }
+    return found
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -209,6 +228,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["warnings"]:
         counts = ", ".join(f"{kind} x{n}" for kind, n in summary["warnings"].items())
         lines.append(f"warnings: {counts}")
+    if summary["averaging"]:
+        lines.append("How the printed values were averaged:")
+        for name, found in summary["averaging"].items():
+            lines.append(f"  {name}: {Averaging(**found).describe()}")
     if summary["skipped_lines"]:
         lines.append(f"skipped {summary['skipped_lines']} unreadable lines")
     return "\n".join(lines)

@@ -27,10 +27,10 @@ def test_summary_of_a_maou_log_has_stages_epochs_last_values_and_phases() -> Non
         (p["stage"], p["phase"], p["start_step"], p["end_step"]) for p in summary["phases"]
     ] == [
         (1, "warmup", 1, 121),
-        (1, "decay", 121, 1201),
-        (2, "warmup", 241, 441),
-        (2, "decay", 441, 2241),
+        (1, "decay", 121, 241),  # planned to 1201; the stage met its threshold at step 240
+        (2, "warmup", 241, 441),  # the run failed at step 440, before the decay began
     ]
+    assert summary["finished"]["reason"] == "Stage 2 failed to meet accuracy threshold"
     assert summary["warnings"] == {"nan": 1}
 
 
