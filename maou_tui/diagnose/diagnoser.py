@@ -52,6 +52,9 @@ STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
 )
 
 _NONFINITE_WORDS = ("finite", "nan", "inf")
+#: The stage of points from a log that has no stages (HF Trainer, Lightning, Keras, nanoGPT
+#: output read by ``ingest.other_trainers``): the whole run is read as one stage.
+NO_STAGE = -1
 
 
 @dataclass
@@ -130,7 +133,7 @@ class Diagnoser:
         if n > self._loss_cursor:
             stages = series.stages[self._loss_cursor : n]
             for stage in np.unique(stages).tolist():
-                if stage >= 1 and self._feed_stage(stage, series, n):
+                if (stage >= 1 or stage == NO_STAGE) and self._feed_stage(stage, series, n):
                     touched.add(stage)
             self._loss_cursor = n
         for stage in list(self.store.completed) + self._finished_stages():
@@ -141,7 +144,7 @@ class Diagnoser:
                 state.flushed = True
                 touched.add(stage)
         for stage, state in self._stages.items():
-            if len(_epoch_ends(self.store, stage)) != state.epochs_seen:
+            if _epoch_count(self.store, stage) != state.epochs_seen:
                 touched.add(stage)
         touched |= {w.stage for w in getattr(self.store, "warnings", []) if w.stage}
         return touched
@@ -183,7 +186,9 @@ class Diagnoser:
         if not state.blocks.span:  # the span is not fixed yet: use the latest StageStarted
             ctx = stage_context(self.store, stage)
             state.blocks.origin = ctx.start_step
-            state.blocks.steps_per_epoch = ctx.steps_per_epoch
+            state.blocks.steps_per_epoch = ctx.steps_per_epoch or _observed_epoch_length(
+                self.store, stage, ctx.start_step
+            )
         lrs = _lr_at(self.store.series("lr"), steps)
         state.blocks.add(steps, values, epochs_, lrs)
         return True
@@ -263,11 +268,11 @@ class Diagnoser:
 
     def _run_stage(self, stage: int, force: bool = False) -> list[Finding]:
         state = self._state(stage)
-        epoch_rows = _epoch_ends(self.store, stage)
+        epochs_known = _epoch_count(self.store, stage)
         nonfinite = _nonfinite_warnings(self.store, stage)
         signature = (
             len(state.blocks),
-            len(epoch_rows),
+            epochs_known,
             len(nonfinite),
             state.bad_count,
             state.blowup is not None,
@@ -275,7 +280,7 @@ class Diagnoser:
         )
         if not force and signature == state.signature:
             return []
-        state.signature, state.epochs_seen = signature, len(epoch_rows)
+        state.signature, state.epochs_seen = signature, epochs_known
         data = self._stage_data(stage, state, nonfinite)
         found = [d for detector in STAGE_DETECTORS for d in detector(data)]
         detections = _one_direction(_drop_aftermath(_one_divergence_per_episode(found)), data)
@@ -289,7 +294,7 @@ class Diagnoser:
         ctx = stage_context(store, stage)
         if ctx.steps_per_epoch is None:
             ctx = replace(ctx, steps_per_epoch=_observed_epoch_length(store, stage, ctx.start_step))
-        n_ends = len(getattr(store, "epoch_ends", []))
+        n_ends = _epoch_count(store, stage)
         if state.table_key != n_ends:  # rebuilt only when an epoch ended
             state.table_key, state.table = n_ends, _epoch_table(store, stage, ctx.metric)
         if ctx.base_lr is None and ctx.effective_lr is None:
@@ -313,15 +318,22 @@ class Diagnoser:
         )
 
     def _merge(self, stage: int, d: Detection) -> Finding | None:
-        fid = finding_id(d.kind, stage, d.onset)
+        shown_stage: int | None = stage
+        message, epoch = d.message, d.epoch
+        if stage == NO_STAGE:  # a log without stages or epochs: say neither
+            shown_stage = None
+            message = message.replace(f"Stage {NO_STAGE} ", "", 1)
+            message = message[:1].upper() + message[1:]
+            epoch = epoch if epoch is not None and epoch >= 1 else None
+        fid = finding_id(d.kind, shown_stage, d.onset)
         finding = Finding(
             id=fid,
             kind=d.kind,
             severity=d.severity,
-            stage=stage,
-            epoch=d.epoch,
+            stage=shown_stage,
+            epoch=epoch,
             step=d.onset,
-            message=d.message,
+            message=message,
             evidence=d.evidence,
             advice=d.advice,
             last_step=d.last_step,
@@ -464,8 +476,12 @@ def _peak_logged_lr(store: Any, stage: int, table: EpochTable) -> float | None:
 
 
 def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
-    """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives)."""
+    """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives); in
+    a log without stages, the steps between its first two validation losses."""
     ends = _epoch_ends(store, stage)
+    if not ends and stage == NO_STAGE:
+        val = store.series("val_loss").steps
+        return int(val[1] - val[0]) if len(val) > 1 and val[1] > val[0] else None
     if not ends:
         return None
     first = min(ends, key=lambda e: e.epoch)
@@ -485,8 +501,53 @@ def _epoch_ends(store: Any, stage: int) -> list[Any]:
     return [e for e in getattr(store, "epoch_ends", []) if e.stage == stage]
 
 
+def _epoch_count(store: Any, stage: int) -> int:
+    """Epochs known for the stage so far (a log without stages: its validation losses)."""
+    ends = _epoch_ends(store, stage)
+    if stage == NO_STAGE and not ends:
+        return len(store.series("val_loss"))
+    return len(ends)
+
+
+#: Names other trainers' readers give the validation metric (``val_`` + the stage's metric
+#: first).
+_VAL_METRIC_NAMES = ("val_accuracy", "val_acc")
+
+
+def _stageless_epoch_table(store: Any, metric: str) -> EpochTable:
+    """A log without stages or epoch events (other trainers' output): one row per logged
+    validation loss, its train loss the mean of the batch losses logged since the one before
+    (the epoch's mean when the log prints every batch; Keras prints one running mean per
+    epoch, which is the epoch's mean)."""
+    val = store.series("val_loss")
+    if not len(val):
+        return EpochTable()
+    loss = store.series("loss")
+    train = np.full(len(val), np.nan)
+    previous = -1
+    for row, step in enumerate(val.steps.tolist()):
+        inside = (loss.steps > previous) & (loss.steps <= step) & np.isfinite(loss.values)
+        if inside.any():
+            train[row] = float(loss.values[inside].mean())
+        previous = step
+    columns = {"val_loss": val.values.astype(np.float64), "train_loss": train}
+    for name in (f"val_{metric}", *_VAL_METRIC_NAMES):
+        series = store.series(name)
+        if len(series):
+            at = {int(s): float(v) for s, v in zip(series.steps, series.values, strict=True)}
+            columns[f"val_{metric}"] = np.array([at.get(int(s), np.nan) for s in val.steps])
+            break
+    return EpochTable(
+        epoch=np.arange(1, len(val) + 1, dtype=np.int64),
+        step=val.steps.astype(np.int64),
+        columns=columns,
+    )
+
+
 def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
     """One row per epoch (later EpochEnd events of an epoch fill in what earlier ones lacked)."""
+    if stage == NO_STAGE and not _epoch_ends(store, stage):
+        return _stageless_epoch_table(store, metric)
     rows: dict[int, dict[str, float]] = {}
     steps: dict[int, int] = {}
     for e in _epoch_ends(store, stage):
