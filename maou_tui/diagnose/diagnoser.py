@@ -28,6 +28,7 @@ from maou_tui.diagnose.detectors import (
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
+    CUMULATIVE_DECISION_POINTS,
     Blocks,
     EpochEndLoss,
     decide_cumulative,
@@ -158,8 +159,10 @@ class Diagnoser:
         if hi <= lo:
             return False
         alarm = self._scan_points(state, series, lo, hi)
+        if state.cumulative is None and not self._loss_may_be_cumulative():
+            state.cumulative = False  # an events stream's Step.loss is per batch by contract
         if state.cumulative is None:
-            state.cumulative = self._declared_running_mean(series)
+            state.cumulative = self._declared_running_mean(series, hi - lo, final)
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
                 series.batches[lo:hi],
@@ -233,12 +236,19 @@ class Diagnoser:
         return found
 
     @staticmethod
-    def _declared_running_mean(series: Any) -> bool | None:
+    def _declared_running_mean(series: Any, points: int, final: bool) -> bool | None:
         """Whether the series is a running mean since the epoch start, as its reader declared
         or inferred (``Series.averaging``); None when that is unknown. An EMA is read as it
-        is: a smoothed per-batch value, not inverted."""
-        kind = series.averaging.kind
-        return None if kind == "unknown" else kind == "running_mean"
+        is: a smoothed per-batch value, not inverted. An inference from the data alone is
+        taken once the stage has the points the shape tests would wait for (or the file
+        ended): from a dozen noisy per-batch losses it can read a running mean, and the
+        decision is never revisited (a live run would then invert plain values for good)."""
+        averaging = series.averaging
+        if averaging.kind == "unknown":
+            return None
+        if averaging.basis == "data" and points < CUMULATIVE_DECISION_POINTS and not final:
+            return None
+        return averaging.kind == "running_mean"
 
     def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
         """Re-checked only when a boundary may have become judgeable: a new epoch began, or
