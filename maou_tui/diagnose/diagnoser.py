@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from maou_tui.averaging import infer_averaging
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.context import stage_context
 from maou_tui.diagnose.detectors import (
@@ -162,7 +163,7 @@ class Diagnoser:
         if state.cumulative is None and not self._loss_may_be_cumulative():
             state.cumulative = False  # an events stream's Step.loss is per batch by contract
         if state.cumulative is None:
-            state.cumulative = self._declared_running_mean(series, hi - lo, final)
+            state.cumulative = self._declared_running_mean(series, lo, hi, final)
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
                 series.batches[lo:hi],
@@ -236,19 +237,23 @@ class Diagnoser:
         return found
 
     @staticmethod
-    def _declared_running_mean(series: Any, points: int, final: bool) -> bool | None:
-        """Whether the series is a running mean since the epoch start, as its reader declared
-        or inferred (``Series.averaging``); None when that is unknown. An EMA is read as it
-        is: a smoothed per-batch value, not inverted. An inference from the data alone is
-        taken once the stage has the points the shape tests would wait for (or the file
-        ended): from a dozen noisy per-batch losses it can read a running mean, and the
-        decision is never revisited (a live run would then invert plain values for good)."""
-        averaging = series.averaging
-        if averaging.kind == "unknown":
+    def _declared_running_mean(series: Any, lo: int, hi: int, final: bool) -> bool | None:
+        """Whether the stage's loss is a running mean since the epoch start: as its reader
+        declared it, else as ``maou_tui.averaging`` infers it from the stage's first
+        CUMULATIVE_DECISION_POINTS points (or all of them once the file ended); None when that
+        is unknown. The window is fixed, so a live run and a whole file decide alike (the
+        series' own ``averaging`` is inferred over all points so far, which grows live). An
+        EMA is read as it is: a smoothed per-batch value, not inverted."""
+        declared = getattr(series, "declared_averaging", None)
+        if declared is not None:
+            return bool(declared == "running_mean")
+        if hi - lo < CUMULATIVE_DECISION_POINTS and not final:
             return None
-        if averaging.basis == "data" and points < CUMULATIVE_DECISION_POINTS and not final:
-            return None
-        return averaging.kind == "running_mean"
+        window = slice(lo, min(hi, lo + CUMULATIVE_DECISION_POINTS))
+        found = infer_averaging(
+            series.name, series.epochs[window], series.batches[window], series.values[window]
+        )
+        return None if found.kind == "unknown" else found.kind == "running_mean"
 
     def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
         """Re-checked only when a boundary may have become judgeable: a new epoch began, or
@@ -384,22 +389,28 @@ class Diagnoser:
 
 def _one_divergence_per_episode(detections: list[Detection]) -> list[Detection]:
     """A blow-up found at its point(s) and a block divergence whose span (onset to
-    confirmation) overlaps it are one episode, reported once: at the point. Decided from onsets and
+    confirmation) overlaps it are one episode, reported once: by whichever was confirmed first
+    (a live run shows that one first and never takes a finding back). Decided from onsets and
     confirmation steps only, which never change, so a live run and a whole file agree."""
     blowup = next((d for d in detections if d.evidence.get("rule") in divergence.POINT_RULES), None)
     if blowup is None:
         return detections
-    at = blowup.onset
-    return [
+    shown = int(blowup.evidence["detected_at_step"])
+
+    def confirmed(d: Detection) -> int:
+        return int(d.evidence.get("detected_at_step", d.onset))
+
+    same_episode = [
         d
         for d in detections
-        if d is blowup
-        or d.kind != "divergence"
-        or not (
-            d.onset <= int(blowup.evidence["detected_at_step"])
-            and at <= int(d.evidence.get("detected_at_step", at))
-        )
+        if d is not blowup
+        and d.kind == "divergence"
+        and d.onset <= shown
+        and blowup.onset <= confirmed(d)
     ]
+    if any(confirmed(d) < shown for d in same_episode):
+        return [d for d in detections if d is not blowup]
+    return [d for d in detections if not any(d is e for e in same_episode)]
 
 
 def _one_direction(detections: list[Detection], data: StageData) -> list[Detection]:
