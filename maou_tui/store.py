@@ -161,10 +161,11 @@ class StepBatch:
         """Every step so far, in order, as numpy columns."""
         self._seal_rows()
         if len(self._chunks) > 1:
-            self._chunks = [StepRows(*map(np.concatenate, zip(*self._chunks, strict=True)))]
+            parts = zip(*self._chunks, strict=True)
+            self._chunks = [StepRows._make(np.concatenate(part) for part in parts)]
         if not self._chunks:
             empty = np.empty(0, np.int64)
-            return StepRows(empty, empty, empty, *(np.empty(0) for _ in range(2)), empty > 0)
+            return StepRows(empty, empty, empty, np.empty(0), np.empty(0), empty > 0)
         return self._chunks[0]
 
 
