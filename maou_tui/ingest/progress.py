@@ -40,11 +40,12 @@ _MAOU_BAR = re.compile(
 _MAOU_TAIL = re.compile(rb"\s*(\d+)/(\d+)\s*\[[^\],\r\n]*, [^\],\r\n]*, (" + _MAOU_ITEMS + rb")\]")
 _NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
 _RUN_SLACK = 256  # bytes a run's window reaches past the last run's length
-# A line of at least this many renders is read as columns while the last such line brought at
-# least this many steps a render (measured: the column path costs about as much a render as
-# the one-by-one path a step; maou's own logs, a new postfix every 50 batches, stay below).
-_COLUMN_RENDERS = 64
-_COLUMN_DENSITY = 0.2
+# A line of at least this many bytes is read as columns while the last such line brought at
+# least this many steps a KiB (a render is ~100 bytes; measured: the column path costs about
+# as much a render as the one-by-one path a step, so maou's own logs, a new postfix every 50
+# batches or ~0.6 steps a KiB, stay one by one).
+_COLUMN_BYTES = 8 << 10
+_COLUMN_DENSITY = 2.0
 _LABEL_KEYS = {b"acc": "accuracy", b"accuracy": "accuracy", b"f1": "f1"}
 
 
@@ -58,7 +59,7 @@ class BarTracker:
         self._val_postfix = _NO_REPEAT  # the last Validation postfix read, as a segment ends
         self._run_bytes = _RUN_SLACK  # first window of _skip_repeats: the last run's length
         self.steps = 0  # steps read from bars so far
-        self._steps_per_render = 1.0  # in the last long line read
+        self._steps_per_kib = float(_COLUMN_DENSITY)  # steps a KiB in the last long line
 
     def reset(self) -> None:
         """A new epoch was opened by a log line (Stage 3's ``EPOCH n:``)."""
@@ -68,16 +69,16 @@ class BarTracker:
 
     def scan(self, line: bytes, parser: LineSink) -> None:
         """A line holding ``\\r`` segments: bars, and possibly log messages glued to them. The
-        same as handling each ``line.split(b"\\r")`` piece, minus the repeats. A line of many
-        renders is read as columns (``bar_columns``) while recent lines brought a step every
+        same as handling each ``line.split(b"\\r")`` piece, minus the repeats. A long line of
+        renders is read as columns (``bar_columns``) while the last one brought a step every
         few renders; where postfixes change rarely, stepping over repeats is cheaper."""
-        renders, before = line.count(b"\r") + 1, self.steps
-        if renders < _COLUMN_RENDERS or self._steps_per_render < _COLUMN_DENSITY:
+        size, before = len(line), self.steps
+        if size < _COLUMN_BYTES or self._steps_per_kib < _COLUMN_DENSITY:
             self.scan_segments(line, parser)
         else:
             read_renders(self, line, parser)
-        if renders >= _COLUMN_RENDERS:
-            self._steps_per_render = (self.steps - before) / renders
+        if size >= _COLUMN_BYTES:
+            self._steps_per_kib = (self.steps - before) * 1024 / size
 
     def took(self, n: int, postfix: bytes, steps: int = 1) -> None:
         """``steps`` steps were read up to batch ``n``, the last with ``postfix``."""

@@ -26,14 +26,14 @@ CAPTURES = [
 
 
 def _in_columns(patch: pytest.MonkeyPatch) -> None:
-    """Every line of two or more renders is read as columns."""
-    patch.setattr(progress, "_COLUMN_RENDERS", 2)
+    """Every line of renders is read as columns."""
+    patch.setattr(progress, "_COLUMN_BYTES", 0)
     patch.setattr(progress, "_COLUMN_DENSITY", -1.0)
 
 
 def _one_by_one(patch: pytest.MonkeyPatch) -> None:
     """Every render on its own: no columns, no stepping over repeats, no fast lane."""
-    patch.setattr(progress, "_COLUMN_RENDERS", 1 << 60)
+    patch.setattr(progress, "_COLUMN_BYTES", 1 << 60)
     patch.setattr(progress.BarTracker, "_skip_repeats", lambda self, line, pos: pos)
     patch.setattr(progress.BarTracker, "_next_point", lambda self, segment, parser: False)
     patch.setattr(maou_log, "split_lines", lambda block: block.split(b"\n"))
