@@ -22,13 +22,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel
 
+from maou_tui.marks import (
+    Mark,
+    checkpoint_mark,
+    control_mark,
+    pause_mark,
+    phase_mark,
+    stage_mark,
+    threshold_mark,
+    warning_mark,
+)
 from maou_tui.protocol import (
     CheckpointSaved,
     ControlApplied,
@@ -41,11 +52,24 @@ from maou_tui.protocol import (
     StageCompleted,
     StageStarted,
     Step,
+    Threshold,
     ThresholdReached,
     TrainerWarning,
 )
 from maou_tui.series import Series, StepColumns
 from maou_tui.stages import STAGE_METRICS
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "Mark",
+    "PhaseSpan",
+    "Purge",
+    "RunStore",
+    "ScalarColumns",
+    "StageSpan",
+    "StepBatch",
+    "StoreItem",
+]
 
 DEFAULT_METRICS = STAGE_METRICS
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
@@ -248,24 +272,31 @@ class NamedPoints:
         values.append(value)
 
 
-class Mark(BaseModel):
-    """Something to draw as a vertical marker with a label at a global step."""
+@dataclass(frozen=True)
+class StageSpan:
+    """The global steps a stage actually ran, ``first`` to ``last`` inclusive; ``ended`` once
+    it completed, a later stage started or the run finished (``last`` is then final)."""
 
-    kind: Literal[
-        "stage",
-        "epoch",
-        "phase",
-        "control",
-        "paused",
-        "resumed",
-        "checkpoint",
-        "threshold",
-        "finding",
-        "warning",
-    ]
-    step: int
-    label: str
-    stage: int | None = None
+    stage: int
+    first: int
+    last: int
+    ended: bool
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    """A scheduler phase over the steps that ran (``first``..``last`` inclusive); ``cut`` when
+    the stage ended before the phase's planned end (``planned_last``)."""
+
+    stage: int
+    phase: str
+    first: int
+    last: int
+    planned_last: int
+
+    @property
+    def cut(self) -> bool:
+        return self.last < self.planned_last
 
 
 #: What a source hands the store: an event, a column batch of steps or scalars, or a purge.
@@ -273,7 +304,12 @@ StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | NamedPoints | Pur
 
 
 class RunStore:
-    """Everything known about one run. ``apply`` is the only way data gets in."""
+    """Everything known about one run. ``apply`` is the only way data gets in (and
+    ``note_skipped_lines``, for what the readers could not turn into events).
+
+    Besides the series it keeps what the widgets show, already worked out: the threshold in
+    force per stage, the marks (each with the event that made it), the steps each stage and
+    phase really ran."""
 
     def __init__(self) -> None:
         self._series: dict[str, Series] = {}
@@ -282,6 +318,8 @@ class RunStore:
         self.completed: dict[int, StageCompleted] = {}
         self.phases: list[Phase] = []
         self.thresholds: list[ThresholdReached] = []
+        #: Each stage's threshold now: from its stage_started, then every set_threshold.
+        self.thresholds_in_force: dict[int, Threshold] = {}
         self.warnings: list[TrainerWarning] = []
         self.controls: list[ControlApplied] = []
         self.epoch_ends: list[EpochEnd] = []
@@ -338,7 +376,49 @@ class RunStore:
             return started.metric
         return DEFAULT_METRICS.get(stage or 0, "metric")
 
+    def stage_span(self, stage: int) -> StageSpan | None:
+        """The steps ``stage`` ran so far (None before it started)."""
+        started = self.stages.get(stage)
+        if started is None:
+            return None
+        first = started.start_step
+        later = [s.start_step for n, s in self.stages.items() if n > stage]
+        if stage in self.completed:
+            last, ended = self.completed[stage].step, True
+        elif later:
+            last, ended = min(later) - 1, True
+        elif self.finished is not None:
+            last, ended = self.finished.step or self.last_step, True
+        else:
+            last, ended = self.last_step, False
+        return StageSpan(stage=stage, first=first, last=max(first, last), ended=ended)
+
+    def phase_spans(self) -> list[PhaseSpan]:
+        """The scheduler phases as they ran: a stage that ended early cuts its phases short,
+        and a phase it never reached is left out (its plan stays in ``phases``)."""
+        spans = []
+        for phase in self.phases:
+            planned_last = phase.end_step - 1  # Phase.end_step is exclusive
+            span = self.stage_span(phase.stage)
+            last = planned_last if span is None or not span.ended else min(planned_last, span.last)
+            if last >= phase.start_step:
+                spans.append(
+                    PhaseSpan(phase.stage, phase.phase, phase.start_step, last, planned_last)
+                )
+        return spans
+
+    def phase_at(self, step: int) -> str:
+        """The scheduler phase that ran at ``step`` ("" when none is known)."""
+        for span in reversed(self.phase_spans()):
+            if span.first <= step <= span.last:
+                return span.phase
+        return ""
+
     # ---------------------------------------------------------------- writing
+
+    def note_skipped_lines(self, count: int) -> None:
+        """How many input lines the readers could not read (corrupt, cut) so far."""
+        self.skipped_lines = count
 
     def apply(self, event: BaseModel | NamedPoints) -> None:
         handler = self._handlers.get(getattr(event, "type", ""))
@@ -510,11 +590,12 @@ class RunStore:
 
     def _on_stage_started(self, event: StageStarted) -> None:
         if event.stage not in self.stages:
-            label = f"Stage {event.stage} {event.name}".strip()
-            self.marks.append(
-                Mark(kind="stage", step=event.start_step, label=label, stage=event.stage)
-            )
+            self.marks.append(stage_mark(event))
         self.stages[event.stage] = event
+        known = self.thresholds_in_force.get(event.stage)
+        if event.threshold is not None and (known is None or known.value != event.threshold):
+            self.thresholds_in_force[event.stage] = Threshold(value=event.threshold)
+        self._drop_marks_past_end()  # the stage before has ended
         self._step_names.pop(event.stage, None)
         self.current_stage = event.stage
 
@@ -544,60 +625,54 @@ class RunStore:
         self._see_step(g)
 
     def _on_phase(self, event: Phase) -> None:
-        """A phase said again (a log's late scheduler line, a stage that ended early) replaces
-        the earlier one; one cut to no steps is removed."""
-        mark = Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
+        """A phase said again (a log's late scheduler line) replaces the earlier one."""
+        mark = phase_mark(event)
         for i, known in enumerate(self.phases):
             if (known.stage, known.phase) == (event.stage, event.phase):
-                old = Mark(
-                    kind="phase", step=known.start_step, label=known.phase, stage=known.stage
-                )
-                if event.end_step <= event.start_step:  # cut to nothing: the stage ended first
-                    del self.phases[i]
-                    self.marks.remove(old)
-                    return
                 self.phases[i] = event
-                self.marks[self.marks.index(old)] = mark
-                return
-        if event.end_step <= event.start_step:
-            return
-        self.phases.append(event)
+                self.marks = [m for m in self.marks if m.event is not known]
+                break
+        else:
+            self.phases.append(event)
         self.marks.append(mark)
+        self._drop_marks_past_end()
 
     def _on_control(self, event: ControlApplied) -> None:
         self.controls.append(event)
-        change = ", ".join(f"{k}={v}" for k, v in event.after.changed().items())
-        label = f"{event.command} {change}".strip()
-        self.marks.append(Mark(kind="control", step=event.applied_at_step, label=label))
+        for stage, threshold in event.after.thresholds().items():
+            if threshold is not None:
+                self.thresholds_in_force[stage] = threshold
+        mark = control_mark(event)
+        if mark is not None:
+            self.marks.append(mark)
 
     def _on_paused(self, event: Paused) -> None:
         self.paused = True
         self.status = "paused"
-        self.marks.append(Mark(kind="paused", step=event.step, label="paused"))
+        self.marks.append(pause_mark(event))
 
     def _on_resumed(self, event: Resumed) -> None:
         self.paused = False
         self.status = "running"
-        self.marks.append(Mark(kind="resumed", step=event.step, label="resumed"))
+        self.marks.append(pause_mark(event))
 
     def _on_threshold(self, event: ThresholdReached) -> None:
         self.thresholds.append(event)
-        label = f"{event.metric} {event.value:.4g} >= {event.threshold:.4g}"
-        self.marks.append(Mark(kind="threshold", step=event.step, label=label, stage=event.stage))
+        self.marks.append(threshold_mark(event))
         self._see_step(event.step)
 
     def _on_checkpoint(self, event: CheckpointSaved) -> None:
-        label = f"checkpoint {event.reason}".strip()
-        self.marks.append(Mark(kind="checkpoint", step=event.step, label=label, stage=event.stage))
+        self.marks.append(checkpoint_mark(event))
 
     def _on_warning(self, event: TrainerWarning) -> None:
         self.warnings.append(event)
         step = event.step if event.step is not None else self.last_step
-        self.marks.append(Mark(kind="warning", step=step, label=event.kind, stage=event.stage))
+        self.marks.append(warning_mark(event, step))
 
     def _on_stage_completed(self, event: StageCompleted) -> None:
         self.completed[event.stage] = event
         self._see_step(event.step)
+        self._drop_marks_past_end()
 
     def _on_points(self, event: NamedPoints) -> None:
         for name, (steps, stages, epochs, batches, values) in event.columns.items():
@@ -619,3 +694,14 @@ class RunStore:
         self.paused = False
         self.status = _RUN_STATUS.get(event.status, "unknown")
         self._see_step(event.step)
+        self._drop_marks_past_end()
+
+    def _drop_marks_past_end(self) -> None:
+        """Phase marks of a plan the stage never reached (it ended first) go."""
+        ran = {span.stage: span for span in map(self.stage_span, self.stages) if span is not None}
+
+        def reached(mark: Mark) -> bool:
+            span = ran.get(mark.stage or 0)
+            return mark.kind != "phase" or span is None or not span.ended or mark.step <= span.last
+
+        self.marks = [mark for mark in self.marks if reached(mark)]

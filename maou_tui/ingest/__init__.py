@@ -144,7 +144,7 @@ def _read_to_end(source: Source, store: RunStore) -> None:
         if source.bytes_read == before:
             break
     store.apply_all(source.finish(columns=True))
-    store.skipped_lines = source.skipped_lines + source.cut_lines
+    store.note_skipped_lines(source.skipped_lines + source.cut_lines)
 
 
 def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:

@@ -41,6 +41,7 @@ from maou_tui.ingest.maou_patterns import (
     METRIC_LINE,
     MODEL,
     NON_FINITE,
+    RUN_FINISHED,
     RUN_SUMMARY,
     SAVED,
     SQRT,
@@ -90,7 +91,6 @@ class MaouLogParser:
         self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
         self._out: list[StoreItem] = []  # steps collected as columns
         self._failure = ""  # the reason of a failure, as far as the log said it yet
-        self._clipped_at: tuple[int, int] | None = None  # (stage, step) its phases end at
         self.other = OtherTrainerLines(self)
         self.skipped_lines = 0  # stays 0: a line that is not understood is not data, not damage
 
@@ -376,7 +376,6 @@ class MaouLogParser:
                 )
             )
             self._completed_stages.add(stage)
-            self.clip_phases()
 
     def _on_epoch_line(self, msg: str, level: str) -> None:
         m = BATCH.match(msg)
@@ -540,7 +539,6 @@ class MaouLogParser:
                     stage=self.stage, epochs=epochs, step=self.clock.close(), reason="stopped"
                 )
             )
-            self.clip_phases()
 
     def _on_error(self, msg: str, level: str) -> None:
         if msg.startswith("Error occurred"):
@@ -569,21 +567,15 @@ class MaouLogParser:
     def finish_run(self, status: Literal["completed", "failed"], reason: str) -> None:
         """The run's outcome (said again, the later and fuller one wins in the store)."""
         self.emit_prerequisites()
-        self.clip_phases()
         finished = RunFinished(status=status, reason=reason, step=self.clock.offset)
         self.emit(finished, stage_data=False)
 
-    def clip_phases(self) -> None:
-        """The open stage ends here: its LR phases end here too, if they were planned longer
-        (a stage that met its threshold early, a run that stopped)."""
-        draft, end = self._draft, self.clock.offset + 1
-        if draft is None or not self._emitted_stage or self._clipped_at == (draft["stage"], end):
-            return
-        self._clipped_at = (draft["stage"], end)
-        for phase in scheduler_phases(draft):
-            if phase.end_step > end:
-                start = min(phase.start_step, end)
-                self._out.append(phase.model_copy(update={"start_step": start, "end_step": end}))
+    def _on_run_finished(self, msg: str, level: str) -> None:
+        """Our trainer's last line (``Run finished: completed (all stages completed)``)."""
+        m = RUN_FINISHED.match(msg)
+        if m is not None:
+            fields = {"status": m.group(1), "reason": m.group(2) or "", "step": self.clock.offset}
+            self.emit(RunFinished.model_validate(fields), stage_data=False)
 
 
 # Dispatch on a message's first five characters: one dict lookup instead of trying every regex.
@@ -607,4 +599,5 @@ _HANDLERS = {
     "Error": MaouLogParser._on_error,
     '{"sta': MaouLogParser._on_summary,
     '{"Dat': MaouLogParser._on_summary,
+    "Run f": MaouLogParser._on_run_finished,
 }

@@ -89,6 +89,8 @@ BATCH_FIELDS = re.compile(
 FIRST_TOTAL = re.compile(rb"Batch [0-9]+/([0-9]+):")  # the N of the first such "Batch B/N"
 # BATCH_LINE treats every digit alike, so a line matches whole iff it does with its digits as 0s.
 DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: maou-train's last line: ``Run finished: completed (all stages completed)``.
+RUN_FINISHED = re.compile(r"Run finished: (completed|stopped|failed)(?: \((.*)\))?$")
 CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
 
 
@@ -99,7 +101,8 @@ MESSAGE_START = re.compile(
     r"STAGE \d: |Starting |Stage \w+ (?:Epoch|\w+ threshold|completed)|Epoch \d|Batch \d"
     r"|EPOCH \d+:|LOSS train |METRICS|=== Training Configuration|LR sqrt scaling"
     r"|Using (?:Warmup|CosineAnnealing|constant)|Streaming Training|Model: |Non-finite loss"
-    r"|Saved \w+ (?:head|backbone)|Early stopping|Error occurred|\{\"stage\": |\{\"Data Samples\""
+    r"|Saved \w+ (?:head|backbone)|Early stopping|Error occurred|Run finished: "
+    r"|\{\"stage\": |\{\"Data Samples\""
 )
 
 
