@@ -5,7 +5,7 @@ Each render is classified by its shape (the render with its digits as 0s): a lin
 dozen shapes, each matched once against ``_SHAPE`` (maou's Training bar with its two-item postfix
 in plain numbers, and none of ``| [ ] = /`` outside the places the pattern puts them). A shape
 that matches fixes where every field of its renders lies, so batches, losses and metrics are
-read for all renders at once (``_decimals``). Every other render (the ``0/N`` one, Validation
+read for all renders at once (``_decimal``). Every other render (the ``0/N`` one, Validation
 bars, NaN, log messages) is read by ``BarTracker`` one by one.
 
 Within a run of qualifying renders, once one of them has been read one by one (so that the
@@ -189,9 +189,12 @@ class _Renders:
         self._qualifying = np.flatnonzero(self.qualifies)
         self._others = np.flatnonzero(~self.qualifies)
         rows, starts = rows[self._qualifying], self.starts[self._qualifying]
-        self.batch = _digits(data, starts + rows[:, 0], rows[:, 1]).astype(np.int64)
-        metric_digits, metric = _decimal(data, starts, rows[:, 2:6])
-        loss_digits, self.loss = _decimal(data, starts, rows[:, 7:11])
+        n = len(rows)
+        batch_parts = np.column_stack((rows[:, :2], rows[:, :1], np.zeros((n, 1), np.int64)))
+        parts = np.concatenate((rows[:, 2:6], rows[:, 7:11], batch_parts))
+        digits, values = _decimal(data, np.tile(starts, 3), parts)  # all numbers in one go
+        metric_digits, loss_digits, self.batch = digits[:n], digits[n : 2 * n], digits[2 * n :]
+        metric, self.loss = values[:n], values[n : 2 * n]
         self.metric_cum = np.where(rows[:, 6] > 0, metric / 100, metric)
         self.same_as_previous = np.zeros(len(rows), bool)
         self.same_as_previous[1:] = (
@@ -231,8 +234,10 @@ def _decimal(
     from ``starts``): their digits as one integer, and their values. The value is that integer
     divided by a power of ten, both exact in float64 (at most 15 digits), so IEEE division rounds
     it as ``float(text)`` does."""
-    whole = _digits(data, starts + parts[:, 0], parts[:, 1])
-    fraction = _digits(data, starts + parts[:, 2], parts[:, 3])
+    n = len(starts)
+    ends = np.concatenate((starts + parts[:, 0], starts + parts[:, 2]))
+    words = _digits(data, ends, np.concatenate((parts[:, 1], parts[:, 3])))
+    whole, fraction = words[:n], words[n:]
     integer = (whole * _POW10[parts[:, 3]].astype(np.uint64) + fraction).astype(np.int64)
     return integer, integer / _POW10[parts[:, 3]]
 
