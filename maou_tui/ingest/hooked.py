@@ -218,9 +218,10 @@ class HookedRunSource:
                     for epoch, batch, value in zip(epochs, batches, values, strict=True):
                         points.add(_RENAMED.get(name, name), step, value, STAGE, epoch, batch)
             elif isinstance(item, StepBatch):
+                rows = item.columns()
                 metric = f"{STAGE_METRICS.get(item.stage, 'metric')}_cum"
-                _add_known(points, "loss", item.losses, step)
-                _add_known(points, metric, item.metric_cums, step)
+                _add_known(points, "loss", rows.losses[~np.isnan(rows.losses)].tolist(), step)
+                _add_known(points, metric, rows.metric_cums[rows.has_metric].tolist(), step)
             elif type(item) is Step:
                 _add_known(points, "loss", [item.loss], step)
                 _add_known(points, "logged_lr", [item.lr], step)
