@@ -23,6 +23,14 @@ def _isolated_themes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return theme_dir
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the user's own settings file."""
+    config_home = tmp_path / "config-home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    return config_home
+
+
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     return write_demo_run(tmp_path / "runs" / "demo-run")
