@@ -556,9 +556,14 @@ def log_ticks(lo: float, hi: float, rows: int) -> list[float]:
     return ticks[::every]
 
 
+#: A series with at most one point per this many columns is drawn as points, not a line
+#: (one value an epoch, an evaluation every N steps): a line would invent the values between.
+SPARSE_COLUMNS_PER_POINT = 4
+
+
 class SeriesChart(RunChart):
     """Any one series of the store, by name (the chart grid's pages): a line, or points where
-    the series has one value per epoch (``val_*``, epoch-end metrics)."""
+    the series is sparse (``val_*``, epoch-end metrics, periodic evaluations)."""
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(store, id=id)
@@ -571,8 +576,9 @@ class SeriesChart(RunChart):
         name = self.series_name
         series = self.store.series(name)
         self.chart_title = f"{name} · {self.title_note}" if self.title_note else name
-        per_epoch = bool(len(series)) and int(series.batches[-1]) < 0
-        return [self.plot_decimated(name, x_min, x_max, width, "primary", points=per_epoch)]
+        lo, hi = step_index(series.steps, x_min, "left"), step_index(series.steps, x_max, "right")
+        sparse = hi - lo <= width // SPARSE_COLUMNS_PER_POINT
+        return [self.plot_decimated(name, x_min, x_max, width, "primary", points=sparse)]
 
     def shown_series(self) -> list[str]:
         return [self.series_name] if self.series_name else []
