@@ -1,8 +1,9 @@
-"""Which series the chart pages show, remembered per kind of run in the user's settings file
-(``$XDG_CONFIG_HOME/maou-tui/settings.json``, key ``charts``).
+"""Which series the chart pages show, remembered per kind of run in
+``$XDG_CONFIG_HOME/maou-tui/charts.json`` (``~/.config/maou-tui/charts.json``).
 
-Kept apart until the shared settings module (keymaps, view settings) lands: only ``charts`` is
-read and written here, every other key of the file is left as it is.
+The app writes this file itself (each time the picker applies), so it is a file of its own:
+the settings file people edit (keymap, smoothing, theme; TOML or JSON, with comments) is only
+ever read, and rewriting it would lose what its author wrote there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 RunKind = Literal["trainer", "maou_log", "other"]
-SETTINGS_FILE = "settings.json"
+CHOICES_FILE = "charts.json"
 
 
 class ChartChoices(BaseModel):
@@ -30,25 +31,22 @@ class ChartChoices(BaseModel):
     """Other trainers' logs, TensorBoard and CSV files."""
 
 
-def settings_path() -> Path:
+def choices_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "maou-tui" / SETTINGS_FILE
+    return Path(base) / "maou-tui" / CHOICES_FILE
 
 
-def _read_settings(path: Path) -> dict:
+def _read(path: Path) -> ChartChoices:
     if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
+        return ChartChoices()
+    return ChartChoices.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
 def load_chart_choices() -> tuple[ChartChoices, str | None]:
     """The saved choices, and what was wrong with the file (None when nothing was)."""
-    path = settings_path()
+    path = choices_path()
     try:
-        return ChartChoices.model_validate(_read_settings(path).get("charts") or {}), None
+        return _read(path), None
     except (OSError, ValueError, ValidationError) as error:
         return ChartChoices(), f"{path}: {_first_line(error)}; chart choices not loaded"
 
@@ -56,14 +54,12 @@ def load_chart_choices() -> tuple[ChartChoices, str | None]:
 def save_chart_choice(kind: RunKind, names: list[str]) -> str | None:
     """Remember ``names`` for ``kind``; returns what went wrong (a file that does not parse is
     left untouched rather than overwritten)."""
-    path = settings_path()
+    path = choices_path()
     try:
-        data = _read_settings(path)
-        choices = ChartChoices.model_validate(data.get("charts") or {})
-        data["charts"] = choices.model_copy(update={kind: names}).model_dump()
+        choices = _read(path).model_copy(update={kind: names})
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        temporary.write_text(choices.model_dump_json(indent=2) + "\n", encoding="utf-8")
         temporary.replace(path)
     except (OSError, ValueError, ValidationError) as error:
         return f"{path}: {_first_line(error)}; chart choice not saved"

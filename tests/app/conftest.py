@@ -25,7 +25,7 @@ def _isolated_themes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the user's own settings file."""
+    """No test reads or writes the user's own config directory (chart choices)."""
     config_home = tmp_path / "config-home"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     return config_home

@@ -3,14 +3,13 @@ and the saved chart choice, on the fixed demo run's store."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from demo_run import write_demo_run
 
-from maou_tui.app.chart_choice import load_chart_choices, save_chart_choice, settings_path
+from maou_tui.app.chart_choice import choices_path, load_chart_choices, save_chart_choice
 from maou_tui.app.chart_view import ChartView, move_cursor, pan, x_range, zoom
 from maou_tui.app.screens.series_picker import matches
 from maou_tui.app.widgets.charts import x_ticks
@@ -75,22 +74,21 @@ def test_picker_filter_is_a_substring_or_a_glob():
     assert matches("", "anything")
 
 
-def test_chart_choice_is_saved_per_kind_and_keeps_other_settings():
-    path = settings_path()
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"keymap": {"pause": "P"}}))
+def test_chart_choice_is_saved_per_kind():
     assert save_chart_choice("maou_log", ["val_loss", "samples_per_s"]) is None
+    assert save_chart_choice("trainer", []) is None
     choices, error = load_chart_choices()
     assert error is None
-    assert choices.maou_log == ["val_loss", "samples_per_s"] and choices.trainer is None
-    assert json.loads(path.read_text())["keymap"] == {"pause": "P"}
+    assert choices.maou_log == ["val_loss", "samples_per_s"] and choices.trainer == []
+    assert choices.other is None
+    assert choices_path().name == "charts.json"  # not the settings file people edit
 
 
-def test_a_broken_settings_file_is_reported_and_left_alone():
-    path = settings_path()
+def test_a_broken_choices_file_is_reported_and_left_alone():
+    path = choices_path()
     path.parent.mkdir(parents=True)
-    path.write_text('{"charts": {"trainer": "loss"}}')  # not a list
+    path.write_text('{"trainer": "loss"}')  # not a list
     choices, error = load_chart_choices()
     assert choices.trainer is None and error is not None and str(path) in error
     assert save_chart_choice("trainer", ["loss"]) is not None
-    assert path.read_text() == '{"charts": {"trainer": "loss"}}'
+    assert path.read_text() == '{"trainer": "loss"}'
