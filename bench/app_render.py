@@ -40,6 +40,7 @@ from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart
 from maou_tui.protocol import EpochEnd, Phase, StageStarted
 from maou_tui.store import RunStore
+from maou_tui.x_axis import EpochAxis
 
 SIZE = (160, 50)
 STEPS_PER_EPOCH = 5_000
@@ -104,11 +105,19 @@ CHARTS = (LossChart, MetricChart, LrChart)
 
 
 def redraw_times(
-    points: int, repeats: int, new_points: int = 1_000, *, plotext_own: bool = False
+    points: int,
+    repeats: int,
+    new_points: int = 1_000,
+    *,
+    plotext_own: bool = False,
+    epoch_axis: bool = False,
+    cursor: bool = False,
 ) -> dict[str, list[float]]:
     """Per chart, CPU seconds of each redraw after ``new_points`` new points per series (CPU
     time, because wall time on a shared machine mostly measures the other processes);
-    ``plotext_own``: with plotext's own per-dot helpers."""
+    ``plotext_own``: with plotext's own per-dot helpers; ``epoch_axis``: x in epochs (the
+    axis is worked out from the store at each redraw, as the screen does); ``cursor``: with
+    the cursor on and each chart's readout values read."""
     if plotext_own:
         plotext_speedups.uninstall()
         try:
@@ -125,7 +134,9 @@ def redraw_times(
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             charts = [app.query_one(kind) for kind in CHARTS]
-            view = ChartView()
+            view = ChartView(x_unit="epoch" if epoch_axis else "step")
+            if cursor:
+                view.cursor = points // 2
             for chart in charts:  # the first redraw smooths the whole history once
                 chart.replot(view)
                 chart.render()
@@ -133,8 +144,11 @@ def redraw_times(
                 fill(store, points + i * new_points, new_points, total)
                 for chart in charts:
                     started = time.process_time()
-                    chart.replot(view)
+                    axis = EpochAxis.of(store) if epoch_axis else None
+                    chart.replot(view, (), axis)
                     chart.render()
+                    if cursor:
+                        chart.readout(points // 2)
                     times[type(chart).__name__].append(time.process_time() - started)
 
     asyncio.run(drive())
@@ -181,6 +195,7 @@ def bench_redraw(points: int, repeats: int) -> dict:
     big = redraw_times(points, repeats)
     small = redraw_times(1_000, repeats)
     own = redraw_times(points, repeats, plotext_own=True)
+    epochs = redraw_times(points, repeats, epoch_axis=True, cursor=True)
     per_point = raw_plot_seconds_per_point()
     slowest = max(big, key=lambda name: percentile(big[name], 50))
     return {
@@ -192,6 +207,9 @@ def bench_redraw(points: int, repeats: int) -> dict:
         "cpu_p95_ms": {name: round(1e3 * percentile(t, 95), 1) for name, t in big.items()},
         "baseline_1k_points_cpu_median_ms": {
             name: round(1e3 * percentile(t, 50), 1) for name, t in small.items()
+        },
+        "epoch_axis_and_cursor_cpu_median_ms": {
+            name: round(1e3 * percentile(t, 50), 1) for name, t in epochs.items()
         },
         "plotext_own_helpers_cpu_median_ms": {
             name: round(1e3 * percentile(t, 50), 1) for name, t in own.items()

@@ -35,6 +35,45 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("L", "show_log", "Log", id="show_log"), "The whole log, full screen (L again or Esc)"),
     (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
     (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
+    # The chart keys come last: the footer cuts at the right edge, and p ... q come first.
+    (
+        Binding("m", "pick_series", "Series", id="pick_series"),
+        "Choose the series of the chart pages (type to filter: val_*, *accuracy)",
+    ),
+    (
+        Binding("right_square_bracket", "page(1)", "Page", id="next_page"),
+        "Next chart page (page 1: loss / metric / LR; then the chosen series)",
+    ),
+    (
+        Binding("left_square_bracket", "page(-1)", "Page back", id="prev_page", show=False),
+        "Previous chart page",
+    ),
+    (
+        Binding("full_stop", "cursor(1)", "Cursor→", id="cursor_right", show=False),
+        "Cursor one column right: the readout shows step, epoch, LR and every value there",
+    ),
+    (
+        Binding("comma", "cursor(-1)", "Cursor←", id="cursor_left", show=False),
+        "Cursor one column left (the first press puts it at the right edge)",
+    ),
+    (
+        Binding("i", "zoom_x(0.5)", "Zoom in", id="zoom_in", show=False),
+        "x zoom in, around the cursor (or the newest step); the mouse wheel too",
+    ),
+    (Binding("o", "zoom_x(2.0)", "Zoom out", id="zoom_out", show=False), "x zoom out"),
+    (
+        Binding("less_than_sign", "pan(-1)", "Pan←", id="pan_left", show=False),
+        "Pan left by a quarter of the chart",
+    ),
+    (
+        Binding("greater_than_sign", "pan(1)", "Pan→", id="pan_right", show=False),
+        "Pan right by a quarter of the chart",
+    ),
+    (
+        Binding("escape", "follow", "Follow", id="follow", show=False),
+        "Follow the tail again: no cursor, no zoom (the default)",
+    ),
+    (Binding("x", "toggle_x_unit", "x: epoch", id="x_unit", show=False), "x axis: step / epoch"),
 ]
 
 BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP]
@@ -75,13 +114,10 @@ def key_for(action_id: str) -> str | None:
 def key_label(binding: Binding) -> str:
     """How a key is written for people: ``plus,equals_sign`` → ``+``."""
     names = {
-        "plus": "+",
-        "equals_sign": "=",
-        "minus": "-",
-        "question_mark": "?",
-        "slash": "/",
-        "pagedown": "PgDn",
-        "pageup": "PgUp",
-    }
+        "plus": "+", "equals_sign": "=", "minus": "-", "question_mark": "?", "slash": "/",
+        "pagedown": "PgDn", "pageup": "PgUp", "right_square_bracket": "]",
+        "left_square_bracket": "[", "full_stop": ".", "comma": ",", "less_than_sign": "<",
+        "greater_than_sign": ">", "escape": "Esc",
+    }  # fmt: skip
     first = binding.key.split(",")[0]
     return names.get(first, first)

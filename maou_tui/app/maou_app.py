@@ -21,6 +21,13 @@ from typing import TYPE_CHECKING, Literal
 from textual import on
 from textual.app import App
 
+from maou_tui.app.chart_choice import (
+    ChartChoices,
+    RunKind,
+    load_chart_choices,
+    save_chart_choice,
+)
+from maou_tui.app.chart_view import ChartView, move_cursor, pan, zoom
 from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import RunTarget, resolve_target
@@ -31,7 +38,8 @@ from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
-from maou_tui.app.widgets.charts import ChartView
+from maou_tui.app.widgets.chart_grid import page_count
+from maou_tui.app.widgets.charts import Y_AXIS_COLUMNS, RunChart
 from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
@@ -85,6 +93,7 @@ class MaouApp(App):
         self.runs_root = runs_root
         self.session = self._new_session(resolve_target(Path(target)), trainer_pid)
         self.view = ChartView()
+        self.chart_choices = ChartChoices()
         self.theme_names: list[str] = []
         self._drawn_version = -1
         self._view_dirty = True
@@ -97,6 +106,9 @@ class MaouApp(App):
 
     def on_mount(self) -> None:
         self._load_themes()
+        self.chart_choices, error = load_chart_choices()
+        if error is not None:
+            self.notify(error, title="settings", severity="warning", timeout=8)
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.call_after_refresh(self._start_readers)
         self.call_after_refresh(self._note_control_state)
@@ -286,7 +298,9 @@ class MaouApp(App):
         if up_to_date and not self._view_dirty:
             return
         charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
-        self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
+        self.main.redraw(
+            self.view, self.diagnoser.findings, self.facts, charts=charts_due, chosen=self.chosen
+        )
         self._status_version = version
         if charts_due:
             self._drawn_version, self._view_dirty, self._charts_at = version, False, now
@@ -377,9 +391,85 @@ class MaouApp(App):
 
     def action_toggle_zoom(self) -> None:
         self.view.zoom_stage = not self.view.zoom_stage
+        self.view.follow()
         self._view_dirty = True
         zoom = "current stage" if self.view.zoom_stage else "whole run"
         self.notify(f"zoom: {zoom}", timeout=1.5)
+
+    # ------------------------------------------------------------------ chart keys
+
+    @property
+    def run_kind(self) -> RunKind:
+        """Whose output this is: our trainer's events, a maou-format log, or anything else."""
+        if self.target.reads_events:
+            return "trainer"
+        return "maou_log" if self.store.stages else "other"
+
+    @property
+    def chosen(self) -> list[str] | None:
+        """The series this kind of run shows on its chart pages (None: the default)."""
+        choice: list[str] | None = getattr(self.chart_choices, self.run_kind)
+        return choice
+
+    def action_pick_series(self) -> None:
+        from maou_tui.app.screens.series_picker import SeriesPicker
+
+        picker = SeriesPicker(self.store.names(), self.main.chart_series(self.chosen))
+        self.push_screen(picker, self._show_series)
+
+    def _show_series(self, names: list[str] | None) -> None:
+        if names is None:
+            return
+        kind = self.run_kind
+        self.chart_choices = self.chart_choices.model_copy(update={kind: names})
+        error = save_chart_choice(kind, names)
+        if error is not None:
+            self.notify(error, title="settings", severity="warning", timeout=8)
+        self.view.page = 1 if names else 0
+        self._view_dirty = True
+        pages = page_count(names) - 1
+        self.notify(f"{len(names)} series on {pages} page(s) after the overview ([ ])", timeout=3)
+
+    def action_page(self, direction: int) -> None:
+        last = page_count(self.main.chart_series(self.chosen)) - 1
+        self.view.page = max(0, min(last, self.view.page + direction))
+        self._view_dirty = True
+
+    def action_cursor(self, columns: int) -> None:
+        plot_columns = max(
+            (chart.size.width - Y_AXIS_COLUMNS for chart in self.main.charts), default=1
+        )
+        move_cursor(self.store, self.view, columns, plot_columns)
+        self._view_dirty = True
+
+    def action_pan(self, direction: int) -> None:
+        pan(self.store, self.view, direction)
+        self._view_dirty = True
+
+    def action_zoom_x(self, factor: float) -> None:
+        zoom(self.store, self.view, factor)
+        self._view_dirty = True
+
+    @on(RunChart.Zoom)
+    def _wheel_zoom(self, event: RunChart.Zoom) -> None:
+        zoom(self.store, self.view, event.factor, event.step)
+        self._view_dirty = True
+
+    def action_follow(self) -> None:
+        if not self.view.following:
+            self.view.follow()
+            self._view_dirty = True
+            self.notify("following the tail", timeout=1.5)
+
+    def action_toggle_x_unit(self) -> None:
+        from maou_tui.x_axis import EpochAxis
+
+        if self.view.x_unit == "step" and EpochAxis.of(self.store) is None:
+            self.notify("no epoch/batch columns in this run: x stays the step", severity="warning")
+            return
+        self.view.x_unit = "epoch" if self.view.x_unit == "step" else "step"
+        self._view_dirty = True
+        self.notify(f"x: {self.view.x_unit}", timeout=1.5)
 
     def action_focus_findings(self) -> None:
         """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""

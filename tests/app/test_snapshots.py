@@ -48,3 +48,36 @@ def test_main_screen(snap_compare, tmp_path: Path, moment, size, theme) -> None:
     run = write_demo_run(tmp_path / "demo-run", moment=moment)
     app = MaouApp(run, mode="attach", theme=theme)
     assert snap_compare(app, terminal_size=size, run_before=_settle(moment))
+
+
+def _then_press(*keys: str):
+    """Settle on the finished demo run, press ``keys``, let the charts catch up."""
+
+    async def pressed(pilot) -> None:
+        app = pilot.app
+        await _settle("finished")(pilot)
+        await pilot.press(*keys)
+        version = app.store.version
+        await wait_for(pilot, lambda: app.up_to_date and app.drawn_version >= version, "redraw")
+        await pilot.pause(0.4)  # the redraw tick after the keys
+        app.clear_notifications()
+        await pilot.pause()
+
+    return pressed
+
+
+#: The picker filtered to val_*; page 2 of the default series; the cursor in Stage 2 on the
+#: epoch axis (its readout above the charts).
+VIEWS = {
+    "picker": ("m", *"val"),
+    "page": ("right_square_bracket",),
+    "cursor": ("x", *["comma"] * 12),
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_chart_views(snap_compare, tmp_path: Path, view: str, size) -> None:
+    run = write_demo_run(tmp_path / "demo-run", moment="finished")
+    app = MaouApp(run, mode="attach", theme="dark")
+    assert snap_compare(app, terminal_size=size, run_before=_then_press(*VIEWS[view]))

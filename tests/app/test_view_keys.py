@@ -8,10 +8,11 @@ from demo_run import write_demo_run
 from pilot import has_note, loaded, status_text, wait_for
 
 from maou_tui.app import MaouApp
+from maou_tui.app.chart_view import x_range
 from maou_tui.app.help import HelpScreen
 from maou_tui.app.keys import KEY_MAP, LOG_KEY_MAP
 from maou_tui.app.screens.runs import RunPicker
-from maou_tui.app.widgets.charts import LossChart, LrChart, x_range
+from maou_tui.app.widgets.charts import LossChart, LrChart
 
 SIZE = (120, 40)
 
@@ -44,9 +45,9 @@ async def test_z_zooms_to_the_current_stage_and_back(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=170)
-        assert x_range(app.store, app.view.zoom_stage) == (0.0, 170.0)
+        assert x_range(app.store, app.view) == (0.0, 170.0)
         await pilot.press("z")
-        assert x_range(app.store, app.view.zoom_stage) == (130.0, 170.0)  # Stage 3 only
+        assert x_range(app.store, app.view) == (130.0, 170.0)  # Stage 3 only
         assert has_note(app, "zoom: current stage")
         await pilot.press("z")
         assert has_note(app, "zoom: whole run")

@@ -18,13 +18,16 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
+from maou_tui.app.chart_view import ChartView
+from maou_tui.app.widgets.chart_grid import ChartGrid
+from maou_tui.app.widgets.charts import STAGE_METRICS, RunChart, XAxis
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
 from maou_tui.layout import LOG_FILE
 from maou_tui.marks import finding_mark
 from maou_tui.store import RunStore
+from maou_tui.x_axis import EpochAxis, StepAxis
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
@@ -47,6 +50,13 @@ FINDING_LABELS = {
 }
 
 
+def overview_series(store: RunStore) -> set[str]:
+    """What the overview page (loss, metric, LR) already draws."""
+    metrics = {f"{prefix}{m}{suffix}" for m in STAGE_METRICS for prefix in ("", "val_")
+               for suffix in ("", "_cum")}  # fmt: skip
+    return {"loss", "val_loss", "lr", *metrics}
+
+
 def finding_label(finding: Finding) -> str:
     return FINDING_LABELS.get(finding.kind, finding.kind.replace("_", " "))
 
@@ -61,10 +71,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
-            with Vertical(id="charts"):
-                yield LossChart(self.store, id="loss-chart")
-                yield MetricChart(self.store, id="metric-chart")
-                yield LrChart(self.store, id="lr-chart")
+            yield ChartGrid(self.store, id="charts")
             with Vertical(id="side"):
                 yield StatusPanel(id="status")
                 yield FindingsPanel(id="findings")
@@ -85,18 +92,19 @@ class MainScreen(Screen):
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
         self.set_class(compact, "-compact")
         self.set_class(event.size.height < SHORT_HEIGHT, "-short")
-        for chart in self.charts[:-1]:
-            chart.show_x_ticks = not compact
+        grid = self.query_one(ChartGrid)
+        grid.all_x_ticks = not compact
+        grid.show_page(grid.page, grid.chosen)
 
     @property
     def charts(self) -> list[RunChart]:
-        return list(self.query(RunChart))
+        """The charts on screen (the page shown; none while the app closes)."""
+        return [chart for grid in self.query(ChartGrid) for chart in grid.visible_charts]
 
     def set_store(self, store: RunStore, label: str) -> None:
         """Show another run (``r``): every widget reads the new store from now on."""
         self.store, self.label = store, label
-        for chart in self.charts:
-            chart.set_store(store)
+        self.query_one(ChartGrid).set_store(store)
         self.log_pane.show(None, LOG_FILE)
 
     def redraw(
@@ -106,17 +114,36 @@ class MainScreen(Screen):
         facts: StatusFacts,
         *,
         charts: bool = True,
+        chosen: list[str] | None = None,
     ) -> None:
-        """Show the store again: the panels always, the charts when ``charts``."""
+        """Show the store again: the panels always, the charts when ``charts``. ``chosen``:
+        the series of the chart pages (None: every one the overview does not show)."""
         if not self.query(StatusPanel):  # the app is closing: the widgets are gone
             return
         findings = list(findings)
         if charts:
             marks = [finding_mark(f.step, finding_label(f)) for f in findings]
-            for chart in self.charts:
-                chart.replot(view, marks)
+            grid = self.query_one(ChartGrid)
+            view.page = grid.show_page(view.page, self.chart_series(chosen))
+            grid.replot(view, marks, self.x_axis(view))
         self.query_one(StatusPanel).show(self.store, facts, self.label)
         self.query_one(FindingsPanel).show(findings)
+
+    def chart_series(self, chosen: list[str] | None) -> list[str]:
+        """The series of the chart pages that this run has, in order."""
+        names = self.store.names()
+        if chosen is None:
+            return [name for name in names if name not in overview_series(self.store)]
+        present = set(names)
+        return [name for name in chosen if name in present]
+
+    def x_axis(self, view: ChartView) -> XAxis:
+        """The epoch axis when chosen and the run has epoch/batch columns, else steps."""
+        if view.x_unit == "epoch":
+            axis = EpochAxis.of(self.store)
+            if axis is not None:
+                return axis
+        return StepAxis()
 
     def last_log_line(self) -> str:
         return self.log_pane.last_text() if self.query("#log") else ""

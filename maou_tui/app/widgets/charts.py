@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 from textual.app import RenderResult
 from textual.color import Color
+from textual.events import MouseScrollDown, MouseScrollUp
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from maou_tui import stages
-from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
+from maou_tui.app.chart_view import ZOOM_FACTOR, ChartView, x_range
+from maou_tui.app.smoothing import SmoothedCache, sample_at
 from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.plotext_speedups import figure_text
+from maou_tui.series import Series, step_index
 from maou_tui.store import Mark, RunStore
+from maou_tui.x_axis import EpochAxis, StepAxis
+
+XAxis = StepAxis | EpochAxis
 
 #: Per-stage metric series names, in stage order.
 STAGE_METRICS = tuple(stages.STAGE_METRICS.values())
@@ -38,24 +46,6 @@ Y_AXIS_COLUMNS = 10
 TICK_GAP_COLUMNS = 5
 #: More x ticks than this on a wide chart read as clutter.
 MAX_X_TICKS = 8
-
-
-@dataclass
-class ChartView:
-    """What the user chose to see: zoom, smoothing weight, LR log scale."""
-
-    zoom_stage: bool = False
-    smoothing: float = DEFAULT_SMOOTHING
-    log_lr: bool = True
-
-
-def x_range(store: RunStore, zoom_stage: bool) -> tuple[float, float]:
-    """The steps to show: the whole run, or the current stage only."""
-    last = max(store.last_step, 1)
-    first = 0.0
-    if zoom_stage and store.current_stage in store.stages:
-        first = float(store.stages[store.current_stage].start_step)
-    return first, float(max(last, first + 1))
 
 
 def step_ticks(x_min: float, x_max: float, width: int) -> list[int]:
@@ -98,9 +88,27 @@ class RunChart(PlotextPlot):
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
-        self._last_replot: tuple[ChartView, list[Mark]] | None = None
+        self._last_replot: tuple[ChartView, list[Mark], XAxis] | None = None
+        #: How the last replot placed steps on screen (for the mouse wheel).
+        self._x_span: tuple[float, float] = (0.0, 1.0)
+        self._axis_columns = Y_AXIS_COLUMNS
+        self.axis: XAxis = StepAxis()
+        #: The x axis' ends in its unit (steps or epochs) at the last replot.
+        self.x_limits = (0.0, 1.0)
         #: How long plotext took to build this chart last time (the app paces redraws by it).
         self.render_seconds = 0.0
+
+    @dataclass
+    class Zoom(Message):
+        """The mouse wheel turned over the chart: zoom x by ``factor`` around ``step``."""
+
+        chart: RunChart
+        step: float
+        factor: float
+
+        @property
+        def control(self) -> RunChart:
+            return self.chart
 
     def set_store(self, store: RunStore) -> None:
         self.store = store
@@ -122,27 +130,71 @@ class RunChart(PlotextPlot):
         if self._last_replot is not None:
             self.replot(*self._last_replot)
 
-    def replot(self, view: ChartView, extra_marks: Iterable[Mark] = ()) -> None:
-        """Redraw from the store (call when ``store.version`` changed or the view did)."""
+    def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        event.stop()  # the chart takes the wheel: nothing behind it scrolls
+        self._wheel(event.x, 1 / ZOOM_FACTOR)
+
+    def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
+        event.stop()
+        self._wheel(event.x, ZOOM_FACTOR)
+
+    def _wheel(self, column: int, factor: float) -> None:
+        x_min, x_max = self._x_span
+        plot_width = max(1, self.size.width - self._axis_columns - 3)
+        share = min(max((column - self._axis_columns - 2) / plot_width, 0.0), 1.0)
+        self.post_message(self.Zoom(self, x_min + share * (x_max - x_min), factor))
+
+    def replot(
+        self, view: ChartView, extra_marks: Iterable[Mark] = (), axis: XAxis | None = None
+    ) -> None:
+        """Redraw from the store (call when ``store.version`` changed or the view did).
+        ``axis`` maps steps to the x unit (default: the step itself)."""
         extra_marks = list(extra_marks)
-        self._last_replot = (view, extra_marks)
+        self.axis = axis = axis or StepAxis()
+        self._last_replot = (view, extra_marks, axis)
         plt = self.plt
         plt.clear_figure()
-        x_min, x_max = x_range(self.store, view.zoom_stage)
+        x_min, x_max = x_range(self.store, view)
+        self._x_span = (x_min, x_max)
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
         drawn = self.draw_series(view, x_min, x_max, width)
-        # The x axis is the global step; the chart with step numbers under it says so.
-        plt.title(f"{self.chart_title} · x: step" if self.show_x_ticks else self.chart_title)
-        plt.xlim(x_min, x_max)
-        ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
-        plt.xticks([float(tick) for tick in ticks], [str(tick) for tick in ticks])
+        # The chart with the x numbers under it says what they count.
+        plt.title(f"{self.chart_title} · x: {axis.unit}" if self.show_x_ticks else self.chart_title)
+        x_lo, x_hi = (float(v) for v in axis.x(np.array([x_min, x_max])))
+        self.x_limits = (x_lo, x_hi if x_hi > x_lo else x_lo + 1)
+        plt.xlim(*self.x_limits)
+        if self.show_x_ticks:
+            origin = axis.origin(self.store.current_stage if view.zoom_stage else None)
+            plt.xticks(*x_ticks(axis.unit, x_lo, x_hi, width, origin))
+        else:
+            plt.xticks([], [])
         y_lo, y_hi = self._y_limits(drawn, view)
-        axis_columns = self._set_y_ticks(y_lo, y_hi, view)
-        plot_width = max(10, self.size.width - axis_columns - 3)  # the frame and the tick mark
+        self._axis_columns = self._set_y_ticks(y_lo, y_hi, view)
+        plot_width = max(10, self.size.width - self._axis_columns - 3)  # the frame, the tick
         marks = [*self.store.marks, *extra_marks]
         self._draw_marks(marks, x_min, x_max, y_lo, y_hi, plot_width)
+        if view.cursor is not None and x_min <= view.cursor <= x_max:
+            # A line in the foreground colour, and a ▼ on the top row so it reads apart
+            # from the marks without colour.
+            cursor_x, colour = self._x_of(view.cursor), self.colour("foreground")
+            plt.vline(cursor_x, colour)
+            plt.text("▼", cursor_x, y_hi, color=colour, alignment="center")
         plt.ylim(y_lo, y_hi)
         self.refresh()
+
+    def readout(self, step: int) -> list[tuple[str, float]]:
+        """``(name, value)`` of each series this chart shows, at ``step``: its last point at or
+        before it, of the same stage (a stage's validation is not the next one's)."""
+        stage = stage_at(self.store, step)
+        return [
+            (name, value)
+            for name in self.shown_series()
+            if (value := value_at(self.store.series(name), step, stage)) is not None
+        ]
+
+    def shown_series(self) -> list[str]:
+        """The store series this chart draws, as the readout names them."""
+        return []
 
     def draw_series(self, view: ChartView, x_min: float, x_max: float, width: int) -> list:
         """Plot this chart's series; return the plotted value arrays (for the y range)."""
@@ -160,6 +212,7 @@ class RunChart(PlotextPlot):
             return None
         xs, ys = series.decimate(x_min, x_max, width)
         if len(xs):
+            xs = self.axis.x(xs)
             draw = self.plt.scatter if points else self.plt.plot
             marker = "◆" if points else "braille"
             draw(xs.tolist(), ys.tolist(), color=self.colour(colour), marker=marker)
@@ -187,28 +240,39 @@ class RunChart(PlotextPlot):
         self.plt.yticks(ticks, labels)
         return max(map(len, labels), default=1)
 
+    def _x_of(self, step: float) -> float:
+        return float(self.axis.x(np.array([step]))[0])
+
     def _draw_marks(
         self, marks: list[Mark], x_min: float, x_max: float, y_bottom: float, y_top: float,
         width: int,
     ) -> None:  # fmt: skip
         plt = self.plt
-        span = max(x_max - x_min, 1.0)
         visible = [m for m in marks if x_min <= m.step <= x_max and m.kind in self.mark_kinds]
-        for mark in sorted(visible, key=lambda m: m.step):
+        visible.sort(key=lambda m: m.step)
+        where = dict(
+            zip(map(id, visible), self.axis.x(np.array([m.step for m in visible])), strict=True)
+        )
+        for mark in visible:
             if mark.kind == "epoch":
                 continue
-            plt.vline(mark.step, self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted")))
+            plt.vline(where[id(mark)], self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted")))
         epochs = [m for m in visible if m.kind == "epoch"]
         every = max(1, math.ceil(len(epochs) * MIN_EPOCH_GAP_COLUMNS / max(width, 1)))
         for mark in epochs[every - 1 :: every]:
-            plt.vline(mark.step, self.colour(MARK_COLOURS["epoch"]))
+            plt.vline(where[id(mark)], self.colour(MARK_COLOURS["epoch"]))
         if not self.show_labels:
             return
         background = self.colour("surface")
         row_height = (y_top - y_bottom) / max(1, self.size.height - 4)
-        for mark, text, column, row in place_labels(visible, x_min, span, width, self.label_rows):
+        x_lo, x_hi = self._x_of(x_min), self._x_of(x_max)
+        span = max(x_hi - x_lo, 1e-9)
+        placed = place_labels(
+            visible, x_lo, span, width, self.label_rows, position=lambda m: where[id(m)]
+        )
+        for mark, text, column, row in placed:
             colour = self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted"))
-            x = x_min + column / max(width - 1, 1) * span
+            x = x_lo + column / max(width - 1, 1) * span
             y = y_top - row * row_height
             plt.text(text, x, y, color=colour, background=background, alignment="left")
 
@@ -226,18 +290,24 @@ LABEL_ROWS = 2
 
 
 def place_labels(
-    marks: list[Mark], x_min: float, span: float, width: int, rows: int = LABEL_ROWS
+    marks: list[Mark],
+    x_min: float,
+    span: float,
+    width: int,
+    rows: int = LABEL_ROWS,
+    position: Callable[[Mark], float] = attrgetter("step"),
 ) -> list[tuple[Mark, str, int, int]]:
     """``(mark, text, first column, row)`` for each label that fits, never cut: its
     ``label``, else its ``short``; starting at its line (or ending there at the right edge),
-    on the first of ``rows`` rows with room; one blank column between labels.
+    on the first of ``rows`` rows with room; one blank column between labels. ``position``
+    gives a mark's x (its step, or its epoch on the epoch axis).
 
     The stages' short forms (``S2``) are reserved first, so every stage keeps one; then each
     mark in ``LABEL_PRIORITY`` order takes its full label where it fits, else its short."""
     taken: list[list[tuple[int, int]]] = [[] for _ in range(rows)]
 
     def column_of(mark: Mark) -> int:
-        return round((mark.step - x_min) / span * (width - 1))
+        return round((position(mark) - x_min) / span * (width - 1))
 
     def take(mark: Mark, texts: list[str]) -> tuple[Mark, str, int, int] | None:
         for text in texts:
@@ -349,9 +419,22 @@ class LossChart(RunChart):
         if len(loss) and view.smoothing > 0:
             smooth = self._smoothed.update(loss.values)
             xs, ys = sample_at(loss.steps, smooth, x_min, x_max, width)
+            xs = self.axis.x(xs)
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
         drawn.append(self.plot_decimated("val_loss", x_min, x_max, width, "accent", points=True))
         return drawn
+
+    def shown_series(self) -> list[str]:
+        return ["loss", "val_loss"]
+
+    def readout(self, step: int) -> list[tuple[str, float]]:
+        values = super().readout(step)
+        loss = self.store.series("loss")
+        smoothed = self._smoothed.update(loss.values) if len(loss) else None
+        index = step_index(loss.steps, step, "right") - 1
+        if smoothed is not None and index >= 0 and self._smoothed.weight > 0:
+            values.insert(1, ("EMA", float(smoothed[index])))
+        return values
 
 
 class MetricChart(RunChart):
@@ -374,6 +457,17 @@ class MetricChart(RunChart):
                 )
         self.chart_title = self._title()
         return drawn
+
+    def readout(self, step: int) -> list[tuple[str, float]]:
+        """The metric of the stage that ran ``step`` (the others' lines end before it)."""
+        stage = stage_at(self.store, step)
+        metric = self.store.metric_of(stage)
+        names = (metric, f"{metric}_cum", f"val_{metric}")
+        return [
+            (name, value)
+            for name in names
+            if (value := value_at(self.store.series(name), step, stage)) is not None
+        ]
 
     def _title(self) -> str:
         stage = self.store.stages.get(self.store.current_stage or 0)
@@ -418,7 +512,7 @@ class LrChart(RunChart):
             if len(ys):
                 ys = np.maximum(ys, ys.max() - LOG_DECADES)
         if len(xs):
-            xs, ys = as_steps(xs, ys)
+            xs, ys = as_steps(self.axis.x(xs), ys)
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
         return [ys]
 
@@ -460,3 +554,67 @@ def log_ticks(lo: float, hi: float, rows: int) -> list[float]:
             return ticks
     every = math.ceil(len(ticks) / max(2, rows // 2))
     return ticks[::every]
+
+
+#: A series with at most one point per this many columns is drawn as points, not a line
+#: (one value an epoch, an evaluation every N steps): a line would invent the values between.
+SPARSE_COLUMNS_PER_POINT = 4
+
+
+class SeriesChart(RunChart):
+    """Any one series of the store, by name (the chart grid's pages): a line, or points where
+    the series is sparse (``val_*``, epoch-end metrics, periodic evaluations)."""
+
+    def __init__(self, store: RunStore, *, id: str | None = None) -> None:
+        super().__init__(store, id=id)
+        #: The series shown ("" for none: the chart is hidden then).
+        self.series_name = ""
+        #: Said after the name in the title (``page 2/4``).
+        self.title_note = ""
+
+    def draw_series(self, view, x_min, x_max, width):
+        name = self.series_name
+        series = self.store.series(name)
+        self.chart_title = f"{name} · {self.title_note}" if self.title_note else name
+        lo, hi = step_index(series.steps, x_min, "left"), step_index(series.steps, x_max, "right")
+        sparse = hi - lo <= width // SPARSE_COLUMNS_PER_POINT
+        return [self.plot_decimated(name, x_min, x_max, width, "primary", points=sparse)]
+
+    def shown_series(self) -> list[str]:
+        return [self.series_name] if self.series_name else []
+
+
+def value_at(series: Series, step: int, stage: int | None = None) -> float | None:
+    """The value of the last point at or before ``step`` (None before the first, or when that
+    point is of another stage than ``stage``)."""
+    index = step_index(series.steps, step, "right") - 1
+    if index < 0 or (stage is not None and int(series.stages[index]) != stage):
+        return None
+    return float(series.values[index])
+
+
+def stage_at(store: RunStore, step: int) -> int | None:
+    """The stage of the training step at ``step`` (or the next one), None where unknown."""
+    loss = store.series("loss")
+    index = step_index(loss.steps, step, "left")
+    if index >= len(loss):
+        index = len(loss) - 1
+    stage = int(loss.stages[index]) if index >= 0 else -1
+    return stage if stage >= 1 else None
+
+
+def x_ticks(unit: str, lo: float, hi: float, width: int, origin: float) -> tuple[list, list]:
+    """Tick positions and labels under the x axis: round steps, or round epochs counted from
+    ``origin`` (a zoomed stage shows its own epochs)."""
+    if unit == "step":
+        ticks = step_ticks(lo, hi, width)
+        return [float(t) for t in ticks], [str(t) for t in ticks]
+    if hi <= lo:
+        return [lo], [f"{lo - origin:g}"]
+    label_columns = 4 + TICK_GAP_COLUMNS
+    step = nice_step(hi - lo, min(MAX_X_TICKS, max(1, width // label_columns)))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    first = math.ceil((lo - origin) / step - 1e-9)
+    last = math.floor((hi - origin) / step + 1e-9)
+    epochs = [k * step for k in range(first, last + 1)]
+    return [origin + e for e in epochs], [f"{e:.{decimals}f}" for e in epochs]
