@@ -19,7 +19,7 @@ from typing import Any
 from maou_tui.hook.loss_probe import LossProbe
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.protocol import RunState, StageStarted, Step
-from maou_tui.sdk import ControlServer, EventWriter, LoopControl
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, SystemSampler
 from maou_tui.sdk.sockets import socket_path_for
 
 #: What the hook cannot do from outside the program's code, as the reply says it.
@@ -114,6 +114,7 @@ class Steering:
         self._step_lr: float | None = None
         self._stop_sent = False
         self._started = False
+        self._sampler: SystemSampler | None = None
 
     # ---- the two hooks -------------------------------------------------------------------------
 
@@ -162,6 +163,8 @@ class Steering:
 
     def close(self) -> None:
         """Write what is waiting, close the socket and the events (at exit or switch-off)."""
+        if self._sampler is not None:
+            self._sampler.close()
         if self.events is not None:
             self.probe.flush(self._emit_step)
         self.control.close()
@@ -185,6 +188,7 @@ class Steering:
             self.events.emit(
                 StageStarted(stage=1, name="TRAINING", metric="metric", base_lr=base_lr)
             )
+            self._sampler = SystemSampler(self.events, lambda: self.control.step).start()
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 
     def _boundary(self, schedule_lr: float) -> None:
