@@ -41,11 +41,13 @@ from maou_tui.protocol import (
     StageCompleted,
     StageStarted,
     Step,
+    SystemSample,
     ThresholdReached,
     TrainerWarning,
 )
 from maou_tui.series import Series, StepColumns
 from maou_tui.stages import STAGE_METRICS
+from maou_tui.system_history import SystemHistory
 
 DEFAULT_METRICS = STAGE_METRICS
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
@@ -204,6 +206,8 @@ class RunStore:
         #: Wall time (unix seconds) of the points whose source gives one, by series name,
         #: as series of (step, wall time).
         self.wall_times: dict[str, Series] = {}
+        #: CPU, memory and GPU samples of the trainer (``system`` events).
+        self.system = SystemHistory()
         self._step_names: dict[int, tuple[str, str]] = {}
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
@@ -219,6 +223,7 @@ class RunStore:
             "warning": self._on_warning,
             "stage_completed": self._on_stage_completed,
             "run_finished": self._on_run_finished,
+            "system": self._on_system,
         }
 
     # ---------------------------------------------------------------- reading
@@ -476,3 +481,6 @@ class RunStore:
         self.paused = False
         self.status = _RUN_STATUS.get(event.status, "unknown")
         self._see_step(event.step)
+
+    def _on_system(self, event: SystemSample) -> None:
+        self.system.add(event)

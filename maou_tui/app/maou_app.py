@@ -335,6 +335,9 @@ class MaouApp(App):
         zoom = "current stage" if self.view.zoom_stage else "whole run"
         self.notify(f"zoom: {zoom}", timeout=1.5)
 
+    def action_toggle_system(self) -> None:
+        self.main.toggle_system()
+
     def action_help(self) -> None:
         from maou_tui.app.help import HelpScreen
 

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Log
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
+from maou_tui.app.widgets.system import SystemPanel
 from maou_tui.layout import LOG_FILE
 from maou_tui.store import Mark, RunStore
 
@@ -64,6 +65,7 @@ class MainScreen(Screen):
             with Vertical(id="side"):
                 yield StatusPanel(id="status")
                 yield FindingsPanel(id="findings")
+                yield SystemPanel(id="system")
         yield Log(id="log", max_lines=500, auto_scroll=True)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -107,6 +109,13 @@ class MainScreen(Screen):
                 chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
         self.query_one(FindingsPanel).show(findings)
+        self.query_one(SystemPanel).show(self.store.system)
+
+    def toggle_system(self) -> None:
+        """Show or hide the system panel (``y``), drawn from the store at once."""
+        panel = self.query_one(SystemPanel)
+        if panel.toggle():
+            panel.show(self.store.system)
 
     def last_log_line(self) -> str:
         lines = [line for log in self.query(Log) for line in log.lines if line.strip()]
