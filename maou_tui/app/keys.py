@@ -27,7 +27,7 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("g", "toggle_log_lr", "LR log", id="log_lr", show=False), "LR chart log scale"),
     (Binding("z", "toggle_zoom", "Zoom", id="zoom"), "Zoom: current stage / whole run"),
     (
-        Binding("y", "toggle_system", "System", id="system"),
+        Binding("y", "toggle_system", "Sys", id="system"),
         "System panel: CPU and memory per rank, GPU utilisation, memory, temperature, power",
     ),
     (Binding("r", "switch_run", "Runs", id="switch_run", show=False), "Switch to another run"),
