@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,12 +43,15 @@ def _bar(n: int, total: int, postfix: str) -> str:
     return f"Training: {pct:3d}%|{fill:<10}| {n}/{total} [00:12<00:15, 36.5it/s, {postfix}]"
 
 
-def _epoch_bar(rng: np.random.Generator, stage: int, total: int, per_redraw: int) -> str:
-    """One epoch's tqdm output: a redraw every ``per_redraw`` batches, postfix every 50."""
+def _epoch_bar(
+    rng: np.random.Generator, stage: int, total: int, per_redraw: int, postfix_every: int = 50
+) -> str:
+    """One epoch's tqdm output: a redraw every ``per_redraw`` batches, a new postfix every
+    ``postfix_every`` (maou: 50; ``per_redraw`` or less: a new point on every render)."""
     segments = [f"Training:   0%|          | 0/{total} [00:00<?, ?it/s]"]
     postfix, acc, loss = "", 0.9, 0.5
     for n in range(1, total + 1, per_redraw):
-        if n == 1 or (n - 1) // 50 != (n - 1 - per_redraw) // 50:
+        if n == 1 or (n - 1) // postfix_every != (n - 1 - per_redraw) // postfix_every:
             acc = min(0.999, acc + rng.normal(0.001, 0.002))
             loss = max(1e-4, loss * (1 + rng.normal(-0.01, 0.02)))
             postfix = (
@@ -59,7 +63,7 @@ def _epoch_bar(rng: np.random.Generator, stage: int, total: int, per_redraw: int
     return "\r" + "\r".join(segments) + "\n"
 
 
-def write_maou_log(path: Path, target_bytes: int, seed: int = 0) -> None:
+def write_maou_log(path: Path, target_bytes: int, seed: int = 0, postfix_every: int = 50) -> None:
     """maou's real stderr: banners, setup lines, per-epoch bars and epoch/LR lines."""
     rng = np.random.default_rng(seed)
     with open(path, "w", encoding="utf-8") as out:
@@ -71,7 +75,7 @@ def write_maou_log(path: Path, target_bytes: int, seed: int = 0) -> None:
             out.write("total_steps=24997500)\n")
             label = "Accuracy" if stage == 1 else "F1"
             for epoch in range(1, 4 if stage == 1 else 10**9):
-                out.write(_epoch_bar(rng, stage, 2500, 3))
+                out.write(_epoch_bar(rng, stage, 2500, 3, postfix_every))
                 out.write(
                     f"{PREFIX}Stage {stage} Epoch {epoch}/9999: Loss=0.0123, {label}=95.12%\n"
                 )
@@ -123,12 +127,32 @@ def bench_backfill(path: Path, label: str) -> None:
     runs = [_measure(lambda: stores.append(load_store(path))) for _ in range(3)]
     wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)  # the least disturbed of 3
     points = sum(len(stores[0].series(name)) for name in stores[0].names())
+    peak = _peak_rss_above_import(path)
     print(
         f"backfill, {label}: {size_mb:.0f} MB, {points} points\n"
         f"  grep -c 'Loss=': wall {grep_wall:.3f} s, CPU {grep_cpu:.3f} s\n"
         f"  load_store:      wall {wall:.3f} s, CPU {cpu:.3f} s ({size_mb / cpu:.0f} MB/s CPU)\n"
-        f"  ratio to grep:   wall {grep_wall / wall:.3f}, CPU {grep_cpu / cpu:.3f} (target >= 0.25)"
+        f"  ratio to grep:   wall {grep_wall / wall:.3f}, CPU {grep_cpu / cpu:.3f} (target >= 0.5)"
+        "\n"
+        f"  per point:       CPU {1e6 * cpu / max(points, 1):.2f} us (target <= 0.5), peak RSS "
+        f"{peak / 1e6:.0f} MB above the imported process, {peak / max(points, 1):.0f} B a point "
+        "(target <= 40)"
     )
+
+
+def _peak_rss_above_import(path: Path) -> int:
+    """Peak resident bytes of a fresh process that loads ``path``, less one that only imports
+    the reader. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started
+    from this big process would report this process's peak."""
+    base = "import re; from maou_tui.ingest import load_store; "
+    report = "print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())[1])"
+    peaks = []
+    for body in ("", f"load_store({str(path)!r}); "):
+        out = subprocess.run(
+            [sys.executable, "-c", base + body + report], capture_output=True, text=True
+        )
+        peaks.append(int(out.stdout.strip() or 0) * 1024)
+    return peaks[1] - peaks[0]
 
 
 def bench_first_screen(path: Path) -> None:
@@ -215,7 +239,11 @@ def main() -> None:
         directory = Path(tmp)
         log = directory / "maou.log"
         write_maou_log(log, args.mb * 1_000_000)
-        bench_backfill(log, "maou stderr with tqdm bars")
+        bench_backfill(log, "maou stderr with tqdm bars, sparse postfixes (every 50 batches)")
+        dense = directory / "dense.log"
+        write_maou_log(dense, args.mb * 1_000_000, postfix_every=1)
+        bench_backfill(dense, "maou stderr with tqdm bars, a new postfix on every render")
+        dense.unlink()
         guide = directory / "train.log"
         write_guide_log(guide, args.guide_mb * 1_000_000)
         bench_backfill(guide, "guide lines (train.log form)")

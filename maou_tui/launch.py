@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 import maou_tui
 from maou_tui.layout import EVENTS_FILE, TRAINER_OUTPUT
 from maou_tui.processes import last_output_line, pid_alive, read_pid
+from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
 
 if TYPE_CHECKING:
     from maou_tui.app.maou_app import Mode
-from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
+    from maou_tui.protocol import Reply
 
 DEFAULT_RUNS_ROOT = Path("runs")
 #: How long ``start_trainer`` waits for the trainer's pid or an early exit (a bad option) before
@@ -35,6 +36,8 @@ START_WAIT_S = 1.5
 #: pid (options validated, torch loaded, the run directory locked) or exited.
 DETACHED_WAIT_S = 120.0
 _POLL_S = 0.02
+#: A trainer with no pid yet whose output stayed unchanged this long is taken as dead.
+STARTUP_QUIET_S = 30.0
 
 
 class LaunchError(Exception):
@@ -224,6 +227,21 @@ def newest_run(runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
     return runs[0]
 
 
+def died_before_start(run_dir: Path, quiet_s: float = STARTUP_QUIET_S) -> bool:
+    """True for a trainer that never got going: no pid written, the run directory not locked,
+    and ``trainer.out`` holds output that has not changed for ``quiet_s`` (a trainer still
+    loading torch writes nothing yet; one that failed left its error there)."""
+    from maou_tui.sdk import RunDir
+
+    if read_pid(run_dir) is not None or RunDir.is_active(run_dir):
+        return False
+    try:
+        output = (Path(run_dir) / TRAINER_OUTPUT).stat()
+    except OSError:
+        return False
+    return output.st_size > 0 and time.time() - output.st_mtime >= quiet_s
+
+
 def liveness(run_dir: Path) -> Liveness:
     """A run is alive while its pid lives and still holds the run directory's lock (so a pid
     reused by an unrelated process after a crash does not count)."""
@@ -271,10 +289,35 @@ def come_back_hint(run_dir: Path) -> str:
     state = liveness(run_dir)
     if not state.trainer_alive:
         return f"run directory: {run_dir}"
+    step = paused_at(run_dir) if state.socket is not None else None
+    if step is not None:
+        return (
+            f"training is PAUSED at step {step} and stays paused (pid {state.pid})\n"
+            f"resume it with: maou-tui attach {run_dir}  then press p"
+        )
     return (
         f"training continues in the background (pid {state.pid})\n"
         f"come back with: maou-tui attach {run_dir}"
     )
+
+
+def paused_at(run_dir: Path) -> int | None:
+    """The step a live trainer is paused at, asked over its control socket (None when it
+    runs or does not answer)."""
+    import asyncio
+
+    from maou_tui.control import ControlClient, ControlError
+
+    async def ask() -> Reply:
+        async with ControlClient(run_dir, timeout=2.0) as client:
+            return await client.request("status")
+
+    try:
+        reply = asyncio.run(ask())
+    except (ControlError, OSError):
+        return None
+    state = reply.state
+    return state.step if reply.ok and state is not None and state.paused else None
 
 
 def print_summary(path: Path) -> None:

@@ -13,6 +13,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from maou_tui.averaging import Averaging, AveragingKind, infer_averaging
+
 
 class StepColumns(NamedTuple):
     """The position columns shared by every series a run of steps feeds."""
@@ -65,6 +67,7 @@ class Series:
     capacity not yet written is never touched, so it takes no resident memory."""
 
     __slots__ = (
+        "_averaging",
         "_batches",
         "_buckets",
         "_chunked",
@@ -75,7 +78,7 @@ class Series:
         "_stages",
         "_steps",
         "_values",
-        "averaging",
+        "declared_averaging",
         "name",
     )
     _FLUSH_AT = 4096
@@ -88,15 +91,15 @@ class Series:
 
     def __init__(self, name: str, capacity: int = 256) -> None:
         self.name = name
-        #: How each printed value was averaged, as a reader inferred it: "plain" (this batch or
-        #: a plain mean over the logging interval), "running_mean" (since the epoch start), "ema";
-        #: None when no reader said (diagnostics then decide from the data).
-        self.averaging: Literal["plain", "running_mean", "ema"] | None = None
+        #: How each printed value was averaged when a reader knows it from the format (a
+        #: producer that says so); None lets ``averaging`` infer it from the data.
+        self.declared_averaging: AveragingKind | None = None
         self._n = 0
         self._pending: list[tuple[int, float, int, int, int]] = []
         self._chunks: list[tuple[StepColumns, np.ndarray]] = []  # before every pending point
         self._chunked = 0
         self._buckets: dict[int, BucketExtremes] = {}
+        self._averaging: tuple[int, Averaging] | None = None  # (points it was inferred on, it)
         for attr, dtype in _COLUMNS:
             setattr(self, attr, np.empty(capacity, dtype))
 
@@ -200,13 +203,26 @@ class Series:
         if self._chunked >= self._FLUSH_AT * 16:
             self._flush()
 
-    def drop_from(self, step: int) -> int:
-        """Drop the points at ``step`` and after (steps in order); returns how many."""
-        self._flush()
-        keep = step_index(self._steps[: self._n], step, "left")
-        dropped, self._n = self._n - keep, keep
+    @property
+    def averaging(self) -> Averaging:
+        """How the values were averaged (this batch's, running mean since epoch start, EMA),
+        inferred from the data (``maou_tui.averaging``); recomputed when points were added."""
+        if self.declared_averaging is not None:
+            return Averaging(self.declared_averaging, "format", "declared by its reader")
+        n = len(self)
+        if self._averaging is None or self._averaging[0] != n:
+            found = infer_averaging(self.name, self.epochs, self.batches, self.values)
+            self._averaging = (n, found)
+        return self._averaging[1]
+
+    def purge_from(self, step: int) -> int:
+        """Drop every point at ``step`` or later (TensorBoard's purge: a run resumed from an
+        earlier checkpoint logs those steps again); returns how many were dropped."""
+        keep = step_index(self.steps, step, "left")
+        dropped = self._n - keep
         if dropped:
-            self._buckets.clear()
+            self._n = keep
+            self._buckets.clear()  # their picks may point at dropped points
         return dropped
 
     def last(self) -> tuple[int, float] | None:

@@ -22,13 +22,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel
 
+from maou_tui.marks import (
+    Mark,
+    checkpoint_mark,
+    control_mark,
+    pause_mark,
+    phase_mark,
+    stage_mark,
+    threshold_mark,
+    warning_mark,
+)
 from maou_tui.protocol import (
     CheckpointSaved,
     ControlApplied,
@@ -42,6 +53,7 @@ from maou_tui.protocol import (
     StageStarted,
     Step,
     SystemSample,
+    Threshold,
     ThresholdReached,
     TrainerWarning,
 )
@@ -49,13 +61,38 @@ from maou_tui.series import Series, StepColumns
 from maou_tui.stages import STAGE_METRICS
 from maou_tui.system_history import SystemHistory
 
+__all__ = [
+    "DEFAULT_METRICS",
+    "Mark",
+    "PhaseSpan",
+    "Purge",
+    "RunStore",
+    "ScalarColumns",
+    "StageSpan",
+    "StepBatch",
+    "StoreItem",
+]
+
 DEFAULT_METRICS = STAGE_METRICS
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
 _STEP_SERIES = {"loss", "loss_cum", "lr", "lr_multiplier", "samples_per_s"} | {
     f"{metric}{suffix}" for metric in DEFAULT_METRICS.values() for suffix in ("", "_cum")
 }
-_STAGE_OF = attrgetter("stage")
 _GLOBAL_STEP_OF = attrgetter("global_step")
+
+
+class _RunOfStage:
+    """groupby key: the stage, and a new group wherever the global step goes back (a restart
+    inside one batch of events must purge before the redone steps go in)."""
+
+    def __init__(self) -> None:
+        self._run, self._last = 0, -1
+
+    def __call__(self, event: Step) -> tuple[int, int]:
+        if event.global_step <= self._last:
+            self._run += 1
+        self._last = event.global_step
+        return event.stage, self._run
 
 
 def _floats(values: Iterable[float | None]) -> np.ndarray:
@@ -156,32 +193,74 @@ class Purge:
         self.names = names
 
 
-class Mark(BaseModel):
-    """Something to draw as a vertical marker with a label at a global step."""
+class NamedPoints:
+    """Points of series named by the log itself (``grad_norm``, ``val_accuracy``, ...) as
+    columns: what the readers of other trainers' output make. Stage is -1 where the log has
+    none; ``RunStore.apply`` takes it like an event (``type`` "points")."""
 
-    kind: Literal[
-        "stage",
-        "epoch",
-        "phase",
-        "control",
-        "paused",
-        "resumed",
-        "checkpoint",
-        "threshold",
-        "finding",
-        "warning",
-    ]
-    step: int
-    label: str
-    stage: int | None = None
+    __slots__ = ("columns",)
+    type = "points"
+
+    def __init__(self) -> None:
+        # name -> (steps, stages, epochs, batches, values)
+        self.columns: dict[str, tuple[list[int], list[int], list[int], list[int], list[float]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(column[0]) for column in self.columns.values())
+
+    def add(self, name: str, step: int, value: float, stage: int, epoch: int, batch: int) -> None:
+        column = self.columns.get(name)
+        if column is None:
+            column = self.columns[name] = ([], [], [], [], [])
+        steps, stages, epochs, batches, values = column
+        if steps and steps[-1] == step:  # said again at the same step: the later one holds
+            for part in column:
+                part.pop()
+        steps.append(step)
+        stages.append(stage)
+        epochs.append(epoch)
+        batches.append(batch)
+        values.append(value)
+
+
+@dataclass(frozen=True)
+class StageSpan:
+    """The global steps a stage actually ran, ``first`` to ``last`` inclusive; ``ended`` once
+    it completed, a later stage started or the run finished (``last`` is then final)."""
+
+    stage: int
+    first: int
+    last: int
+    ended: bool
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    """A scheduler phase over the steps that ran (``first``..``last`` inclusive); ``cut`` when
+    the stage ended before the phase's planned end (``planned_last``)."""
+
+    stage: int
+    phase: str
+    first: int
+    last: int
+    planned_last: int
+
+    @property
+    def cut(self) -> bool:
+        return self.last < self.planned_last
 
 
 #: What a source hands the store: an event, a column batch of steps or scalars, or a purge.
-StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | Purge
+StoreItem: TypeAlias = BaseModel | StepBatch | ScalarColumns | NamedPoints | Purge
 
 
 class RunStore:
-    """Everything known about one run. ``apply`` is the only way data gets in."""
+    """Everything known about one run. ``apply`` is the only way data gets in (and
+    ``note_skipped_lines``, for what the readers could not turn into events).
+
+    Besides the series it keeps what the widgets show, already worked out: the threshold in
+    force per stage, the marks (each with the event that made it), the steps each stage and
+    phase really ran."""
 
     def __init__(self) -> None:
         self._series: dict[str, Series] = {}
@@ -190,6 +269,8 @@ class RunStore:
         self.completed: dict[int, StageCompleted] = {}
         self.phases: list[Phase] = []
         self.thresholds: list[ThresholdReached] = []
+        #: Each stage's threshold now: from its stage_started, then every set_threshold.
+        self.thresholds_in_force: dict[int, Threshold] = {}
         self.warnings: list[TrainerWarning] = []
         self.controls: list[ControlApplied] = []
         self.epoch_ends: list[EpochEnd] = []
@@ -209,6 +290,8 @@ class RunStore:
         #: CPU, memory and GPU samples of the trainer (``system`` events).
         self.system = SystemHistory()
         self._step_names: dict[int, tuple[str, str]] = {}
+        self._train_step = 0  # the last training step seen: a lower one means a restart
+        self.purged_points = 0
         self._handlers: dict[str, Callable[[Any], None]] = {
             "run_started": self._on_run_started,
             "stage_started": self._on_stage_started,
@@ -224,6 +307,7 @@ class RunStore:
             "stage_completed": self._on_stage_completed,
             "run_finished": self._on_run_finished,
             "system": self._on_system,
+            "points": self._on_points,
         }
 
     # ---------------------------------------------------------------- reading
@@ -246,9 +330,51 @@ class RunStore:
             return started.metric
         return DEFAULT_METRICS.get(stage or 0, "metric")
 
+    def stage_span(self, stage: int) -> StageSpan | None:
+        """The steps ``stage`` ran so far (None before it started)."""
+        started = self.stages.get(stage)
+        if started is None:
+            return None
+        first = started.start_step
+        later = [s.start_step for n, s in self.stages.items() if n > stage]
+        if stage in self.completed:
+            last, ended = self.completed[stage].step, True
+        elif later:
+            last, ended = min(later) - 1, True
+        elif self.finished is not None:
+            last, ended = self.finished.step or self.last_step, True
+        else:
+            last, ended = self.last_step, False
+        return StageSpan(stage=stage, first=first, last=max(first, last), ended=ended)
+
+    def phase_spans(self) -> list[PhaseSpan]:
+        """The scheduler phases as they ran: a stage that ended early cuts its phases short,
+        and a phase it never reached is left out (its plan stays in ``phases``)."""
+        spans = []
+        for phase in self.phases:
+            planned_last = phase.end_step - 1  # Phase.end_step is exclusive
+            span = self.stage_span(phase.stage)
+            last = planned_last if span is None or not span.ended else min(planned_last, span.last)
+            if last >= phase.start_step:
+                spans.append(
+                    PhaseSpan(phase.stage, phase.phase, phase.start_step, last, planned_last)
+                )
+        return spans
+
+    def phase_at(self, step: int) -> str:
+        """The scheduler phase that ran at ``step`` ("" when none is known)."""
+        for span in reversed(self.phase_spans()):
+            if span.first <= step <= span.last:
+                return span.phase
+        return ""
+
     # ---------------------------------------------------------------- writing
 
-    def apply(self, event: BaseModel) -> None:
+    def note_skipped_lines(self, count: int) -> None:
+        """How many input lines the readers could not read (corrupt, cut) so far."""
+        self.skipped_lines = count
+
+    def apply(self, event: BaseModel | NamedPoints) -> None:
         handler = self._handlers.get(getattr(event, "type", ""))
         if handler is not None:
             handler(event)
@@ -282,7 +408,7 @@ class RunStore:
         if any(_STEP_SERIES & event.metrics.keys() for event in steps if event.metrics):
             groups = [[event] for event in steps]  # a metric named like a fixed series: in order
         else:
-            groups = [list(group) for _, group in groupby(steps, _STAGE_OF)]
+            groups = [list(group) for _, group in groupby(steps, _RunOfStage())]
         for group in groups:
             self._add_steps(group)
         last = steps[-1]
@@ -292,6 +418,7 @@ class RunStore:
     def _add_steps(self, steps: list[Step]) -> None:
         """Steps of one stage into their series."""
         stage, n = steps[0].stage, len(steps)
+        self._restart_at(steps[0].global_step, steps[-1].global_step)
         columns = StepColumns(
             steps=np.fromiter(map(_GLOBAL_STEP_OF, steps), np.int64, n),
             stages=np.full(n, stage, np.int32),
@@ -313,6 +440,7 @@ class RunStore:
         n = len(batch.global_steps)
         if not n:
             return
+        self._restart_at(batch.global_steps[0], batch.global_steps[-1])
         columns = StepColumns(
             steps=np.array(batch.global_steps, np.int64),
             stages=np.full(n, batch.stage, np.int32),
@@ -354,7 +482,7 @@ class RunStore:
         for name in names:
             for table in (self._series, self.wall_times):
                 if name in table:
-                    table[name].drop_from(purge.from_step)
+                    table[name].purge_from(purge.from_step)
         if purge.names is None:
             kept = [e for e in self.epoch_ends if e.global_step < purge.from_step]
             self.epoch_ends = kept
@@ -371,6 +499,22 @@ class RunStore:
             elif missing < n:
                 keep = np.fromiter(map(is_not, values, repeat(None)), bool, n)
                 self.series(name).extend(columns.where(keep), _floats(compress(values, keep)))
+
+    def _restart_at(self, first: int, last: int) -> None:
+        """Training steps from ``first`` to ``last`` arrive. A step already seen means the run
+        was resumed from an earlier checkpoint: like TensorBoard's purge, everything logged at
+        that step or later is dropped, so the redone steps replace their first copies."""
+        if first <= self._train_step:
+            self._purge_from(first)
+        self._train_step = max(self._train_step, last)
+
+    def _purge_from(self, step: int) -> None:
+        for series in self._series.values():
+            self.purged_points += series.purge_from(step)
+        self.epoch_ends = [e for e in self.epoch_ends if e.global_step < step]
+        self.marks = [m for m in self.marks if m.kind not in ("epoch", "finding") or m.step < step]
+        self.marks.append(Mark(kind="resumed", step=step, label="restart: later steps replaced"))
+        self.last_step = step - 1
 
     def _after_steps(self, stage: int, epoch: int, batch: int, last_step: int) -> None:
         self.current_stage, self.current_epoch, self.current_batch = stage, epoch, batch
@@ -394,11 +538,12 @@ class RunStore:
 
     def _on_stage_started(self, event: StageStarted) -> None:
         if event.stage not in self.stages:
-            label = f"Stage {event.stage} {event.name}".strip()
-            self.marks.append(
-                Mark(kind="stage", step=event.start_step, label=label, stage=event.stage)
-            )
+            self.marks.append(stage_mark(event))
         self.stages[event.stage] = event
+        known = self.thresholds_in_force.get(event.stage)
+        if event.threshold is not None and (known is None or known.value != event.threshold):
+            self.thresholds_in_force[event.stage] = Threshold(value=event.threshold)
+        self._drop_marks_past_end()  # the stage before has ended
         self._step_names.pop(event.stage, None)
         self.current_stage = event.stage
 
@@ -429,58 +574,85 @@ class RunStore:
 
     def _on_phase(self, event: Phase) -> None:
         """A phase said again (a log's late scheduler line) replaces the earlier one."""
-        mark = Mark(kind="phase", step=event.start_step, label=event.phase, stage=event.stage)
+        mark = phase_mark(event)
         for i, known in enumerate(self.phases):
             if (known.stage, known.phase) == (event.stage, event.phase):
-                old = Mark(
-                    kind="phase", step=known.start_step, label=known.phase, stage=known.stage
-                )
                 self.phases[i] = event
-                self.marks[self.marks.index(old)] = mark
-                return
-        self.phases.append(event)
+                self.marks = [m for m in self.marks if m.event is not known]
+                break
+        else:
+            self.phases.append(event)
         self.marks.append(mark)
+        self._drop_marks_past_end()
 
     def _on_control(self, event: ControlApplied) -> None:
         self.controls.append(event)
-        change = ", ".join(f"{k}={v}" for k, v in event.after.changed().items())
-        label = f"{event.command} {change}".strip()
-        self.marks.append(Mark(kind="control", step=event.applied_at_step, label=label))
+        for stage, threshold in event.after.thresholds().items():
+            if threshold is not None:
+                self.thresholds_in_force[stage] = threshold
+        mark = control_mark(event)
+        if mark is not None:
+            self.marks.append(mark)
 
     def _on_paused(self, event: Paused) -> None:
         self.paused = True
         self.status = "paused"
-        self.marks.append(Mark(kind="paused", step=event.step, label="paused"))
+        self.marks.append(pause_mark(event))
 
     def _on_resumed(self, event: Resumed) -> None:
         self.paused = False
         self.status = "running"
-        self.marks.append(Mark(kind="resumed", step=event.step, label="resumed"))
+        self.marks.append(pause_mark(event))
 
     def _on_threshold(self, event: ThresholdReached) -> None:
         self.thresholds.append(event)
-        label = f"{event.metric} {event.value:.4g} >= {event.threshold:.4g}"
-        self.marks.append(Mark(kind="threshold", step=event.step, label=label, stage=event.stage))
+        self.marks.append(threshold_mark(event))
         self._see_step(event.step)
 
     def _on_checkpoint(self, event: CheckpointSaved) -> None:
-        label = f"checkpoint {event.reason}".strip()
-        self.marks.append(Mark(kind="checkpoint", step=event.step, label=label, stage=event.stage))
+        self.marks.append(checkpoint_mark(event))
 
     def _on_warning(self, event: TrainerWarning) -> None:
         self.warnings.append(event)
         step = event.step if event.step is not None else self.last_step
-        self.marks.append(Mark(kind="warning", step=step, label=event.kind, stage=event.stage))
+        self.marks.append(warning_mark(event, step))
 
     def _on_stage_completed(self, event: StageCompleted) -> None:
         self.completed[event.stage] = event
         self._see_step(event.step)
+        self._drop_marks_past_end()
+
+    def _on_points(self, event: NamedPoints) -> None:
+        for name, (steps, stages, epochs, batches, values) in event.columns.items():
+            columns = StepColumns(
+                steps=np.array(steps, np.int64),
+                stages=np.array(stages, np.int32),
+                epochs=np.array(epochs, np.int32),
+                batches=np.array(batches, np.int32),
+            )
+            series = self.series(name)
+            last = series.last()
+            if last is not None and steps[0] <= last[0]:
+                self.purged_points += series.purge_from(steps[0])
+            series.extend(columns, np.array(values, np.float64))
+            self._see_step(max(steps))
 
     def _on_run_finished(self, event: RunFinished) -> None:
         self.finished = event
         self.paused = False
         self.status = _RUN_STATUS.get(event.status, "unknown")
         self._see_step(event.step)
+        self._drop_marks_past_end()
+
+    def _drop_marks_past_end(self) -> None:
+        """Phase marks of a plan the stage never reached (it ended first) go."""
+        ran = {span.stage: span for span in map(self.stage_span, self.stages) if span is not None}
+
+        def reached(mark: Mark) -> bool:
+            span = ran.get(mark.stage or 0)
+            return mark.kind != "phase" or span is None or not span.ended or mark.step <= span.last
+
+        self.marks = [mark for mark in self.marks if reached(mark)]
 
     def _on_system(self, event: SystemSample) -> None:
         self.system.add(event)

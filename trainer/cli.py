@@ -176,7 +176,8 @@ def build_parser() -> OneLineParser:
         dest="gpu",
         nargs="?",
         const="cuda",
-        help="train on this device (default: CUDA if any)",
+        metavar="N",
+        help="train on CUDA device N (or a torch device such as cuda:1; default: CUDA if any)",
     )
     for field, help_text in _SWITCHES:
         parser.add_argument(_flag(field), dest=field, action="store_true", help=help_text)

@@ -37,15 +37,26 @@ class NullEvents:
         pass
 
 
+def gpu_device_name(gpu: str) -> str:
+    """``--gpu N`` (README's form) is CUDA device N; anything else is a torch device string
+    (``cuda``, ``cuda:1``, ``mps``)."""
+    return f"cuda:{gpu}" if gpu.isdigit() else gpu
+
+
 def pick_device(config: TrainConfig) -> torch.device:
     """``--cpu`` / ``--gpu DEVICE`` / auto (CUDA when available)."""
     if config.cpu:
         return torch.device("cpu")
     if config.gpu is not None:
-        device = torch.device(config.gpu)
+        device = torch.device(gpu_device_name(config.gpu))
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
                 f"--gpu {config.gpu}: CUDA is not available here; drop --gpu or use --cpu"
+            )
+        count = torch.cuda.device_count() if device.type == "cuda" else 0
+        if device.type == "cuda" and device.index is not None and device.index >= count:
+            raise RuntimeError(
+                f"--gpu {config.gpu}: this machine has {count} CUDA device(s), numbered from 0"
             )
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -90,6 +90,8 @@ def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[RunOut
         if resume is not None and stage < resume["stage"]:
             continue
         state = resume if resume is not None and stage == resume["stage"] else None
+        if state is None:
+            _reset_lr_multiplier(ctx, stage)
         trainer = StageTrainer(ctx, stage, backbone, start_step=global_step + 1, resume=state)
         outcome = trainer.run()
         backbone, global_step = trainer.model.backbone, trainer.global_step
@@ -100,6 +102,20 @@ def train_stages(ctx: RunContext, resume: dict[str, Any] | None) -> tuple[RunOut
         if outcome.stop_run:
             return "stopped", f"stage {stage} threshold reached (action stop)", global_step
     return "completed", "all stages completed", global_step
+
+
+def _reset_lr_multiplier(ctx: RunContext, stage: int) -> None:
+    """An LR set or scaled from the TUI is for the stage it was set in: a new stage starts at
+    its own configured LR, and the log says so when a multiplier is dropped."""
+    multiplier = ctx.control.lr_multiplier
+    if multiplier != 1.0:
+        ctx.log.log.info(
+            "Stage %d starts at its own LR: the LR multiplier %g set during the previous stage "
+            "is reset to 1",
+            stage,
+            multiplier,
+        )
+        ctx.control.restore(lr_multiplier=1.0)
 
 
 def _complete_stage(ctx: RunContext, trainer: StageTrainer, outcome: StageOutcome) -> None:

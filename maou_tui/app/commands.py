@@ -12,27 +12,26 @@ from maou_tui.app.keys import KEY_MAP, key_label
 class MaouCommands(Provider):
     """Offers each binding by its description and each registered theme by name."""
 
-    def _entries(self) -> list[tuple[str, str, str]]:
-        entries = [
-            (f"{text} ({key_label(binding)})", text, binding.action) for binding, text in KEY_MAP
-        ]
+    def _entries(self) -> list[tuple[str, str]]:
+        """``(title, action)``: one line each (a help line repeating the title read as every
+        entry listed twice)."""
+        entries = [(_titled(text, key_label(binding)), binding.action) for binding, text in KEY_MAP]
         for name in sorted(self.app.available_themes):
-            help_text = f"Switch the colour theme to {name}"
-            entries.append((f"Theme: {name}", help_text, f"theme('{name}')"))
+            entries.append((f"Theme: {name}", f"theme('{name}')"))
         return entries
 
     async def discover(self) -> Hits:
-        for title, help_text, action in self._entries():
-            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help_text)
+        for title, action in self._entries():
+            yield DiscoveryHit(title, partial(self.app.run_action, action))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in self._entries():
+        for title, action in self._entries():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(title),
-                    partial(self.app.run_action, action),
-                    help=help_text,
-                )
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action))
+
+
+def _titled(text: str, key: str) -> str:
+    """``Pause or resume training (p)``; a text that already names its key keeps one."""
+    return text if text.endswith(f"({key})") else f"{text} ({key})"

@@ -7,7 +7,7 @@ Each dialog validates its input with Textual validators and dismisses with the p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -38,16 +38,23 @@ class _Dialog(ModalScreen):
 
 
 class SetLrDialog(_Dialog):
-    """Ask for a new LR (0 < v ≤ 1) and show the multiplier it implies."""
+    """Ask for a new LR (0 < v ≤ 1) for the current stage and show the multiplier it implies
+    (the trainer resets the multiplier to 1 when the next stage starts)."""
 
-    def __init__(self, current_lr: float | None, multiplier: float) -> None:
+    def __init__(self, current_lr: float | None, multiplier: float, stage: int | None) -> None:
         super().__init__()
         self.current_lr = current_lr
         self.multiplier = multiplier
+        self.stage = stage
 
     def compose(self) -> ComposeResult:
+        where = f"Stage {self.stage}" if self.stage else "this stage"
         with Vertical(classes="dialog"):
-            yield Label(f"Set LR (now {format_lr(self.current_lr)}, m {self.multiplier:g})")
+            yield Label(
+                f"Set the LR of {where} (now {format_lr(self.current_lr)}, m "
+                f"{self.multiplier:g}). The schedule keeps its shape; the next stage starts "
+                "at its own LR."
+            )
             yield steady_input(
                 placeholder="e.g. 0.0002",
                 validators=[Number(minimum=0, maximum=1)],
@@ -186,3 +193,42 @@ class ConfirmDialog(_Dialog):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+#: What ``QuitWhilePausedDialog`` answers: resume first, quit leaving it paused, or stay.
+QuitChoice = Literal["resume", "keep_paused"]
+
+
+class QuitWhilePausedDialog(_Dialog):
+    """Quitting does not resume a paused trainer: say so and offer to resume first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "choose('resume')", "Resume and quit"),
+        Binding("q", "choose('keep_paused')", "Quit, stay paused"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(
+                f"Training is paused at step {self.step}. Quitting leaves it paused (it holds "
+                "its memory and waits): resume it first?"
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Resume & quit (r)", variant="primary", id="resume")
+                yield Button("Stay paused (q)", id="keep_paused")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#resume", Button).focus()
+
+    def action_choose(self, choice: QuitChoice) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "cancel" else event.button.id)

@@ -7,10 +7,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from maou_tui.app.keys import KEY_MAP, key_label
+from maou_tui.marks import LEGEND
 
 
 class HelpScreen(ModalScreen):
@@ -23,6 +25,7 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Label("[b]maou-tui keys[/b]  (ctrl+p: command palette · Esc closes)")
+            yield Label(f"[b]chart marks[/b]  {escape(LEGEND)}")
             table: DataTable[str] = DataTable(show_cursor=False, zebra_stripes=True)
             table.add_columns("key", "what it does")
             for binding, text in KEY_MAP:

@@ -27,6 +27,10 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("g", "toggle_log_lr", "LR log", id="log_lr", show=False), "LR chart log scale"),
     (Binding("z", "toggle_zoom", "Zoom", id="zoom"), "Zoom: current stage / whole run"),
     (
+        Binding("f", "focus_findings", "Findings", id="findings", show=False),
+        "Findings get the keys: ↑ ↓ PgUp PgDn scroll them",
+    ),
+    (
         Binding("y", "toggle_system", "Sys", id="system"),
         "System panel: CPU and memory per rank, GPU utilisation, memory, temperature, power",
     ),

@@ -118,7 +118,7 @@ class LrFindApp(App):
     ]
     DEFAULT_CSS = """
     LrCurve { height: 1fr; }
-    #status { height: 1; padding: 0 1; background: $panel; }
+    #status { height: auto; padding: 0 1; background: $panel; }  /* wraps at 80 columns */
     #result { height: auto; max-height: 12; padding: 0 1; }
     """
 

@@ -30,7 +30,8 @@ from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
-from maou_tui.app.widgets.status import StatusFacts, current_thresholds, last_value
+from maou_tui.app.widgets.status import StatusFacts, last_value
+from maou_tui.launch import died_before_start
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
@@ -201,7 +202,7 @@ class MaouApp(App):
         if self.session.feed is None:
             return
         self.store.apply_all(self.session.feed.drain(APPLY_SLICE))
-        self.store.skipped_lines = self.session.feed.skipped_lines
+        self.store.note_skipped_lines(self.session.feed.skipped_lines)
         if self.session.feed.pending:  # a long history: yield to the UI, then continue
             self.call_later(self.post_message, EventsPending())
         elif not self.session.history_drawn:
@@ -244,7 +245,6 @@ class MaouApp(App):
         if up_to_date and not self._view_dirty:
             return
         charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
-        self.facts.thresholds = current_thresholds(self.store)
         self.main.redraw(self.view, self.diagnoser.findings, self.facts, charts=charts_due)
         self._status_version = version
         if charts_due:
@@ -290,6 +290,10 @@ class MaouApp(App):
         # The pid ``run`` started first: a resumed run's trainer.pid may be the old trainer's.
         pid = self.trainer_pid or read_pid(run_dir)
         if pid is None:
+            # `attach` of a run whose trainer failed before writing its pid: its reason is
+            # in trainer.out.
+            if self.store.run is None and died_before_start(run_dir):
+                self._report_trainer_gone(None, run_dir)
             return
         if pid_alive(pid):
             self._diagnose_quiet_run()
@@ -305,7 +309,7 @@ class MaouApp(App):
         if self.diagnoser.update():
             self._view_dirty = True  # a new finding: its panel line and chart mark
 
-    def _report_trainer_gone(self, pid: int, run_dir: Path) -> None:
+    def _report_trainer_gone(self, pid: int | None, run_dir: Path) -> None:
         # trainer.out ends with the traceback or error of a trainer we started; the log pane's
         # last line is all there is for a trainer started elsewhere.
         reason = last_output_line(run_dir) or self.main.last_log_line() or "no output"
@@ -313,7 +317,8 @@ class MaouApp(App):
         self.facts.failure = reason
         self._view_dirty = True
         self.notify(
-            f"the trainer (pid {pid}) exited without finishing the run: {reason}",
+            f"the trainer{'' if pid is None else f' (pid {pid})'} exited without finishing "
+            f"the run: {reason}",
             severity="error",
             timeout=15,
         )
@@ -337,6 +342,12 @@ class MaouApp(App):
 
     def action_toggle_system(self) -> None:
         self.main.toggle_system()
+
+    def action_focus_findings(self) -> None:
+        """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""
+        from maou_tui.app.widgets.findings import FindingsPanel
+
+        self.main.query_one(FindingsPanel).focus()
 
     def action_help(self) -> None:
         from maou_tui.app.help import HelpScreen
@@ -365,6 +376,30 @@ class MaouApp(App):
         self._note_control_state()
         self._view_dirty = True
         self.notify(f"showing {self.target.label}", timeout=2)
+
+    # ------------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        """Quit the viewer. Training goes on as it is: a paused trainer stays paused, so the
+        user is asked first whether to resume it."""
+        state = self.link.state
+        paused = self.store.paused or (state is not None and state.paused)
+        if not paused or self.link.unavailable_reason() is not None:
+            self.exit()
+            return
+        from maou_tui.app.dialogs import QuitChoice, QuitWhilePausedDialog
+
+        def answer(choice: QuitChoice | None) -> None:
+            if choice == "resume":
+                self.run_worker(self._resume_then_exit(), group="control", exit_on_error=False)
+            elif choice == "keep_paused":
+                self.exit()
+
+        self.push_screen(QuitWhilePausedDialog(self.store.last_step), answer)
+
+    async def _resume_then_exit(self) -> None:
+        if await self.link.send("resume", "resume"):
+            self.exit()
 
     # ------------------------------------------------------------------ control keys
 
@@ -397,7 +432,8 @@ class MaouApp(App):
                 self._control("set_lr", f"LR → {value:g}", value=value)
 
         multiplier = last_value(self.store, "lr_multiplier") or 1.0
-        self.push_screen(SetLrDialog(last_value(self.store, "lr"), multiplier), apply)
+        dialog = SetLrDialog(last_value(self.store, "lr"), multiplier, self.store.current_stage)
+        self.push_screen(dialog, apply)
 
     def action_set_threshold(self) -> None:
         from maou_tui.app.dialogs import SetThresholdDialog
@@ -412,7 +448,7 @@ class MaouApp(App):
                 self._control("set_threshold", what, **fields)
 
         stage = self.store.current_stage or 1
-        current = self.facts.thresholds.get(stage)
+        current = self.store.thresholds_in_force.get(stage)
         self.push_screen(SetThresholdDialog(stage, current.value if current else None), apply)
 
     def action_stop(self) -> None:

@@ -2,8 +2,10 @@
 
 Columns ``stage,epoch,batch,step,name,value`` (empty where the source does not say; ``run``
 first when PATH is a directory of runs), and ``wall_time`` last when the source gives one
-(TensorBoard event files). Names are the store's series names (see
-``maou_tui/store.py`` and docs/ingest.md). Points are written series by series, in step order.
+(TensorBoard event files). With ``--averaging``, one row per series instead:
+``name,points,averaging,basis,evidence`` (``Series.averaging``). Names are the store's series
+names (see ``maou_tui/store.py`` and docs/ingest.md). Points are written series by series, in
+step order.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ HELP = (
     "as CSV or JSON lines."
 )
 COLUMNS = ("stage", "epoch", "batch", "step", "name", "value")
+AVERAGING_COLUMNS = ("name", "points", "averaging", "basis", "evidence")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     parser.add_argument(
         "--name", action="append", metavar="SERIES", help="only these series (repeatable)"
+    )
+    parser.add_argument(
+        "--averaging",
+        action="store_true",
+        help="instead of the points, one row per series: how its values were averaged "
+        "(batch, running_mean, ema, unknown), on what basis, and the evidence",
     )
 
 
@@ -90,18 +99,32 @@ def _unknown_series(only: set[str] | None, runs: Sequence[tuple[str | None, Any]
     return f"no series named {', '.join(unknown)}; the series are: {', '.join(sorted(known))}"
 
 
+def _averaging_rows(store: RunStore, only: set[str] | None) -> Iterator[tuple[object, ...]]:
+    for name in store.names():
+        if only is None or name in only:
+            series = store.series(name)
+            found = series.averaging
+            yield name, len(series), found.kind, found.basis, found.evidence
+
+
 def _write(
-    out: IO[str], fmt: str, runs: list[tuple[str | None, RunStore]], only: set[str] | None
+    out: IO[str],
+    fmt: str,
+    runs: list[tuple[str | None, RunStore]],
+    only: set[str] | None,
+    averaging: bool = False,
 ) -> int:
     multi = len(runs) > 1 or runs[0][0] is not None
-    with_wall = any(store.wall_times for _run, store in runs)
-    header = (("run",) if multi else ()) + COLUMNS + (("wall_time",) if with_wall else ())
+    with_wall = not averaging and any(store.wall_times for _run, store in runs)
+    columns = AVERAGING_COLUMNS if averaging else COLUMNS
+    header = (("run",) if multi else ()) + columns + (("wall_time",) if with_wall else ())
     count = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(header)
     for run, store in runs:
-        for row in _rows(store, only, with_wall):
+        rows = _averaging_rows(store, only) if averaging else _rows(store, only, with_wall)
+        for row in rows:
             full = ((run,) if multi else ()) + row
             if writer is not None:
                 writer.writerow(["" if v is None else v for v in full])
@@ -147,11 +170,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.output is None:
-            _write(sys.stdout, args.format, runs, only)
+            _write(sys.stdout, args.format, runs, only, args.averaging)
             return 0
         tmp = args.output.with_name(args.output.name + ".part")
         with open(tmp, "w", encoding="utf-8", newline="") as out:
-            count = _write(out, args.format, runs, only)
+            count = _write(out, args.format, runs, only, args.averaging)
         tmp.replace(args.output)
     except BrokenPipeError:  # e.g. piped into head: not an error
         sys.stderr.close()

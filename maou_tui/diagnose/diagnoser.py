@@ -215,11 +215,11 @@ class Diagnoser:
 
     @staticmethod
     def _declared_running_mean(series: Any) -> bool | None:
-        """What the reader says the series' averaging is (``Series.averaging``: ``plain``,
-        ``running_mean`` since the epoch start, or ``ema``); None when it does not say. An EMA
-        is read as it is: a smoothed per-batch value, not inverted."""
-        averaging = getattr(series, "averaging", None)
-        return None if averaging is None else averaging == "running_mean"
+        """Whether the series is a running mean since the epoch start, as its reader declared
+        or inferred (``Series.averaging``); None when that is unknown. An EMA is read as it
+        is: a smoothed per-batch value, not inverted."""
+        kind = series.averaging.kind
+        return None if kind == "unknown" else kind == "running_mean"
 
     def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
         """Re-checked only when a boundary may have become judgeable: a new epoch began, or

@@ -10,6 +10,7 @@ Tailer(path, on_events, poll_interval=0.25)   (watchdog + polling; .start() / .s
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from maou_tui.ingest.source import (
@@ -72,6 +73,8 @@ def _single_source(path: Path) -> Source:
             f"{path}: no such file or directory; pass a log, events.jsonl, TensorBoard event "
             "file or run dir"
         )
+    if stat.S_ISCHR(path.stat().st_mode) or stat.S_ISBLK(path.stat().st_mode):
+        raise IngestError(f"no training log found in {path}: it is a device, not a log file")
     source = open_source(path)
     if isinstance(source, RunsDirectory):
         runs = source.runs()
@@ -103,6 +106,8 @@ def load_store(path: Path, events: Path | None = None) -> RunStore:
         _read_to_end(source, store)
     finally:
         source.close()
+    if store.version == 0:
+        raise IngestError(f"no training log found in {source.path}: {_why_empty(source)}")
     return store
 
 
@@ -119,6 +124,19 @@ def _pair(log: Path, events: Path) -> Source:
     return LogWithEventsSource(log, events)  # type: ignore[return-value]
 
 
+def _why_empty(source: Source) -> str:
+    if not isinstance(source, FileSource):
+        return "no scalar of a training run in its event files"
+    if source.bytes_read == 0:
+        return "the file is empty"
+    if source.format == "events":
+        return f"none of its {source.skipped_lines} lines is an event of the events.jsonl format"
+    return (
+        f"none of its {source.bytes_read} bytes reads as training output (maou, this project's "
+        "train.log, HF Trainer, Lightning, Keras, nanoGPT or step=.. loss=.. lines)"
+    )
+
+
 def _read_to_end(source: Source, store: RunStore) -> None:
     while True:
         before = source.bytes_read
@@ -126,7 +144,7 @@ def _read_to_end(source: Source, store: RunStore) -> None:
         if source.bytes_read == before:
             break
     store.apply_all(source.finish(columns=True))
-    store.skipped_lines = source.skipped_lines + source.cut_lines
+    store.note_skipped_lines(source.skipped_lines + source.cut_lines)
 
 
 def read_tail(path: Path, max_bytes: int = 4 << 20) -> tuple[RunStore, int]:

@@ -7,7 +7,7 @@ of adjacent batch lines are found with C-level list scans, a ``findall`` per run
 (``BATCH_FIELDS``), and the columns are converted with ``map``/list comprehensions and appended
 to the parser's ``StepBatch`` in one go. Everything between runs goes through ``feed_lines``.
 
-The result is exactly that of reading every line with ``MaouLogParser.feed_lines``
+The result is exactly that of reading every line with ``LineSink.feed_lines``
 (``tests/ingest/test_batch_runs.py`` checks it). A run's first line goes through the parser
 (stage, epoch opening, a pending ``EpochEnd``, a multi-line message). The rest is read in bulk
 only where that is provably the same, else line by line: no multi-line message is open; each
@@ -33,12 +33,12 @@ from maou_tui.ingest.maou_patterns import (
 )
 
 if TYPE_CHECKING:
-    from maou_tui.ingest.maou_log import MaouLogParser
+    from maou_tui.ingest.lanes import LineSink
 
 Fields = tuple[bytes, bytes, bytes, bytes]  # batch, loss, metric, "%" ("" = none)
 
 
-def feed_runs(parser: MaouLogParser, block: bytes) -> None:
+def feed_runs(parser: LineSink, block: bytes) -> None:
     """``parser.feed_lines(block)``, with runs of batch lines read in bulk (no ``\\r`` in it)."""
     pos = 0
     for start, end, lines in _runs(block):
@@ -73,7 +73,7 @@ def _index(flags: list[bool], value: bool, start: int, stop: int) -> int:
         return stop
 
 
-def _read_run(parser: MaouLogParser, block: bytes, start: int, end: int, lines: int) -> None:
+def _read_run(parser: LineSink, block: bytes, start: int, end: int, lines: int) -> None:
     """Whole lines ``block[start:end]``, ``lines`` of them, every one a batch line."""
     first_end = block.find(b"\n", start, end) + 1 or end
     parser.feed_lines(block[start:first_end])
@@ -81,16 +81,14 @@ def _read_run(parser: MaouLogParser, block: bytes, start: int, end: int, lines: 
     if rows is None:
         parser.feed_lines(block[first_end:end])
         return
-    clock = parser.clock
-    if clock.length is None:
-        first = FIRST_TOTAL.search(block, first_end, end)
-        if first is not None:
-            clock.length = int(first.group(1))
+    first = FIRST_TOTAL.search(block, first_end, end) if parser.clock.length is None else None
+    if first is not None:
+        parser.clock.learn_length(int(first.group(1)))
     _add_steps(parser, rows)
 
 
 def _bulk_fields(
-    parser: MaouLogParser, block: bytes, start: int, end: int, lines: int
+    parser: LineSink, block: bytes, start: int, end: int, lines: int
 ) -> list[Fields] | None:
     """The fields of the ``lines`` lines ``block[start:end]`` if they may be read in bulk."""
     if parser.in_message() or block.count(b"Batch ", start, end) != lines:
@@ -102,12 +100,12 @@ def _bulk_fields(
     return BATCH_FIELDS.findall(block, start, end)  # one row a line: one "Batch " a line
 
 
-def _add_steps(parser: MaouLogParser, rows: list[Fields]) -> None:
+def _add_steps(parser: LineSink, rows: list[Fields]) -> None:
     """Lines of the open epoch, after its first one went through the parser: what ``step``
     and the clock would do line by line, column by column."""
     clock = parser.clock
     batches = [int(row[0]) for row in rows]
-    clock.max_batch = max(clock.max_batch, max(batches))
+    clock.see_batches(max(batches))
     offset = clock.offset
     assert parser.stage is not None  # the open epoch's first line set it
     parser.steps_of(parser.stage).extend(

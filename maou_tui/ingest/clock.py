@@ -47,6 +47,17 @@ class EpochClock:
         elif length is not None and self.length is None:
             self.length = length
 
+    def learn_length(self, length: int) -> None:
+        """The open epoch's length, as a bar's ``n/total`` or a batch line's ``B/N`` says it;
+        the first such says it."""
+        if self.length is None:
+            self.length = length
+
+    def see_batches(self, largest: int) -> None:
+        """Batches up to ``largest`` of the open epoch were read (in bulk)."""
+        if largest > self.max_batch:
+            self.max_batch = largest
+
     def close(self) -> int:
         """End the open epoch (if any); return the global step at its end."""
         if self.is_open:

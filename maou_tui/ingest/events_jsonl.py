@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from maou_tui.protocol import KnownEvent, ProtocolError, UnknownEvent, decode_event
+from maou_tui.store import StoreItem
 
 # Rust-side JSON parsing and validation in one call; decode_event (json.loads, then validation)
 # is the fallback for the lines it rejects, to tell an unknown event type from a broken line.
@@ -19,26 +20,26 @@ class EventsParser:
     def __init__(self) -> None:
         self.skipped_lines = 0
 
-    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel]:
+    def feed(self, block: bytes, *, columns: bool = False) -> list[StoreItem]:
         """Complete lines in, events out (``columns`` is for the log parser's interface:
         events.jsonl steps are objects already)."""
-        events: list[BaseModel] = []
+        events: list[StoreItem] = []
         for line in block.replace(b"\r", b"\n").split(b"\n"):
             if not line.strip():
                 continue
             try:
                 events.append(_FAST.validate_json(line))
                 continue
-            except ValidationError:
+            except (ValidationError, RecursionError):
                 pass
             try:
                 event = decode_event(line)
-            except ProtocolError:
+            except (ProtocolError, RecursionError):  # RecursionError: JSON nested too deep
                 self.skipped_lines += 1
                 continue
             if not isinstance(event, UnknownEvent):
                 events.append(event)
         return events
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel]:
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
         return []

@@ -25,10 +25,12 @@ _LONG_LINE = re.compile(rb"[^\r\n]{%d}[^\r\n]*" % MAX_LINE_BYTES)
 
 
 def clean(block: bytes) -> bytes:
-    """Remove ANSI escapes from a block of complete lines. (CRLF needs no pass of its own: the
-    ``\\r`` before a ``\\n`` just ends an empty segment, which readers skip.)"""
+    """Remove ANSI escapes and backspaces from a block of complete lines. (CRLF needs no pass
+    of its own: the ``\\r`` before a ``\\n`` just ends an empty segment, which readers skip.)"""
     if b"\x1b" in block:
         block = _ANSI.sub(b"", block)
+    if b"\x08" in block:  # Keras redraws its bar with backspaces before each \r
+        block = block.replace(b"\x08", b"")
     return block
 
 

@@ -15,7 +15,7 @@ the lines of its epoch (loss, validation, METRICS, LR) and is emitted when somet
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ from maou_tui.ingest.batch_runs import feed_runs
 from maou_tui.ingest.clock import EpochClock
 from maou_tui.ingest.lines import decode, split_lines
 from maou_tui.ingest.maou_patterns import (
+    ACHIEVED,
     BANNER,
     BATCH,
     BATCH_LINE,
@@ -32,10 +33,15 @@ from maou_tui.ingest.maou_patterns import (
     COSINE,
     EPOCH3,
     EPOCH_SUMMARY,
+    EXCEPTION,
     LOSS3,
+    MESSAGE_START,
     METRIC_ITEM,
+    METRIC_LINE,
     MODEL,
     NON_FINITE,
+    RUN_FINISHED,
+    RUN_SUMMARY,
     SAVED,
     SQRT,
     STAGE_BY_LABEL,
@@ -50,6 +56,7 @@ from maou_tui.ingest.maou_patterns import (
     as_value,
     split_prefix,
 )
+from maou_tui.ingest.other_trainers import OtherTrainerLines
 from maou_tui.ingest.phases import scheduler_phases
 from maou_tui.ingest.progress import BarTracker
 from maou_tui.ingest.trusted import trusted_steps
@@ -63,7 +70,7 @@ from maou_tui.protocol import (
     TrainerWarning,
 )
 from maou_tui.stages import STAGE_METRICS, STAGE_NAMES
-from maou_tui.store import StepBatch
+from maou_tui.store import NamedPoints, StepBatch, StoreItem
 
 Text = str | bytes  # a regex group: from a decoded line, or from the bytes fast lane
 
@@ -81,12 +88,14 @@ class MaouLogParser:
         self._completed_stages: set[int] = set()
         self._pending_end: dict[str, Any] | None = None  # EpochEnd being collected
         self._block: str | None = None  # "metrics" | "config": unprefixed continuation lines
-        self._out: list[BaseModel | StepBatch] = []  # steps collected as columns
+        self._out: list[StoreItem] = []  # steps collected as columns
+        self._failure = ""  # the reason of a failure, as far as the log said it yet
+        self.other = OtherTrainerLines(self)
         self.skipped_lines = 0  # stays 0: a line that is not understood is not data, not damage
 
     # ------------------------------------------------------------ feeding
 
-    def feed(self, block: bytes, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+    def feed(self, block: bytes, *, columns: bool = False) -> list[StoreItem]:
         """Complete lines (``LineBuffer`` output) in; the events they complete out. With
         ``columns``, runs of steps come as ``StepBatch`` (for ``RunStore.apply_all``)."""
         if b"Batch " in block and b"\r" not in block:  # the guide's batch lines in bulk
@@ -119,17 +128,17 @@ class MaouLogParser:
         self._batch_step(epoch, batch, total, loss, text_label, metric, pct)
         return True
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch]:
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
         """End of input: emit what is still being collected."""
         self._flush_epoch_end()
         self._emit_stage_started()
         return self._take(columns)
 
-    def _take(self, columns: bool) -> list[BaseModel | StepBatch]:
+    def _take(self, columns: bool) -> list[StoreItem]:
         out, self._out = self._out, []
         if columns:
             return out
-        events: list[BaseModel | StepBatch] = []
+        events: list[StoreItem] = []
         for item in out:
             if isinstance(item, StepBatch):
                 events += trusted_steps(item)
@@ -145,24 +154,31 @@ class MaouLogParser:
         elif self._block is not None and self._in_block(msg):
             self._continuation(msg)
             return
-        msg = msg.strip()
-        handler = _HANDLERS.get(msg[:5])
-        if handler is not None:
-            handler(self, msg, level)
-        elif "%|" in msg:
-            self.bars.try_bar(msg.encode(), self)
+        found = MESSAGE_START.search(msg)
+        if found is None:
+            if not ("%|" in msg and self.bars.try_bar(msg.encode(), self)):
+                self.other.line(msg)
+            return
+        if found.start():
+            self._block = None  # a message after some prefix: a new message
+        msg = msg[found.start() :].rstrip()
+        _HANDLERS[msg[:5]](self, msg, level)
 
     def in_message(self) -> bool:
         """Is a multi-line message open (bare lines may be its continuation)?"""
         return self._block is not None
 
     def _in_block(self, msg: str) -> bool:
-        """Is an unprefixed line part of a multi-line message (METRICS, Training Configuration)?"""
+        """Is an unprefixed line part of a multi-line message (METRICS, Training Configuration,
+        an error's traceback)? A prefix other than maou's repeats on continuation lines, so
+        they are known by their content, not by a leading blank."""
         if self._block == "config":
-            if msg.startswith("="):
+            if msg.rstrip().endswith("====="):
                 self._block = None
             return True
-        if msg[:1] in " \t":
+        if self._block == "error":
+            return MESSAGE_START.search(msg) is None
+        if msg[:1] in " \t" or METRIC_LINE.search(msg):
             return True
         self._block = None
         return False
@@ -275,6 +291,15 @@ class MaouLogParser:
             self.emit_prerequisites()
         self.steps_of(stage).add(self.clock.step_of(batch), epoch, batch, loss, metric_cum)
 
+    def point(self, name: str, value: float, step: int, epoch: int = -1, batch: int = -1) -> None:
+        """A value of a series the log names itself (another trainer's key, a Validation bar)."""
+        self.emit_prerequisites()
+        points = self._out[-1] if self._out else None
+        if type(points) is not NamedPoints:
+            points = NamedPoints()
+            self._out.append(points)
+        points.add(name, step, value, self.stage or -1, epoch, batch)
+
     def steps_of(self, stage: int) -> StepBatch:
         """The StepBatch that the next step of ``stage`` goes to (the last item out, or new)."""
         steps = self._out[-1] if self._out else None
@@ -355,13 +380,23 @@ class MaouLogParser:
         if m:
             epoch, train_loss, val_loss, _label, metric, pct = m.groups()
             stage = self.stage_for(None, _label)
-            self._epoch_end(
+            pending = self._epoch_end(
                 stage,
                 int(epoch),
-                train_loss=float(train_loss),
                 val_loss=float(val_loss) if val_loss is not None else None,
                 val_metric=as_value(metric, pct) if metric is not None else None,
             )
+            said = pending.get("train_loss")
+            if said is None:
+                pending["train_loss"] = float(train_loss)
+            elif said != float(train_loss):  # the epoch line said another: keep both
+                pending.setdefault("metrics", {})["train_loss_at_validation"] = float(train_loss)
+            return
+        later = MESSAGE_START.search(msg, 1)
+        if later is not None:  # "Epoch" was part of a prefix: the message starts later
+            self.line(msg[later.start() :])
+        else:
+            self.other.line(msg)  # Keras' ``Epoch 1/3``, or another trainer's epoch line
 
     def _batch_step(
         self,
@@ -393,7 +428,10 @@ class MaouLogParser:
         if m:
             stage = self.stage_for("3" if (self.stage or 0) < 3 else None)
             epoch = max(self.clock.epoch, 1)
-            self._epoch_end(stage, epoch, train_loss=float(m.group(1)), val_loss=float(m.group(2)))
+            train, valid, gap = m.groups()
+            pending = self._epoch_end(stage, epoch, train_loss=float(train), val_loss=float(valid))
+            if gap is not None:
+                pending.setdefault("metrics", {})["gap"] = float(gap)
 
     def _on_metrics(self, msg: str, level: str) -> None:
         self._block = "metrics"
@@ -405,6 +443,9 @@ class MaouLogParser:
             self._block = "config"
 
     def _continuation(self, msg: str) -> None:
+        if self._block == "error":
+            self._error_detail(msg)
+            return
         if self._block == "metrics" or msg.lstrip().startswith(("policy_", "value_")):
             items = {name: float(value) for name, value in METRIC_ITEM.findall(msg)}
             if items:
@@ -414,7 +455,10 @@ class MaouLogParser:
             return
         m = CONFIG_BATCH.search(msg)
         if m:
-            self.set_stage_info(batch_size=int(m.group(1)), max_epochs=int(m.group(2)))
+            physical, effective, epochs = m.groups()
+            self.set_stage_info(batch_size=int(effective or physical))
+            if epochs:
+                self.set_stage_info(max_epochs=int(epochs))
         m = CONFIG_LR.search(msg)
         if m:
             self.set_stage_info(base_lr=float(m.group(2)), effective_lr=float(m.group(2)))
@@ -485,9 +529,40 @@ class MaouLogParser:
 
     def _on_error(self, msg: str, level: str) -> None:
         if msg.startswith("Error occurred"):
-            self.emit(
-                RunFinished(status="failed", reason=msg, step=self.clock.offset), stage_data=False
-            )
+            self._failure = msg
+            self.finish_run("failed", msg)
+            self._block = "error"  # the traceback and maou's explanation follow, unprefixed
+
+    def _error_detail(self, msg: str) -> None:
+        """A line of the traceback after ``Error occurred``: the exception line and maou's
+        ``achieved: x% / required: y%`` under it make the failure's reason."""
+        text = msg.strip()
+        m = EXCEPTION.match(text)
+        if m:
+            self._failure = m.group(2)
+        elif ACHIEVED.match(text):
+            self._failure = f"{self._failure} {text}"
+        else:
+            return
+        self.finish_run("failed", self._failure)
+
+    def _on_summary(self, msg: str, level: str) -> None:
+        """maou's JSON summary on stdout: printed only after a run that completed."""
+        if RUN_SUMMARY.match(msg):
+            self.finish_run("completed", "")
+
+    def finish_run(self, status: Literal["completed", "failed"], reason: str) -> None:
+        """The run's outcome (said again, the later and fuller one wins in the store)."""
+        self.emit_prerequisites()
+        finished = RunFinished(status=status, reason=reason, step=self.clock.offset)
+        self.emit(finished, stage_data=False)
+
+    def _on_run_finished(self, msg: str, level: str) -> None:
+        """Our trainer's last line (``Run finished: completed (all stages completed)``)."""
+        m = RUN_FINISHED.match(msg)
+        if m is not None:
+            fields = {"status": m.group(1), "reason": m.group(2) or "", "step": self.clock.offset}
+            self.emit(RunFinished.model_validate(fields), stage_data=False)
 
 
 # Dispatch on a message's first five characters: one dict lookup instead of trying every regex.
@@ -509,4 +584,7 @@ _HANDLERS = {
     "Saved": MaouLogParser._on_saved,
     "Early": MaouLogParser._on_early_stop,
     "Error": MaouLogParser._on_error,
+    '{"sta': MaouLogParser._on_summary,
+    '{"Dat': MaouLogParser._on_summary,
+    "Run f": MaouLogParser._on_run_finished,
 }

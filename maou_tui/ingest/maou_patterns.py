@@ -50,11 +50,24 @@ COSINE = re.compile(r"Using CosineAnnealingLR scheduler \(T_max=(\d+)\)")
 MODEL = re.compile(r"Model: ([\w-]+)")  # maou-train's own line naming the architecture
 STREAMING = re.compile(r"Streaming Training: (\d+) batches")
 EPOCH3 = re.compile(r"EPOCH (\d+):")
-LOSS3 = re.compile(r"LOSS train " + NUM + " valid " + NUM)
+LOSS3 = re.compile(r"LOSS train " + NUM + " valid " + NUM + r"(?: gap " + NUM + ")?")
+METRIC_LINE = re.compile(r"(?:policy|value)_\w+\s*=")  # a METRICS line, whatever its prefix
 METRIC_ITEM = re.compile(r"((?:policy|value)_\w+)\s*[:=]?\s*" + NUM)
 NON_FINITE = re.compile(r"Non-finite loss detected \(epoch=(\d+), batch=(\d+)\)")
 SAVED = re.compile(r"Saved (.+?) (head|backbone): (.+)")
-CONFIG_BATCH = re.compile(r"Batch: (\d+), Epoch: (\d+)")
+# ``Batch: 256, Epoch: 10`` (older maou and our trainer), ``Batch: 128 × 1 = 128 (effective),
+# Epoch: 3`` and ``Batch: 128 × adaptive(1-4) (effective: 128-512), Epoch: 3`` (maou b40d0910):
+# groups physical batch, effective batch (fixed accumulation only), epochs.
+CONFIG_BATCH = re.compile(
+    r"Batch: (\d+)(?: \S+ (?:\d+ = (\d+) \(effective\)|adaptive\([^)]*\) \(effective: [^)]*\)))?"
+    r"(?:, Epoch: (\d+))?"
+)
+CONFIG_SCHEDULER = re.compile(r"Scheduler: (\w+)")
+# The end of a run: maou's JSON summary on stdout after the last export (success); a failure's
+# exception line after the traceback, and the ``achieved: ..`` line maou adds under it.
+RUN_SUMMARY = re.compile(r'\{"stage": "?\w+"?, "stages_completed"|\{"Data Samples": ')
+EXCEPTION = re.compile(r"((?:\w+\.)*\w*(?:Error|Exception|Interrupt)): (.+)")
+ACHIEVED = re.compile(r"achieved: " + NUM + "% / required: " + NUM + "%")
 
 # The LR guide's batch line, logger prefix included, as raw bytes: the fast lane of a log whose
 # every line is a data point (no decode, no prefix split, one match). Groups: level, then those
@@ -76,7 +89,21 @@ BATCH_FIELDS = re.compile(
 FIRST_TOTAL = re.compile(rb"Batch [0-9]+/([0-9]+):")  # the N of the first such "Batch B/N"
 # BATCH_LINE treats every digit alike, so a line matches whole iff it does with its digits as 0s.
 DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: maou-train's last line: ``Run finished: completed (all stages completed)``.
+RUN_FINISHED = re.compile(r"Run finished: (completed|stopped|failed)(?: \((.*)\))?$")
 CONFIG_LR = re.compile(r"Optimizer: (\w+) \(lr=" + NUM)
+
+
+# Where a message of the forms above starts in a line, whatever comes before it (a timestamp,
+# level, logger, file:line, rank tag): the line's prefix is not parsed, so one nobody has seen
+# works too. Literal words only, so the search is one pass of re's literal-prefix scan.
+MESSAGE_START = re.compile(
+    r"STAGE \d: |Starting |Stage \w+ (?:Epoch|\w+ threshold|completed)|Epoch \d|Batch \d"
+    r"|EPOCH \d+:|LOSS train |METRICS|=== Training Configuration|LR sqrt scaling"
+    r"|Using (?:Warmup|CosineAnnealing|constant)|Streaming Training|Model: |Non-finite loss"
+    r"|Saved \w+ (?:head|backbone)|Early stopping|Error occurred|Run finished: "
+    r"|\{\"stage\": |\{\"Data Samples\""
+)
 
 
 def as_value(number: str | bytes, percent: str | bytes = "") -> float:

@@ -19,9 +19,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from maou_tui.ingest.source import FileSource
-from maou_tui.ingest.tensorboard import MAOU_STAGE, Item, TensorBoardSource
+from maou_tui.ingest.tensorboard import MAOU_STAGE, TensorBoardSource
 from maou_tui.protocol import EpochEnd, StageStarted, Step
-from maou_tui.store import ScalarColumns, StepBatch
+from maou_tui.store import ScalarColumns, StepBatch, StoreItem
 
 
 class LogWithEventsSource:
@@ -56,11 +56,11 @@ class LogWithEventsSource:
 
     def read_new(
         self, max_bytes: int | None = None, *, columns: bool = False
-    ) -> list[BaseModel | StepBatch | Item]:
+    ) -> list[BaseModel | StepBatch | StoreItem]:
         logged = self._see_log(self.log.read_new(max_bytes, columns=columns))
         return logged + self._filter(self.events.read_new(max_bytes, columns=columns))
 
-    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch | Item]:
+    def finish(self, *, columns: bool = False) -> list[BaseModel | StepBatch | StoreItem]:
         logged = self._see_log(self.log.finish(columns=columns))
         items = self._filter(self.events.finish(columns=columns))
         held, self._held = self._held, []
@@ -81,8 +81,8 @@ class LogWithEventsSource:
                 self._log_loss = True
         return items
 
-    def _filter(self, items: list[Item]) -> list[Item]:
-        kept: list[Item] = self._release()
+    def _filter(self, items: list[StoreItem]) -> list[StoreItem]:
+        kept: list[StoreItem] = self._release()
         for item in items:
             if type(item) is EpochEnd:
                 if item.epoch in self._log_epochs:
@@ -97,7 +97,7 @@ class LogWithEventsSource:
             kept.append(item)
         return kept
 
-    def _release(self) -> list[Item]:
+    def _release(self) -> list[StoreItem]:
         """Held epoch rows the log has passed without ending them."""
         passed = max(self._log_epochs, default=0)
         out = [e for e in self._held if e.epoch < passed and e.epoch not in self._log_epochs]

@@ -1,10 +1,13 @@
-"""A stage's learning-rate phases (warmup, decay, constant) from what its setup lines said."""
+"""Learning-rate phases (warmup, decay, constant): from what a stage's setup lines said, or
+from the LR values a log printed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from maou_tui.protocol import Phase
+import numpy as np
+
+from maou_tui.protocol import Phase, PhaseName
 
 
 def scheduler_phases(draft: dict[str, Any]) -> list[Phase]:
@@ -27,3 +30,27 @@ def scheduler_phases(draft: dict[str, Any]) -> list[Phase]:
         Phase(stage=stage, phase="decay", start_step=start + warmup, end_step=start + total)
     )
     return phases
+
+
+def phases_from_lr(steps: np.ndarray, values: np.ndarray) -> list[Phase]:
+    """LR phases as the logged LR values show them, for a log that names no scheduler: runs of
+    rising LR are warmup, falling decay, flat constant (a flat stretch inside a decay, such as
+    a step schedule's plateau, stays part of it). Phases end at the last logged step."""
+    keep = np.isfinite(values)
+    steps, values = steps[keep], values[keep]
+    if steps.size < 3:
+        return []
+    trend = np.sign(np.diff(values))
+    phases: list[Phase] = []
+    start, kind = int(steps[0]), _phase_of(trend[0])
+    for i, direction in enumerate(trend[1:], start=1):
+        nxt = _phase_of(direction)
+        if nxt != kind and not (kind == "decay" and nxt == "constant"):
+            phases.append(Phase(stage=1, phase=kind, start_step=start, end_step=int(steps[i])))
+            start, kind = int(steps[i]), nxt
+    phases.append(Phase(stage=1, phase=kind, start_step=start, end_step=int(steps[-1])))
+    return phases
+
+
+def _phase_of(direction: float) -> PhaseName:
+    return "warmup" if direction > 0 else "decay" if direction < 0 else "constant"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from maou_tui.ingest.lines import decode
 
 if TYPE_CHECKING:
-    from maou_tui.ingest.maou_log import MaouLogParser
+    from maou_tui.ingest.lanes import LineSink
 
 _BAR = re.compile(rb"(Training|Validation)[^|\r\n]*\|[^|\r\n]*\|\s*(\d+)/(\d+)\s*\[([^\]\r\n]*)\]")
 _POSTFIX_ITEM = re.compile(rb"(\w+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?|nan|inf|-inf)(%?)")
@@ -49,6 +49,7 @@ class BarTracker:
         self.last_n: int | None = None
         self.last_postfix = b""
         self.repeat_suffix = _NO_REPEAT
+        self._val_postfix = _NO_REPEAT  # the last Validation postfix read, as a segment ends
         self._run_bytes = _RUN_SLACK  # first window of _skip_repeats: the last run's length
 
     def reset(self) -> None:
@@ -57,7 +58,7 @@ class BarTracker:
         self.last_postfix = b""
         self.repeat_suffix = _NO_REPEAT
 
-    def scan(self, line: bytes, parser: MaouLogParser) -> None:
+    def scan(self, line: bytes, parser: LineSink) -> None:
         """A line holding ``\\r`` segments: bars, and possibly log messages glued to them. The
         same as handling each ``line.split(b"\\r")`` piece, minus the repeats."""
         pos, size = 0, len(line)
@@ -71,11 +72,29 @@ class BarTracker:
             if not segment or segment.endswith(self.repeat_suffix):
                 continue
             if segment.startswith(b"Validation") and segment.endswith(b"]"):
+                if b"loss=" in segment and not segment.endswith(self._val_postfix):
+                    self._validation(segment, parser)
                 continue
             if not (self._next_point(segment, parser) or self.try_bar(segment, parser)):
                 parser.line(decode(segment))
 
-    def _next_point(self, segment: bytes, parser: MaouLogParser) -> bool:
+    def _validation(self, segment: bytes, parser: LineSink) -> None:
+        """A Validation bar whose postfix holds ``loss=``: ``val_loss_bar`` at the training
+        epoch's end, batch = the validation batch. All of an epoch's renders share that step,
+        so the last one drawn holds (what the bar shows when validation ends)."""
+        m = _BAR.search(segment)
+        if m is None:
+            return
+        postfix = m.group(4).split(b", ", 2)[-1]
+        loss = _parse_postfix(postfix)
+        if loss is None or loss.loss is None:
+            return
+        self._val_postfix = b", " + postfix + b"]"
+        clock = parser.clock
+        end = clock.offset + max(clock.length or 0, clock.max_batch)
+        parser.point("val_loss_bar", loss.loss, end, clock.epoch, int(m.group(2)))
+
+    def _next_point(self, segment: bytes, parser: LineSink) -> bool:
         """The common case in few steps: maou's bar with a new postfix, later in the open epoch
         of a known stage. The same as ``try_bar``; False leaves the segment to it."""
         head, _fill, tail = segment.split(b"|", 2) if segment.count(b"|") >= 2 else (b"", b"", b"")
@@ -88,7 +107,7 @@ class BarTracker:
         if n < last_n or n == 0 or postfix == self.last_postfix or not clock.is_open:
             return False
         self.last_n, self.last_postfix = n, postfix
-        self.repeat_suffix = b", " + postfix + b"]"
+        self.repeat_suffix = _repeat_suffix(postfix)
         cum = float(metric) / 100 if percent else float(metric)
         parser.step(parser.stage, clock.epoch, n, float(loss), metric_cum=cum)
         return True
@@ -119,7 +138,7 @@ class BarTracker:
         self._run_bytes = pos - start + _RUN_SLACK
         return pos
 
-    def try_bar(self, segment: bytes, parser: MaouLogParser) -> bool:
+    def try_bar(self, segment: bytes, parser: LineSink) -> bool:
         """Handle ``segment`` if it is a bar; False if it is something else."""
         fast = _MAOU_BAR.fullmatch(segment)
         if fast is not None:  # maou's own bar: everything in one match (once per data point)
@@ -145,7 +164,7 @@ class BarTracker:
         n: int,
         total: int,
         postfix: bytes,
-        parser: MaouLogParser,
+        parser: LineSink,
         parsed: _PostfixPoint | None = None,
     ) -> None:
         """Batch ``n`` of ``total``; a step where the postfix changed (``parsed``: its values
@@ -153,20 +172,30 @@ class BarTracker:
         new_epoch = not parser.clock.is_open or (self.last_n is not None and n < self.last_n)
         if new_epoch:
             self.reset()
-        fresh = bool(postfix) and postfix != self.last_postfix and n > 0
+        # A NaN never changes again (a running mean of a NaN): each later render keeps its batch.
+        again = b"nan" in postfix and n != self.last_n
+        fresh = bool(postfix) and (postfix != self.last_postfix or again)
         point = (parsed or _parse_postfix(postfix)) if fresh else None
+        # maou sets the postfix after batch 1, and tqdm may draw it first on the ``0/N`` render
+        # (skipping ``1/N``): those values are batch 1's.
+        n = max(n, 1) if point is not None else n
         if parser.stage is None and point is None:
             return  # nothing tells the stage yet: wait for a postfix or a stage line
         stage = parser.stage_for(None, point.label if point else None)
         if new_epoch:
             parser.clock.open(None, total)
-        elif parser.clock.length is None:
-            parser.clock.length = total
+        else:
+            parser.clock.learn_length(total)
         self.last_n = n
         if point is not None:
             self.last_postfix = postfix
-            self.repeat_suffix = b", " + postfix + b"]"
+            self.repeat_suffix = _repeat_suffix(postfix)
             parser.step(stage, parser.clock.epoch, n, point.loss, metric_cum=point.metric_cum)
+
+
+def _repeat_suffix(postfix: bytes) -> bytes:
+    """How segments that repeat ``postfix`` end (skipped unread); none after a NaN."""
+    return _NO_REPEAT if b"nan" in postfix else b", " + postfix + b"]"
 
 
 class _PostfixPoint(NamedTuple):

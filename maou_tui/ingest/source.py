@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
 
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
+from maou_tui.ingest.metrics_csv import MetricsCsvParser
 from maou_tui.ingest.reader import FileFollower
 from maou_tui.ingest.tb_paths import (
     holds_event_files,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
 
-LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err")
+LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err", ".csv")
 
 
 class Parser(Protocol):
@@ -44,10 +45,12 @@ class Parser(Protocol):
 
 
 def detect_format(path: Path, first_block: bytes) -> str:
-    """``"events"`` for events.jsonl (by name or a first line that is a JSON object), else
-    ``"maou"``."""
+    """``"events"`` for events.jsonl (by name or a first line that is a JSON object),
+    ``"csv"`` for a metrics CSV (Lightning, Keras), else ``"maou"`` (any text log)."""
     if path.name.endswith(".jsonl"):
         return "events"
+    if path.name.endswith(".csv"):
+        return "csv"
     first = next((line for line in first_block.splitlines() if line.strip()), b"")
     return "events" if first.lstrip().startswith(b"{") else "maou"
 
@@ -107,10 +110,16 @@ class FileSource:
                 continue
             if self.parser is None:
                 self.format = detect_format(self.path, block[:4096])
-                parser: Parser = EventsParser() if self.format == "events" else MaouLogParser()
-                self.parser = parser
+                self.parser = _PARSERS[self.format]()
             events += self.parser.feed(block, columns=columns)
         return events
+
+
+_PARSERS: dict[str, type[Parser]] = {
+    "events": EventsParser,
+    "csv": MetricsCsvParser,
+    "maou": MaouLogParser,
+}
 
 
 def run_file(run_dir: Path) -> Path | None:

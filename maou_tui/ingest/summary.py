@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from maou_tui.store import RunStore
+from maou_tui.averaging import MIN_POINTS, Averaging
+from maou_tui.ingest.phases import phases_from_lr
+from maou_tui.marks import control_label
+from maou_tui.protocol import ControlApplied
+from maou_tui.store import PhaseSpan, RunStore
 
 _STAGE_FIELDS = (
     "name",
@@ -95,18 +99,35 @@ def _phase_lr(
     return float(lr.values[inside[0]]), float(lr.values[inside[-1]])
 
 
+def _control_text(event: ControlApplied) -> str:
+    labels = control_label(event)
+    return "" if labels is None else labels[0]
+
+
+def _phase_spans(store: RunStore) -> list[PhaseSpan]:
+    """The phases as they ran; for a log that names no scheduler, as its logged LR shows them."""
+    if store.phases:
+        return store.phase_spans()
+    lr = store.series("lr")
+    inferred = phases_from_lr(lr.steps, lr.values)
+    return [
+        PhaseSpan(p.stage, p.phase, p.start_step, p.end_step - 1, p.end_step - 1) for p in inferred
+    ]
+
+
 def summarize(store: RunStore) -> dict[str, Any]:
     """Everything a person asks first about a run, as plain JSON-ready data."""
     stage_numbers = sorted(set(store.stages) | {e.stage for e in store.epoch_ends})
     phases = []
-    for phase in store.phases:
-        first, last = _phase_lr(store, phase.stage, phase.start_step, phase.end_step)
+    for span in _phase_spans(store):
+        first, last = _phase_lr(store, span.stage, span.first, span.last + 1)
         phases.append(
             {
-                "stage": phase.stage,
-                "phase": phase.phase,
-                "start_step": phase.start_step,
-                "end_step": phase.end_step,
+                "stage": span.stage,
+                "phase": span.phase,
+                "start_step": span.first,
+                "end_step": span.last + 1,
+                "planned_end_step": span.planned_last + 1,
                 "lr_first": first,
                 "lr_last": last,
             }
@@ -128,15 +149,36 @@ def summarize(store: RunStore) -> dict[str, Any]:
         "phases": phases,
         "warnings": warnings,
         "controls": [
-            {"command": c.command, "step": c.applied_at_step, "after": c.after.changed()}
+            {
+                "command": c.command,
+                "step": c.applied_at_step,
+                "after": c.after.changed(),
+                "label": _control_text(c),
+            }
             for c in store.controls
         ],
         "finished": None
         if store.finished is None
         else {"status": store.finished.status, "reason": store.finished.reason},
         "series": {name: len(store.series(name)) for name in store.names()},
+        "averaging": _averaging(store),
         "skipped_lines": store.skipped_lines,
     }
+
+
+def _averaging(store: RunStore) -> dict[str, dict[str, str]]:
+    """How each series with enough points was averaged, and why that was decided."""
+    found = {}
+    for name in store.names():
+        series = store.series(name)
+        if len(series) >= MIN_POINTS:
+            averaging = series.averaging
+            found[name] = {
+                "kind": averaging.kind,
+                "basis": averaging.basis,
+                "evidence": averaging.evidence,
+            }
+    return found
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -192,7 +234,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"stage {_fmt(current['stage'])} epoch {_fmt(current['epoch'])}"
     ]
     if summary["finished"] is not None:
-        lines.append(f"finished: {summary['finished']['status']} {summary['finished']['reason']}")
+        status, reason = summary["finished"]["status"], summary["finished"]["reason"]
+        said = not reason or status in reason
+        lines.append(f"finished: {reason or status}" if said else f"finished: {status}: {reason}")
     for stage in summary["stages"]:
         lines += _stage_lines(stage)
     if summary["phases"]:
@@ -201,14 +245,21 @@ def format_summary(summary: dict[str, Any]) -> str:
             lr = ""
             if p["lr_first"] is not None:
                 lr = f", lr {_fmt(p['lr_first'])} -> {_fmt(p['lr_last'])}"
+            last, planned = p["end_step"] - 1, p["planned_end_step"] - 1
+            cut = f" (stage ended; planned to {planned})" if last < planned else ""
             lines.append(
-                f"  stage {p['stage']} {p['phase']:<8} steps {p['start_step']}-{p['end_step']}{lr}"
+                f"  stage {p['stage']} {p['phase']:<8} steps {p['start_step']}-{last}{cut}{lr}"
             )
     for control in summary["controls"]:
-        lines.append(f"control: {control['command']} at step {control['step']} {control['after']}")
+        what = f": {control['label']}" if control["label"] else ""
+        lines.append(f"control: {control['command']} at step {control['step']}{what}")
     if summary["warnings"]:
         counts = ", ".join(f"{kind} x{n}" for kind, n in summary["warnings"].items())
         lines.append(f"warnings: {counts}")
+    if summary["averaging"]:
+        lines.append("How the printed values were averaged:")
+        for name, found in summary["averaging"].items():
+            lines.append(f"  {name}: {Averaging(**found).describe()}")
     if summary["skipped_lines"]:
         lines.append(f"skipped {summary['skipped_lines']} unreadable lines")
     return "\n".join(lines)

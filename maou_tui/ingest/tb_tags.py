@@ -27,11 +27,12 @@ MAOU_EPOCH_TAGS = {
     "Win Rate Metrics/Policy Top-1 Win Rate": "policy_top1_win_rate",
     "Win Rate Metrics/Policy Expected Win Rate": "policy_expected_win_rate",
     "Win Rate Metrics/Policy MoveLabel CE": "policy_move_label_ce",
+    "Train-Validation Gap": "gap",  # the log's ``LOSS ... gap {gap:+.4f}``
 }
-#: maou tags left out: the gap is val_loss - train_loss (both kept; its log has no gap series)
-#: and ``hparam/*`` repeats the last epoch's values at step 0 for the HParams dashboard.
+#: maou tags left out: ``hparam/*`` repeats the last epoch's values at step 0 for the HParams
+#: dashboard.
 MAOU_GAP = "Train-Validation Gap"
-MAOU_DROPPED = (MAOU_GAP, "hparam/")
+MAOU_DROPPED = ("hparam/",)
 #: The trigger of an epoch's row: maou writes it last of an epoch's main-file scalars.
 MAOU_EPOCH_TRIGGER = "Learning Rate"
 #: maou's log directory name: ``<model>_training_log_<YYYYmmdd_HHMMSS>``.

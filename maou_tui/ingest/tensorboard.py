@@ -49,8 +49,6 @@ FIRST_READ_BYTES = 2 << 20
 #: Up to this many tags in one read are split with numpy (one comparison pass per tag).
 MAX_VECTOR_TAGS = 64
 
-Item = StoreItem
-
 
 @dataclass
 class _EventFile:
@@ -131,7 +129,7 @@ class TensorBoardSource:
         """Nothing for the tailer to turn into warnings: this source sends its own."""
         return []
 
-    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[Item]:
+    def read_new(self, max_bytes: int | None = None, *, columns: bool = False) -> list[StoreItem]:
         """Store items for the records appended since the last call."""
         del columns  # always columns: a TensorBoard scalar has no protocol event of its own
         budget = max_bytes if max_bytes is not None else -1
@@ -152,11 +150,11 @@ class TensorBoardSource:
         items = self._items(decoded)
         return items + self._skip_note(skipped)
 
-    def finish(self, *, columns: bool = False) -> list[Item]:
+    def finish(self, *, columns: bool = False) -> list[StoreItem]:
         """End of a read of finished files: a record cut at a file's end is counted, and maou
         epochs whose trigger never came are emitted."""
         del columns
-        items: list[Item] = []
+        items: list[StoreItem] = []
         for path, event_file in self._files.items():
             if event_file.records.leftover() and not event_file.truncated_noted:
                 event_file.truncated_noted = True
@@ -203,7 +201,7 @@ class TensorBoardSource:
 
     # ---------------------------------------------------------------- items
 
-    def _items(self, decoded: list[tuple[str, Decoded]]) -> list[Item]:
+    def _items(self, decoded: list[tuple[str, Decoded]]) -> list[StoreItem]:
         merged = Decoded()
         for member, part in decoded:
             self._undecodable += part.undecodable
@@ -219,7 +217,7 @@ class TensorBoardSource:
         tags = set(merged.tags)
         if not self._maou and any(map(marks_maou_run, tags)):
             self._maou = self._names.maou = True
-        items: list[Item] = []
+        items: list[StoreItem] = []
         stage = self._stage_started(bool(tags))
         if stage is not None:
             items.append(stage)
@@ -230,10 +228,10 @@ class TensorBoardSource:
             self._find_epoch_length(rows)
         return items + self._rows(rows, merged.restarts)
 
-    def _columns_by_tag(self, points: Decoded, tags: set[str]) -> list[Item]:
+    def _columns_by_tag(self, points: Decoded, tags: set[str]) -> list[StoreItem]:
         """Another writer's points without restarts, a tag at a time with numpy (a backfill
         brings a million of them); a tag whose steps go back takes the row path."""
-        items: list[Item] = []
+        items: list[StoreItem] = []
         all_tags = np.array(points.tags, dtype=object)
         steps = np.array(points.steps, np.int64)
         walls = np.array(points.walls, np.float64)
@@ -258,7 +256,7 @@ class TensorBoardSource:
     def _rows(self, rows: list[tuple[str, int, float, float]], restarts: list[tuple[int, int]]):
         """Rows in order into columns per series, cut where a restart or a rewritten step
         drops earlier points."""
-        items: list[Item] = []
+        items: list[StoreItem] = []
         pending: dict[str, ScalarColumns] = {}
 
         def flush() -> None:
@@ -352,7 +350,7 @@ class TensorBoardSource:
         length = self._epochs.epoch_length() or 0
         return self.step_offset + epoch * length
 
-    def _epoch_end(self, epoch: int) -> list[Item]:
+    def _epoch_end(self, epoch: int) -> list[StoreItem]:
         values = self._epochs.waiting.pop(epoch, {})
         self._epochs.emitted.add(epoch)
         number: dict[str, float | None] = {name: v for name, (v, _wall) in values.items()}
@@ -395,7 +393,7 @@ class TensorBoardSource:
         self._stage_sent = stage
         return stage
 
-    def _skip_note(self, before: int) -> list[Item]:
+    def _skip_note(self, before: int) -> list[StoreItem]:
         """One warning line for the records skipped in this read."""
         skipped = self.skipped_lines - before
         if not skipped:

@@ -63,8 +63,19 @@ def _metric(stage: int, k: int) -> float:
     return min(1.0, top * (1 - 0.6 * math.exp(-k / 20)) + 0.01 * math.sin(k * 2.3))
 
 
-def _stage_events(w: _Writer, spec: tuple, start: int, halve_at: int | None) -> int:
+def _stage_events(
+    w: _Writer,
+    spec: tuple,
+    start: int,
+    halve_at: int | None,
+    *,
+    steps: int | None = None,
+    threshold_at: tuple[int, float] | None = None,
+) -> int:
+    """One stage's events; ``steps`` cuts it short (a run caught mid-stage), ``threshold_at``
+    (step, value) sets the stage's threshold from the TUI at that step."""
     stage, name, metric, epochs, per_epoch, max_epochs, threshold, base_lr, batch = spec
+    last_step = start + (steps if steps is not None else epochs * per_epoch)
     scale = math.sqrt(batch / 256) if stage < 3 and batch > 256 else 1.0
     effective = base_lr * scale
     total, warmup = per_epoch * max_epochs, per_epoch // 2
@@ -84,7 +95,20 @@ def _stage_events(w: _Writer, spec: tuple, start: int, halve_at: int | None) -> 
         cum_metric = 0.0
         for batch_no in range(1, per_epoch + 1):
             step += 1
+            if step > last_step:
+                return step - 1
             k = step - start
+            if threshold_at is not None and step == threshold_at[0]:
+                key, new = (
+                    f"threshold_stage{stage}",
+                    {"value": threshold_at[1], "action": "advance"},
+                )
+                w.emit(
+                    ControlApplied(
+                        command="set_threshold", id="thr1", applied_at_step=step - 1,
+                        before={key: {"value": threshold, "action": "advance"}}, after={key: new},
+                    )
+                )  # fmt: skip
             if halve_at is not None and step == halve_at:
                 w.emit(
                     ControlApplied(
@@ -115,11 +139,25 @@ def _stage_events(w: _Writer, spec: tuple, start: int, halve_at: int | None) -> 
     return step
 
 
-def write_demo_run(run_dir: Path, *, finished: str | None = None) -> Path:
-    """Write ``run_dir``/events.jsonl, train.log and config.json; return ``run_dir``."""
+#: The moments of a run the snapshots show.
+MOMENTS = ("start", "threshold", "mid", "finished")
+
+
+def write_demo_run(run_dir: Path, *, finished: str | None = None, moment: str = "mid") -> Path:
+    """Write ``run_dir``/events.jsonl, train.log and config.json; return ``run_dir``.
+
+    ``moment``: ``start`` (a few steps into Stage 1), ``threshold`` (Stage 1 after its
+    threshold was set to 0.995 from the TUI), ``mid`` (Stage 3 under way, every kind of
+    mark behind it), ``finished`` (``mid`` then run_finished completed)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     w = _Writer()
     w.emit(RunStarted(config={"model_architecture": "resnet"}, pid=1, device="cpu"))
+    if moment == "start":
+        _stage_events(w, STAGES[0], 0, None, steps=6)
+        return _write(run_dir, w)
+    if moment == "threshold":
+        _stage_events(w, STAGES[0], 0, None, steps=34, threshold_at=(24, 0.995))
+        return _write(run_dir, w)
     step = _stage_events(w, STAGES[0], 0, None)
     w.emit(
         ThresholdReached(
@@ -134,8 +172,15 @@ def write_demo_run(run_dir: Path, *, finished: str | None = None) -> Path:
     w.emit(CheckpointSaved(path="checkpoints/stage2.pt", step=step, stage=2, reason="manual"))
     w.emit(StageCompleted(stage=2, epochs=3, step=step, metric="f1", value=0.78, reason="skipped"))
     step = _stage_events(w, STAGES[2], step, None)
+    if moment == "finished":
+        finished = "completed"
     if finished:
-        w.emit(RunFinished(status=finished, reason="RuntimeError: boom", step=step))
+        reason = "all stages completed" if finished == "completed" else "RuntimeError: boom"
+        w.emit(RunFinished(status=finished, reason=reason, step=step))
+    return _write(run_dir, w)
+
+
+def _write(run_dir: Path, w: _Writer) -> Path:
     (run_dir / "events.jsonl").write_text("\n".join(w.lines) + "\n")
     (run_dir / "train.log").write_text("\n".join(LOG_LINES) + "\n")
     (run_dir / "config.json").write_text('{"model_architecture": "resnet"}\n')

@@ -11,10 +11,11 @@ from demo_run import write_demo_run
 
 from maou_tui.app.data import LogTail, resolve_target
 from maou_tui.app.smoothing import SMOOTHING_LEVELS, SmoothedCache, sample_at, step_level
-from maou_tui.app.widgets.charts import control_label, step_ticks
+from maou_tui.app.widgets.charts import step_ticks
 from maou_tui.app.widgets.findings import format_finding
 from maou_tui.app.widgets.status import format_duration, lr_origin
 from maou_tui.diagnose.models import Advice, Finding
+from maou_tui.marks import control_label
 from maou_tui.protocol import ControlApplied, StageStarted
 
 
@@ -93,10 +94,11 @@ def test_control_labels() -> None:
     )  # fmt: skip
     threshold = ControlApplied(
         command="set_threshold", id="b", applied_at_step=5,
-        after={"threshold_stage2": {"value": 0.9, "action": "advance"}},
+        after={"threshold_stage2": {"value": 0.995, "action": "advance"}},
     )  # fmt: skip
-    assert control_label(halve) == "LR ×0.5"
-    assert control_label(threshold) == "threshold 0.90"
+    assert control_label(halve) == ("LR×0.5", "LR")
+    # All the digits the user typed: 0.995 never reads as 0.99 (issue 17 item 1).
+    assert control_label(threshold) == ("T S2 0.995", "T")
 
 
 def test_finding_text_names_option_value_and_key() -> None:

@@ -117,7 +117,7 @@ async def test_set_threshold_dialog(live_loop):
         await pilot.press("enter")
         ack = "threshold stage 1 0.5 (stop): applied"
         await wait_for(pilot, lambda: has_note(app, ack), "ack")
-        shown = "threshold accuracy 0.50 → stop"
+        shown = "threshold accuracy 0.5 → stop"
         await wait_for(pilot, lambda: shown in status_text(app), "status")
     (event,) = control_events(loop)
     assert event["after"] == {"threshold_stage1": {"value": 0.5, "action": "stop"}}

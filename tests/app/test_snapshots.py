@@ -1,8 +1,10 @@
-"""Snapshots of the main screen from the fixed demo run (update with --snapshot-update after
-looking at the report). Theme set explicitly; the run has no clock-dependent values."""
+"""Snapshots of the main screen from the fixed demo run at several moments (update with
+--snapshot-update after looking at the report). Theme set explicitly; the run has no
+clock-dependent values and log times are shown in UTC."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,26 +13,49 @@ from pilot import loaded, wait_for
 
 from maou_tui.app import MaouApp
 
+#: The last step of each demo moment (what "loaded" waits for).
+LAST_STEPS = {"start": 6, "threshold": 34, "mid": 170, "finished": 170}
+
 
 @pytest.fixture
-def snapshot_run(tmp_path: Path) -> Path:
-    # A fixed name: the status panel shows the run directory's name.
-    return write_demo_run(tmp_path / "demo-run")
+def utc(monkeypatch: pytest.MonkeyPatch):
+    """The log pane shows times in the viewer's zone: pin it."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
-async def _settled(pilot) -> None:
-    app = pilot.app
-    await loaded(pilot, app, min_steps=170)
-    await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
-    await wait_for(pilot, lambda: len(app.main.query_one("#log").lines) == 3, "the log tail")
-    app.clear_notifications()
-    await pilot.pause()
+def _settle(moment: str):
+    async def settled(pilot) -> None:
+        app = pilot.app
+        await loaded(pilot, app, min_steps=LAST_STEPS[moment])
+        await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
+        await wait_for(pilot, lambda: len(app.main.query_one("#log").lines) == 3, "the log tail")
+        app.clear_notifications()
+        await pilot.pause()
+
+    return settled
 
 
 @pytest.mark.parametrize(
-    ("size", "theme"),
-    [((80, 24), "dark"), ((160, 50), "dark"), ((120, 40), "light"), ((80, 24), "high-contrast")],
+    ("moment", "size", "theme"),
+    [
+        ("mid", (80, 24), "dark"),
+        ("mid", (160, 50), "dark"),
+        ("mid", (120, 40), "light"),
+        ("mid", (80, 24), "high-contrast"),
+        ("start", (80, 24), "dark"),
+        ("start", (160, 50), "dark"),
+        ("threshold", (80, 24), "dark"),
+        ("threshold", (160, 50), "dark"),
+        ("finished", (80, 24), "dark"),
+        ("finished", (160, 50), "dark"),
+    ],
 )
-def test_main_screen(snap_compare, snapshot_run: Path, size, theme) -> None:
-    app = MaouApp(snapshot_run, mode="attach", theme=theme)
-    assert snap_compare(app, terminal_size=size, run_before=_settled)
+def test_main_screen(snap_compare, utc, tmp_path: Path, moment, size, theme) -> None:
+    # A fixed name: the status panel shows the run directory's name.
+    run = write_demo_run(tmp_path / "demo-run", moment=moment)
+    app = MaouApp(run, mode="attach", theme=theme)
+    assert snap_compare(app, terminal_size=size, run_before=_settle(moment))

@@ -99,6 +99,13 @@ async def test_command_palette_runs_a_command(demo_dir: Path):
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=170)
         await pilot.press("ctrl+p")
+        options = app.screen.query("OptionList").first()
+        await wait_for(pilot, lambda: options.option_count > 20, "the palette's entries")
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        # One line per command (issue 17: a help line repeating the title read as each twice).
+        zoom = [p for p in prompts if p.startswith("Zoom")]
+        assert zoom == ["Zoom: current stage / whole run (z)"], zoom
+        assert not any(p.endswith("(+) (+)") for p in prompts)
         await pilot.press(*"zoom")
         await wait_for(
             pilot,
@@ -180,3 +187,14 @@ async def test_watching_a_maou_log(tmp_path: Path):
             handle.write(MAOU_LOG.splitlines()[-1].replace("Batch 9/35", "Batch 12/35") + "\n")
         await wait_for(pilot, lambda: app.store.last_step == 12, "the appended batch")
         await wait_for(pilot, lambda: log_pane.line_count == 6, "the appended log line")
+
+
+async def test_f_gives_the_findings_the_arrow_keys(demo_dir: Path):
+    app = MaouApp(demo_dir, mode="attach", theme="dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app, min_steps=170)
+        await wait_for(pilot, lambda: app.up_to_date, "the findings")
+        panel = app.main.query_one("#findings")
+        app.set_focus(None)
+        await pilot.press("f", "pagedown")
+        await wait_for(pilot, lambda: panel.scroll_y > 0, "the findings scrolled")

@@ -355,11 +355,11 @@ def test_the_readers_averaging_decides_over_the_shape_tests(curves, rng):
     curves.stage(1, loss, 40)
     store = curves.store()
     store.run = None  # as a log: no run_started, so the loss may be a running mean
-    store.series("loss").averaging = "plain"
+    store.series("loss").declared_averaging = "batch"
     diagnoser = Diagnoser(store)
     diagnoser.finish()
     assert diagnoser._stages[1].cumulative is False
-    store.series("loss").averaging = "running_mean"
+    store.series("loss").declared_averaging = "running_mean"
     again = Diagnoser(store)
     again.finish()
     assert again._stages[1].cumulative is True

@@ -9,12 +9,15 @@ import pytest
 
 from maou_tui.ingest.lines import LineBuffer
 from maou_tui.ingest.maou_log import MaouLogParser
+from maou_tui.store import NamedPoints
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def compact(event) -> dict:
     """An event as a plain dict without transport fields; floats rounded, NaN as the string."""
+    if isinstance(event, NamedPoints):
+        return {"type": "points", **{name: _round(list(c)) for name, c in event.columns.items()}}
     data = event.model_dump(exclude={"v", "seq", "t"}, exclude_none=True)
     return {key: _round(value) for key, value in data.items()}
 
@@ -22,6 +25,8 @@ def compact(event) -> dict:
 def _round(value):
     if isinstance(value, float):
         return "nan" if math.isnan(value) else round(value, 9)
+    if isinstance(value, list | tuple):
+        return [_round(v) for v in value]
     if isinstance(value, dict):
         return {k: _round(v) for k, v in value.items()}
     return value

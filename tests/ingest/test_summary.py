@@ -26,11 +26,14 @@ def test_summary_of_a_maou_log_has_stages_epochs_last_values_and_phases() -> Non
     assert [
         (p["stage"], p["phase"], p["start_step"], p["end_step"]) for p in summary["phases"]
     ] == [
+        # As they ran (issue 17): Stage 1 ended at step 240, the run failed at step 440,
+        # before Stage 2's planned decay.
         (1, "warmup", 1, 121),
-        (1, "decay", 121, 1201),
+        (1, "decay", 121, 241),
         (2, "warmup", 241, 441),
-        (2, "decay", 441, 2241),
     ]
+    assert [p["planned_end_step"] for p in summary["phases"]] == [121, 1201, 441]
+    assert summary["finished"]["reason"] == "Stage 2 failed to meet accuracy threshold"
     assert summary["warnings"] == {"nan": 1}
 
 
@@ -39,4 +42,4 @@ def test_formatted_summary_reads_as_a_report() -> None:
     assert "Stage 3 POLICY_VALUE" in text
     assert "epoch   2 @ step 100, train loss 4.2, val loss 4.3, lr 0.0007" in text
     assert "completed (stopped) after 2 epochs" in text
-    assert "stage 3 decay    steps 11-101, lr 0.0008 -> 0.0007" in text
+    assert "stage 3 decay    steps 11-100, lr 0.0008 -> 0.0007" in text  # last step inclusive

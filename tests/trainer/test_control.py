@@ -98,6 +98,11 @@ def test_control_commands_tour(tmp_path: Path, cache_dir: Path) -> None:
     (reached,) = of_type(events, "threshold_reached")
     assert (reached["stage"], reached["action"]) == (2, "stop")
     assert [e["stage"] for e in of_type(events, "stage_started")] == [1, 2]
+    # The LR set in Stage 1 was for Stage 1: Stage 2 starts at its own LR, and the log says so.
+    stage2_steps = [e for e in of_type(events, "step") if e["stage"] == 2]
+    assert stage2_steps and {e["lr_multiplier"] for e in stage2_steps} == {1.0}
+    log = (run_dir / "train.log").read_text()
+    assert "Stage 2 starts at its own LR: the LR multiplier 0.2 set during the previous" in log
     finished = events[-1]
     assert finished["type"] == "run_finished" and finished["status"] == "stopped"
     # The contract is whole: every field this run wrote or answered is declared (issue 11).

@@ -95,3 +95,17 @@ def test_resume_of_a_directory_without_config_is_one_line(
     assert main(["--resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("maou-train: error: --resume ") and err.count("\n") == 1
+
+
+def test_gpu_n_is_cuda_device_n_as_readme_says() -> None:
+    import torch
+
+    from trainer.context import pick_device
+
+    config = parse_config(["--gpu", "0", "--run-dir", "x"])
+    if torch.cuda.is_available():
+        assert pick_device(config) == torch.device("cuda:0")
+    else:  # not "Invalid device string: '0'": the reason, and what to do
+        with pytest.raises(RuntimeError, match="--gpu 0: CUDA is not available here"):
+            pick_device(config)
+    assert pick_device(parse_config(["--gpu", "cpu", "--run-dir", "x"])).type == "cpu"

@@ -16,12 +16,14 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Log
 
+from maou_tui.app.log_lines import pane_line
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
 from maou_tui.app.widgets.system import SystemPanel
 from maou_tui.layout import LOG_FILE
-from maou_tui.store import Mark, RunStore
+from maou_tui.marks import finding_mark
+from maou_tui.store import RunStore
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
@@ -104,7 +106,7 @@ class MainScreen(Screen):
             return
         findings = list(findings)
         if charts:
-            marks = [Mark(kind="finding", step=f.step, label=finding_label(f)) for f in findings]
+            marks = [finding_mark(f.step, finding_label(f)) for f in findings]
             for chart in self.charts:
                 chart.replot(view, marks)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
@@ -125,6 +127,7 @@ class MainScreen(Screen):
         """Append ``lines`` to the log pane, titled with the file they come from."""
         if not lines:
             return
+        lines = [pane_line(line) for line in lines]
         # The log tail may deliver while the app is closing: no log widget, nothing to show.
         for log in self.query(Log):
             log.border_title = title

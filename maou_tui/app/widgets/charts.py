@@ -22,7 +22,6 @@ from maou_tui import stages
 from maou_tui.app.smoothing import DEFAULT_SMOOTHING, SmoothedCache, sample_at
 from maou_tui.app.widgets import plotext_speedups
 from maou_tui.app.widgets.plotext_speedups import figure_text
-from maou_tui.protocol import ControlApplied
 from maou_tui.store import Mark, RunStore
 
 #: Per-stage metric series names, in stage order.
@@ -34,7 +33,6 @@ ALL_MARKS = frozenset(
     {"stage", "epoch", "phase", "control", "paused", "resumed", "checkpoint", "threshold",
      "finding", "warning"}
 )  # fmt: skip
-LABEL_WIDTH = 12
 Y_AXIS_COLUMNS = 10
 #: Blank columns at least between two x tick labels.
 TICK_GAP_COLUMNS = 5
@@ -91,6 +89,8 @@ class RunChart(PlotextPlot):
     chart_title = ""
     mark_kinds: frozenset[str] = STRUCTURAL_MARKS
     show_labels = False
+    #: Where this chart's values can lie; the y axis never goes past it.
+    valid_range: tuple[float, float] = (-math.inf, math.inf)
     #: Step numbers under the x axis; the screen turns them off on charts above the last one
     #: when space is short (all three charts share the same x axis).
     show_x_ticks = True
@@ -128,16 +128,19 @@ class RunChart(PlotextPlot):
         self._last_replot = (view, extra_marks)
         plt = self.plt
         plt.clear_figure()
-        plt.title(self.chart_title)
         x_min, x_max = x_range(self.store, view.zoom_stage)
         width = max(20, self.size.width - Y_AXIS_COLUMNS)
         drawn = self.draw_series(view, x_min, x_max, width)
+        # The x axis is the global step; the chart with step numbers under it says so.
+        plt.title(f"{self.chart_title} · x: step" if self.show_x_ticks else self.chart_title)
         plt.xlim(x_min, x_max)
         ticks = step_ticks(x_min, x_max, width) if self.show_x_ticks else []
         plt.xticks([float(tick) for tick in ticks], [str(tick) for tick in ticks])
         y_lo, y_hi = self._y_limits(drawn, view)
+        axis_columns = self._set_y_ticks(y_lo, y_hi, view)
+        plot_width = max(10, self.size.width - axis_columns - 3)  # the frame and the tick mark
         marks = [*self.store.marks, *extra_marks]
-        self._draw_marks(marks, x_min, x_max, y_hi, width)
+        self._draw_marks(marks, x_min, x_max, y_lo, y_hi, plot_width)
         plt.ylim(y_lo, y_hi)
         self.refresh()
 
@@ -163,70 +166,148 @@ class RunChart(PlotextPlot):
         return ys
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
-        """The plotted values' range, with headroom for the mark labels."""
+        """The plotted values' range, kept inside the series' valid range (``valid_range``),
+        with a row at the top for the mark labels."""
         lo, hi = value_range(arrays)
-        headroom = (hi - lo) * (0.22 if self.show_labels else 0.05)
-        return lo - (hi - lo) * 0.03, hi + headroom
+        pad = (hi - lo) * 0.04
+        rows = max(1, self.size.height - 4)
+        headroom = (hi - lo) * (self.label_rows + 0.5) / rows if self.show_labels else 0
+        valid_lo, valid_hi = self.valid_range
+        return max(valid_lo, lo - pad), min(valid_hi, hi + pad) + headroom
 
-    def _draw_marks(self, marks: list[Mark], x_min, x_max, y_top, width) -> None:
+    @property
+    def label_rows(self) -> int:
+        """Rows of mark labels: two on a tall chart, one on a short one (the curve needs rows)."""
+        return LABEL_ROWS if self.size.height >= 12 else 1
+
+    def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
+        """Round ticks inside ``lo..hi`` with the digits their spacing needs; returns the
+        width of the longest label (the y axis' columns)."""
+        ticks, labels = value_ticks(lo, hi, max(2, self.size.height - 4))
+        self.plt.yticks(ticks, labels)
+        return max(map(len, labels), default=1)
+
+    def _draw_marks(
+        self, marks: list[Mark], x_min: float, x_max: float, y_bottom: float, y_top: float,
+        width: int,
+    ) -> None:  # fmt: skip
         plt = self.plt
         span = max(x_max - x_min, 1.0)
-        labels = mark_labels(self.store, marks)
-        visible = [m for m in labels if x_min <= m.step <= x_max]
-        background = self.colour("surface")
-        # Epoch lines only while they stay apart; labels only where the previous one ended.
-        draw_epochs = sum(m.kind == "epoch" for m in visible) <= width // 6
-        label_end = -math.inf
+        visible = [m for m in marks if x_min <= m.step <= x_max and m.kind in self.mark_kinds]
         for mark in sorted(visible, key=lambda m: m.step):
-            if mark.kind not in self.mark_kinds or (mark.kind == "epoch" and not draw_epochs):
+            if mark.kind == "epoch":
                 continue
+            plt.vline(mark.step, self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted")))
+        epochs = [m for m in visible if m.kind == "epoch"]
+        every = max(1, math.ceil(len(epochs) * MIN_EPOCH_GAP_COLUMNS / max(width, 1)))
+        for mark in epochs[every - 1 :: every]:
+            plt.vline(mark.step, self.colour(MARK_COLOURS["epoch"]))
+        if not self.show_labels:
+            return
+        background = self.colour("surface")
+        row_height = (y_top - y_bottom) / max(1, self.size.height - 4)
+        for mark, text, column, row in place_labels(visible, x_min, span, width, self.label_rows):
             colour = self.colour(MARK_COLOURS.get(mark.kind, "foreground-muted"))
-            plt.vline(mark.step, colour)
-            if not self.show_labels or mark.kind == "epoch":
-                continue
-            column = (mark.step - x_min) / span * width
-            if column <= label_end:
-                continue
-            label = mark.label[:LABEL_WIDTH]
-            plt.text(label, mark.step, y_top, color=colour, background=background, alignment="left")
-            label_end = column + len(label) + 1
+            x = x_min + column / max(width - 1, 1) * span
+            y = y_top - row * row_height
+            plt.text(text, x, y, color=colour, background=background, alignment="left")
 
 
-#: Control commands whose own mark says it better (``paused``/``resumed`` marks).
-UNLABELLED_CONTROLS = frozenset({"pause", "resume"})
+#: Which mark labels get the room first: the stages always, then what the user did or
+#: should look at, then the schedule.
+LABEL_PRIORITY = {
+    "stage": 0, "threshold": 1, "control": 2, "finding": 3, "warning": 3, "paused": 4,
+    "resumed": 4, "phase": 5, "checkpoint": 6,
+}  # fmt: skip
+#: Epoch lines closer than this many columns are thinned to every k-th epoch.
+MIN_EPOCH_GAP_COLUMNS = 6
+#: Rows at the top of a tall loss chart that hold mark labels.
+LABEL_ROWS = 2
 
 
-def control_label(event: ControlApplied) -> str:
-    """A short chart label for a control action: ``LR ×0.5``, ``threshold 0.90``, ``stop``."""
-    before, after = event.before, event.after
-    if event.command == "scale_lr" and before.lr_multiplier:
-        return f"LR ×{(after.lr_multiplier or 0) / before.lr_multiplier:.3g}"
-    if event.command == "set_lr" and after.lr:
-        return f"LR→{after.lr:.2g}"
-    if event.command == "set_threshold":
-        for threshold in after.thresholds().values():
-            if threshold is not None:
-                return f"threshold {threshold.value:.2f}"
-    return event.command.replace("_", " ")
+def place_labels(
+    marks: list[Mark], x_min: float, span: float, width: int, rows: int = LABEL_ROWS
+) -> list[tuple[Mark, str, int, int]]:
+    """``(mark, text, first column, row)`` for each label that fits, never cut: its
+    ``label``, else its ``short``; starting at its line (or ending there at the right edge),
+    on the first of ``rows`` rows with room; one blank column between labels.
+
+    The stages' short forms (``S2``) are reserved first, so every stage keeps one; then each
+    mark in ``LABEL_PRIORITY`` order takes its full label where it fits, else its short."""
+    taken: list[list[tuple[int, int]]] = [[] for _ in range(rows)]
+
+    def column_of(mark: Mark) -> int:
+        return round((mark.step - x_min) / span * (width - 1))
+
+    def take(mark: Mark, texts: list[str]) -> tuple[Mark, str, int, int] | None:
+        for text in texts:
+            spot = _free_spot(text, column_of(mark), width, taken)
+            if spot is not None:
+                taken[spot[1]].append((spot[0], spot[0] + len(text)))
+                return mark, text, *spot
+        return None
+
+    ranked = sorted(
+        (m for m in marks if m.kind in LABEL_PRIORITY),
+        key=lambda m: (LABEL_PRIORITY[m.kind], m.step),
+    )
+    reserved = {id(m): take(m, [m.short or m.label]) for m in ranked if m.kind == "stage"}
+    placed = []
+    for mark in ranked:
+        held = reserved.get(id(mark))
+        if held is not None:
+            _, text, first, row = held
+            taken[row].remove((first, first + len(text)))
+        label = take(mark, list(dict.fromkeys(t for t in (mark.label, mark.short) if t)))
+        if label is None and held is not None:  # its reserved place is still free
+            taken[held[3]].append((held[2], held[2] + len(held[1])))
+            label = held
+        if label is not None:
+            placed.append(label)
+    return placed
 
 
-def mark_labels(store: RunStore, marks: list[Mark]) -> list[Mark]:
-    """The marks with short labels; control marks get theirs from the store's control events."""
-    controls = iter(store.controls)
-    out = []
-    for mark in marks:
-        if mark.kind == "control":
-            event = next(controls, None)
-            if event is None or event.command in UNLABELLED_CONTROLS:
-                continue
-            mark = mark.model_copy(update={"label": control_label(event)})
-        elif mark.kind == "threshold":
-            reached = mark.label.split(">=")[-1].strip()
-            mark = mark.model_copy(update={"label": f"reached {reached}"})
-        elif mark.kind == "stage":
-            mark = mark.model_copy(update={"label": mark.label.replace("Stage ", "S")})
-        out.append(mark)
-    return out
+def _free_spot(
+    text: str, column: int, width: int, taken: list[list[tuple[int, int]]]
+) -> tuple[int, int] | None:
+    """``(first column, row)`` for ``text`` at the mark's ``column``: after the line (it reads
+    "from here on"), or ending at it at the right edge; None when every row is taken there."""
+    first = column if column + len(text) <= width else column - len(text) + 1
+    last = first + len(text)
+    if first < 0:
+        return None
+    for row, used in enumerate(taken):
+        if not any(first <= end and start <= last for start, end in used):
+            return first, row
+    return None
+
+
+def nice_step(span: float, count: int) -> float:
+    """The smallest 1, 2 or 5 × 10^k at least ``span / count``."""
+    raw = span / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+
+
+def value_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
+    """Round y ticks inside ``lo..hi``, about one per two rows (plotext drops a label that
+    lands on a row already labelled) but at least two, each with the decimals its spacing
+    needs."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [], []
+    count = max(2, rows // 2)
+    while True:  # at least two ticks, so the axis has a scale
+        step = nice_step(hi - lo, count)
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+        if len(ticks) >= 2 or count > 8:
+            break
+        count *= 2
+    # Never two on one row (plotext would show either label): thin to every k-th tick.
+    most = max(2, (rows + 1) // 2)
+    ticks = ticks[:: math.ceil(len(ticks) / most)] if len(ticks) > most else ticks
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return ticks, [f"{t:.{decimals}f}" for t in ticks]
 
 
 MARK_COLOURS = {
@@ -248,6 +329,7 @@ class LossChart(RunChart):
 
     mark_kinds = ALL_MARKS
     show_labels = True
+    valid_range = (0.0, math.inf)
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(store, id=id)
@@ -261,7 +343,6 @@ class LossChart(RunChart):
         if view.smoothing != self._smoothed.weight:
             self._smoothed.reset(view.smoothing)
         self.chart_title = f"loss (batch, EMA {view.smoothing:g}, ◆ val)"
-        self.plt.title(self.chart_title)
         raw = self.plot_decimated("loss", x_min, x_max, width, "foreground-muted")
         drawn = [raw]
         loss = self.store.series("loss")
@@ -277,6 +358,7 @@ class MetricChart(RunChart):
     """Each stage's metric: per batch (muted), running mean (primary), validation (accent)."""
 
     mark_kinds = STRUCTURAL_MARKS | {"epoch", "threshold"}
+    valid_range = (0.0, 1.0)
 
     chart_title = "metric (batch, mean, ◆ val)"
 
@@ -291,7 +373,6 @@ class MetricChart(RunChart):
                     self.plot_decimated(f"val_{metric}", x_min, x_max, width, "accent", points=True)
                 )
         self.chart_title = self._title()
-        self.plt.title(self.chart_title)
         return drawn
 
     def _title(self) -> str:
@@ -314,41 +395,68 @@ def value_range(arrays: list) -> tuple[float, float]:
 
 
 class LrChart(RunChart):
-    """The LR actually used (multiplier included); ``g`` toggles a log scale.
+    """The LR actually used (multiplier included), drawn as steps (an LR holds until the next
+    one is known); ``g`` toggles a log scale.
 
-    The log scale plots log10(LR) on a linear axis with ``1e-4``-style tick labels: plotext's
-    own log axis takes its limits in another unit, which breaks the mark labels' placement.
+    The log scale plots log10(LR) on a linear axis with ``0.0003``-style tick labels: plotext's
+    own log axis takes its limits in another unit, which breaks the mark labels' placement. It
+    shows at most ``LOG_DECADES`` decades below the highest LR (warmup starts near 0).
     """
+
+    valid_range = (0.0, math.inf)
 
     def draw_series(self, view, x_min, x_max, width):
         self.chart_title = "LR (log)" if view.log_lr else "LR"
-        self.plt.title(self.chart_title)
         series = self.store.series("lr")
         if not len(series):
-            self.plt.title(f"{self.chart_title}: none recorded yet")
+            self.chart_title += ": none recorded yet"
             return []
         xs, ys = series.decimate(x_min, x_max, width)
         if view.log_lr:
             keep = ys > 0
             xs, ys = xs[keep], np.log10(ys[keep])
+            if len(ys):
+                ys = np.maximum(ys, ys.max() - LOG_DECADES)
         if len(xs):
+            xs, ys = as_steps(xs, ys)
             self.plt.plot(xs.tolist(), ys.tolist(), color=self.colour("primary"), marker="braille")
-        if view.log_lr and len(ys):
-            self._log_ticks(*value_range([ys]))
         return [ys]
 
-    def _log_ticks(self, lo: float, hi: float) -> None:
-        """Ticks at whole (or half) decades, never more than one per two rows (plotext drops
-        one of two labels that land on the same row)."""
-        rows = max(2, self.size.height - 4)
-        step = 0.5
-        while (hi - lo) / step + 1 > rows / 2:
-            step *= 2
-        ticks = np.arange(math.floor(lo / step) * step, hi + step, step)
-        self.plt.yticks(ticks.tolist(), [f"{10**t:.0e}" for t in ticks])
+    def _set_y_ticks(self, lo: float, hi: float, view: ChartView) -> int:
+        if not view.log_lr:
+            return super()._set_y_ticks(lo, hi, view)
+        ticks = log_ticks(lo, hi, max(2, self.size.height - 4))
+        labels = [f"{10**t:.2g}" for t in ticks]
+        self.plt.yticks(ticks, labels)
+        return max(map(len, labels), default=1)
 
     def _y_limits(self, arrays: list, view: ChartView) -> tuple[float, float]:
         lo, hi = value_range(arrays)
         if view.log_lr:
             return lo - 0.1, hi + 0.1
-        return min(0.0, lo), hi * 1.05
+        return 0.0, hi * 1.05
+
+
+#: The log LR axis shows this many decades below the highest LR at most.
+LOG_DECADES = 3.0
+
+
+def as_steps(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A line that holds each value until the next point (a staircase, not a ramp)."""
+    return np.repeat(xs, 2)[1:], np.repeat(ys, 2)[:-1]
+
+
+def log_ticks(lo: float, hi: float, rows: int) -> list[float]:
+    """log10 of round LRs (1, 2 or 5 × 10^k, or whole decades when many) inside ``lo..hi``,
+    at most one per two rows."""
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [
+            math.log10(m) + k
+            for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+            for m in mantissas
+            if lo <= math.log10(m) + k <= hi
+        ]
+        if len(ticks) <= max(2, rows // 2):
+            return ticks
+    every = math.ceil(len(ticks) / max(2, rows // 2))
+    return ticks[::every]

@@ -79,6 +79,7 @@ class FindingsPanel(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "findings"
+        self.border_subtitle = "f: scroll"
 
     def show(self, findings: Iterable[Finding]) -> None:
         items = ordered(findings)

@@ -7,12 +7,12 @@ without a terminal; the widget only re-renders it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from textual.markup import escape
 from textual.widgets import Static
 
-from maou_tui.protocol import StageStarted, Threshold
+from maou_tui.protocol import StageStarted
 from maou_tui.store import RunStore
 
 STATE_STYLES = {
@@ -25,33 +25,24 @@ STATE_STYLES = {
 }
 
 
+#: States in which nothing is left to wait for: no ETA is shown.
+ENDED_STATES = frozenset({"finished", "stopped", "failed"})
+
+
 @dataclass
 class StatusFacts:
-    """What the app knows besides the store: thresholds set live, control and process state."""
+    """What the app knows besides the store: control and process state."""
 
-    thresholds: dict[int, Threshold] = field(default_factory=dict)
     control: str = ""
     process_gone: bool = False
     failure: str = ""  # why the process ended (its last output line) when it is gone
 
 
-def current_thresholds(store: RunStore) -> dict[int, Threshold]:
-    """Each stage's threshold: from its start, then every ``set_threshold`` applied since."""
-    thresholds = {
-        n: Threshold(value=stage.threshold)
-        for n, stage in store.stages.items()
-        if stage.threshold is not None
-    }
-    for control in store.controls:
-        for stage, threshold in control.after.thresholds().items():
-            if threshold is not None:
-                thresholds[stage] = threshold
-    return thresholds
-
-
 def format_lr(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "–"
+    if value == 0:
+        return "0"
     return f"{value:.6f}" if value >= 1e-6 else f"{value:.2e}"
 
 
@@ -94,11 +85,6 @@ def lr_origin(stage: StageStarted, multiplier: float | None) -> str:
     return text
 
 
-def current_phase(store: RunStore) -> str:
-    phases = [m for m in store.marks if m.kind == "phase" and m.step <= store.last_step]
-    return phases[-1].label if phases else ""
-
-
 def _steps_per_second(store: RunStore, stage: StageStarted | None) -> float | None:
     rate = last_value(store, "samples_per_s")
     if rate is None or not stage or not stage.batch_size or rate <= 0:
@@ -112,40 +98,47 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
     return f"[$primary]{'━' * filled}[/][$foreground-muted]{'─' * (width - filled)}[/]"
 
 
-def progress_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
-    """Epoch and stage bars with ETAs from samples/s (which excludes paused time)."""
+def progress_lines(store: RunStore, stage: StageStarted | None, running: bool) -> list[str]:
+    """Epoch and stage bars; while the run goes on, ETAs from samples/s (which excludes
+    paused time). A stage with a threshold may end sooner than its last epoch: its ETA is an
+    upper bound (``≤``)."""
     if stage is None:
         return []
-    per_s = _steps_per_second(store, stage)
+    per_s = _steps_per_second(store, stage) if running else None
     lines = []
     batch, per_epoch = store.current_batch, stage.steps_per_epoch
-    if batch is not None and per_epoch:
+    span = store.stage_span(stage.stage)
+    ended = span is not None and span.ended
+    if batch is not None and per_epoch and not ended:
         eta = (per_epoch - batch) / per_s if per_s else None
-        lines.append(_bar_line("epoch", batch, per_epoch, eta))
+        lines.append(_bar_line("epoch", batch, per_epoch, eta, ""))
     if stage.total_steps:
-        done = min(max(0, store.last_step - stage.start_step), stage.total_steps)
-        eta = (stage.total_steps - done) / per_s if per_s else None
-        lines.append(_bar_line("stage", done, stage.total_steps, eta))
+        ran = span.last - span.first + 1 if span is not None else 0
+        done = min(max(0, ran), stage.total_steps)
+        eta = (stage.total_steps - done) / per_s if per_s and not ended else None
+        bound = "≤" if stage.stage in store.thresholds_in_force else ""
+        lines.append(_bar_line("stage", done, stage.total_steps, eta, bound))
     return lines
 
 
-def _bar_line(label: str, done: int, total: int, eta: float | None) -> str:
+def _bar_line(label: str, done: int, total: int, eta: float | None, bound: str) -> str:
     percent = 100 * done / total
-    return f"{label:<5} {progress_bar(done, total)} {percent:3.0f}% ETA {format_duration(eta)}"
+    line = f"{label:<5} {progress_bar(done, total)} {percent:3.0f}%"
+    return line if eta is None else f"{line} ETA {bound}{format_duration(eta)}"
 
 
 def stage_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
     if stage is None:
         return ["stage –"]
     epoch = store.current_epoch if store.current_epoch is not None else "–"
-    line = f"stage {stage.stage} {escape(stage.name)}  epoch {epoch}/{stage.max_epochs or '?'}"
     batch = store.current_batch if store.current_batch is not None else "–"
-    return [line, f"batch {batch}/{stage.steps_per_epoch or '?'}"]
+    where = f"epoch {epoch}/{stage.max_epochs or '?'}  batch {batch}/{stage.steps_per_epoch or '?'}"
+    return [f"stage {stage.stage} {escape(stage.name)}", where]
 
 
 def lr_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
     lr = last_value(store, "lr")
-    phase = current_phase(store)
+    phase = store.phase_at(store.last_step)
     lines = [f"LR [b]{format_lr(lr)}[/b]" + (f" ({escape(phase)})" if phase else "")]
     if stage is not None:
         origin = lr_origin(stage, last_value(store, "lr_multiplier"))
@@ -154,19 +147,24 @@ def lr_lines(store: RunStore, stage: StageStarted | None) -> list[str]:
     return lines
 
 
-def threshold_lines(store: RunStore, stage: StageStarted | None, facts: StatusFacts) -> list[str]:
+def threshold_lines(store: RunStore, stage: StageStarted | None, running: bool) -> list[str]:
+    """The threshold in force (all its digits), how far the running mean is from it, and the
+    epochs left before the stage fails fast."""
     if stage is None:
         return []
-    threshold = facts.thresholds.get(stage.stage)
-    lines = []
-    if threshold is not None:
-        current = last_value(store, f"{stage.metric}_cum")
-        gap = "" if current is None else f"  gap {threshold.value - current:+.3f}"
-        action = "" if threshold.action == "advance" else f" → {threshold.action}"
-        lines.append(f"threshold {stage.metric} {threshold.value:.2f}{action}{gap}")
-        if stage.max_epochs and store.current_epoch is not None:
-            left = max(0, stage.max_epochs - store.current_epoch)
-            lines.append(f"fail-fast after {left} more epoch{'s' if left != 1 else ''}")
+    threshold = store.thresholds_in_force.get(stage.stage)
+    if threshold is None:
+        return []
+    action = "" if threshold.action == "advance" else f" → {threshold.action}"
+    lines = [f"threshold {stage.metric} {threshold.value:.6g}{action}"]
+    current = last_value(store, f"{stage.metric}_cum")
+    if current is not None:
+        short = threshold.value - current
+        where = "reached" if short <= 0 else f"{short:.3f} below"
+        lines.append(f"mean {current:.4f}: {where}")
+    if running and stage.max_epochs and store.current_epoch is not None:
+        left = max(0, stage.max_epochs - store.current_epoch)
+        lines.append(f"fail-fast after {left} more epoch{'s' if left != 1 else ''}")
     return lines
 
 
@@ -189,17 +187,29 @@ def recommendation_line(store: RunStore, stage: StageStarted | None) -> str | No
     except ValueError:
         return None
     effective = format_lr_short(rec.recommended_effective_lr)
-    return f"guide {rec.option} {format_lr_short(rec.cli_value)} (eff {effective})"
+    line = f"guide {rec.option} {format_lr_short(rec.cli_value)} (eff {effective})"
+    if stage.base_lr and rec.cli_value and not 0.5 <= stage.base_lr / rec.cli_value <= 2:
+        # The guide's tables are for maou's full-size networks; a small preset trains at its
+        # own, measured LR, so a big ratio is expected there: say so instead of alarming.
+        ratio = stage.base_lr / rec.cli_value
+        times = f"{ratio:.0f}×" if ratio >= 1 else f"1/{1 / ratio:.0f}"
+        line += f"; this run {format_lr_short(stage.base_lr)} ({times}"
+        line += ", its preset's own)" if config.get("preset") == "tiny" else ")"
+    return line
 
 
 def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
     """The whole panel as Textual markup."""
     stage = store.stages.get(store.current_stage) if store.current_stage else None
     state = run_state(store, facts)
-    lines = [f"[{STATE_STYLES.get(state, '')}]● {state.upper()}[/]  {escape(facts.control)}"]
     run = store.run
-    where = f"{run.device or '?'} ×{run.world_size}" if run else ""
-    lines.append(f"[b]{escape(label)}[/b] {escape(where)}")
+    where = ""
+    if run is not None:
+        processes = f" ×{run.world_size}" if run.world_size > 1 else ""
+        where = f"{run.device or '?'}{processes}"
+    head = f"[{STATE_STYLES.get(state, '')}]● {state.upper()}[/]"
+    lines = [" ".join(part for part in (head, escape(where), escape(facts.control)) if part)]
+    lines.append(f"[b]{escape(label)}[/b]")
     if store.finished is not None and store.finished.reason:
         style = "$error" if store.finished.status == "failed" else "$foreground-muted"
         lines.append(f"[{style}]{escape(store.finished.reason)}[/]")
@@ -207,13 +217,14 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
         lines.append("[$error]trainer process gone without run_finished (crashed?)[/]")
         if facts.failure:
             lines.append(f"[$error]{escape(facts.failure)}[/]")
+    running = state not in ENDED_STATES
     lines += stage_lines(store, stage)
-    lines += progress_lines(store, stage)
+    lines += progress_lines(store, stage, running)
     rate = last_value(store, "samples_per_s")
     if rate is not None:
         lines.append(f"samples/s {rate:,.0f}")
     lines += lr_lines(store, stage)
-    lines += threshold_lines(store, stage, facts)
+    lines += threshold_lines(store, stage, running)
     rec = recommendation_line(store, stage)
     if rec:
         lines.append(f"[$foreground-muted]{escape(rec)}[/]")
