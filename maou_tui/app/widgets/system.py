@@ -23,7 +23,7 @@ _BARS = "▁▂▃▄▅▆▇█"
 #: Content widths below this get one line per rank (the side panel of an 80-column terminal).
 COMPACT_WIDTH = 40
 _GIB = 1024**3
-NO_SAMPLES = "no system samples yet (the trainer sends one every few seconds)"
+NO_SAMPLES = "no system samples yet (maou-train, Monitor and maou-tui run send one every 5 s)"
 
 
 def sparkline(
