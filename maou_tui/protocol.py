@@ -296,6 +296,46 @@ class LrFindFinished(EventBase):
     diverged: bool = False
 
 
+class ProcessSample(BaseModel):
+    """CPU and memory of one training process at a ``system`` sample."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    pid: int
+    rank: int = 0
+    cpu_percent: float | None = Field(
+        default=None, description="CPU time since the previous sample / wall time, x100 (per core)"
+    )
+    rss_bytes: int | None = None
+
+
+class GpuSample(BaseModel):
+    """One GPU as NVML reads it; a field NVML does not give on this device is None."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    index: int
+    name: str = ""
+    util_percent: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+
+
+class SystemSample(EventBase):
+    """The training processes' CPU and memory and the GPUs, sampled every few seconds.
+
+    ``step`` is the loop's global step when the sample was taken (None before the first);
+    ``gpu_note`` says plainly why ``gpus`` is empty ("no GPU: NVML not available", ...)."""
+
+    type: Literal["system"] = "system"
+    step: int | None = None
+    processes: list[ProcessSample] = Field(default_factory=list)
+    gpus: list[GpuSample] = Field(default_factory=list)
+    gpu_note: str | None = None
+
+
 class UnknownEvent(EventBase):
     """An event type this reader does not know (from a newer writer); kept, never fatal."""
 
@@ -318,6 +358,7 @@ AnyEvent = (
     | RunFinished
     | LrFindStep
     | LrFindFinished
+    | SystemSample
 )
 KnownEvent = Annotated[AnyEvent, Field(discriminator="type")]
 EVENT_MODELS: tuple[type[EventBase], ...] = get_args(AnyEvent)

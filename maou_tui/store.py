@@ -52,12 +52,14 @@ from maou_tui.protocol import (
     StageCompleted,
     StageStarted,
     Step,
+    SystemSample,
     Threshold,
     ThresholdReached,
     TrainerWarning,
 )
 from maou_tui.series import Series, StepColumns
 from maou_tui.stages import STAGE_METRICS
+from maou_tui.system_history import SystemHistory
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -355,6 +357,8 @@ class RunStore:
         #: Wall time (unix seconds) of the points whose source gives one, by series name,
         #: as series of (step, wall time).
         self.wall_times: dict[str, Series] = {}
+        #: CPU, memory and GPU samples of the trainer (``system`` events).
+        self.system = SystemHistory()
         self._step_names: dict[int, tuple[str, str]] = {}
         self._train_step = 0  # the last training step seen: a lower one means a restart
         self.purged_points = 0
@@ -372,6 +376,7 @@ class RunStore:
             "warning": self._on_warning,
             "stage_completed": self._on_stage_completed,
             "run_finished": self._on_run_finished,
+            "system": self._on_system,
             "points": self._on_points,
         }
 
@@ -730,3 +735,6 @@ class RunStore:
             return mark.kind != "phase" or span is None or not span.ended or mark.step <= span.last
 
         self.marks = [mark for mark in self.marks if reached(mark)]
+
+    def _on_system(self, event: SystemSample) -> None:
+        self.system.add(event)

@@ -19,7 +19,7 @@ import torch
 
 from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted, StageCompleted, Threshold
-from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, RunDir, SystemSampler
 from trainer import checkpoint, distributed
 from trainer.config import TINY_NOTE, TrainConfig
 from trainer.context import NullEvents, RunContext, initial_thresholds, main_context, pick_device
@@ -180,6 +180,7 @@ def run_training(config: TrainConfig) -> int:
     ctx = main_context(config, device, events, server, run.checkpoints_dir, logger, control_type)
     if dist is not None:
         ctx.device, ctx.dist, ctx.world_size = dist.device, dist, dist.world_size
+    sampler = SystemSampler(events, lambda: ctx.control.step)
     status: RunOutcome = "failed"
     reason, step = "", None
     try:
@@ -199,6 +200,7 @@ def run_training(config: TrainConfig) -> int:
                 run_dir=str(run.path),
             )
         )
+        sampler.start()
         if config.preset == "tiny":
             logger.info(TINY_NOTE)
         if config.lr_find:
@@ -218,6 +220,7 @@ def run_training(config: TrainConfig) -> int:
         logger.error("Error occurred\n%s", traceback.format_exc())
         print(f"maou-train: error: {reason}", file=sys.stderr)
     finally:
+        sampler.close()
         events.emit(RunFinished(status=status, reason=reason, step=step))
         logger.info("Run finished: %s (%s)", status, reason)
         ctx.control.close()

@@ -16,6 +16,10 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("c", "checkpoint", "Ckpt", id="checkpoint"), "Save a checkpoint now"),
     (Binding("s", "stop", "Stop", id="stop"), "Stop training (asks first)"),
     (Binding("n", "skip_stage", "Skip", id="skip_stage"), "Skip to the next stage (asks)"),
+    # ? and q right after the controls: the footer is cut at the right edge (80 columns), and
+    # what it cuts should be the view keys below, not help and quit.
+    (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
+    (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
     (
         Binding("plus,equals_sign", "smoothing(1)", "Smooth+", id="smooth_up", show=False),
         "More smoothing of the loss curve (+)",
@@ -30,12 +34,14 @@ KEY_MAP: list[tuple[Binding, str]] = [
         Binding("f", "focus_findings", "Findings", id="findings", show=False),
         "Findings get the keys: ↑ ↓ PgUp PgDn scroll them",
     ),
+    (
+        Binding("y", "toggle_system", "Sys", id="system"),
+        "System panel: CPU and memory per rank, GPU utilisation, memory, temperature, power",
+    ),
     (Binding("r", "switch_run", "Runs", id="switch_run", show=False), "Switch to another run"),
     (Binding("T", "next_theme", "Theme", id="theme", show=False), "Next colour theme"),
     (Binding("L", "show_log", "Log", id="show_log"), "The whole log, full screen (L again or Esc)"),
-    (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
-    (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
-    # The chart keys come last: the footer cuts at the right edge, and p ... q come first.
+    # The chart keys come last.
     (
         Binding("m", "pick_series", "Series", id="pick_series"),
         "Choose the series of the chart pages (type to filter: val_*, *accuracy)",

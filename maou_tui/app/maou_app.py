@@ -471,6 +471,9 @@ class MaouApp(App):
         self._view_dirty = True
         self.notify(f"x: {self.view.x_unit}", timeout=1.5)
 
+    def action_toggle_system(self) -> None:
+        self.main.toggle_system()
+
     def action_focus_findings(self) -> None:
         """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""
         from maou_tui.app.widgets.findings import FindingsPanel

@@ -24,6 +24,7 @@ from maou_tui.diagnose.detectors import (
     epochs,
     loss,
     runtime,
+    system,
 )
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
@@ -96,6 +97,7 @@ class Diagnoser:
         self._clock = clock
         self._last_progress: tuple[int, float] | None = None
         self._step_intervals: list[float] = []
+        self._system_seen = 0
 
     # ------------------------------------------------------------------ public
 
@@ -106,6 +108,7 @@ class Diagnoser:
             self._version = self.store.version
             for stage in self._feed_loss():
                 changed += self._run_stage(stage)
+            changed += self._check_system()
         changed += self._check_stall()
         return changed
 
@@ -368,6 +371,15 @@ class Diagnoser:
         self._by_id[fid] = finding
         return finding
 
+    def _check_system(self) -> list[Finding]:
+        """GPU findings from the trainer's ``system`` samples, when new ones arrived."""
+        history = getattr(self.store, "system", None)
+        if history is None or len(history) == self._system_seen:
+            return []
+        self._system_seen = len(history)
+        merged = (self._merge(_stage_at(self.store, d.onset), d) for d in system.gpu_idle(history))
+        return [finding for finding in merged if finding is not None]
+
     def _check_stall(self) -> list[Finding]:
         store = self.store
         now = self._clock()
@@ -449,6 +461,12 @@ def diagnose(store: RunView) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------- store access helpers
+
+
+def _stage_at(store: RunView, step: int) -> int:
+    """The stage that was training at global ``step`` (0 when no stage started before it)."""
+    started = [s for s, event in store.stages.items() if event.start_step <= step]
+    return max(started, default=0)
 
 
 def _stage_range(series: Series, stage: int, n: int | None = None) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.hook.refusals import REFUSED
 from maou_tui.hook.step_marks import MARK
 from maou_tui.protocol import RunState, StageStarted, Step
-from maou_tui.sdk import ControlServer, EventWriter, LoopControl
+from maou_tui.sdk import ControlServer, EventWriter, LoopControl, SystemSampler
 from maou_tui.sdk.sockets import socket_path_for
 
 
@@ -107,6 +107,7 @@ class Steering:
         self._step_lr: float | None = None
         self._stop_sent = False
         self._started = False
+        self._sampler: SystemSampler | None = None
         #: Where step marks go: rank 0's stdout when it is the supervisor's terminal.
         self._mark_fd: int | None = 1 if self.rank == 0 and os.isatty(1) else None
 
@@ -172,6 +173,8 @@ class Steering:
 
     def close(self) -> None:
         """Write what is waiting, close the socket and the events (at exit or switch-off)."""
+        if self._sampler is not None:
+            self._sampler.close()
         if self.events is not None:
             self.probe.flush(self._emit_step)
         self.control.close()
@@ -206,6 +209,7 @@ class Steering:
             self.events.emit(
                 StageStarted(stage=1, name="TRAINING", metric="metric", base_lr=base_lr)
             )
+            self._sampler = SystemSampler(self.events, lambda: self.control.step).start()
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 
     def _boundary(self, optimizer: Any, schedule_lr: float) -> None:

@@ -4,6 +4,7 @@
 - ``EventWriter``: buffered, thread-safe ``events.jsonl`` appends.
 - ``ControlServer`` + ``LoopControl``: the control socket and the step-boundary API a loop calls.
 - ``Monitor``: all of the above around any PyTorch optimizer, in three lines.
+- ``SystemSampler``: CPU, memory and GPU samples as ``system`` events, from a thread.
 - ``find_socket``: where a run's live control socket is (for clients).
 
 Nothing here imports torch or textual.
@@ -15,6 +16,7 @@ from maou_tui.sdk.monitor import Monitor
 from maou_tui.sdk.rundir import RunDir, RunDirLockedError
 from maou_tui.sdk.server import ControlServer, PendingCommand
 from maou_tui.sdk.sockets import SocketInUseError, find_socket
+from maou_tui.sdk.system import SystemSampler
 
 __all__ = [
     "CommandRejected",
@@ -26,5 +28,6 @@ __all__ = [
     "RunDir",
     "RunDirLockedError",
     "SocketInUseError",
+    "SystemSampler",
     "find_socket",
 ]

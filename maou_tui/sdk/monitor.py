@@ -34,6 +34,7 @@ from maou_tui.sdk.events import EventWriter
 from maou_tui.sdk.loop_control import LoopControl
 from maou_tui.sdk.rundir import RunDir
 from maou_tui.sdk.server import ControlServer
+from maou_tui.sdk.system import DEFAULT_INTERVAL_S, SystemSampler
 
 _NO_STAGES = "this loop has no stages to skip (Monitor); send stop instead"
 _NO_CHECKPOINTS = "this loop saves no checkpoints; pass checkpoint_fn to Monitor to enable them"
@@ -44,7 +45,8 @@ class Monitor:
 
     ``optimizer`` is any ``torch.optim.Optimizer``; ``scheduler`` (optional) is only recorded.
     ``checkpoint_fn(step) -> path`` (optional) is called when a client asks for a checkpoint.
-    ``control=False`` writes events only (no socket).
+    ``control=False`` writes events only (no socket). ``system_interval`` is the seconds
+    between two ``system`` samples (CPU, memory, GPUs); None samples nothing.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Monitor:
         batch_size: int | None = None,
         checkpoint_fn: Any = None,
         control: bool = True,
+        system_interval: float | None = DEFAULT_INTERVAL_S,
     ) -> None:
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -87,6 +90,10 @@ class Monitor:
         ]
         self._scheduled: list[float] | None = None
         self._start(config or {}, total_steps, metric_name)
+        self._sampler: SystemSampler | None = None
+        if system_interval is not None:
+            self._sampler = SystemSampler(self.events, lambda: self.global_step, system_interval)
+            self._sampler.start()
 
     def _start(self, config: dict[str, Any], total_steps: int | None, metric_name: str) -> None:
         self.run.write_config(config)
@@ -186,6 +193,8 @@ class Monitor:
         self._closed = True
         for hook in self._hooks:
             hook.remove()
+        if self._sampler is not None:
+            self._sampler.close()
         outcome: RunOutcome = status or ("stopped" if self.control.stop_requested else "completed")
         self.events.emit(RunFinished(status=outcome, reason=reason, step=self.global_step))
         self.control.close()

@@ -63,6 +63,10 @@ def test_two_processes_run_stages_1_to_3_like_one(tmp_path: Path, cache_dir: Pat
     log = (two / "train.log").read_text()
     assert "(global batch 256 = 128 per process x 2 processes)" in log
     assert len(of_type(events, "run_started")) == 1  # rank 0 alone writes events
+    # Rank 0's system samples cover both ranks' processes (the first one is taken at start).
+    first_sample = of_type(events, "system")[0]
+    assert sorted(p["rank"] for p in first_sample["processes"]) == [0, 1]
+    assert all(p["rss_bytes"] > 0 for p in first_sample["processes"])
 
 
 @pytest.mark.slow  # 26 s idle (~60 s on 2 loaded cores); a real torchrun stays in the default

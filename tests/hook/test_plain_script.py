@@ -78,6 +78,9 @@ def test_pause_halve_resume_stop_a_plain_torch_script(tmp_path: Path) -> None:
     assert stage["base_lr"] == LR  # the scheduler's initial_lr, not the warmup's first LR
     applied = [e["command"] for e in events if e["type"] == "control"]
     assert applied == ["pause", "scale_lr", "resume", "stop"]
+    # The hook samples the program's process from its first step (the system panel's data).
+    system = [e for e in events if e["type"] == "system"]
+    assert system and system[0]["processes"][0]["pid"] != os.getpid()
     # What the TUI charts: the LR of every step (the halving visible), the loss it
     # backpropagated, and what the script reported itself, each at the hook's step count.
     store = load_store(run_dir)

@@ -4,6 +4,7 @@ control by an outside process speaking raw JSON."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -95,7 +96,11 @@ def test_events_of_a_monitored_run(short_dir: Path):
             optimizer.step()
             mon.step(loss=loss.item(), metric=0.5, epoch=1 + index // 3)
         mon.step(loss=float("nan"), epoch=2)
-    events = [json.loads(line) for line in mon.run.events_path.read_text().splitlines()]
+    lines = mon.run.events_path.read_text().splitlines()
+    # The system sampler's first sample is taken at start; the others come every 5 s.
+    system = [e for e in map(json.loads, lines) if e["type"] == "system"]
+    assert system and system[0]["processes"][0]["pid"] == os.getpid()
+    events = [e for e in map(json.loads, lines) if e["type"] != "system"]
     kinds = [e["type"] for e in events]
     assert kinds == ["run_started", "stage_started"] + ["step"] * 6 + ["run_finished"]
     assert events[1]["metric"] == "f1" and events[1]["base_lr"] == 1e-3
@@ -120,7 +125,8 @@ def test_tensors_for_loss_and_metric_are_recorded_as_their_values(short_dir: Pat
             warnings.simplefilter("error")  # no "requires_grad ... to a scalar" warning
             mon.step(loss=loss, metric=accuracy)
             mon.step(loss=loss, metric=None, metrics={"top5": 1.0})
-    steps = [json.loads(line) for line in mon.run.events_path.read_text().splitlines()][2:4]
+    events = map(json.loads, mon.run.events_path.read_text().splitlines())
+    steps = [e for e in events if e["type"] == "step"]
     assert steps[0]["loss"] == pytest.approx(loss.item()) and steps[0]["metric"] == accuracy.item()
     assert steps[1]["loss"] == pytest.approx(loss.item()) and steps[1]["metric"] is None
     assert steps[1]["metrics"] == {"top5": 1.0}

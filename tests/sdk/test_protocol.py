@@ -94,6 +94,22 @@ EXAMPLE_EVENTS = [
     {"type": "run_finished", "status": "stopped", "reason": "stop command"},
     {"type": "lr_find_step", "stage": 3, "iteration": 4, "lr": 1e-5, "loss": 2.0},
     {"type": "lr_find_finished", "stage": 3, "suggestions": {"valley": 3e-4}},
+    {
+        "type": "system",
+        "step": 120,
+        "processes": [{"pid": 41, "rank": 0, "cpu_percent": 98.5, "rss_bytes": 2 << 30}],
+        "gpus": [
+            {
+                "index": 0,
+                "name": "NVIDIA H200",
+                "util_percent": 87.0,
+                "memory_used_bytes": 40 << 30,
+                "memory_total_bytes": 141 << 30,
+                "temperature_c": 61.0,
+                "power_w": 402.5,
+            }
+        ],
+    },
 ]
 
 

@@ -24,6 +24,7 @@ from maou_tui.app.widgets.charts import STAGE_METRICS, RunChart, XAxis
 from maou_tui.app.widgets.findings import FindingsPanel
 from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
+from maou_tui.app.widgets.system import SystemPanel
 from maou_tui.layout import LOG_FILE
 from maou_tui.marks import finding_mark
 from maou_tui.store import RunStore
@@ -75,6 +76,7 @@ class MainScreen(Screen):
             with Vertical(id="side"):
                 yield StatusPanel(id="status")
                 yield FindingsPanel(id="findings")
+                yield SystemPanel(id="system")
         pane = LogViewer(id="log")
         pane.can_focus = False
         yield pane
@@ -128,6 +130,13 @@ class MainScreen(Screen):
             grid.replot(view, marks, self.x_axis(view))
         self.query_one(StatusPanel).show(self.store, facts, self.label)
         self.query_one(FindingsPanel).show(findings)
+        self.query_one(SystemPanel).show(self.store.system)
+
+    def toggle_system(self) -> None:
+        """Show or hide the system panel (``y``), drawn from the store at once."""
+        panel = self.query_one(SystemPanel)
+        if panel.toggle():
+            panel.show(self.store.system)
 
     def chart_series(self, chosen: list[str] | None) -> list[str]:
         """The series of the chart pages that this run has, in order."""
