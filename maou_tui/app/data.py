@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from maou_tui.ingest import FileSource
     from maou_tui.store import StoreItem
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE
@@ -60,13 +61,18 @@ def resolve_target(target: Path) -> RunTarget:
 class EventFeed:
     """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread."""
 
-    def __init__(self, source: Path, on_pending: Callable[[], object]) -> None:
+    def __init__(
+        self, path: Path, on_pending: Callable[[], object], *, reader: FileSource | None = None
+    ) -> None:
+        """``reader``: an open source to go on with (a history read to its end) instead of
+        reading ``path`` from its first byte."""
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
         self._pending: deque[StoreItem] = deque()
         self._on_pending = on_pending
-        self._tailer = Tailer(source, self._receive, columns=True)
+        path = reader.path if reader is not None else path
+        self._tailer = Tailer(path, self._receive, source=reader, columns=True)
 
     def start(self) -> None:
         self._tailer.start()
@@ -90,6 +96,11 @@ class EventFeed:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the source read so far (all of a history handed over, then the tail's)."""
+        return self._tailer.source.bytes_read
 
     @property
     def error(self) -> str | None:

@@ -17,7 +17,9 @@ from maou_tui.layout import TRAINER_OUTPUT
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
+    from maou_tui.app.history import HistoryReader
     from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest import FileSource
 
 
 @dataclass
@@ -33,6 +35,8 @@ class RunSession:
     facts: StatusFacts = field(default_factory=StatusFacts)
     feed: EventFeed | None = None
     log_tail: LogTail | None = None
+    #: reads a big history in a thread worker until its store replaces the preview
+    history: HistoryReader | None = None
     feed_error_shown: str | None = None
     finish_reported: bool = False
     history_drawn: bool = False
@@ -50,8 +54,21 @@ class RunSession:
     def start_readers(
         self, on_events: Callable[[], object], on_log_lines: Callable[[], object]
     ) -> None:
-        self.feed = EventFeed(self.target.source, on_events)
+        self.start_feed(on_events)
+        self.start_log_tail(on_log_lines)
+
+    def start_feed(self, on_events: Callable[[], object], source: FileSource | None = None) -> None:
+        """Tail the target; with ``source`` (a history just read), from where it stopped."""
+        self.feed = EventFeed(self.target.source, on_events, reader=source)
         self.feed.start()
+
+    def adopt_store(self, store: RunStore) -> None:
+        """Show ``store`` from now on (a history's preview, then the whole of it); the
+        diagnoser is made anew for it."""
+        self.store = store
+        self._diagnoser = None
+
+    def start_log_tail(self, on_log_lines: Callable[[], object]) -> None:
         if self.target.log_path is not None:
             run_dir = self.target.run_dir
             self.log_tail = LogTail(
@@ -62,8 +79,10 @@ class RunSession:
             self.log_tail.start()
 
     def stop_readers(self) -> None:
+        if self.history is not None:
+            self.history.stop()
         if self.feed is not None:
             self.feed.stop()
         if self.log_tail is not None:
             self.log_tail.stop()
-        self.feed = self.log_tail = None
+        self.feed = self.log_tail = self.history = None

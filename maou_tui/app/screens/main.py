@@ -86,10 +86,16 @@ class MainScreen(Screen):
 
     def set_store(self, store: RunStore, label: str) -> None:
         """Show another run (``r``): every widget reads the new store from now on."""
-        self.store, self.label = store, label
+        self.label = label
+        self.show_store(store)
+        self.query_one(Log).clear()
+
+    def show_store(self, store: RunStore) -> None:
+        """Read ``store`` from now on: the same run's data read anew (a history's preview,
+        then the whole of it), or another run's."""
+        self.store = store
         for chart in self.charts:
             chart.set_store(store)
-        self.query_one(Log).clear()
 
     def redraw(
         self,
