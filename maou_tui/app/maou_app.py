@@ -100,6 +100,7 @@ class MaouApp(App):
         self._diagnosed_version = -1
         self._status_version = -1
         self._status_at = 0.0
+        self._log_shown_at = 0.0
         self._charts_at = 0.0
         self._history_note = ""
 
@@ -292,11 +293,17 @@ class MaouApp(App):
 
     @on(LogLinesPending)
     def _show_log_lines(self) -> None:
-        # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
+        # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed); so do
+        # they between two writes less than STATUS_INTERVAL_S apart (each write lays the
+        # screen out again); the redraw tick shows them.
+        now = time.monotonic()
+        if now - self._log_shown_at < STATUS_INTERVAL_S:
+            return
         if self.session.log_tail is not None and self._main_visible():
-            self.main.write_log(
-                self.session.log_tail.take(), title=self.session.log_tail.showing.name
-            )
+            lines = self.session.log_tail.take()
+            if lines:
+                self.main.write_log(lines, title=self.session.log_tail.showing.name)
+                self._log_shown_at = now
 
     def _show_feed_error(self) -> None:
         """Say once what stopped the event feed (else the charts would freeze in silence)."""
