@@ -10,8 +10,7 @@ import pytest
 from pilot import status_text, wait_for
 from textual.screen import Screen
 
-from maou_tui.app import MaouApp
-from maou_tui.app import maou_app
+from maou_tui.app import MaouApp, maou_app
 from maou_tui.app.widgets.charts import RunChart
 from maou_tui.app.widgets.status import StatusPanel
 
