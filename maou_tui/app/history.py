@@ -31,6 +31,8 @@ from maou_tui.store import RunStore
 PREVIEW_BYTES = 4 << 20
 #: Smaller files are read whole by the live feed at once (a preview would not be sooner).
 PROGRESSIVE_BYTES = 8 << 20
+#: The longest the whole-history read waits for the preview to be drawn.
+PREVIEW_DRAW_WAIT_S = 2.0
 #: Bytes read between two progress reports (and between two checks for cancellation).
 READ_BYTES = 16 << 20
 
@@ -94,10 +96,16 @@ class HistoryReader:
         self._on_progress = on_progress
         self._on_whole = on_whole
         self._stop = threading.Event()
+        self._preview_drawn = threading.Event()
 
     def stop(self) -> None:
         """Stop reading at the next piece (a run switch, or the app quitting)."""
         self._stop.set()
+        self._preview_drawn.set()
+
+    def preview_drawn(self) -> None:
+        """The preview is on screen: the whole history may be read now."""
+        self._preview_drawn.set()
 
     def run(self) -> None:
         preview, start = read_tail(self.path, PREVIEW_BYTES)
@@ -106,6 +114,8 @@ class HistoryReader:
         exact = start == 0 or self.path.name == EVENTS_FILE
         note = "" if exact else f"x: steps from the last {format_bytes(PREVIEW_BYTES)}"
         self._on_preview(preview, note)
+        # Parsing holds the GIL: let the UI thread draw the preview before the long read.
+        self._preview_drawn.wait(PREVIEW_DRAW_WAIT_S)
         source = FileSource(self.path)
         store = RunStore()
         if not self._read_all(source, store):

@@ -262,6 +262,8 @@ class MaouApp(App):
         self._show_store(message.store)
         self._history_note = message.note
         self._show_history_line(HISTORY_STARTED)
+        self._redraw_if_changed()  # now, not at the next tick: then the history read goes on
+        self.call_after_refresh(message.reader.preview_drawn)
 
     @on(HistoryProgressed)
     def _show_history_progress(self, message: HistoryProgressed) -> None:
