@@ -105,7 +105,7 @@ class MainScreen(Screen):
         *,
         charts: bool = True,
     ) -> None:
-        """Show the store again: the panels always, the charts when ``charts``."""
+        """Show the store again: the status always, the charts and findings when ``charts``."""
         if not self.query(StatusPanel):  # the app is closing: the widgets are gone
             return
         findings = list(findings)
@@ -113,8 +113,10 @@ class MainScreen(Screen):
             marks = [finding_mark(f.step, finding_label(f)) for f in findings]
             for chart in self.charts:
                 chart.replot(view, marks)
+            # At the charts' pace: a finding's evidence changes with every diagnosis, and
+            # wrapping the panel's text again is as costly as a chart.
+            self.query_one(FindingsPanel).show(findings)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
-        self.query_one(FindingsPanel).show(findings)
 
     def last_log_line(self) -> str:
         lines = [line for log in self.query(Log) for line in log.lines if line.strip()]

@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 def show_text(panel: Static, markup: str) -> None:
     """Show ``markup`` in ``panel``; a screen layout only when the panel's height changes."""
-    width = panel.content_size.width
-    before = _height(panel, width) if width else -1
+    width, height = panel.content_size  # as the last layout placed it
     panel.update(markup, layout=False)
-    if not width or _height(panel, width) != before:
+    if not width or _height(panel, width) != height:
         panel.refresh(layout=True)
 
 
