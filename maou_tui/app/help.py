@@ -11,7 +11,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from maou_tui.app.keys import KEY_MAP, key_label
+from maou_tui.app.keys import KEY_MAP, LOG_KEY_MAP, key_label
 from maou_tui.marks import LEGEND
 
 
@@ -28,7 +28,7 @@ class HelpScreen(ModalScreen):
             yield Label(f"[b]chart marks[/b]  {escape(LEGEND)}")
             table: DataTable[str] = DataTable(show_cursor=False, zebra_stripes=True)
             table.add_columns("key", "what it does")
-            for binding, text in KEY_MAP:
+            for binding, text in KEY_MAP + LOG_KEY_MAP:
                 table.add_row(key_label(binding), text)
             table.add_row("ctrl+p", "Command palette: every command by name, themes")
             yield table

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,15 +30,18 @@ from maou_tui.app.messages import (
     HistoryPreview,
     HistoryProgressed,
     HistoryRead,
-    LogLinesPending,
+    LogGrown,
+    LogIndexed,
 )
 from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
+from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
+from maou_tui.layout import LOG_FILE
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.store import RunStore
 
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     from maou_tui.app.history import HistoryProgress
     from maou_tui.diagnose import Diagnoser
     from maou_tui.ingest import FileSource
+    from maou_tui.ingest.line_index import LineIndex
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
@@ -101,6 +106,7 @@ class MaouApp(App):
         self._status_version = -1
         self._status_at = 0.0
         self._log_shown_at = 0.0
+        self._log_catch_up = False
         self._charts_at = 0.0
         self._history_note = ""
 
@@ -128,16 +134,18 @@ class MaouApp(App):
 
         big = progressive_file(self.target)
         if big is None:
-            self.session.start_readers(self._events_pending, self._log_lines_pending)
-            return
-        self.session.start_log_tail(self._log_lines_pending)
-        self._read_history(big)
+            self._start_feed()
+        else:
+            self._read_history(big)
 
-    def _events_pending(self) -> None:
-        self.post_message(EventsPending())
-
-    def _log_lines_pending(self) -> None:
-        self.post_message(LogLinesPending())
+    def _start_feed(self, source: FileSource | None = None) -> None:
+        """The run's tailer; with ``source`` (a history just read), from where it stopped."""
+        session = self.session
+        session.start_readers(
+            lambda: self.post_message(EventsPending()),
+            lambda growth: self.post_message(LogGrown(growth, session)),
+            source,
+        )
 
     def _read_history(self, path: Path) -> None:
         """A big file: its tail first, the whole of it behind, in a thread worker (see
@@ -284,7 +292,7 @@ class MaouApp(App):
         self.session.history = None
         self.facts.history = self._history_note = ""
         self._show_store(message.store)
-        self.session.start_feed(self._events_pending, message.source)
+        self._start_feed(message.source)
 
     def _show_store(self, store: RunStore) -> None:
         """Chart ``store`` (a preview, then the whole history) in place of the one shown."""
@@ -293,19 +301,57 @@ class MaouApp(App):
         self._diagnosed_version = -1
         self._view_dirty = True
 
-    @on(LogLinesPending)
+    @on(LogGrown)
+    def _index_log(self, message: LogGrown) -> None:
+        if message.session is not self.session:
+            return  # the run before a switch
+        new_file = message.growth.restarted or self.session.log_index is None
+        if self.session.index_log(message.growth):
+            index = self.session.log_index
+            assert index is not None
+            self.run_worker(
+                partial(self._scan_log, index), thread=True, group="log-index", exit_on_error=False
+            )
+        if new_file:
+            for viewer in self._log_viewers(all_screens=True):
+                viewer.show(self.session.log_index, message.growth.path.name)
+
+    def _scan_log(self, index: LineIndex) -> None:
+        """On a worker thread: index the log block by block, telling the viewers as it grows."""
+        while index.step():
+            self.post_message(LogIndexed())
+        self.post_message(LogIndexed())
+
+    @on(LogIndexed)
     def _show_log_lines(self) -> None:
-        # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed); so do
-        # they between two writes less than STATUS_INTERVAL_S apart (each write lays the
-        # screen out again); the redraw tick shows them.
-        now = time.monotonic()
-        if now - self._log_shown_at < STATUS_INTERVAL_S:
+        # Under a dialog the viewers wait (see _redraw_if_changed): each change under a modal
+        # re-renders the whole dimmed background. While the log streams in, they size
+        # themselves at most every STATUS_INTERVAL_S (each time lays the screen out); a timer
+        # catches up with what waited.
+        wait = self._log_shown_at + STATUS_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            if not self._log_catch_up:
+                self._log_catch_up = True
+                self.set_timer(wait, self._show_log_lines)
             return
-        if self.session.log_tail is not None and self._main_visible():
-            lines = self.session.log_tail.take()
-            if lines:
-                self.main.write_log(lines, title=self.session.log_tail.showing.name)
-                self._log_shown_at = now
+        self._log_shown_at, self._log_catch_up = time.monotonic(), False
+        for viewer in self._log_viewers():
+            viewer.refresh_index()
+
+    def _log_viewers(self, *, all_screens: bool = False) -> list[LogViewer]:
+        """The log viewers of the screen on top (or of every screen)."""
+        screens = self.screen_stack if all_screens else self.screen_stack[-1:]
+        return [viewer for screen in screens for viewer in screen.query(LogViewer)]
+
+    def action_show_log(self) -> None:
+        """``L``: the whole log, full screen; ``L`` again goes back."""
+        from maou_tui.app.screens.log import LogScreen
+
+        if isinstance(self.screen, LogScreen):
+            self.screen.dismiss()
+            return
+        name = self.session.log_index.path.name if self.session.log_index else LOG_FILE
+        self.push_screen(LogScreen(self.session.log_index, name))
 
     def _show_feed_error(self) -> None:
         """Say once what stopped the event feed (else the charts would freeze in silence)."""

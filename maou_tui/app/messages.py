@@ -12,7 +12,9 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from maou_tui.app.history import HistoryReader
+    from maou_tui.app.session import RunSession
     from maou_tui.ingest import FileSource
+    from maou_tui.ingest.log_watch import LogGrowth
     from maou_tui.store import RunStore
 
 
@@ -23,11 +25,21 @@ class EventsPending(Message):
         return isinstance(message, EventsPending)
 
 
-class LogLinesPending(Message):
-    """New lines of the run's log are waiting in the log tailer's buffer."""
+class LogGrown(Message):
+    """The run's log grew (or is a new file): ``session`` says whose, a switch may be under way.
+    Not coalesced: a restart (a new file) must never be replaced by a later plain growth."""
+
+    def __init__(self, growth: LogGrowth, session: RunSession) -> None:
+        super().__init__()
+        self.growth = growth
+        self.session = session
+
+
+class LogIndexed(Message):
+    """The log's index holds more lines: the viewers on screen size themselves again."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LogLinesPending)
+        return isinstance(message, LogIndexed)
 
 
 class HistoryPreview(Message):

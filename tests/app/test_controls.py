@@ -210,7 +210,7 @@ async def test_trainer_crash_shows_failure_and_log(live_loop):
         assert "exited without" in status_text(app) or "gone" in status_text(app)
         assert has_note(app, "exited without finishing the run: RuntimeError: simulated crash")
         assert "simulated crash" in status_text(app)
-        log_text = "\n".join(app.main.query_one("#log").lines)
+        log_text = "\n".join(app.main.log_pane.texts())
         assert "simulated crash" in log_text
 
 

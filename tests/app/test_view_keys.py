@@ -9,7 +9,7 @@ from pilot import has_note, loaded, status_text, wait_for
 
 from maou_tui.app import MaouApp
 from maou_tui.app.help import HelpScreen
-from maou_tui.app.keys import KEY_MAP
+from maou_tui.app.keys import KEY_MAP, LOG_KEY_MAP
 from maou_tui.app.screens.runs import RunPicker
 from maou_tui.app.widgets.charts import LossChart, LrChart, x_range
 
@@ -89,7 +89,8 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
             "?",
             "q",
         } <= keys
-        assert len(keys) == len(KEY_MAP) + 1  # + ctrl+p
+        assert {"L", "j", "k", "/", "N", "F", "P"} <= keys  # the log's, in the full-screen log
+        assert table.row_count == len(KEY_MAP) + len(LOG_KEY_MAP) + 1  # + ctrl+p
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
