@@ -16,7 +16,6 @@ Target: <= 1% of step time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -28,11 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from bench.paired_blocks import BATCH, block_options, make_data, make_mlp, rotate_blocks, slowdowns
 from maou_tui.hook.attach import Hook
-
-BATCH = 64
-FEATURES = 128
-CLASSES = 10
 
 
 class Loop:
@@ -40,17 +36,8 @@ class Loop:
 
     def __init__(self, hidden: int, seed: int = 0) -> None:
         torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
-        self.inputs = torch.randn(8192, FEATURES, generator=generator)
-        teacher = torch.randn(FEATURES, CLASSES, generator=generator)
-        self.labels = (self.inputs @ teacher).argmax(1)
-        self.model = torch.nn.Sequential(
-            torch.nn.Linear(FEATURES, hidden),
-            torch.nn.ReLU(),
-            torch.nn.Linear(hidden, hidden),
-            torch.nn.ReLU(),
-            torch.nn.Linear(hidden, CLASSES),
-        )
+        self.inputs, self.labels = make_data(seed)
+        self.model = make_mlp(hidden)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: min(1.0, (step + 1) / 100)
@@ -84,54 +71,46 @@ def micro(hook: Hook, calls: int) -> dict[str, float]:
             optimizer.step()
         return (time.process_time() - started) / n * 1e6
 
+    def hooked_steps() -> float:
+        hook.register()
+        try:
+            return steps(calls)
+        finally:
+            hook.unregister()
+
     hook.unregister()
-    plain = statistics.median(steps(calls) for _ in range(5))
-    hook.register()
-    hooked = statistics.median(steps(calls) for _ in range(5))
-    hook.unregister()
-    return {"plain_step_us": plain, "hooked_step_us": hooked, "hook_us": hooked - plain}
+    plain, hooked = rotate_blocks([lambda: steps(calls), hooked_steps], 10)
+    cost = statistics.median(h - p for h, p in zip(hooked, plain, strict=True))
+    return {
+        "plain_step_us": statistics.median(plain),
+        "hooked_step_us": statistics.median(hooked),
+        "hook_us": cost,
+    }
 
 
 def macro(hook: Hook, blocks: int, steps: int, hidden: int) -> dict[str, float]:
     plain, plain_again, hooked = Loop(hidden), Loop(hidden), Loop(hidden)
-    loops = [plain, plain_again, hooked]
-    times: dict[int, list[float]] = {id(loop): [] for loop in loops}
     hook.register()
     hooked.run(steps)  # warm-up; the first hooked step starts the socket and the writer
     hook.unregister()
     plain.run(steps)
     plain_again.run(steps)
-    for block in range(blocks):
-        for loop in loops[block % 3 :] + loops[: block % 3]:
-            if loop is hooked:
-                hook.register()
-            times[id(loop)].append(loop.run(steps))
-            if loop is hooked:
-                hook.unregister()
-    base, again, with_hook = times[id(plain)], times[id(plain_again)], times[id(hooked)]
 
-    def slowdown(other: list[float]) -> float:
-        return (1 - statistics.median(b / o for b, o in zip(base, other, strict=True))) * 100
+    def run_hooked() -> float:
+        hook.register()
+        try:
+            return hooked.run(steps)
+        finally:
+            hook.unregister()
 
-    return {
-        "step_ms": statistics.median(base) / steps * 1000,
-        "slowdown_pct": slowdown(with_hook),
-        "noise_floor_pct": slowdown(again),
-        "slowdown_best_pct": (1 - min(base) / min(with_hook)) * 100,
-        "noise_floor_best_pct": (1 - min(base) / min(again)) * 100,
-    }
+    base, again, with_hook = rotate_blocks(
+        [lambda: plain.run(steps), lambda: plain_again.run(steps), run_hooked], blocks
+    )
+    return {"step_ms": statistics.median(base) / steps * 1000} | slowdowns(base, again, with_hook)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=20, help="rotating blocks per loop")
-    parser.add_argument("--steps", type=int, default=100, help="batches per block")
-    parser.add_argument("--hidden", type=int, default=256, help="MLP hidden width")
-    parser.add_argument("--calls", type=int, default=5000, help="steps per micro measurement")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = block_options(__doc__.splitlines()[0], calls=1000)
     with tempfile.TemporaryDirectory(prefix="bench-hook-") as name:
         hook = Hook(Path(name))
         result = {

@@ -18,7 +18,6 @@ Target: <= 1% slowdown.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -30,12 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from bench.paired_blocks import (
+    BATCH,
+    CLASSES,
+    FEATURES,
+    block_options,
+    make_data,
+    make_mlp,
+    rotate_blocks,
+    slowdowns,
+)
 from maou_tui.protocol import Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, Monitor, RunDir
-
-BATCH = 64
-FEATURES = 128
-CLASSES = 10
 
 
 def per_call_us(function, calls: int) -> float:
@@ -79,28 +84,13 @@ def micro(tmp: Path, calls: int) -> dict[str, float]:
     return result
 
 
-def make_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A learnable task: labels from a fixed random linear teacher with noise."""
-    generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(8192, FEATURES, generator=generator)
-    teacher = torch.randn(FEATURES, CLASSES, generator=generator)
-    labels = (inputs @ teacher + 0.5 * torch.randn(8192, CLASSES, generator=generator)).argmax(1)
-    return inputs, labels
-
-
 class Trainer:
     """A small MLP classifier trained with SGD + cosine decay, optionally under a Monitor."""
 
     def __init__(self, data, hidden: int, total_steps: int, monitor_dir: Path | None) -> None:
         torch.manual_seed(0)
         self.inputs, self.labels = data
-        self.model = torch.nn.Sequential(
-            torch.nn.Linear(FEATURES, hidden),
-            torch.nn.ReLU(),
-            torch.nn.Linear(hidden, hidden),
-            torch.nn.ReLU(),
-            torch.nn.Linear(hidden, CLASSES),
-        )
+        self.model = make_mlp(hidden)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, total_steps)
         self.monitor = None
@@ -145,36 +135,26 @@ class Trainer:
 def macro(tmp: Path, blocks: int, steps: int, hidden: int) -> dict:
     """Rotate blocks of ``steps`` batches among three loops: plain, plain again (the noise
     floor of an A/A comparison) and monitored; compare the blocks of each round."""
-    data = make_data()
+    data = make_data(noise=0.5)
     total = blocks * steps + steps
     plain = Trainer(data, hidden, total, None)
     plain_again = Trainer(data, hidden, total, None)
     monitored = Trainer(data, hidden, total, tmp / "macro-run")
-    trainers = [plain, plain_again, monitored]
-    for trainer in trainers:
+    for trainer in (plain, plain_again, monitored):
         trainer.run(steps // 4)  # warm-up: allocator, kernels
-    times: dict[int, list[float]] = {id(t): [] for t in trainers}
-    for block in range(blocks):
-        # Rotate the order so drift on a shared machine hits every loop alike.
-        for trainer in trainers[block % 3 :] + trainers[: block % 3]:
-            times[id(trainer)].append(trainer.run(steps))
+    base, again, sdk = rotate_blocks(
+        [lambda: plain.run(steps), lambda: plain_again.run(steps), lambda: monitored.run(steps)],
+        blocks,
+    )
     monitored.instrument = True
     monitored.run(steps * 4)
     assert monitored.monitor is not None
     monitored.monitor.close()
-    base, again, sdk = times[id(plain)], times[id(plain_again)], times[id(monitored)]
-
-    def slowdown(other: list[float]) -> float:
-        return (1 - statistics.median(b / o for b, o in zip(base, other, strict=True))) * 100
-
     samples = steps * BATCH
     return {
         "plain_samples_per_s": samples / statistics.median(base),
         "sdk_samples_per_s": samples / statistics.median(sdk),
-        "slowdown_pct": slowdown(sdk),
-        "noise_floor_pct": slowdown(again),
-        "slowdown_best_pct": (1 - min(base) / min(sdk)) * 100,
-        "noise_floor_best_pct": (1 - min(base) / min(again)) * 100,
+        **slowdowns(base, again, sdk),
         "step_ms": statistics.median(base) / steps * 1000,
         "monitor_step_in_loop_us": monitored.monitor_cpu_s / monitored.monitor_calls * 1e6,
         "final_accuracy": monitored.accuracy,
@@ -182,15 +162,7 @@ def macro(tmp: Path, blocks: int, steps: int, hidden: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=20, help="paired blocks per loop")
-    parser.add_argument("--steps", type=int, default=100, help="batches per block")
-    parser.add_argument("--hidden", type=int, default=256, help="MLP hidden width")
-    parser.add_argument("--calls", type=int, default=20000, help="calls per micro benchmark")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = block_options(__doc__.splitlines()[0], calls=20000)
     with tempfile.TemporaryDirectory(prefix="bench-sdk-") as name:
         tmp = Path(name)
         result = {

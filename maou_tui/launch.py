@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import maou_tui
-from maou_tui.layout import EVENTS_FILE, TRAINER_OUTPUT
+from maou_tui.layout import (
+    DEFAULT_ARCHITECTURE,
+    DEFAULT_PRESET,
+    EVENTS_FILE,
+    TRAINER_OUTPUT,
+    run_dir_name,
+)
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.sdk.private_files import UnsafePathError, make_private_dir, open_private_append
 
@@ -79,10 +85,12 @@ class Liveness:
 
 
 def _run_options(trainer_args: Sequence[str]) -> argparse.Namespace:
-    """The maou-train options that decide where a run lives (architecture, preset, resume)."""
+    """The maou-train options that decide where a run lives (architecture, preset, resume),
+    read before the trainer starts so the TUI opens on its directory at once; their defaults
+    are maou-train's own (``layout``)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--model-architecture", default="resnet")
-    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--model-architecture", default=DEFAULT_ARCHITECTURE)
+    parser.add_argument("--preset", default=DEFAULT_PRESET)
     parser.add_argument("--resume", type=Path, default=None)
     known, _ = parser.parse_known_args(list(trainer_args))
     return known
@@ -98,8 +106,8 @@ def new_run_dir(
 ) -> Path:
     """``<runs_root>/<YYYYmmdd-HHMMSS>-<arch>-<preset>``, with ``-2``, ``-3``... if taken."""
     options = _run_options(trainer_args)
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = runs_root / f"{stamp}-{options.model_architecture}-{options.preset}"
+    name = run_dir_name(options.model_architecture, options.preset, now or datetime.now())
+    base = runs_root / name
     candidate, n = base, 1
     while candidate.exists():
         n += 1
@@ -140,12 +148,16 @@ def start_trainer(
 
 
 def start_detached(
-    command: Sequence[str], run_dir: Path, wait_s: float = START_WAIT_S
+    command: Sequence[str],
+    run_dir: Path,
+    wait_s: float = START_WAIT_S,
+    also_create: Sequence[str] = (),
 ) -> LaunchedRun:
     """Run ``command`` in its own session, output to ``run_dir/trainer.out``, and check it.
 
-    ``events.jsonl`` is created first, so a viewer opened while the trainer still loads torch
-    already follows the right file. Waits up to ``wait_s`` for the process to write its pid to
+    ``events.jsonl`` (and the empty files named in ``also_create``) are created first, so a
+    viewer opened while the trainer still loads torch already reads the run the right way.
+    Waits up to ``wait_s`` for the process to write its pid to
     ``trainer.pid`` (it has validated its options and locked the run directory) or to exit. An
     exit with a non-zero status (a bad maou-train option exits 2) raises ``LaunchError``
     carrying the process's own last output line and its exit status.
@@ -154,7 +166,8 @@ def start_detached(
     try:
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         make_private_dir(run_dir)
-        os.close(open_private_append(run_dir / EVENTS_FILE))
+        for name in (EVENTS_FILE, *also_create):
+            os.close(open_private_append(run_dir / name))
         output_fd = open_private_append(run_dir / TRAINER_OUTPUT)
     except UnsafePathError as exc:
         raise LaunchError(str(exc)) from None
@@ -178,16 +191,17 @@ def start_detached(
     status = process.poll()
     if status:
         error = LaunchError(trainer_error(run_dir, status), exit_code=max(status, 1))
-        if created and _never_started(run_dir):
+        if created and _never_started(run_dir, also_create):
             shutil.rmtree(run_dir)  # leave nothing behind
         raise error
     return LaunchedRun(run_dir=run_dir, process=process)
 
 
-def _never_started(run_dir: Path) -> bool:
-    """Only what ``start_detached`` itself put there: the output and an empty events file."""
+def _never_started(run_dir: Path, also_created: Sequence[str] = ()) -> bool:
+    """Only what ``start_detached`` itself put there: the output and empty files."""
     names = sorted(p.name for p in run_dir.iterdir())
-    return names == [EVENTS_FILE, TRAINER_OUTPUT] and not holds_events(run_dir)
+    created = sorted([EVENTS_FILE, TRAINER_OUTPUT, *also_created])
+    return names == created and not holds_events(run_dir)
 
 
 def holds_events(run_dir: Path) -> bool:

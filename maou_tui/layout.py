@@ -1,8 +1,8 @@
 """The run directory's layout: the name of every file in it, defined once.
 
 ```
-<run>/config.json  events.jsonl  train.log  trainer.out  trainer.pid  trainer.lock
-      control.sock  control.sock.path  checkpoints/
+<run>/config.json  events.jsonl  train.log  train.log.times  trainer.out  trainer.pid
+      trainer.lock  control.sock  control.sock.path  checkpoints/
 ```
 ``control.sock.path`` exists only when the socket path would be too long for a Unix socket: it
 names where the socket lives instead (``maou_tui.sdk.sockets``). Plain names, no imports: the
@@ -11,9 +11,15 @@ app reads these before anything else is loaded.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Final
+
 CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "train.log"
+#: ``maou-tui run -- CMD`` only: when each piece of ``train.log`` arrived, one ``END_OFFSET
+#: UNIX_TIME`` line per write, so what the program printed is placed at the hook's step then.
+LOG_TIMES_FILE = "train.log.times"
 #: The trainer's stdout and stderr as ``maou-tui run`` captured them.
 TRAINER_OUTPUT = "trainer.out"
 PID_FILE = "trainer.pid"
@@ -24,3 +30,14 @@ CHECKPOINTS_DIR = "checkpoints"
 
 #: Any of these makes a directory a run directory.
 RUN_MARKERS = (EVENTS_FILE, LOG_FILE, CONFIG_FILE)
+
+#: maou-train's defaults of the two options a new run directory is named after; its own
+#: option definitions (trainer/config.py) take them from here, so ``maou-tui run`` names the
+#: directory as the trainer would without importing the trainer.
+DEFAULT_ARCHITECTURE: Final = "resnet"
+DEFAULT_PRESET: Final = "tiny"
+
+
+def run_dir_name(architecture: str, preset: str, now: datetime) -> str:
+    """``<YYYYmmdd-HHMMSS>-<architecture>-<preset>``: a new maou-train run directory's name."""
+    return f"{now.strftime('%Y%m%d-%H%M%S')}-{architecture}-{preset}"

@@ -73,10 +73,29 @@ __all__ = [
 
 DEFAULT_METRICS = STAGE_METRICS
 _RUN_STATUS = {"completed": "finished", "stopped": "stopped", "failed": "failed"}
-_STEP_SERIES = {"loss", "loss_cum", "lr", "lr_multiplier", "samples_per_s"} | {
+#: Step fields that are series of their own name. A stage metric or a ``metrics`` key named
+#: like one of them (a program logging ``loss``) fills that series where the field is None and
+#: never takes its place: a program's ``loss`` is the loss.
+_FIXED_STEP_FIELDS = ("loss", "loss_cum", "lr", "samples_per_s")
+_STEP_SERIES = {*_FIXED_STEP_FIELDS, "lr_multiplier"} | {
     f"{metric}{suffix}" for metric in DEFAULT_METRICS.values() for suffix in ("", "_cum")
 }
 _GLOBAL_STEP_OF = attrgetter("global_step")
+
+
+def _merge_column(fields: dict[str, list], name: str, values: list[float | None]) -> None:
+    """``values`` as the column ``name``; where that column exists, only its gaps are filled."""
+    column = fields.get(name)
+    if column is None:
+        fields[name] = values
+        return
+    for i, value in enumerate(values):
+        _fill_point(column, i, value)
+
+
+def _fill_point(column: list, index: int, value: float | None) -> None:
+    if column[index] is None:
+        column[index] = value
 
 
 class _RunOfStage:
@@ -471,16 +490,22 @@ class RunStore:
             epochs=np.fromiter(map(attrgetter("epoch"), steps), np.int32, n),
             batches=np.fromiter(map(attrgetter("batch"), steps), np.int32, n),
         )
-        metric, metric_cum = self._step_names.get(stage) or self._names_of(stage)
-        names = {"loss": "loss", "loss_cum": "loss_cum", metric: "metric"}
-        names |= {metric_cum: "metric_cum", "lr": "lr", "samples_per_s": "samples_per_s"}
-        fields = {name: list(map(attrgetter(field), steps)) for name, field in names.items()}
+        fields = {name: list(map(attrgetter(name), steps)) for name in _FIXED_STEP_FIELDS}
         # A producer that knows the LR also knows its multiplier.
         fields["lr_multiplier"] = [e.lr_multiplier if e.lr is not None else None for e in steps]
-        self._add_columns(columns, fields)
-        for event in steps:
+        metric, metric_cum = self._step_names.get(stage) or self._names_of(stage)
+        _merge_column(fields, metric, list(map(attrgetter("metric"), steps)))
+        _merge_column(fields, metric_cum, list(map(attrgetter("metric_cum"), steps)))
+        others = []
+        for i, event in enumerate(steps):
             for name, value in event.metrics.items():
-                self._point(name, event.global_step, value, stage, event.epoch, event.batch)
+                if name in fields:
+                    _fill_point(fields[name], i, value)
+                else:
+                    others.append((name, event, value))
+        self._add_columns(columns, fields)
+        for name, event, value in others:
+            self._point(name, event.global_step, value, stage, event.epoch, event.batch)
 
     def _apply_batch(self, batch: StepBatch) -> None:
         rows = batch.columns()

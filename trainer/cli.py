@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from maou_tui.layout import run_dir_name
 from trainer.config import (
     PRESET_DEFAULTS,
     ConfigError,
@@ -186,8 +187,7 @@ def build_parser() -> OneLineParser:
 
 
 def default_run_dir(config: TrainConfig) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{stamp}-{config.model_architecture}-{config.preset}"
+    return Path("runs") / run_dir_name(config.model_architecture, config.preset, datetime.now())
 
 
 def parse_config(argv: Sequence[str] | None) -> TrainConfig:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
-from maou_tui.layout import CONFIG_FILE
+from maou_tui.layout import CONFIG_FILE, DEFAULT_ARCHITECTURE, DEFAULT_PRESET
 from maou_tui.stages import STAGE_METRICS, STAGE_NAMES, STAGES
 
 Architecture = Literal["resnet", "mlp-mixer", "vit"]
@@ -126,9 +126,9 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    preset: PresetName = "tiny"
+    preset: PresetName = DEFAULT_PRESET
     stage: StageChoice = "all"
-    model_architecture: Architecture = "resnet"
+    model_architecture: Architecture = DEFAULT_ARCHITECTURE
     vit_embed_dim: PositiveInt | None = None
     vit_num_layers: PositiveInt | None = None
     vit_num_heads: PositiveInt | None = None
@@ -371,10 +371,12 @@ def build_config(options: dict[str, Any], base: dict[str, Any] | None = None) ->
     """
     given = {key: value for key, value in options.items() if value is not None}
     if base is None:
-        preset = given.get("preset", "tiny")
+        preset = given.get("preset", DEFAULT_PRESET)
         values = dict(PRESET_DEFAULTS.get(preset, {}))
         if preset == "tiny":
-            values.update(TINY_ARCH_DEFAULTS.get(given.get("model_architecture", "resnet"), {}))
+            values.update(
+                TINY_ARCH_DEFAULTS.get(given.get("model_architecture", DEFAULT_ARCHITECTURE), {})
+            )
         # A general option the user gave beats the preset's stage-specific value it would inherit.
         for general, specifics in _INHERITED_BY.items():
             if general in given:

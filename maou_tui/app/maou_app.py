@@ -33,6 +33,7 @@ from maou_tui.app.messages import (
     LogGrown,
     LogIndexed,
 )
+from maou_tui.app.run_kind import impossible, stop_label, stop_question
 from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
@@ -555,7 +556,8 @@ class MaouApp(App):
         self._control("scale_lr", f"LR ×{factor:g}", factor=factor)
 
     def action_checkpoint(self) -> None:
-        self._control("checkpoint", "checkpoint")
+        if not self._impossible("checkpoint"):
+            self._control("checkpoint", "checkpoint")
 
     def action_set_lr(self) -> None:
         from maou_tui.app.dialogs import SetLrDialog
@@ -574,7 +576,7 @@ class MaouApp(App):
     def action_set_threshold(self) -> None:
         from maou_tui.app.dialogs import SetThresholdDialog
 
-        if self._refuse_control():
+        if self._refuse_control() or self._impossible("set_threshold"):
             return
 
         def apply(choice: ThresholdChoice | None) -> None:
@@ -588,16 +590,17 @@ class MaouApp(App):
         self.push_screen(SetThresholdDialog(stage, current.value if current else None), apply)
 
     def action_stop(self) -> None:
-        self._confirm(
-            "Stop training? It saves a checkpoint; resume later with maou-train --resume.", "stop"
-        )
+        run = self.store.run
+        self._confirm(stop_question(run), "stop", stop_label(run))
 
     def action_skip_stage(self) -> None:
+        if self._impossible("skip_stage"):
+            return
         stage = self.store.current_stage
         question = f"Skip the rest of Stage {stage or '?'} and start the next one?"
-        self._confirm(question, "skip_stage")
+        self._confirm(question, "skip_stage", "skip stage")
 
-    def _confirm(self, question: str, command: str) -> None:
+    def _confirm(self, question: str, command: str, what: str) -> None:
         from maou_tui.app.dialogs import ConfirmDialog
 
         if self._refuse_control():
@@ -605,9 +608,16 @@ class MaouApp(App):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._control(command, command.replace("_", " "))
+                self._control(command, what)
 
         self.push_screen(ConfirmDialog(question), answer)
+
+    def _impossible(self, command: str) -> bool:
+        """Say why ``command`` cannot work on this run (a hooked program), without sending it."""
+        reason = impossible(self.store.run, command)
+        if reason is not None:
+            self.notify(reason, severity="warning", timeout=8)
+        return reason is not None
 
     def _refuse_control(self) -> bool:
         reason = self.link.unavailable_reason()

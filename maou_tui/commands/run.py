@@ -146,6 +146,7 @@ def run_command(args: argparse.Namespace, command: list[str]) -> int:
         holds_events,
         start_detached,
     )
+    from maou_tui.layout import LOG_TIMES_FILE
 
     error = _command_error(args, command)
     if error is not None:
@@ -156,7 +157,9 @@ def run_command(args: argparse.Namespace, command: list[str]) -> int:
     size = args.terminal_size or tuple(shutil.get_terminal_size((120, 40)))
     wait_s = DETACHED_WAIT_S if args.no_tui else START_WAIT_S
     try:
-        launched = start_detached(_supervisor_command(command, run_dir, size), run_dir, wait_s)
+        supervisor = _supervisor_command(command, run_dir, size)
+        # The times file marks the run as a hooked program's from the start (ingest.hooked).
+        launched = start_detached(supervisor, run_dir, wait_s, also_create=[LOG_TIMES_FILE])
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
     started = f"started {command[0]} (supervisor pid {launched.pid}) in {run_dir}"

@@ -8,9 +8,12 @@ lines say), so every field may be None and the advice says less rather than gues
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maou_tui.stages import STAGE_METRICS
+
+if TYPE_CHECKING:
+    from maou_tui.diagnose.store_view import RunView
 
 #: Keys of RunStarted.config that name the architecture (maou's option, then short forms).
 _ARCH_KEYS = ("model_architecture", "architecture", "arch", "model")
@@ -81,11 +84,11 @@ def _config_value(config: dict[str, Any], stage: int, *names: str) -> Any:
     return None
 
 
-def stage_context(store: Any, stage: int) -> StageContext:
+def stage_context(store: RunView, stage: int) -> StageContext:
     """The context of ``stage`` from the store's StageStarted (and the run config as a fallback)."""
-    started = getattr(store, "stages", {}).get(stage)
-    run = getattr(store, "run", None)
-    config: dict[str, Any] = dict(getattr(run, "config", None) or {})
+    started = store.stages.get(stage)
+    run = store.run
+    config: dict[str, Any] = dict(run.config) if run is not None else {}
     arch = getattr(started, "architecture", None) or _config_value(config, stage, *_ARCH_KEYS)
     if started is None:
         return StageContext(

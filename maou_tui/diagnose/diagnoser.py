@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
@@ -35,6 +34,9 @@ from maou_tui.diagnose.signals import (
     decide_cumulative,
     per_batch_from_cumulative,
 )
+from maou_tui.diagnose.store_view import RunView
+from maou_tui.protocol import EpochEnd
+from maou_tui.series import Series
 
 #: Detectors over a stage's loss blocks and epoch table, in report order.
 STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
@@ -84,7 +86,7 @@ class _StageState:
 class Diagnoser:
     """Findings for one RunStore; call ``update()`` whenever the store may have grown."""
 
-    def __init__(self, store: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: RunView, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.findings: list[Finding] = []
         self._by_id: dict[str, Finding] = {}
@@ -148,10 +150,10 @@ class Diagnoser:
         for stage, state in self._stages.items():
             if _epoch_count(self.store, stage) != state.epochs_seen:
                 touched.add(stage)
-        touched |= {w.stage for w in getattr(self.store, "warnings", []) if w.stage}
+        touched |= {w.stage for w in self.store.warnings if w.stage}
         return touched
 
-    def _feed_stage(self, stage: int, series: Any, n: int, final: bool = False) -> bool:
+    def _feed_stage(self, stage: int, series: Series, n: int, final: bool = False) -> bool:
         """Feed the stage's points not fed yet. A loss that is a running mean since epoch start
         (a maou-format log's ``Loss=``) is inverted to per-batch means first; until enough
         points tell which it is, the points wait (``final`` decides with what there is)."""
@@ -198,7 +200,7 @@ class Diagnoser:
         return True
 
     @staticmethod
-    def _scan_points(state: _StageState, series: Any, lo: int, hi: int) -> bool:
+    def _scan_points(state: _StageState, series: Series, lo: int, hi: int) -> bool:
         """Look at the stage's new points as logged, one by one: the first non-finite one and
         the first blow-up are known at the point itself. True when one was just found."""
         start = max(lo, state.scanned)
@@ -237,14 +239,14 @@ class Diagnoser:
         return found
 
     @staticmethod
-    def _declared_running_mean(series: Any, lo: int, hi: int, final: bool) -> bool | None:
+    def _declared_running_mean(series: Series, lo: int, hi: int, final: bool) -> bool | None:
         """Whether the stage's loss is a running mean since the epoch start: as its reader
         declared it, else as ``maou_tui.averaging`` infers it from the stage's first
         CUMULATIVE_DECISION_POINTS points (or all of them once the file ended); None when that
         is unknown. The window is fixed, so a live run and a whole file decide alike (the
         series' own ``averaging`` is inferred over all points so far, which grows live). An
         EMA is read as it is: a smoothed per-batch value, not inverted."""
-        declared = getattr(series, "declared_averaging", None)
+        declared = series.declared_averaging
         if declared is not None:
             return bool(declared == "running_mean")
         if hi - lo < CUMULATIVE_DECISION_POINTS and not final:
@@ -319,7 +321,7 @@ class Diagnoser:
             blocks=state.blocks.arrays(),
             epochs=state.table,
             multiplier=_last_in_stage(store.series("lr_multiplier"), stage, default=1.0),
-            threshold_reached=any(t.stage == stage for t in getattr(store, "thresholds", [])),
+            threshold_reached=any(t.stage == stage for t in store.thresholds),
             metric_now=_metric_now(store, stage, ctx.metric, state.table),
             first_nonfinite=state.first_bad,
             epoch_only=_stage_range(store.series("loss"), stage)[1]
@@ -439,7 +441,7 @@ def _drop_aftermath(detections: list[Detection]) -> list[Detection]:
     return kept
 
 
-def diagnose(store: Any) -> list[Finding]:
+def diagnose(store: RunView) -> list[Finding]:
     """All findings of a whole run (the same code path as live), most severe first."""
     diagnoser = Diagnoser(store)
     diagnoser.finish()
@@ -449,7 +451,7 @@ def diagnose(store: Any) -> list[Finding]:
 # ---------------------------------------------------------------------- store access helpers
 
 
-def _stage_range(series: Any, stage: int, n: int | None = None) -> tuple[int, int]:
+def _stage_range(series: Series, stage: int, n: int | None = None) -> tuple[int, int]:
     """[lo, hi) indices of the stage's points. Stages run in order (1 -> 2 -> 3), so the stage
     column is sorted and a binary search finds them without scanning the run."""
     stages = series.stages if n is None else series.stages[:n]
@@ -459,7 +461,7 @@ def _stage_range(series: Any, stage: int, n: int | None = None) -> tuple[int, in
     )
 
 
-def _stage_slice(series: Any, stage: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _stage_slice(series: Series, stage: int) -> tuple[np.ndarray, np.ndarray] | None:
     if not len(series):
         return None
     lo, hi = _stage_range(series, stage)
@@ -468,7 +470,7 @@ def _stage_slice(series: Any, stage: int) -> tuple[np.ndarray, np.ndarray] | Non
     return series.steps[lo:hi], series.values[lo:hi]
 
 
-def _lr_at(lr: Any, steps: np.ndarray) -> np.ndarray:
+def _lr_at(lr: Series, steps: np.ndarray) -> np.ndarray:
     """The LR in force at each step (the last LR point at or before it), NaN when unknown."""
     if not len(lr):
         return np.full(steps.size, np.nan)
@@ -478,7 +480,7 @@ def _lr_at(lr: Any, steps: np.ndarray) -> np.ndarray:
     return out
 
 
-def _last_in_stage(series: Any, stage: int, default: float) -> float:
+def _last_in_stage(series: Series, stage: int, default: float) -> float:
     found = _stage_slice(series, stage)
     if found is None:
         return default
@@ -486,7 +488,7 @@ def _last_in_stage(series: Any, stage: int, default: float) -> float:
     return float(found[1][-64:][finite[-1]]) if finite.size else default
 
 
-def _peak_logged_lr(store: Any, stage: int, table: EpochTable) -> float | None:
+def _peak_logged_lr(store: RunView, stage: int, table: EpochTable) -> float | None:
     """The highest LR the stage logged (per step or per epoch): the LR it was configured with,
     for a log that has no StageStarted LR (maou's Stage 3 prints only ``Epoch N: LR = ..``)."""
     found = _stage_slice(store.series("lr"), stage)
@@ -496,7 +498,7 @@ def _peak_logged_lr(store: Any, stage: int, table: EpochTable) -> float | None:
     return float(merged.max()) if merged.size else None
 
 
-def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
+def _observed_epoch_length(store: RunView, stage: int, start_step: int) -> int | None:
     """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives); in
     a log without stages, the steps between its first two validation losses."""
     ends = _epoch_ends(store, stage)
@@ -510,7 +512,7 @@ def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | Non
     return max(1, (first.global_step - start + 1) // max(1, first.epoch))
 
 
-def _first_epoch_end_loss(store: Any, stage: int, epoch: int) -> EpochEndLoss | None:
+def _first_epoch_end_loss(store: RunView, stage: int, epoch: int) -> EpochEndLoss | None:
     """The reported mean train loss of the stage's first epoch, when it has arrived."""
     for e in _epoch_ends(store, stage):
         if e.epoch == epoch and e.train_loss is not None:
@@ -518,11 +520,11 @@ def _first_epoch_end_loss(store: Any, stage: int, epoch: int) -> EpochEndLoss | 
     return None
 
 
-def _epoch_ends(store: Any, stage: int) -> list[Any]:
-    return [e for e in getattr(store, "epoch_ends", []) if e.stage == stage]
+def _epoch_ends(store: RunView, stage: int) -> list[EpochEnd]:
+    return [e for e in store.epoch_ends if e.stage == stage]
 
 
-def _epoch_count(store: Any, stage: int) -> int:
+def _epoch_count(store: RunView, stage: int) -> int:
     """Epochs known for the stage so far (a log without stages: its validation losses)."""
     ends = _epoch_ends(store, stage)
     if stage == NO_STAGE and not ends:
@@ -535,7 +537,7 @@ def _epoch_count(store: Any, stage: int) -> int:
 _VAL_METRIC_NAMES = ("val_accuracy", "val_acc")
 
 
-def _stageless_epoch_table(store: Any, metric: str) -> EpochTable:
+def _stageless_epoch_table(store: RunView, metric: str) -> EpochTable:
     """A log without stages or epoch events (other trainers' output): one row per logged
     validation loss, its train loss the mean of the batch losses logged since the one before
     (the epoch's mean when the log prints every batch; Keras prints one running mean per
@@ -565,7 +567,7 @@ def _stageless_epoch_table(store: Any, metric: str) -> EpochTable:
     )
 
 
-def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
+def _epoch_table(store: RunView, stage: int, metric: str) -> EpochTable:
     """One row per epoch (later EpochEnd events of an epoch fill in what earlier ones lacked)."""
     if stage == NO_STAGE and not _epoch_ends(store, stage):
         return _stageless_epoch_table(store, metric)
@@ -579,7 +581,7 @@ def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
             (f"train_{metric}", e.train_metric),
             ("val_loss", e.val_loss),
             (f"val_{metric}", e.val_metric),
-            ("lr", getattr(e, "lr", None)),
+            ("lr", e.lr),
             *e.metrics.items(),
         ):
             if value is not None:
@@ -593,7 +595,7 @@ def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
     )
 
 
-def _metric_now(store: Any, stage: int, metric: str, epochs: EpochTable) -> float | None:
+def _metric_now(store: RunView, stage: int, metric: str, epochs: EpochTable) -> float | None:
     """The stage's latest metric: the last epoch's train metric, else the running one."""
     table = epochs.get(f"train_{metric}")
     finite = table[np.isfinite(table)]
@@ -606,16 +608,16 @@ def _metric_now(store: Any, stage: int, metric: str, epochs: EpochTable) -> floa
     return None
 
 
-def _nonfinite_warnings(store: Any, stage: int) -> list[tuple[int, str]]:
+def _nonfinite_warnings(store: RunView, stage: int) -> list[tuple[int, str]]:
     out = []
-    for w in getattr(store, "warnings", []):
+    for w in store.warnings:
         text = f"{w.kind} {w.message}".lower()
         if w.stage == stage and any(word in text for word in _NONFINITE_WORDS):
             out.append((int(w.step if w.step is not None else store.last_step), w.message))
     return out
 
 
-def _boundary_resets(store: Any, stage: int, loss_is_cumulative: bool) -> list[Detection]:
+def _boundary_resets(store: RunView, stage: int, loss_is_cumulative: bool) -> list[Detection]:
     """One epoch_boundary_reset per stage: the series that showed it first."""
     series = _cumulative_series(store, stage, loss_is_cumulative)
     found = [d for s in series for d in cumulative.epoch_boundary_reset(s)]
@@ -623,7 +625,7 @@ def _boundary_resets(store: Any, stage: int, loss_is_cumulative: bool) -> list[D
 
 
 def _cumulative_series(
-    store: Any, stage: int, loss_is_cumulative: bool
+    store: RunView, stage: int, loss_is_cumulative: bool
 ) -> list[cumulative.CumulativeSeries]:
     """The stage's running-mean series: ``*_cum`` by name, and ``loss`` when the stage's loss
     was found to be one (``Diagnoser._feed_stage``)."""

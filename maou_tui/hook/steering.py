@@ -10,6 +10,7 @@ A ``stop`` raises SIGINT in the program at the boundary: its own Ctrl-C handling
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import weakref
@@ -18,19 +19,11 @@ from typing import Any
 
 from maou_tui.hook.loss_probe import LossProbe
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
+from maou_tui.hook.refusals import REFUSED
+from maou_tui.hook.step_marks import MARK
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl
 from maou_tui.sdk.sockets import socket_path_for
-
-#: What the hook cannot do from outside the program's code, as the reply says it.
-REFUSED = {
-    "checkpoint": "not possible from outside the program: maou-tui only hooks its optimizer "
-    "steps; use the program's own checkpointing (stop saves where the program saves on Ctrl-C)",
-    "set_threshold": "not possible from outside the program: the hook does not see its "
-    "metrics; watch the charts and send stop",
-    "skip_stage": "not possible from outside the program: the hook does not know its stages; "
-    "send stop",
-}
 
 
 class HookControl(LoopControl):
@@ -114,17 +107,22 @@ class Steering:
         self._step_lr: float | None = None
         self._stop_sent = False
         self._started = False
+        #: Where step marks go: rank 0's stdout when it is the supervisor's terminal.
+        self._mark_fd: int | None = 1 if self.rank == 0 and os.isatty(1) else None
 
     # ---- the two hooks -------------------------------------------------------------------------
 
     def before_step(self, optimizer: Any) -> None:
-        """Global pre-hook: at a primary step, the step boundary; then scale the LRs."""
+        """Global pre-hook: at a primary step, the step boundary; then scale the LRs.
+
+        Runs at every step of the program with CPU caches cold from the backward pass, where
+        each Python call costs microseconds: a step with nothing to do makes few of them."""
         control = self.control
-        if self._is_primary(optimizer):
-            schedule_lr = _first_lr(optimizer)
-            if not self._started:
-                self._start(optimizer, schedule_lr)
-            self._boundary(schedule_lr)
+        last, self._last_stepped = self._last_stepped, id(optimizer)
+        if optimizer is self._primary or self._takes_over(optimizer, last):
+            schedule_lr = float(optimizer.param_groups[0]["lr"])
+            if not self._started or self._boundary_work(control):
+                self._boundary(optimizer, schedule_lr)
             self._step_lr = control.lr_multiplier * schedule_lr
         multiplier = control.lr_multiplier
         if multiplier != 1.0:
@@ -135,25 +133,37 @@ class Steering:
 
     def after_step(self, optimizer: Any) -> None:
         """Global post-hook: the scheduled LRs back; at a primary step, its step event."""
-        scheduled = self._scheduled.pop(id(optimizer), None)
-        if scheduled is not None:
-            _put_back(*scheduled)
+        if self._scheduled:
+            scheduled = self._scheduled.pop(id(optimizer), None)
+            if scheduled is not None:
+                _put_back(*scheduled)
         control = self.control
         control.count_step(optimizer)
         if self._primary is not optimizer:
             return
-        control.step += 1
+        control.step = step = control.step + 1
         control.lr = self._step_lr
         fields = {
             "stage": 1,
             "epoch": 0,
-            "batch": control.step,
-            "global_step": control.step,
+            "batch": step,
+            "global_step": step,
             "loss": None,
             "lr": self._step_lr,
             "lr_multiplier": control.lr_multiplier,
         }
-        self.probe.step_done(fields, self._emit_step)
+        self.probe.step_done(fields, time.time(), self._emit_step)
+        if self._mark_fd is not None:
+            self._mark(step)
+
+    def _mark(self, step: int) -> None:
+        """Write step ``step``'s mark into the program's output; a failed write ends marks
+        only (the reading side falls back to write times)."""
+        assert self._mark_fd is not None
+        try:
+            os.write(self._mark_fd, MARK % step)
+        except OSError:
+            self._mark_fd = None
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""
@@ -170,11 +180,22 @@ class Steering:
 
     # ---- inside ----------------------------------------------------------------------------------
 
-    def _is_primary(self, optimizer: Any) -> bool:
-        last, self._last_stepped = self._last_stepped, id(optimizer)
-        if self._primary is None or (optimizer is not self._primary and last == id(optimizer)):
+    def _takes_over(self, optimizer: Any, last: int | None) -> bool:
+        """Whether ``optimizer`` becomes the primary: the first one, or one that steps twice in
+        a row without the primary (the program made a new optimizer, e.g. per stage)."""
+        if self._primary is None or last == id(optimizer):
             self._primary = optimizer
-        return optimizer is self._primary
+            return True
+        return False
+
+    def _boundary_work(self, control: HookControl) -> bool:
+        """Is there anything to do at this boundary (a command, other ranks, a stop)?"""
+        server = control.server
+        return (
+            (server is not None and server.has_pending)
+            or self.ranks is not None
+            or control.stop_requested
+        )
 
     def _start(self, optimizer: Any, schedule_lr: float) -> None:
         """``stage_started`` with the base LR: the scheduler's ``initial_lr`` where one set it
@@ -187,7 +208,9 @@ class Steering:
             )
         self.control.update_state(stage=1, stage_name="TRAINING", lr=schedule_lr)
 
-    def _boundary(self, schedule_lr: float) -> None:
+    def _boundary(self, optimizer: Any, schedule_lr: float) -> None:
+        if not self._started:
+            self._start(optimizer, schedule_lr)
         control = self.control
         control.poll(control.step, schedule_lr=schedule_lr)
         if self.ranks is not None:
@@ -206,9 +229,9 @@ class Steering:
             if self.rank == 0:
                 control.answer_for(PAUSE_SLICE_S)
 
-    def _emit_step(self, fields: dict[str, Any]) -> None:
+    def _emit_step(self, fields: dict[str, Any], t: float) -> None:
         if self.events is not None:
-            self.events.emit_later(Step, fields, time.time())
+            self.events.emit_later(Step, fields, t)
 
 
 def _interrupt() -> None:

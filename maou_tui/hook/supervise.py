@@ -27,7 +27,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO, TextIO
 
+from maou_tui.hook.step_marks import MarkStripper
+from maou_tui.layout import LOG_TIMES_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted
 from maou_tui.sdk import EventWriter, RunDir
 
@@ -83,10 +86,38 @@ def run_captured(
     finally:
         os.close(slave)
     _forward_signals(process)
-    with open(log_path, "ab") as log:
-        _copy_output(master, log, process)
+    with open(log_path, "ab") as log, open(log_path.with_name(LOG_TIMES_FILE), "a") as times:
+        writer = LogWriter(log, times)
+        _copy_output(master, writer, process)
+        writer.close()
     os.close(master)
     return process.wait()
+
+
+class LogWriter:
+    """Appends CMD's output to the log without the hook's step marks and records, in the times
+    file, where each mark was (``OFFSET step N``, see ``step_marks``) and, per write, the log's
+    end offset and the time (``OFFSET TIME``): the reading side places what the program
+    printed at the hook's step."""
+
+    def __init__(self, log: BinaryIO, times: TextIO) -> None:
+        self._log, self._times = log, times
+        self._marks = MarkStripper(log.seek(0, os.SEEK_END))
+
+    def write(self, data: bytes) -> None:
+        output, marks = self._marks.feed(data)
+        self._append(output, [f"{offset} step {step}\n" for offset, step in marks])
+
+    def close(self) -> None:
+        self._append(self._marks.flush(), [])
+
+    def _append(self, output: bytes, lines: list[str]) -> None:
+        if output:
+            self._log.write(output)
+            self._log.flush()
+        lines.append(f"{self._marks.offset} {time.time():.6f}\n")
+        self._times.write("".join(lines))
+        self._times.flush()
 
 
 def _forward_signals(process: subprocess.Popen[bytes]) -> None:
@@ -98,11 +129,9 @@ def _forward_signals(process: subprocess.Popen[bytes]) -> None:
         signal.signal(signum, forward)
 
 
-def _copy_output(master: int, log: object, process: subprocess.Popen[bytes]) -> None:
+def _copy_output(master: int, log: LogWriter, process: subprocess.Popen[bytes]) -> None:
     """Copy until every holder of the terminal closed it, or ``_DRAIN_S`` after CMD exited
     (a daemon child that keeps the terminal open must not keep the run alive)."""
-    write = log.write  # type: ignore[attr-defined]
-    flush = log.flush  # type: ignore[attr-defined]
     drain_until: float | None = None
     while True:
         timeout = 0.5 if drain_until is None else max(0.0, drain_until - time.monotonic())
@@ -114,8 +143,7 @@ def _copy_output(master: int, log: object, process: subprocess.Popen[bytes]) -> 
                 return
             if not data:
                 return
-            write(data)
-            flush()
+            log.write(data)
         elif drain_until is not None:
             return
         if drain_until is None and process.poll() is not None:

@@ -1,6 +1,8 @@
 """Sources: a path turned into protocol events, incrementally (nothing read twice).
 
 - ``FileSource``: one events.jsonl or maou log; the format is detected from the first line.
+- ``hooked.HookedRunSource``: a run of ``maou-tui run -- CMD`` (the program's output and
+  TensorBoard files on the hook's steps);
 - ``RunDirSource``: a run directory; prefers ``events.jsonl``, else ``train.log`` (or another
   ``*.log``); waits for either to appear.
 - ``RunsDirectory``: a directory of runs; every run in it, newest first, new ones picked up.
@@ -32,7 +34,7 @@ from maou_tui.store import StoreItem
 if TYPE_CHECKING:
     from maou_tui.ingest.tensorboard import TensorBoardSource
 
-from maou_tui.layout import EVENTS_FILE, LOG_FILE, RUN_MARKERS
+from maou_tui.layout import EVENTS_FILE, LOG_FILE, LOG_TIMES_FILE, RUN_MARKERS
 
 LOG_SUFFIXES = (".log", ".jsonl", ".txt", ".out", ".err", ".csv")
 
@@ -195,6 +197,10 @@ def run_source(run_dir: Path) -> Source:
     files together (the folder's own, or the newest TensorBoard run below it, as maou's
     ``--log-dir`` next to a ``tee``'d log), or whichever of them it holds."""
     run_dir = Path(run_dir)
+    if (run_dir / LOG_TIMES_FILE).is_file():  # a program run by ``maou-tui run -- CMD``
+        from maou_tui.ingest.hooked import HookedRunSource  # it builds on FileSource
+
+        return HookedRunSource(run_dir)  # type: ignore[return-value]
     if (run_dir / EVENTS_FILE).is_file():
         return RunDirSource(run_dir)
     log = run_file(run_dir)

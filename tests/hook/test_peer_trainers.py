@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from maou_tui.ingest import load_store
 from tests.hook.conftest import PROGRAMS, read_events, run_finished, send, start_run, wait_for
 
 PYTHON = os.environ.get("MAOU_TUI_PEER_PYTHON", sys.executable)
@@ -58,6 +59,11 @@ def test_hf_trainer_paused_halved_and_stopped(tmp_path: Path) -> None:
     assert "KeyboardInterrupt: model saved to" in log
     assert (tmp_path / "out" / "model.safetensors").exists()
     assert run_finished(run_dir)["status"] == "stopped"
+    # HF's own loss dicts (every 3 steps, a mean over them) chart at the hook's steps 3, 6, ...
+    logged = log.count("{'loss': ")
+    loss = load_store(run_dir).series("loss")
+    assert logged >= 2 and len(loss) == logged
+    assert loss.steps.tolist() == [3 * (i + 1) for i in range(logged)]
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,11 +26,13 @@ from tests.hook.conftest import (
 )
 
 LR, WARMUP = 0.1, 400
+REPORT_LINE = re.compile(r"^iter (?P<iter>\d+): loss (?P<loss>\S+), lr", re.MULTILINE)
 
 
 def test_pause_halve_resume_stop_a_plain_torch_script(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    start_run(run_dir, sys.executable, str(WARMUP_SGD), "--lr", str(LR), "--warmup", str(WARMUP))
+    script = [str(WARMUP_SGD), "--lr", str(LR), "--warmup", str(WARMUP), "--report-every", "5"]
+    start_run(run_dir, sys.executable, *script)
     wait_for(lambda: last_logged_step(run_dir) >= 5, what="the script's 5th step")
 
     paused = send(run_dir, "pause")
@@ -75,12 +78,24 @@ def test_pause_halve_resume_stop_a_plain_torch_script(tmp_path: Path) -> None:
     assert stage["base_lr"] == LR  # the scheduler's initial_lr, not the warmup's first LR
     applied = [e["command"] for e in events if e["type"] == "control"]
     assert applied == ["pause", "scale_lr", "resume", "stop"]
-    # What the TUI charts: the loss and the LR of every step, the halving visible.
+    # What the TUI charts: the LR of every step (the halving visible), the loss it
+    # backpropagated, and what the script reported itself, each at the hook's step count.
     store = load_store(run_dir)
-    loss, lr = store.series("loss"), store.series("lr")
-    assert len(loss) == len(rows) and all(v > 0 for v in loss.values)
+    backward, lr = store.series("backward_loss"), store.series("lr")
+    assert len(backward) == len(rows) and all(v > 0 for v in backward.values)
     charted = zip(lr.values, rows, strict=True)
     assert all(math.isclose(v, used, rel_tol=1e-3) for v, (_, _, used) in charted)
+    reports = {int(m["iter"]) // 4: float(m["loss"]) for m in REPORT_LINE.finditer(log)}
+    assert len(reports) >= 3 and all(step % 5 == 0 for step in reports)
+    loss = store.series("loss")  # the script's own loss is the loss; counted in micro-batches
+    assert dict(zip(loss.steps.tolist(), loss.values.tolist(), strict=True)) == reports
+    val = store.series("val_loss")  # per "epoch" of 20 steps, its value is the step
+    assert len(val) == log.count(" val_loss=") and val.steps.tolist() == val.values.tolist()
+    logged_lr = store.series("logged_lr")  # the schedule's LR as printed: no multiplier
+    assert all(
+        math.isclose(v, LR * min(1.0, step / WARMUP), rel_tol=1e-4)
+        for step, v in zip(logged_lr.steps, logged_lr.values, strict=True)
+    )
 
 
 def test_a_program_without_torch_loads_nothing(tmp_path: Path) -> None:

@@ -68,6 +68,29 @@ def test_events_fill_named_series_with_their_stage_epoch_and_batch() -> None:
     assert (store.last_step, store.current_stage, store.current_epoch) == (2, 2, 1)
 
 
+@pytest.mark.parametrize("many", [False, True], ids=["apply", "apply_all"])
+def test_a_program_s_loss_is_the_loss_whatever_it_calls_its_metric(many: bool) -> None:
+    """A stage metric named ``loss`` or a ``metrics`` key ``loss`` never replaces the loss;
+    it fills the loss where the step has none, one point per step."""
+    store = RunStore()
+    store.apply(StageStarted(stage=1, name="TRAINING", metric="loss", start_step=0))
+    steps = [
+        _step(1, stage=1, loss=2.0, metric=9.0),
+        _step(2, stage=1, loss=None, metric=1.5),
+        _step(3, stage=1, loss=None, metrics={"loss": 1.25, "grad_norm": 0.5}),
+        _step(4, stage=1, loss=1.0, metrics={"loss": 7.0}),
+    ]
+    if many:
+        store.apply_all(steps)
+    else:
+        for step in steps:
+            store.apply(step)
+    loss = store.series("loss")
+    assert loss.steps.tolist() == [1, 2, 3, 4]
+    assert loss.values.tolist() == [2.0, 1.5, 1.25, 1.0]
+    assert store.series("grad_norm").values.tolist() == [0.5]
+
+
 def test_status_follows_pause_resume_and_finish() -> None:
     store = RunStore()
     assert store.status == "unknown"

@@ -28,6 +28,16 @@ def test_run_dir_names_time_architecture_and_preset(tmp_path: Path) -> None:
     assert new_run_dir([], tmp_path, NOON) == tmp_path / "20261122-120005-resnet-tiny"
 
 
+@pytest.mark.parametrize(
+    "args", [[], ["--preset", "maou"], ["--model-architecture", "vit"], ["--epoch", "2"]]
+)
+def test_run_names_its_directory_as_maou_train_would(args: list[str], tmp_path: Path) -> None:
+    from trainer.cli import default_run_dir, parse_config
+
+    trainer_dir = default_run_dir(parse_config(args))
+    assert new_run_dir(args, tmp_path).name[16:] == trainer_dir.name[16:]  # after the time
+
+
 def test_run_dir_names_never_collide(tmp_path: Path) -> None:
     first = new_run_dir([], tmp_path, NOON)
     first.mkdir()

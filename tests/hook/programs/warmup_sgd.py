@@ -5,6 +5,10 @@ prints the LR its scheduler set and the LR the step really used (the size of the
 the size of the gradient), so a test can see an LR multiplier it never heard of. Ctrl-C ends it
 the way training scripts do: a message, then exit status 0. Under torchrun (WORLD_SIZE > 1) it
 trains under DistributedDataParallel on gloo and prefixes its lines with its rank.
+
+With ``--report-every N`` it also reports as training scripts do, with counters of its own:
+every N optimizer steps ``iter I: loss L, lr R`` (nanoGPT's form; I counts micro-batches, 4
+per step here) and every 4N steps ``epoch E val_loss=V`` (a generic key=value line).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--sleep", type=float, default=0.01)
+    parser.add_argument("--report-every", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(0)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -55,6 +60,10 @@ def main() -> int:
                 f"loss {loss.item():.6g}",
                 flush=True,
             )
+            if args.report_every and step % args.report_every == 0:
+                print(f"{prefix}iter {step * 4}: loss {loss.item():.6f}, lr {scheduled:.6g}")
+                if step % (4 * args.report_every) == 0:
+                    print(f"{prefix}epoch {step // (4 * args.report_every)} val_loss={step:.1f}")
             time.sleep(args.sleep)
     except KeyboardInterrupt:
         print(f"{prefix}KeyboardInterrupt at step {step}: saving and exiting", flush=True)
