@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from maou_tui.ingest import FileSource
     from maou_tui.ingest.log_watch import LogGrowth, LogWatch
     from maou_tui.store import StoreItem
 
@@ -71,14 +72,19 @@ class EventFeed:
         on_pending: Callable[[], object],
         log_watch: LogWatch | None = None,
         on_log: Callable[[LogGrowth], object] | None = None,
+        *,
+        reader: FileSource | None = None,
     ) -> None:
+        """``reader``: an open source to go on with (a history read to its end) instead of
+        reading ``source`` from its first byte."""
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
         self._pending: deque[StoreItem] = deque()
         self._on_pending = on_pending
+        path = reader.path if reader is not None else source
         self._tailer = Tailer(
-            source, self._receive, columns=True, log_watch=log_watch, on_log=on_log
+            path, self._receive, source=reader, columns=True, log_watch=log_watch, on_log=on_log
         )
 
     def start(self) -> None:
@@ -103,6 +109,11 @@ class EventFeed:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the source read so far (all of a history handed over, then the tail's)."""
+        return self._tailer.source.bytes_read
 
     @property
     def error(self) -> str | None:

@@ -32,7 +32,14 @@ from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import RunTarget, resolve_target
 from maou_tui.app.keys import BINDINGS
-from maou_tui.app.messages import EventsPending, LogGrown, LogIndexed
+from maou_tui.app.messages import (
+    EventsPending,
+    HistoryPreview,
+    HistoryProgressed,
+    HistoryRead,
+    LogGrown,
+    LogIndexed,
+)
 from maou_tui.app.run_kind import impossible, stop_label, stop_question
 from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
@@ -49,19 +56,26 @@ from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
     from maou_tui.app.dialogs import ThresholdChoice
+    from maou_tui.app.history import HistoryProgress
     from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest import FileSource
     from maou_tui.ingest.line_index import LineIndex
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
+#: While data streams in, the status panel repaints at most this often (issue 20: the app's
+#: CPU while tailing is mostly Textual repainting).
+STATUS_INTERVAL_S = 0.25
 #: plotext rebuilds a chart in tens of ms: charts redraw at most this often, and never more
-#: often than CHART_LOAD_FACTOR times their last build time (charts take <= 1/4 of a CPU).
-CHART_INTERVAL_S = 0.25
-CHART_LOAD_FACTOR = 4.0
-DIAGNOSE_INTERVAL_S = 0.5
+#: often than CHART_LOAD_FACTOR times their last build time (charts take <= 1/20 of a CPU).
+CHART_INTERVAL_S = 1.0
+CHART_LOAD_FACTOR = 20.0
+DIAGNOSE_INTERVAL_S = 1.0
 #: How often the trainer's process is checked; while it lives, the diagnoser also looks this
 #: often when no data came (a stall is the absence of new steps).
 LIVENESS_INTERVAL_S = 2.0
+#: The status panel's progress line until the history reader reports.
+HISTORY_STARTED = "reading history: 0 %"
 #: Events applied per UI-thread slice; the rest waits for the next slice (history backfill).
 APPLY_SLICE = 2000
 
@@ -100,7 +114,11 @@ class MaouApp(App):
         self._diagnosed_at = 0.0
         self._diagnosed_version = -1
         self._status_version = -1
+        self._status_at = 0.0
+        self._log_shown_at = 0.0
+        self._log_catch_up = False
         self._charts_at = 0.0
+        self._history_note = ""
 
     # ------------------------------------------------------------------ start and stop
 
@@ -125,11 +143,41 @@ class MaouApp(App):
         return RunSession(target, link, self.clock, trainer_pid)
 
     def _start_readers(self) -> None:
+        from maou_tui.app.history import progressive_file
+
+        big = progressive_file(self.target)
+        if big is None:
+            self._start_feed()
+        else:
+            self._read_history(big)
+
+    def _start_feed(self, source: FileSource | None = None) -> None:
+        """The run's tailer; with ``source`` (a history just read), from where it stopped."""
         session = self.session
         session.start_readers(
             lambda: self.post_message(EventsPending()),
             lambda growth: self.post_message(LogGrown(growth, session)),
+            source,
         )
+
+    def _read_history(self, path: Path) -> None:
+        """A big file: its tail first, the whole of it behind, in a thread worker (see
+        ``history``); the messages it posts are dropped once another run is on screen."""
+        from maou_tui.app.history import HistoryReader
+
+        def preview(store: RunStore, note: str) -> None:
+            self.post_message(HistoryPreview(reader, store, note))
+
+        def progress(line: HistoryProgress) -> None:
+            self.post_message(HistoryProgressed(reader, line.line()))
+
+        def whole(store: RunStore, source: FileSource) -> None:
+            self.post_message(HistoryRead(reader, store, source))
+
+        reader = HistoryReader(path, preview, progress, whole)
+        self.session.history = reader
+        self.facts.history = HISTORY_STARTED
+        self.run_worker(reader.run, thread=True, group="history", exit_on_error=False)
 
     def _stop_readers(self) -> None:
         self.session.stop_readers()
@@ -228,6 +276,44 @@ class MaouApp(App):
             # so `attach` never shows a replayed status above empty charts.
             self.session.history_drawn = self._view_dirty = True
 
+    @on(HistoryPreview)
+    def _show_history_preview(self, message: HistoryPreview) -> None:
+        if message.reader is not self.session.history:
+            return  # another run is on screen
+        self._show_store(message.store)
+        self._history_note = message.note
+        self._show_history_line(HISTORY_STARTED)
+        self._redraw_if_changed()  # now, not at the next tick: then the history read goes on
+        self.call_after_refresh(message.reader.preview_drawn)
+
+    @on(HistoryProgressed)
+    def _show_history_progress(self, message: HistoryProgressed) -> None:
+        if message.reader is self.session.history:
+            self._show_history_line(message.line)
+
+    def _show_history_line(self, progress: str) -> None:
+        """The status panel's progress line (and how x is counted meanwhile), next tick."""
+        note = self._history_note
+        self.facts.history = f"{progress} · {note}" if note else progress
+        self._status_version = -1
+
+    @on(HistoryRead)
+    def _show_whole_history(self, message: HistoryRead) -> None:
+        if message.reader is not self.session.history:
+            message.source.close()
+            return
+        self.session.history = None
+        self.facts.history = self._history_note = ""
+        self._show_store(message.store)
+        self._start_feed(message.source)
+
+    def _show_store(self, store: RunStore) -> None:
+        """Chart ``store`` (a preview, then the whole history) in place of the one shown."""
+        self.session.adopt_store(store)
+        self.main.show_store(store)
+        self._diagnosed_version = -1
+        self._view_dirty = True
+
     @on(LogGrown)
     def _index_log(self, message: LogGrown) -> None:
         if message.session is not self.session:
@@ -252,7 +338,16 @@ class MaouApp(App):
     @on(LogIndexed)
     def _show_log_lines(self) -> None:
         # Under a dialog the viewers wait (see _redraw_if_changed): each change under a modal
-        # re-renders the whole dimmed background.
+        # re-renders the whole dimmed background. While the log streams in, they size
+        # themselves at most every STATUS_INTERVAL_S (each time lays the screen out); a timer
+        # catches up with what waited.
+        wait = self._log_shown_at + STATUS_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            if not self._log_catch_up:
+                self._log_catch_up = True
+                self.set_timer(wait, self._show_log_lines)
+            return
+        self._log_shown_at, self._log_catch_up = time.monotonic(), False
         for viewer in self._log_viewers():
             viewer.refresh_index()
 
@@ -279,9 +374,9 @@ class MaouApp(App):
             self.notify(f"reading {self.target.source.name}: {error}", severity="error")
 
     def _redraw_if_changed(self) -> None:
-        """Status every tick when data changed; charts (the costly part) at the pace of
-        ``_chart_interval``. Nothing while a dialog covers the screen: each change under a
-        modal re-renders the whole dimmed background."""
+        """Status at most every STATUS_INTERVAL_S when data changed; charts (the costly
+        part) at the pace of ``_chart_interval``. Nothing while a dialog covers the screen:
+        each change under a modal re-renders the whole dimmed background."""
         if not self._main_visible():
             return
         self._show_feed_error()
@@ -294,14 +389,18 @@ class MaouApp(App):
                 # (a diagnosis waits DIAGNOSE_INTERVAL_S; the charts may have gone first).
                 self._view_dirty = True
             self._diagnosed_version, self._diagnosed_at = version, now
-        up_to_date = version == self._drawn_version == self._status_version
-        if up_to_date and not self._view_dirty:
+        # While data streams in, each panel repaints at its own bounded pace (the first
+        # change after a quiet spell shows at the next tick); nothing repaints without one.
+        status_due = version != self._status_version and now - self._status_at >= STATUS_INTERVAL_S
+        charts_due = self._view_dirty or (
+            version != self._drawn_version and now - self._charts_at >= self._chart_interval()
+        )
+        if not (status_due or charts_due):
             return
-        charts_due = self._view_dirty or now - self._charts_at >= self._chart_interval()
         self.main.redraw(
             self.view, self.diagnoser.findings, self.facts, charts=charts_due, chosen=self.chosen
         )
-        self._status_version = version
+        self._status_version, self._status_at = version, now
         if charts_due:
             self._drawn_version, self._view_dirty, self._charts_at = version, False, now
         self._report_finish()

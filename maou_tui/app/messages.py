@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from maou_tui.app.history import HistoryReader
     from maou_tui.app.session import RunSession
+    from maou_tui.ingest import FileSource
     from maou_tui.ingest.log_watch import LogGrowth
+    from maou_tui.store import RunStore
 
 
 class EventsPending(Message):
@@ -37,3 +40,30 @@ class LogIndexed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LogIndexed)
+
+
+class HistoryPreview(Message):
+    """The tail of a big history is read: show ``store`` until the whole history is."""
+
+    def __init__(self, reader: HistoryReader, store: RunStore, note: str) -> None:
+        super().__init__()
+        self.reader, self.store, self.note = reader, store, note
+
+
+class HistoryProgressed(Message):
+    """More of a big history is read (the status panel's progress line)."""
+
+    def __init__(self, reader: HistoryReader, line: str) -> None:
+        super().__init__()
+        self.reader, self.line = reader, line
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HistoryProgressed)
+
+
+class HistoryRead(Message):
+    """The whole history is in ``store``; ``source`` goes on from where it stopped."""
+
+    def __init__(self, reader: HistoryReader, store: RunStore, source: FileSource) -> None:
+        super().__init__()
+        self.reader, self.store, self.source = reader, store, source

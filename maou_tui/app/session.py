@@ -17,7 +17,9 @@ from maou_tui.layout import TRAINER_OUTPUT
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
+    from maou_tui.app.history import HistoryReader
     from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest import FileSource
     from maou_tui.ingest.line_index import LineIndex
     from maou_tui.ingest.log_watch import LogGrowth
 
@@ -36,6 +38,8 @@ class RunSession:
     feed: EventFeed | None = None
     #: where the lines of the run's log start (built as the tailer reports the log's growth)
     log_index: LineIndex | None = None
+    #: reads a big history in a thread worker until its store replaces the preview
+    history: HistoryReader | None = None
     feed_error_shown: str | None = None
     finish_reported: bool = False
     history_drawn: bool = False
@@ -51,9 +55,13 @@ class RunSession:
         return self._diagnoser
 
     def start_readers(
-        self, on_events: Callable[[], object], on_log: Callable[[LogGrowth], object]
+        self,
+        on_events: Callable[[], object],
+        on_log: Callable[[LogGrowth], object],
+        source: FileSource | None = None,
     ) -> None:
-        """Start the run's one tailer: its events, and the growth of its log."""
+        """Start the run's one tailer: its events, and the growth of its log; with
+        ``source`` (a history just read), from where that reader stopped."""
         from maou_tui.ingest.log_watch import LogWatch  # see EventFeed: not needed for a frame
 
         log_watch = None
@@ -61,15 +69,23 @@ class RunSession:
             run_dir = self.target.run_dir
             fallback = run_dir / TRAINER_OUTPUT if run_dir is not None else None
             log_watch = LogWatch(self.target.log_path, fallback)
-        self.feed = EventFeed(self.target.source, on_events, log_watch, on_log)
+        self.feed = EventFeed(self.target.source, on_events, log_watch, on_log, reader=source)
         self.feed.start()
 
+    def adopt_store(self, store: RunStore) -> None:
+        """Show ``store`` from now on (a history's preview, then the whole of it); the
+        diagnoser is made anew for it."""
+        self.store = store
+        self._diagnoser = None
+
     def stop_readers(self) -> None:
+        if self.history is not None:
+            self.history.stop()
         if self.feed is not None:
             self.feed.stop()
         if self.log_index is not None:
             self.log_index.close()
-        self.feed = self.log_index = None
+        self.feed = self.log_index = self.history = None
 
     def index_log(self, growth: LogGrowth) -> bool:
         """Take a growth of the log (on the UI thread): a new file gets a new index. True when

@@ -105,9 +105,15 @@ class MainScreen(Screen):
 
     def set_store(self, store: RunStore, label: str) -> None:
         """Show another run (``r``): every widget reads the new store from now on."""
-        self.store, self.label = store, label
-        self.query_one(ChartGrid).set_store(store)
+        self.label = label
+        self.show_store(store)
         self.log_pane.show(None, LOG_FILE)
+
+    def show_store(self, store: RunStore) -> None:
+        """Read ``store`` from now on: the same run's data read anew (a history's preview,
+        then the whole of it), or another run's."""
+        self.store = store
+        self.query_one(ChartGrid).set_store(store)
 
     def redraw(
         self,
@@ -118,8 +124,9 @@ class MainScreen(Screen):
         charts: bool = True,
         chosen: list[str] | None = None,
     ) -> None:
-        """Show the store again: the panels always, the charts when ``charts``. ``chosen``:
-        the series of the chart pages (None: every one the overview does not show)."""
+        """Show the store again: the status and system panels always, the charts and findings
+        when ``charts``. ``chosen``: the series of the chart pages (None: every one the
+        overview does not show)."""
         if not self.query(StatusPanel):  # the app is closing: the widgets are gone
             return
         findings = list(findings)
@@ -128,8 +135,10 @@ class MainScreen(Screen):
             grid = self.query_one(ChartGrid)
             view.page = grid.show_page(view.page, self.chart_series(chosen))
             grid.replot(view, marks, self.x_axis(view))
+            # At the charts' pace: a finding's evidence changes with every diagnosis, and
+            # wrapping the panel's text again is as costly as a chart.
+            self.query_one(FindingsPanel).show(findings)
         self.query_one(StatusPanel).show(self.store, facts, self.label)
-        self.query_one(FindingsPanel).show(findings)
         self.query_one(SystemPanel).show(self.store.system)
 
     def toggle_system(self) -> None:

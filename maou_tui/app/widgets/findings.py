@@ -10,6 +10,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from maou_tui.app.keys import key_for
+from maou_tui.app.widgets.repaint import show_text
 
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
@@ -80,12 +81,17 @@ class FindingsPanel(VerticalScroll):
         super().__init__(id=id)
         self.border_title = "findings"
         self.border_subtitle = "f: scroll"
+        self._shown = ""
 
     def show(self, findings: Iterable[Finding]) -> None:
+        """Show ``findings``; nothing is repainted when they are the ones shown."""
         items = ordered(findings)
-        body = self.query_one("#findings-body", Static)
-        self.border_title = f"findings ({len(items)})" if items else "findings"
-        if not items:
-            body.update("[$foreground-muted]no findings yet[/]")
+        if items:
+            markup = "\n\n".join(format_finding(f) for f in items)
+        else:
+            markup = "[$foreground-muted]no findings yet[/]"
+        if markup == self._shown:
             return
-        body.update("\n\n".join(format_finding(f) for f in items))
+        self._shown = markup
+        self.border_title = f"findings ({len(items)})" if items else "findings"
+        show_text(self.query_one("#findings-body", Static), markup)

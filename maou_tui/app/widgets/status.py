@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from textual.markup import escape
 from textual.widgets import Static
 
+from maou_tui.app.widgets.repaint import show_text
 from maou_tui.protocol import StageStarted
 from maou_tui.store import RunStore
 
@@ -36,6 +37,7 @@ class StatusFacts:
     control: str = ""
     process_gone: bool = False
     failure: str = ""  # why the process ended (its last output line) when it is gone
+    history: str = ""  # how much of a big history is read, until all of it is
 
 
 def format_lr(value: float | None) -> str:
@@ -210,6 +212,8 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
     head = f"[{STATE_STYLES.get(state, '')}]● {state.upper()}[/]"
     lines = [" ".join(part for part in (head, escape(where), escape(facts.control)) if part)]
     lines.append(f"[b]{escape(label)}[/b]")
+    if facts.history:
+        lines.append(f"[$warning]{escape(facts.history)}[/]")
     if store.finished is not None and store.finished.reason:
         style = "$error" if store.finished.status == "failed" else "$foreground-muted"
         lines.append(f"[{style}]{escape(store.finished.reason)}[/]")
@@ -236,5 +240,12 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
 class StatusPanel(Static):
     """Renders ``build_status``; the app calls ``show`` when the store changed."""
 
+    _shown = ""
+
     def show(self, store: RunStore, facts: StatusFacts, label: str) -> None:
-        self.update(build_status(store, facts, label))
+        """Repaint when the text changed (see ``repaint.show_text``)."""
+        markup = build_status(store, facts, label)
+        if markup == self._shown:
+            return
+        self._shown = markup
+        show_text(self, markup)

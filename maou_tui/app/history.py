@@ -1,0 +1,143 @@
+"""Opening a big history progressively: its tail on screen first, the whole file behind it.
+
+``HistoryReader.run`` runs in a Textual thread worker (never on the event loop):
+1. the last ``PREVIEW_BYTES`` of the file are read into a preview store and shown;
+2. the whole file is read from its first byte into a new store, with progress reports;
+3. that store replaces the preview, and the same open source is handed to the live tail, so
+   nothing appended meanwhile is lost or read twice.
+
+Why the history is read forwards and swapped in whole, not merged into the preview: a maou log
+has no step numbers; a batch's global step is the sum of every epoch before it (``EpochClock``).
+Until the first byte before the tail is read, the tail's steps count from the tail's start, and
+the status line says so ("x: steps from the last 4 MB"); after the swap every point sits at its
+exact step, the same as ``load_store`` puts it. events.jsonl carries its own steps, so there the
+preview's x is already exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from maou_tui.app.data import RunTarget
+from maou_tui.ingest import FileSource, RunDirSource, read_tail, run_file, run_source
+from maou_tui.ingest.tb_paths import is_event_file
+from maou_tui.layout import EVENTS_FILE
+from maou_tui.store import RunStore
+
+#: The preview's share of the file: parsed and charted well within a second.
+PREVIEW_BYTES = 4 << 20
+#: Smaller files are read whole by the live feed at once (a preview would not be sooner).
+PROGRESSIVE_BYTES = 8 << 20
+#: The longest the whole-history read waits for the preview to be drawn.
+PREVIEW_DRAW_WAIT_S = 2.0
+#: Bytes read between two progress reports (and between two checks for cancellation).
+READ_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class HistoryProgress:
+    """How much of the history is read: the status panel's progress line."""
+
+    read_bytes: int
+    total_bytes: int
+
+    def line(self) -> str:
+        percent = 100 * self.read_bytes // max(1, self.total_bytes)
+        return (
+            f"reading history: {percent} % "
+            f"({format_bytes(self.read_bytes)} of {format_bytes(self.total_bytes)})"
+        )
+
+
+def format_bytes(count: int) -> str:
+    """``430 MB``, ``1.0 GB``: decimal units, as ``ls -h --si`` and disk tools say them."""
+    if count >= 10**9:
+        return f"{count / 1e9:.1f} GB"
+    if count >= 10**6:
+        return f"{count / 1e6:.0f} MB"
+    return f"{count / 1e3:.0f} kB"
+
+
+def progressive_file(target: RunTarget) -> Path | None:
+    """The file to open progressively, or None: a target without one file (a TensorBoard run,
+    a log read with its event files), one that does not exist yet, or a small one."""
+    path = target.source
+    if path.is_dir():
+        if (path / EVENTS_FILE).is_file():
+            found: Path | None = path / EVENTS_FILE
+        else:
+            source = run_source(path)
+            source.close()
+            found = run_file(path) if isinstance(source, RunDirSource) else None
+    else:
+        found = None if is_event_file(path) else path
+    try:
+        big = found is not None and found.stat().st_size >= PROGRESSIVE_BYTES
+    except OSError:
+        return None
+    return found if big else None
+
+
+class HistoryReader:
+    """Reads one file's history for the app; the callbacks run on the worker's thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        on_preview: Callable[[RunStore, str], object],
+        on_progress: Callable[[HistoryProgress], object],
+        on_whole: Callable[[RunStore, FileSource], object],
+    ) -> None:
+        self.path = path
+        self._on_preview = on_preview
+        self._on_progress = on_progress
+        self._on_whole = on_whole
+        self._stop = threading.Event()
+        self._preview_drawn = threading.Event()
+
+    def stop(self) -> None:
+        """Stop reading at the next piece (a run switch, or the app quitting)."""
+        self._stop.set()
+        self._preview_drawn.set()
+
+    def preview_drawn(self) -> None:
+        """The preview is on screen: the whole history may be read now."""
+        self._preview_drawn.set()
+
+    def run(self) -> None:
+        preview, start = read_tail(self.path, PREVIEW_BYTES)
+        if self._stop.is_set():
+            return
+        exact = start == 0 or self.path.name == EVENTS_FILE
+        note = "" if exact else f"x: steps from the last {format_bytes(PREVIEW_BYTES)}"
+        self._on_preview(preview, note)
+        # Parsing holds the GIL: let the UI thread draw the preview before the long read.
+        self._preview_drawn.wait(PREVIEW_DRAW_WAIT_S)
+        source = FileSource(self.path)
+        store = RunStore()
+        if not self._read_all(source, store):
+            source.close()
+            return
+        self._on_whole(store, source)
+
+    def _read_all(self, source: FileSource, store: RunStore) -> bool:
+        """Read ``source`` to its current end into ``store``; False when stopped first."""
+        while not self._stop.is_set():
+            before = source.bytes_read
+            store.apply_all(source.read_new(READ_BYTES, columns=True))
+            store.note_skipped_lines(source.skipped_lines + source.cut_lines)
+            if source.bytes_read == before:
+                return True
+            total = max(source.bytes_read, _size(self.path))
+            self._on_progress(HistoryProgress(source.bytes_read, total))
+        return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

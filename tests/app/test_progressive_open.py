@@ -1,0 +1,108 @@
+"""A big log opens progressively: its tail is charted before the history is read, and the whole
+history then replaces it with the same points ``load_store`` reads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pilot import status_text, wait_for
+
+from maou_tui.app import MaouApp
+from maou_tui.app import history as history_module
+from maou_tui.ingest import load_store
+from maou_tui.store import RunStore
+
+PREFIX = "2026-08-22T10:15:00+09:00 | INFO  | multi_stage_training.py | _run | 501 | "
+EPOCH_BATCHES = 3000
+
+
+def _epoch_bar(epoch: int) -> str:
+    """One epoch of maou's tqdm output: a redraw every 3 batches, a new postfix every 50."""
+    segments = [f"Training:   0%|          | 0/{EPOCH_BATCHES} [00:00<?, ?it/s]"]
+    for n in range(1, EPOCH_BATCHES + 1, 3):
+        k = (n - 1) // 50
+        acc, loss = 90 + (epoch * 7 + k) % 90 / 10, 0.5 / (1 + epoch) + k % 7 / 1000
+        postfix = f"acc={acc:.1f}%, loss={loss:.4f}"
+        pct = 100 * n // EPOCH_BATCHES
+        segments.append(
+            f"Training: {pct:3d}%|{'#' * (pct // 10):<10}| {n}/{EPOCH_BATCHES} "
+            f"[00:12<00:15, 36.5it/s, {postfix}]"
+        )
+    return "\r" + "\r".join(segments) + "\n"
+
+
+def write_big_maou_log(path: Path, target_bytes: int) -> None:
+    """maou's output for Stage 1: banner, start line, epochs of bars and epoch lines, then
+    the summary of a completed run."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"{PREFIX}{'=' * 60}\n{PREFIX}STAGE 1: REACHABLE SQUARES LEARNING\n")
+        out.write(f"{PREFIX}Starting Stage 1 (TrainingLoop): max_epochs=9999, threshold=99.9%\n")
+        epoch = 0
+        while out.tell() < target_bytes:
+            epoch += 1
+            out.write(_epoch_bar(epoch))
+            out.write(f"{PREFIX}Stage 1 Epoch {epoch}/9999: Loss=0.0123, Accuracy=95.12%\n")
+            out.write(f"{PREFIX}Stage 1 Epoch {epoch}: LR = 0.000400\n")
+        # maou's JSON summary on stdout ends a completed run (and closes the last epoch,
+        # which a reader otherwise keeps open for a validation line that may follow).
+        out.write('{"stage": "all", "stages_completed": 1}\n')
+
+
+def _same_points(shown: RunStore, expected: RunStore) -> None:
+    assert shown.names() == expected.names()
+    for name in expected.names():
+        for column in ("steps", "values"):
+            np.testing.assert_array_equal(
+                getattr(shown.series(name), column), getattr(expected.series(name), column)
+            )
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "maou.log"
+    write_big_maou_log(path, 2 * history_module.PROGRESSIVE_BYTES + (1 << 20))
+    return path
+
+
+async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
+    big_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hold the history read until the preview has been checked: the test then does not depend
+    # on how fast this machine reads (the preview must be on screen without it).
+    release = threading.Event()
+    read_all = history_module.HistoryReader._read_all
+
+    def held_read_all(self: history_module.HistoryReader, source, store) -> bool:  # type: ignore[no-untyped-def]
+        release.wait(60)
+        return read_all(self, source, store)
+
+    monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    expected = load_store(big_log)
+    app = MaouApp(big_log, mode="watch")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: len(app.store.series("loss")) and app.drawn_version == app.store.version,
+            "the tail on the charts",
+        )
+        preview_points = len(app.store.series("loss"))
+        assert 0 < preview_points < len(expected.series("loss")) // 2
+        status = status_text(app)
+        assert "reading history" in status and "x: steps from the last 4 MB" in status
+        # Keys work meanwhile: the event loop is not the one reading the file.
+        log_lr = app.view.log_lr
+        await pilot.press("g")
+        assert app.view.log_lr is not log_lr
+        release.set()
+        await wait_for(
+            pilot,
+            lambda: app.session.history is None and app.up_to_date,
+            "the whole history on screen",
+            timeout=120,
+        )
+        _same_points(app.store, expected)
+        assert app.store.last_step == expected.last_step
+        assert "reading history" not in status_text(app)
