@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Literal
 from textual import on
 from textual.app import App
 
+from maou_tui.app import panel_nav, view_memory
 from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import RunTarget, resolve_target
-from maou_tui.app.keys import BINDINGS
+from maou_tui.app.keys import BINDING_IDS, BINDINGS
 from maou_tui.app.messages import EventsPending, LogLinesPending
 from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
@@ -33,6 +34,7 @@ from maou_tui.app.widgets.charts import ChartView
 from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
 from maou_tui.processes import last_output_line, pid_alive, read_pid
+from maou_tui.settings import LoadedSettings, load_settings
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
@@ -72,14 +74,17 @@ class MaouApp(App):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``trainer_pid``: the process ``run`` started (known before it writes trainer.pid);
-        ``clock``: the diagnoser's time source (stall findings), replaceable in tests."""
+        ``clock``: the diagnoser's time source (stall findings), replaceable in tests.
+        The settings file (``maou_tui.settings``) gives the keymap and the view to open with;
+        a run shown before opens with the view it was left in (``view_memory``)."""
         super().__init__()
         self.mode = mode
         self.clock = clock
-        self.requested_theme = theme or DEFAULT_THEME
+        self.settings: LoadedSettings = load_settings(binding_ids=BINDING_IDS)
+        self.requested_theme = theme or self.settings.settings.theme or DEFAULT_THEME
         self.runs_root = runs_root
         self.session = self._new_session(resolve_target(Path(target)), trainer_pid)
-        self.view = ChartView()
+        self.view = self._opening_view()
         self.theme_names: list[str] = []
         self._drawn_version = -1
         self._view_dirty = True
@@ -91,6 +96,9 @@ class MaouApp(App):
     # ------------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
+        self.set_keymap(self.settings.settings.keymap)
+        for problem in self.settings.problems:
+            self.notify(problem, title="settings", severity="warning", timeout=12)
         self._load_themes()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.call_after_refresh(self._start_readers)
@@ -325,20 +333,53 @@ class MaouApp(App):
 
     # ------------------------------------------------------------------ view keys
 
+    def _opening_view(self) -> ChartView:
+        """The view this run was left in, else the settings file's."""
+        remembered = view_memory.recall(self._view_key())
+        if remembered is not None:
+            return ChartView(
+                zoom_stage=remembered.zoom_stage,
+                smoothing=remembered.smoothing,
+                log_lr=remembered.log_lr,
+            )
+        settings = self.settings.settings
+        return ChartView(
+            zoom_stage=settings.zoom == "stage",
+            smoothing=settings.smoothing,
+            log_lr=settings.log_lr,
+        )
+
+    def _view_key(self) -> Path:
+        return self.target.run_dir or self.target.source
+
+    def _view_changed(self) -> None:
+        self._view_dirty = True
+        view = self.view
+        remembered = view_memory.RememberedView(
+            smoothing=view.smoothing, zoom_stage=view.zoom_stage, log_lr=view.log_lr
+        )
+        view_memory.remember(self._view_key(), remembered)
+
     def action_smoothing(self, direction: int) -> None:
         self.view.smoothing = step_level(self.view.smoothing, direction)
-        self._view_dirty = True
+        self._view_changed()
         self.notify(f"smoothing {self.view.smoothing:g}", timeout=1.5)
 
     def action_toggle_log_lr(self) -> None:
         self.view.log_lr = not self.view.log_lr
-        self._view_dirty = True
+        self._view_changed()
 
     def action_toggle_zoom(self) -> None:
         self.view.zoom_stage = not self.view.zoom_stage
-        self._view_dirty = True
+        self._view_changed()
         zoom = "current stage" if self.view.zoom_stage else "whole run"
         self.notify(f"zoom: {zoom}", timeout=1.5)
+
+    def action_focus_panel(self, direction: panel_nav.Direction) -> None:
+        panel_nav.focus_panel(self.screen, direction)
+
+    def action_move(self, where: panel_nav.Where) -> None:
+        panel_nav.move(self.screen, where)
 
     def action_focus_findings(self) -> None:
         """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""
@@ -349,10 +390,11 @@ class MaouApp(App):
     def action_help(self) -> None:
         from maou_tui.app.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.settings.settings.keymap))
 
-    def action_switch_run(self) -> None:
-        from maou_tui.app.screens.runs import RunPicker
+    def action_runs(self) -> None:
+        """The runs screen: the list, the overlay of selected runs, their config differences."""
+        from maou_tui.app.screens.runs import RunsScreen
         from maou_tui.ingest import find_runs
 
         root = self.runs_root or (self.target.run_dir.parent if self.target.run_dir else None)
@@ -360,7 +402,7 @@ class MaouApp(App):
         if not runs:
             self.notify("no other runs found (pass --runs-root DIR)", severity="warning")
             return
-        self.push_screen(RunPicker(runs, self.target.run_dir), self._switch_to)
+        self.push_screen(RunsScreen(runs, self.target.run_dir), self._switch_to)
 
     async def _switch_to(self, run_dir: Path | None) -> None:
         if run_dir is None or run_dir == self.target.run_dir:
@@ -368,6 +410,7 @@ class MaouApp(App):
         self._stop_readers()
         await self.link.close()
         self.session = self._new_session(resolve_target(run_dir), None)
+        self.view = self._opening_view()
         self.main.set_store(self.store, self.target.label)
         self._start_readers()
         self._note_control_state()

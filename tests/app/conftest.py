@@ -23,6 +23,16 @@ def _isolated_themes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return theme_dir
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own (empty) config and state homes: no settings file, no view
+    remembered by another test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state-home"))
+    monkeypatch.delenv("MAOU_TUI_SETTINGS", raising=False)
+    return tmp_path / "config-home" / "maou-tui"
+
+
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     return write_demo_run(tmp_path / "runs" / "demo-run")
