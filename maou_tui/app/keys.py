@@ -1,5 +1,11 @@
-"""The app's key map, in one place: the footer, the ``?`` help screen and the command palette
-all read it. Diagnostics advice names a binding's id (``halve_lr``); ``key_for`` gives its key.
+"""The app's key map, in one place: the footer, the ``?`` help screen, the command palette and
+the settings file's ``keymap`` (which names a binding's id) all read it. Diagnostics advice
+names a binding's id (``halve_lr``); ``key_for`` gives its key.
+
+``h``/``j``/``k``/``l`` and the arrows move: ``h``/``l`` to the panel on the left/right,
+``j``/``k`` inside the focused list (past its end, to the panel below/above), ``g``/``G`` to a
+list's top/bottom. So the LR keys are ``[`` (halve), ``]`` (double), ``L`` (set), and the LR
+chart's scale is ``o``.
 """
 
 from __future__ import annotations
@@ -9,9 +15,15 @@ from textual.binding import Binding, BindingType
 #: (binding, longer help text shown on the help screen and in the command palette)
 KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("p", "toggle_pause", "Pause", id="pause"), "Pause or resume training"),
-    (Binding("h", "scale_lr(0.5)", "LR½", id="halve_lr"), "Halve the LR (multiplier × 0.5)"),
-    (Binding("u", "scale_lr(2.0)", "LR×2", id="double_lr"), "Double the LR (multiplier × 2)"),
-    (Binding("l", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
+    (
+        Binding("left_square_bracket", "scale_lr(0.5)", "LR½", id="halve_lr"),
+        "Halve the LR (multiplier × 0.5)",
+    ),
+    (
+        Binding("right_square_bracket", "scale_lr(2.0)", "LR×2", id="double_lr"),
+        "Double the LR (multiplier × 2)",
+    ),
+    (Binding("L", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
     (Binding("t", "set_threshold", "Thresh", id="set_threshold"), "Set a stage threshold"),
     (Binding("c", "checkpoint", "Ckpt", id="checkpoint"), "Save a checkpoint now"),
     (Binding("s", "stop", "Stop", id="stop"), "Stop training (asks first)"),
@@ -24,19 +36,104 @@ KEY_MAP: list[tuple[Binding, str]] = [
         Binding("minus", "smoothing(-1)", "Smooth-", id="smooth_down", show=False),
         "Less smoothing of the loss curve (-)",
     ),
-    (Binding("g", "toggle_log_lr", "LR log", id="log_lr", show=False), "LR chart log scale"),
+    (Binding("o", "toggle_log_lr", "LR log", id="log_lr", show=False), "LR chart log scale"),
     (Binding("z", "toggle_zoom", "Zoom", id="zoom"), "Zoom: current stage / whole run"),
     (
         Binding("f", "focus_findings", "Findings", id="findings", show=False),
         "Findings get the keys: ↑ ↓ PgUp PgDn scroll them",
     ),
-    (Binding("r", "switch_run", "Runs", id="switch_run", show=False), "Switch to another run"),
+    (
+        Binding("r", "runs", "Runs", id="runs"),
+        "Runs: list, compare (overlay, config diff), switch",
+    ),
     (Binding("T", "next_theme", "Theme", id="theme", show=False), "Next colour theme"),
     (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
     (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
 ]
 
-BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP]
+#: Moving between panels and inside lists; the same on every screen.
+NAV_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("h,left", "focus_panel('left')", "←", id="panel_left", show=False),
+        "The panel on the left (h or ←)",
+    ),
+    (
+        Binding("l,right", "focus_panel('right')", "→", id="panel_right", show=False),
+        "The panel on the right (l or →)",
+    ),
+    (
+        Binding("j,down", "move('down')", "↓", id="down", show=False),
+        "Down in a list (j or ↓); past its end, the panel below",
+    ),
+    (
+        Binding("k,up", "move('up')", "↑", id="up", show=False),
+        "Up in a list (k or ↑); past its top, the panel above",
+    ),
+    (Binding("g,home", "move('top')", "Top", id="top", show=False), "Top of a list (g)"),
+    (Binding("G,end", "move('bottom')", "End", id="bottom", show=False), "End of a list (G)"),
+]
+
+#: The run list of the runs screen.
+RUN_LIST_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("space", "toggle_selected", "Select", id="runs_select"),
+        "Select / unselect the run under the cursor for the overlay",
+    ),
+    (Binding("enter", "show_run", "Show", id="runs_show"), "Show this run on the main screen"),
+]
+
+#: The overlay chart of the runs screen: its reading cursor.
+OVERLAY_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("comma", "move_cursor(-1)", "◂", id="overlay_back", show=False),
+        "Overlay cursor back (,); < jumps ten times as far",
+    ),
+    (
+        Binding("full_stop", "move_cursor(1)", "▸", id="overlay_on", show=False),
+        "Overlay cursor on (.); > jumps ten times as far",
+    ),
+    (
+        Binding("less_than_sign", "move_cursor(-10)", "◂◂", id="overlay_back_far", show=False),
+        "Overlay cursor back ten times as far (<)",
+    ),
+    (
+        Binding("greater_than_sign", "move_cursor(10)", "▸▸", id="overlay_on_far", show=False),
+        "Overlay cursor on ten times as far (>)",
+    ),
+    (
+        Binding("e", "follow_end", "End", id="overlay_end", show=False),
+        "Overlay cursor back to the runs' end (follow)",
+    ),
+]
+
+#: The runs screen (``r``): its own keys, plus NAV_KEYS.
+RUNS_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("m", "next_series(1)", "Series", id="runs_series_next"),
+        "Overlay the next series (M: the previous one)",
+    ),
+    (
+        Binding("M", "next_series(-1)", "Series-", id="runs_series_prev", show=False),
+        "Overlay the previous series",
+    ),
+    (
+        Binding("x", "toggle_align", "Step/epoch", id="runs_align"),
+        "Align the runs by global step or by epoch",
+    ),
+    (Binding("R", "reload", "Reload", id="runs_reload", show=False), "Read the runs again"),
+    (Binding("escape,q,r", "close", "Back", id="runs_close"), "Back to the main screen"),
+]
+
+BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP + NAV_KEYS]
+RUNS_BINDINGS: list[BindingType] = [binding for binding, _ in RUNS_KEYS + NAV_KEYS]
+RUN_LIST_BINDINGS: list[BindingType] = [binding for binding, _ in RUN_LIST_KEYS]
+OVERLAY_BINDINGS: list[BindingType] = [binding for binding, _ in OVERLAY_KEYS]
+#: Every binding id a settings file's ``keymap`` may name.
+BINDING_IDS: frozenset[str] = frozenset(
+    b.id
+    for b, _ in KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + OVERLAY_KEYS + RUNS_KEYS
+    if b.id is not None
+)
 
 
 def key_for(action_id: str) -> str | None:
@@ -45,8 +142,30 @@ def key_for(action_id: str) -> str | None:
     return key_label(binding) if binding is not None else None
 
 
-def key_label(binding: Binding) -> str:
-    """How a key is written for people: ``plus,equals_sign`` → ``+``."""
-    names = {"plus": "+", "equals_sign": "=", "minus": "-", "question_mark": "?"}
-    first = binding.key.split(",")[0]
-    return names.get(first, first)
+KEY_NAMES = {
+    "plus": "+",
+    "equals_sign": "=",
+    "minus": "-",
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "comma": ",",
+    "full_stop": ".",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "space": "space",
+}
+
+
+def key_label(binding: Binding, keymap: dict[str, str] | None = None) -> str:
+    """How a binding's keys are written for people: ``plus,equals_sign`` → ``+``,
+    ``h,left`` → ``h ←``; ``keymap`` (the settings' overrides) wins over the default."""
+    keys = (keymap or {}).get(binding.id or "", binding.key)
+    names = [KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(",")]
+    if binding.key.startswith("plus"):
+        names = names[:1]  # "=" is "+" without shift, not a second key to learn
+    return " ".join(names)

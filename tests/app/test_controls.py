@@ -59,10 +59,10 @@ async def test_halve_and_double_lr_with_h_and_u(live_loop):
     app = MaouApp(loop.run_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: has_note(app, "LR ×0.5: applied at step"), "halve ack")
-        await pilot.press("u")
-        await pilot.press("u")
+        await pilot.press("right_square_bracket")
+        await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: has_note(app, "LR ×2: applied at step"), "double ack")
         await wait_for(pilot, lambda: len(app.store.controls) == 3, "three control events")
         await wait_for(pilot, lambda: "m 2 =" in status_text(app), "multiplier 2 in status")
@@ -75,7 +75,7 @@ async def test_set_lr_dialog_validates_and_applies(live_loop):
     app = MaouApp(loop.run_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=12)  # past warmup start: the schedule LR is > 0
-        await pilot.press("l")
+        await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(app.screen, SetLrDialog), "the LR dialog")
         # Typing is Textual's Input (and slow to simulate while data streams): set the text.
         field = app.screen.query_one("#lr-value")
@@ -89,7 +89,7 @@ async def test_set_lr_dialog_validates_and_applies(live_loop):
         assert "multiplier" in preview and "0.0005" in preview
         await pilot.press("enter")
         await wait_for(pilot, lambda: has_note(app, "LR → 0.0005: applied at step"), "set_lr ack")
-        await pilot.press("l")  # Escape cancels: nothing is sent
+        await pilot.press("L")  # Escape cancels: nothing is sent
         app.screen.query_one("#lr-value").value = "0.1"
         await pilot.press("escape")
         assert not isinstance(app.screen, SetLrDialog)
@@ -185,16 +185,16 @@ async def test_lost_connection_is_reported_once(live_loop):
     app = MaouApp(loop.run_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: has_note(app, "LR ×0.5: applied"), "first ack")
         loop.kill()
 
         def halve_notes() -> list[str]:
             return [n for n in notes(app) if n.startswith("LR ×0.5:")]
 
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: len(halve_notes()) >= 2, "an error")
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: len(halve_notes()) >= 3, "a second error")
         first_error, second_error = halve_notes()[1:]
         assert "Will reconnect on the next command" in first_error
@@ -224,5 +224,5 @@ async def test_run_mode_waits_for_a_trainer_that_starts_late(tmp_path, live_loop
         loop = live_loop()
         assert loop.run_dir == run_dir
         await loaded(pilot, app, min_steps=3)
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: has_note(app, "LR ×0.5: applied at step"), "halve ack")

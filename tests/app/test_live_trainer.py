@@ -55,7 +55,7 @@ async def test_keys_steer_the_real_trainer(trainer_run):
         assert "REACHABLE" in status_text(app)
         await pilot.press("p")
         await wait_for(pilot, lambda: "PAUSED" in status_text(app), "PAUSED", timeout=60)
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: has_note(app, "LR ×0.5: applied"), "halve ack", timeout=30)
         await pilot.press("p")
         await wait_for(pilot, lambda: has_note(app, "resume: applied"), "resume ack", timeout=30)

@@ -1,6 +1,6 @@
 """The user's story in a real terminal: tmux drives the installed ``maou-tui``.
 
-run -> charts appear -> `p` pauses, `h` halves the LR, `p` resumes (checked in events.jsonl)
+run -> charts appear -> `p` pauses, `[` halves the LR, `p` resumes (checked in events.jsonl)
 -> `q` quits while training goes on -> `maou-tui attach` shows the history -> the trainer is
 stopped cleanly.
 """
@@ -154,7 +154,7 @@ def test_run_pause_halve_quit_attach(tmp_path: Path) -> None:
         tmux.press("p")
         paused = wait_for_event(run_dir, lambda e: e["type"] == "paused", "paused", 40)
         tmux.wait_for_screen(lambda s: "PAUSED" in s, "the paused state", 20)
-        tmux.press("h")  # applied at once: the paused loop still serves commands
+        tmux.press("[")  # applied at once: the paused loop still serves commands
         halved = wait_for_event(
             run_dir,
             lambda e: e["type"] == "control" and e["command"] == "scale_lr",

@@ -9,8 +9,8 @@ from pilot import has_note, loaded, status_text, wait_for
 
 from maou_tui.app import MaouApp
 from maou_tui.app.help import HelpScreen
-from maou_tui.app.keys import KEY_MAP
-from maou_tui.app.screens.runs import RunPicker
+from maou_tui.app.keys import KEY_MAP, NAV_KEYS, OVERLAY_KEYS, RUN_LIST_KEYS, RUNS_KEYS
+from maou_tui.app.screens.runs import RunsScreen
 from maou_tui.app.widgets.charts import LossChart, LrChart, x_range
 
 SIZE = (120, 40)
@@ -31,12 +31,12 @@ async def test_smoothing_keys_change_the_loss_curve(demo_dir: Path):
         await wait_for(pilot, lambda: "EMA 0.8," in chart(app, LossChart).chart_title, "0.8")
 
 
-async def test_g_toggles_the_lr_log_scale(demo_dir: Path):
+async def test_o_toggles_the_lr_log_scale(demo_dir: Path):
     app = MaouApp(demo_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=170)
         assert chart(app, LrChart).chart_title == "LR (log)"
-        await pilot.press("g")
+        await pilot.press("o")
         await wait_for(pilot, lambda: chart(app, LrChart).chart_title == "LR", "linear LR")
 
 
@@ -70,26 +70,15 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one("DataTable")
-        keys = {table.get_row_at(i)[0] for i in range(table.row_count)}
-        assert {
-            "p",
-            "h",
-            "u",
-            "l",
-            "t",
-            "c",
-            "s",
-            "n",
-            "+",
-            "-",
-            "g",
-            "z",
-            "r",
-            "T",
-            "?",
-            "q",
-        } <= keys
-        assert len(keys) == len(KEY_MAP) + 1  # + ctrl+p
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        keys = {key for key, _ in rows}
+        main = {"p", "[", "]", "L", "t", "c", "s", "n", "+", "-", "o", "z", "r", "T", "?", "q"}
+        moves = {"h ←", "l →", "j ↓", "k ↑", "g home", "G end"}
+        runs = {"space", "enter", "m", "M", "x", "R", "escape q r", ",", ".", "<", ">", "e"}
+        assert main | moves | runs | {"ctrl+p"} <= keys
+        every = KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + RUNS_KEYS + OVERLAY_KEYS
+        sections = 3
+        assert len(rows) == len(every) + sections + 1  # + ctrl+p
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -126,9 +115,9 @@ async def test_r_switches_to_another_run(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=170)
         await pilot.press("r")
-        assert isinstance(app.screen, RunPicker)
+        assert isinstance(app.screen, RunsScreen)
         assert app.screen.runs == [second, first]  # newest first
-        await pilot.press("enter")  # the first entry: the newer run
+        await pilot.press("k", "enter")  # from the run on show up to the newer run
         await wait_for(pilot, lambda: app.target.run_dir == second, "the switch")
         await wait_for(pilot, lambda: app.store.finished is not None, "the new run's events")
         await wait_for(pilot, lambda: "FAILED" in status_text(app), "its failure in the status")
@@ -139,7 +128,7 @@ async def test_watch_without_socket_is_read_only(demo_dir: Path):
     app = MaouApp(demo_dir / "train.log", mode="watch", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
-        for key in ("p", "h", "u", "l", "t", "c", "s", "n"):
+        for key in ("p", "left_square_bracket", "right_square_bracket", "L", "t", "c", "s", "n"):
             app.clear_notifications()
             await pilot.press(key)
             assert has_note(app, "read-only: no control socket for this log"), key

@@ -105,7 +105,7 @@ async def test_watching_a_maou_log_is_read_only(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the log's stage and epoch never arrived"
             await pilot.pause(0.05)
         await pilot.press("p")
-        await pilot.press("h")
+        await pilot.press("left_square_bracket")
         await pilot.pause(0.2)
         messages = [note.message for note in app._notifications]
     assert sum("read-only" in m for m in messages) == 2, messages
