@@ -64,12 +64,13 @@ def run_row(path: Path, store: RunStore | None, now: float, error: str | None = 
 
 
 def last_metric(store: RunStore) -> str:
-    """``name value`` of the current stage's metric (its running mean when there is one)."""
+    """``value name`` of the current stage's metric (validation, else its running mean, else
+    the batch value, else the loss); the value first, so a narrow list cuts the name."""
     metric = store.metric_of(store.current_stage)
     for name in (f"val_{metric}", f"{metric}_cum", metric, "val_loss", "loss"):
         last = store.series(name).last() if name in store.names() else None
         if last is not None and math.isfinite(last[1]):
-            return f"{name} {last[1]:.4g}"
+            return f"{last[1]:.4g} {name}"
     return "-"
 
 

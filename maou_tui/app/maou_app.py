@@ -405,7 +405,7 @@ class MaouApp(App):
         self.push_screen(RunsScreen(runs, self.target.run_dir), self._switch_to)
 
     async def _switch_to(self, run_dir: Path | None) -> None:
-        if run_dir is None or run_dir == self.target.run_dir:
+        if run_dir is None or run_dir.resolve() == self._view_key().resolve():
             return
         self._stop_readers()
         await self.link.close()

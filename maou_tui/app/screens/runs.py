@@ -78,11 +78,12 @@ class RunsScreen(ModalScreen[Path | None]):
 
     def __init__(self, runs: list[Path], current: Path | None) -> None:
         super().__init__()
-        self.runs = runs
-        self.current = current
+        # Resolved, so the run on show is found whichever way its path was given.
+        self.runs = [run.resolve() for run in runs]
+        self.current = current.resolve() if current is not None else None
         self.stores: dict[Path, RunStore] = {}
         self.errors: dict[Path, str] = {}
-        self.selected: list[Path] = [current] if current in runs else runs[:1]
+        self.selected: list[Path] = [self.current] if self.current in self.runs else self.runs[:1]
         self.series_name: str | None = None
         self.align: compare.Align = "step"
 
@@ -173,7 +174,13 @@ class RunsScreen(ModalScreen[Path | None]):
         entries = []
         for index, line in enumerate(chart.lines):
             value = compare.value_at(line.xs, line.ys, x) if len(line.xs) else None
-            note = "" if len(line.xs) else f"no {self.series_name} by {self.align}"
+            if not len(line.xs):
+                note = f"no {self.series_name} by {self.align}"
+            elif x > line.xs[-1]:
+                end = f"{line.xs[-1]:.0f}" if self.align == "step" else f"{line.xs[-1]:.2f}"
+                note = f"its last, at {self.align} {end}"
+            else:
+                note = ""
             entries.append(LegendEntry(line.label, run_colour(index), value, note))
         for path in self.selected:
             if path not in self.stores:

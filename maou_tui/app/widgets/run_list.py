@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from maou_tui.app.keys import RUN_LIST_BINDINGS
 from maou_tui.compare import RunRow, format_age
 
-COLUMNS = ("", "run", "status", "stage", "last metric", "age")
+COLUMNS = ("", "run", "status", "stage", "age", "last metric")
 SELECTED = "●"
 
 
@@ -28,6 +28,7 @@ class RunList(DataTable[str]):
     RunList {
         height: auto;
         max-height: 50%;
+        overflow-x: hidden;
         border: round $primary 50%;
     }
     RunList:focus {
@@ -63,7 +64,8 @@ class RunList(DataTable[str]):
         self.border_title = "runs"
 
     def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        self.add_column(COLUMNS[0], width=1)
+        self.add_columns(*COLUMNS[1:])
 
     def show_rows(self, rows: list[RunRow]) -> None:
         """Add new runs and update the lines of known ones (the cursor stays where it is)."""
@@ -79,7 +81,7 @@ class RunList(DataTable[str]):
     def _cells(self, row: RunRow) -> list[str]:
         mark = SELECTED if row.path in self.selected else ""
         status = row.error if row.error else row.status
-        return [mark, row.name, status, row.stage, row.metric, format_age(row.age_s)]
+        return [mark, row.name, status, row.stage, format_age(row.age_s), row.metric]
 
     def select(self, paths: list[Path]) -> None:
         """Select exactly ``paths`` (those in the list), then say so."""
