@@ -201,9 +201,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+#: Keys that differ between any two runs by nature, not by choice.
+NOT_COMPARED = frozenset({"run_dir"})
+
+
 def differences(configs: Sequence[dict[str, str]]) -> list[tuple[str, list[str]]]:
-    """Keys whose value is not the same in every config (absent reads ``-``), sorted."""
-    keys = sorted(set().union(*configs)) if configs else []
+    """Keys whose value is not the same in every config (absent reads ``-``), sorted; the
+    run's own directory is left out."""
+    keys = sorted(set().union(*configs) - NOT_COMPARED) if configs else []
     rows = []
     for key in keys:
         values = [config.get(key, "-") for config in configs]

@@ -86,19 +86,19 @@ RUN_LIST_KEYS: list[tuple[Binding, str]] = [
 OVERLAY_KEYS: list[tuple[Binding, str]] = [
     (
         Binding("comma", "move_cursor(-1)", "◂", id="overlay_back", show=False),
-        "Overlay cursor back (,); < jumps ten times as far",
+        "Overlay cursor back (,); b jumps ten times as far",
     ),
     (
         Binding("full_stop", "move_cursor(1)", "▸", id="overlay_on", show=False),
-        "Overlay cursor on (.); > jumps ten times as far",
+        "Overlay cursor on (.); w jumps ten times as far",
     ),
     (
-        Binding("less_than_sign", "move_cursor(-10)", "◂◂", id="overlay_back_far", show=False),
-        "Overlay cursor back ten times as far (<)",
+        Binding("b", "move_cursor(-10)", "◂◂", id="overlay_back_far", show=False),
+        "Overlay cursor back ten times as far (b, as vim's word back)",
     ),
     (
-        Binding("greater_than_sign", "move_cursor(10)", "▸▸", id="overlay_on_far", show=False),
-        "Overlay cursor on ten times as far (>)",
+        Binding("w", "move_cursor(10)", "▸▸", id="overlay_on_far", show=False),
+        "Overlay cursor on ten times as far (w, as vim's word on)",
     ),
     (
         Binding("e", "follow_end", "End", id="overlay_end", show=False),
@@ -155,8 +155,6 @@ KEY_NAMES = {
     "down": "↓",
     "comma": ",",
     "full_stop": ".",
-    "less_than_sign": "<",
-    "greater_than_sign": ">",
     "space": "space",
 }
 

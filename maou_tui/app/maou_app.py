@@ -395,9 +395,11 @@ class MaouApp(App):
     def action_runs(self) -> None:
         """The runs screen: the list, the overlay of selected runs, their config differences."""
         from maou_tui.app.screens.runs import RunsScreen
-        from maou_tui.ingest import find_runs
+        from maou_tui.ingest import find_runs, is_run_dir
 
         root = self.runs_root or (self.target.run_dir.parent if self.target.run_dir else None)
+        if root is not None and is_run_dir(root):  # `watch RUN_DIR`: its siblings are the runs
+            root = root.parent
         runs = find_runs(root) if root is not None and root.is_dir() else []
         if not runs:
             self.notify("no other runs found (pass --runs-root DIR)", severity="warning")

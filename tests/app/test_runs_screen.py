@@ -59,32 +59,38 @@ def legend_text(screen: RunsScreen) -> str:
     return str(screen.query_one(OverlayLegend).render())
 
 
-async def test_list_shows_status_stage_metric_and_age(tmp_path: Path):
-    older, _newer = write_two_runs(tmp_path / "runs")
-    app = MaouApp(older, mode="attach", theme="dark", runs_root=tmp_path / "runs")
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_runs(pilot, app)
-        table = screen.query_one(RunList)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert rows[0][1:] == ["20260102-000000-lr2e-3", "running", "1 REACHABLE_SQUARES",
-                               "3d", "0.7609 val_accuracy"]  # fmt: skip
-        assert rows[1][:4] == ["●", "20260101-000000-lr1e-3", "running", "3 POLICY_VALUE"]
-        assert rows[1][5].endswith(" val_policy_accuracy")
-        assert screen.selected == [older]  # the run on show is selected at first
-
-
-async def test_overlay_reads_each_run_at_a_chosen_step(tmp_path: Path):
+async def test_compare_two_runs(tmp_path: Path):
+    """One session through the screen (each app start costs seconds on a busy machine)."""
     older, newer = write_two_runs(tmp_path / "runs")
     app = MaouApp(older, mode="attach", theme="dark", runs_root=tmp_path / "runs")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_runs(pilot, app)
+        # The list: status, stage, age, last metric; the run on show is selected at first.
+        table = screen.query_one(RunList)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert rows[0] == ["", "20260102-000000-lr2e-3", "running", "1 REACHABLE_SQUARES",
+                           "3d", "0.7609 val_accuracy"]  # fmt: skip
+        assert rows[1][:5] == ["●", "20260101-000000-lr1e-3", "running", "3 POLICY_VALUE", "3d"]
+        assert rows[1][5].endswith(" val_policy_accuracy")
+        assert screen.selected == [older]
+        diff = screen.query_one(ConfigDiff)
+        assert diff.border_title == "config: select two runs or more"
+
         await pilot.press("k", "space")  # the newer run too
         assert screen.selected == [newer, older]
         chart = screen.query_one(OverlayChart)
         assert [line.label for line in chart.lines] == [newer.name, older.name]
+        # What differs in their configs, and where that came from.
+        assert [diff.get_row_at(i) for i in range(diff.row_count)] == [
+            ["stage1_learning_rate", "0.002", "0.001"]
+        ]
+        assert diff.border_title == "config: 1 differ"
+        assert diff.border_subtitle == "from config.json"
+
+        # Each run's value at a chosen step, read by the legend.
         await pilot.press("G", "j")  # the list's end, then past it: the overlay
         assert app.focused is chart
-        await pilot.press(*["less_than_sign"] * 6, *["comma"] * 6)  # 170 - 6×21 - 6×2
+        await pilot.press(*"bbbbbb", *["comma"] * 6)  # 170 - 6×21 - 6×2
         step = chart.cursor_x
         assert step == 32  # inside the newer run's 34 steps
         legend = legend_text(screen)
@@ -96,17 +102,10 @@ async def test_overlay_reads_each_run_at_a_chosen_step(tmp_path: Path):
         await pilot.press("m")  # the next series
         assert screen.series_name == "val_loss" and chart.series_name == "val_loss"
 
-
-async def test_epoch_alignment(tmp_path: Path):
-    older, _ = write_two_runs(tmp_path / "runs")
-    app = MaouApp(older, mode="attach", theme="dark", runs_root=tmp_path / "runs")
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_runs(pilot, app)
-        await pilot.press("x")
-        chart = screen.query_one(OverlayChart)
+        # By epoch: 2 + 3 epochs of Stages 1 and 2, then the first of Stage 3.
+        await pilot.press("M", "x")
         assert chart.align == "epoch" and "loss at epoch 6.00 (end)" in legend_text(screen)
-        # 2 + 3 epochs of Stages 1 and 2, then the first of Stage 3: one x per batch.
-        xs = chart.lines[0].xs
+        xs = chart.lines[1].xs
         assert len(xs) == 170 and np.all(np.diff(xs) > 0) and xs[-1] == 6.0
 
 
@@ -116,20 +115,6 @@ def test_epoch_axis_counts_epochs_across_stages(tmp_path: Path):
     assert xs.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # each epoch's end
     steps, values = compare.aligned(store, "loss", "step")
     assert steps[0] == 1 and len(values) == 170
-
-
-async def test_config_differences(tmp_path: Path):
-    older, _newer = write_two_runs(tmp_path / "runs")
-    app = MaouApp(older, mode="attach", theme="dark", runs_root=tmp_path / "runs")
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_runs(pilot, app)
-        diff = screen.query_one(ConfigDiff)
-        assert diff.border_title == "config: select two runs or more"
-        await pilot.press("k", "space")
-        rows = [diff.get_row_at(i) for i in range(diff.row_count)]
-        assert rows == [["stage1_learning_rate", "0.002", "0.001"]]
-        assert diff.border_title == "config: 1 differ"
-        assert diff.border_subtitle == "from config.json"
 
 
 def test_foreign_log_config_is_what_it_printed():

@@ -74,7 +74,7 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
         keys = {key for key, _ in rows}
         main = {"p", "[", "]", "L", "t", "c", "s", "n", "+", "-", "o", "z", "r", "T", "?", "q"}
         moves = {"h ←", "l →", "j ↓", "k ↑", "g home", "G end"}
-        runs = {"space", "enter", "m", "M", "x", "R", "escape q r", ",", ".", "<", ">", "e"}
+        runs = {"space", "enter", "m", "M", "x", "R", "escape q r", ",", ".", "b", "w", "e"}
         assert main | moves | runs | {"ctrl+p"} <= keys
         every = KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + RUNS_KEYS + OVERLAY_KEYS
         sections = 3

@@ -1,5 +1,5 @@
 """One series of several runs on one chart, each run in its own theme colour, x the global step
-or the epoch. A cursor (``,`` ``.``; ``<`` ``>`` in bigger jumps) marks an x whose values the
+or the epoch. A cursor (``,`` ``.``; ``b`` ``w`` in bigger jumps) marks an x whose values the
 legend below reads; it follows the runs' end until moved (``e`` follows again)."""
 
 from __future__ import annotations
