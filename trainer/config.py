@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,10 +249,7 @@ class TrainConfig(BaseModel):
         ):
             for path in paths:
                 if path is not None:
-                    _check_exists(Path(path).expanduser(), option)
-        for path in self.stage3_data_path or []:
-            if not Path(path).expanduser().is_dir():  # maou's data may be a directory of chunks
-                _check_readable_file(Path(path).expanduser(), "--stage3-data-path")
+                    _check_path(Path(path).expanduser(), option, option == "--stage3-data-path")
         self._check_vit_heads()
         cache = self.cache_dir.expanduser()
         if cache.exists() and not cache.is_dir():
@@ -277,24 +273,19 @@ class TrainConfig(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _check_exists(path: Path, option: str) -> None:
+def _check_path(path: Path, option: str, files_or_dirs: bool) -> None:
+    """``path`` exists and can be read (one line naming the option otherwise); with
+    ``files_or_dirs`` it must be a directory (maou's data may be one of chunks) or a regular file,
+    opened once to prove it is readable (a FIFO or device is refused, never opened)."""
     try:
-        found = path.exists()
+        mode = path.stat().st_mode
+        if files_or_dirs and stat.S_ISREG(mode):
+            path.open("rb").close()
+    except FileNotFoundError:
+        raise ValueError(f"{option} {path} does not exist; give an existing path") from None
     except OSError as exc:  # e.g. a directory on the way that we may not enter
         raise ValueError(f"{option} {path} cannot be read ({exc.strerror})") from None
-    if not found:
-        raise ValueError(f"{option} {path} does not exist; give an existing path")
-
-
-def _check_readable_file(path: Path, option: str) -> None:
-    try:
-        with path.open("rb") as handle:
-            is_file = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-    except (FileNotFoundError, IsADirectoryError):
-        is_file = False
-    except OSError as exc:
-        raise ValueError(f"{option} {path} cannot be read ({exc.strerror})") from None
-    if not is_file:
+    if files_or_dirs and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         raise ValueError(f"{option} {path} is not a file; give HCPE files")
 
 

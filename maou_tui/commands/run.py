@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from maou_tui.launch import LaunchedRun
 
 NAME = "run"
 HELP = (
@@ -138,10 +142,8 @@ def run_command(args: argparse.Namespace, command: list[str]) -> int:
         DETACHED_WAIT_S,
         START_WAIT_S,
         LaunchError,
-        come_back_hint,
         fail,
         holds_events,
-        show,
         start_detached,
     )
 
@@ -157,13 +159,8 @@ def run_command(args: argparse.Namespace, command: list[str]) -> int:
         launched = start_detached(_supervisor_command(command, run_dir, size), run_dir, wait_s)
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
-    if args.no_tui:
-        print(f"started {command[0]} (supervisor pid {launched.pid}) in {run_dir}")
-        print(f"watch and steer it with: maou-tui attach {run_dir}")
-        return 0
-    app_status = show(run_dir, "run", args.theme, args.runs_root, launched.pid)
-    print(come_back_hint(run_dir))
-    return app_status
+    started = f"started {command[0]} (supervisor pid {launched.pid}) in {run_dir}"
+    return _hand_over(args, run_dir, launched, started, "watch and steer it with", check_exit=False)
 
 
 def run_trainer(args: argparse.Namespace) -> int:
@@ -171,15 +168,12 @@ def run_trainer(args: argparse.Namespace) -> int:
         DETACHED_WAIT_S,
         START_WAIT_S,
         LaunchError,
-        come_back_hint,
         fail,
         holds_events,
         new_run_dir,
         resumed_run_dir,
-        show,
         start_detached,
         start_trainer,
-        trainer_error,
     )
 
     resumed = resumed_run_dir(args.passthrough)
@@ -200,12 +194,30 @@ def run_trainer(args: argparse.Namespace) -> int:
             launched = start_trainer(args.passthrough, run_dir, wait_s)
     except LaunchError as exc:
         return fail(NAME, str(exc), exc.exit_code)
+    started = f"started trainer (pid {launched.pid}) in {run_dir}"
+    return _hand_over(args, run_dir, launched, started, "watch it with", check_exit=True)
+
+
+def _hand_over(
+    args: argparse.Namespace,
+    run_dir: Path,
+    launched: LaunchedRun,
+    started: str,
+    verb: str,
+    *,
+    check_exit: bool,
+) -> int:
+    """With --no-tui, where the detached run is and how to reach it; otherwise the TUI on it,
+    then how to come back or, with ``check_exit`` (our trainer, whose output says why), why it
+    failed if it did while the TUI was open. A command's failure is its run_finished event."""
+    from maou_tui.launch import come_back_hint, fail, show, trainer_error
+
     if args.no_tui:
-        print(f"started trainer (pid {launched.pid}) in {run_dir}")
-        print(f"watch it with: maou-tui attach {run_dir}")
+        print(started)
+        print(f"{verb}: maou-tui attach {run_dir}")
         return 0
     app_status = show(run_dir, "run", args.theme, args.runs_root, launched.pid)
-    status = launched.process.poll()
+    status = launched.process.poll() if check_exit else None
     if status:  # it failed while the TUI was open (or before it could show why)
         return fail(NAME, trainer_error(run_dir, status), status)
     print(come_back_hint(run_dir))

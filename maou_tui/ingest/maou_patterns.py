@@ -101,7 +101,8 @@ MESSAGE_START = re.compile(
     r"STAGE \d: |Starting |Stage \w+ (?:Epoch|\w+ threshold|completed)|Epoch \d|Batch \d"
     r"|EPOCH \d+:|LOSS train |METRICS|=== Training Configuration|LR sqrt scaling"
     r"|Using (?:Warmup|CosineAnnealing|constant)|Streaming Training|Model: |Non-finite loss"
-    r"|Saved \w+ (?:head|backbone)|Early stopping|Error occurred|\{\"stage\": |\{\"Data Samples\""
+    r"|Saved \w+ (?:head|backbone)|Early stopping|Error occurred|Run finished: "
+    r"|\{\"stage\": |\{\"Data Samples\""
 )
 
 

@@ -28,16 +28,10 @@ def check_private_dir(path: Path, what: str = "run directory") -> None:
     info = os.stat(path)
     if not stat.S_ISDIR(info.st_mode):
         raise NotADirectoryError(f"{what} {path} is not a directory; choose another path")
-    if info.st_uid != os.geteuid():
-        raise UnsafePathError(
-            f"{what} {path} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()}); "
-            "use a directory of your own"
-        )
-    if info.st_mode & _WRITABLE_BY_OTHERS:
-        raise UnsafePathError(
-            f"{what} {path} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
-            "they may have planted files in it: use a new directory"
-        )
+    _refuse_not_ours(info, f"{what} {path}", "use a directory of your own")
+    _refuse_writable_by_others(
+        info, f"{what} {path}", "they may have planted files in it: use a new directory"
+    )
 
 
 def make_private_dir(path: Path, what: str = "run directory") -> None:
@@ -79,19 +73,24 @@ def _check_own_regular_file(fd: int, path: Path, read_only: bool) -> None:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise UnsafePathError(f"{path} is not a regular file; move it away and retry")
-    if info.st_uid != os.geteuid():
-        raise UnsafePathError(
-            f"{path} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()}); "
-            "it was not used: remove it and retry"
-        )
+    _refuse_not_ours(info, str(path), "it was not used: remove it and retry")
     if read_only:
-        if info.st_mode & _WRITABLE_BY_OTHERS:
-            raise UnsafePathError(
-                f"{path} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
-                "it was not used"
-            )
+        _refuse_writable_by_others(info, str(path), "it was not used")
     elif stat.S_IMODE(info.st_mode) != PRIVATE_FILE_MODE:
         os.fchmod(fd, PRIVATE_FILE_MODE)
+
+
+def _refuse_not_ours(info: os.stat_result, named: str, advice: str) -> None:
+    if info.st_uid != os.geteuid():
+        raise UnsafePathError(
+            f"{named} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()}); {advice}"
+        )
+
+
+def _refuse_writable_by_others(info: os.stat_result, named: str, advice: str) -> None:
+    if info.st_mode & _WRITABLE_BY_OTHERS:
+        mode = stat.S_IMODE(info.st_mode)
+        raise UnsafePathError(f"{named} is writable by other users (mode {mode:o}); {advice}")
 
 
 def open_private_append(path: Path) -> int:

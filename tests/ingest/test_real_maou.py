@@ -58,12 +58,12 @@ def test_a_completed_run_is_completed_with_its_setup() -> None:
 
 def test_lr_phases_end_with_their_stage_and_never_overlap() -> None:
     store = load_store(REAL)
-    phases = sorted(store.phases, key=lambda p: p.start_step)
-    for before, after in itertools.pairwise(phases):
-        assert before.end_step <= after.start_step, (before, after)
+    spans = sorted(store.phase_spans(), key=lambda p: p.first)
+    for before, after in itertools.pairwise(spans):
+        assert before.last < after.first, (before, after)
     ends = {1: 70, 2: 108}  # Stage 1 met its threshold at epoch 2, Stage 2 at epoch 1
-    for phase in phases:
-        assert phase.end_step <= ends.get(phase.stage, store.last_step) + 1, phase
+    for span in spans:
+        assert span.last <= ends.get(span.stage, store.last_step), span
 
 
 @pytest.mark.parametrize("form", sorted(PREFIXES))
@@ -105,7 +105,7 @@ def test_a_failed_run_says_why(tmp_path: Path) -> None:
         "achieved: 90.21% / required: 99.00% (reached 91.1% of target)"
     )
     # the planned decay (to step 141) ends where the run did
-    assert max(p.end_step for p in store.phases) == 71
+    assert max(span.last for span in store.phase_spans()) == 70
 
 
 def test_validation_bar_and_both_train_losses_come_out(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def bad_files(tmp_path: Path) -> Path:
     (tmp_path / "aligned.hcpe").write_bytes(bytes(aligned))
     (tmp_path / "empty.hcpe").write_bytes(b"")
     (tmp_path / "a-file").write_text("not a directory")
+    os.mkfifo(tmp_path / "pipe.hcpe")  # opening it to read would wait for a writer forever
     return tmp_path
 
 
@@ -41,6 +42,8 @@ CASES = [
     (["--stage", "3", "--stage3-data-path", "{d}/random.hcpe"], "not a multiple of 38"),
     (["--stage", "3", "--stage3-data-path", "{d}/aligned.hcpe"], "aligned.hcpe "),
     (["--stage", "3", "--stage3-data-path", "{d}/empty.hcpe"], "holds no records"),
+    (["--stage", "3", "--stage3-data-path", "{d}/pipe.hcpe"], "is not a file; give HCPE files"),
+    (["--stage", "3", "--stage3-data-path", "{d}/none.hcpe"], "does not exist; give an existing"),
     (["--lr-find", "--stage", "all"], "--lr-find sweeps one stage"),
     (["--stage1-thresh", "0.5"], "unrecognized arguments: --stage1-thresh"),
     (["--seed", "1", "--cpu", "--run-d", "x"], "unrecognized arguments: --run-d"),
