@@ -36,14 +36,16 @@ def nearest(current: Region, candidates: list[tuple[Widget, Region]], direction:
             return region.bottom <= current.y
         return region.y >= current.bottom
 
-    def rank(region: Region) -> tuple[int, int]:
+    def rank(region: Region) -> tuple[int, int, int]:
         if direction in ("left", "right"):
             gap = current.x - region.right if direction == "left" else region.x - current.right
             overlap = min(current.bottom, region.bottom) - max(current.y, region.y)
         else:
             gap = current.y - region.bottom if direction == "up" else region.y - current.bottom
             overlap = min(current.right, region.right) - max(current.x, region.x)
-        return (0 if overlap > 0 else 1, gap if overlap > 0 else gap - overlap)
+        if overlap > 0:
+            return (0, gap, -overlap)
+        return (1, gap - overlap, 0)
 
     found = sorted((rank(region), i) for i, (_, region) in enumerate(candidates) if beyond(region))
     return candidates[found[0][1]][0] if found else None

@@ -156,3 +156,18 @@ async def test_vim_keys_move_between_panels(demo_dir: Path):
         assert app.focused.id == "log"
         await pilot.press("k")  # the log's top: up to the panel above
         assert app.focused.id in {"lr-chart", "findings"}
+
+
+def test_nearest_panel_prefers_the_one_most_in_line():
+    from textual.geometry import Region
+
+    from maou_tui.app.panel_nav import nearest
+
+    current = Region(0, 0, 120, 5)  # a full-width list
+    chart, table, log = object(), object(), object()
+    below = [(table, Region(80, 5, 40, 20)), (chart, Region(0, 5, 80, 20)),
+             (log, Region(0, 25, 120, 5))]  # fmt: skip
+    assert nearest(current, below, "down") is chart  # overlaps it most
+    assert nearest(Region(0, 5, 80, 20), below[:1] + below[2:], "right") is table
+    assert nearest(Region(0, 5, 80, 20), below[:1] + below[2:], "down") is log
+    assert nearest(current, below, "up") is None

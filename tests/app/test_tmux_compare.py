@@ -59,6 +59,8 @@ def test_compare_two_runs_and_read_a_value_at_a_step(tmp_path: Path) -> None:
         )
         tmux.press("G")  # the end of the list, then past it: the overlay
         tmux.press("j")
+        # The run list's keys leave the footer when it loses the focus.
+        tmux.wait_for_screen(lambda s: "Select" not in s, "the overlay focused", 20)
         for _ in range(3):
             tmux.press("b")  # ten columns back
         screen = tmux.wait_for_screen(lambda s: "(cursor)" in s, "the cursor's reading", 30)
@@ -70,8 +72,9 @@ def test_compare_two_runs_and_read_a_value_at_a_step(tmp_path: Path) -> None:
         # The LR is all that differs (the runs' own directories are not compared).
         config = tmux.wait_for_screen(lambda s: "config: 1 differ" in s, "the config diff", 10)
         assert re.search(r"stage1_learning_rate\s+0\.004\s+0", config), config
-        tmux.press("Escape")
+        tmux.press("q")  # back to the main screen (Escape then q would read as alt+q)
+        tmux.wait_for_screen(lambda s: "Step/epoch" not in s and "LR½" in s, "the main screen", 20)
         tmux.press("q")
-        tmux.wait_for_screen(lambda s: "come back with" in s, "the shell again", 20)
+        tmux.wait_for_screen(lambda s: "run directory:" in s, "the shell again", 20)
     finally:
         tmux.kill()
