@@ -1,6 +1,6 @@
 """Diagnostics accuracy on a labelled corpus of real runs: precision, recall, detection delay.
 
-    python bench/diagnostics.py generate   # real runs into bench/corpus/runs (slow: minutes)
+    python bench/diagnostics.py generate [trainer|digits]   # real runs into bench/corpus/runs
     python bench/diagnostics.py evaluate   # diagnose each run in both formats, print the table
     python bench/diagnostics.py speed      # cost of live updates on a 200k-step run
 
@@ -54,14 +54,18 @@ def specs() -> list:
     return [*TRAINER_RUNS, *DIGITS_RUNS]
 
 
-def generate() -> None:
+def generate(parts: tuple[str, ...] = ("trainer", "digits")) -> None:
+    """Generate the corpus, or only its ``trainer`` (minutes a run) or ``digits`` (seconds)
+    part; ``evaluate`` then scores the runs that exist."""
     from bench.corpus import digits, trainer_runs
 
     ROOT.mkdir(parents=True, exist_ok=True)
-    for spec in trainer_runs.TRAINER_RUNS:
-        print("trainer", spec.name, trainer_runs.generate(spec, ROOT), flush=True)
-    for spec in digits.DIGITS_RUNS:
-        print("digits", spec.name, digits.generate(spec, ROOT), flush=True)
+    if "trainer" in parts:
+        for spec in trainer_runs.TRAINER_RUNS:
+            print("trainer", spec.name, trainer_runs.generate(spec, ROOT), flush=True)
+    if "digits" in parts:
+        for spec in digits.DIGITS_RUNS:
+            print("digits", spec.name, digits.generate(spec, ROOT), flush=True)
 
 
 def replay(path: Path) -> tuple[list, list, int]:
@@ -266,7 +270,7 @@ def speed(steps: int = 200_000, per_epoch: int = 1000, chunk: int = 250) -> None
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "evaluate"
     if command == "generate":
-        generate()
+        generate(tuple(sys.argv[2:]) or ("trainer", "digits"))
         return
     if command == "speed":
         speed()

@@ -2,7 +2,8 @@
 the SDK): precision and recall per kind and source, calibrate part and held-out part apart.
 
     python bench/diagnostics_frameworks.py ROOT [--held-out]   # table; JSON in bench/out/
-    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout
+    python bench/diagnostics_frameworks.py ROOT --native [--held-out]  # frameworks' own files
+    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout2
 
 ROOT holds the runs of ``bench/corpus/frameworks.py`` (generated in a bench environment). Each
 run's labels come from ``bench/corpus/labels.py`` (written rules over its epoch series). Every
@@ -22,15 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED
+from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED, HELD_OUT_V2
 from bench.corpus.labels import SCORED, allowed, labels, read_series
 from bench.corpus.loading import chunks, read_events, store_of
 from maou_tui.diagnose import Diagnoser, diagnose
+from maou_tui.ingest import IngestError, load_store
 from maou_tui.store import RunStore
 
+#: Run-name endings of each part. The first held-out part (seed 2) was scored and read in
+#: session 3, so it is calibration now; the held-out part is the second one (HELD_OUT_V2).
 SEEDS = {
-    "calibrate": tuple(f"seed{s}" for s in CALIBRATE_SEEDS),
-    "held-out": (f"seed{HELD_OUT_SEED}",),
+    "calibrate": tuple(f"seed{s}" for s in (*CALIBRATE_SEEDS, HELD_OUT_SEED)),
+    "held-out": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V2),
 }
 
 
@@ -79,6 +83,54 @@ def score(root: Path) -> dict:
     return table
 
 
+def native_files(run: Path) -> list[tuple[str, Path]]:
+    """What the framework wrote itself: its console output and its CSV logger's metrics."""
+    found = [("console", run / "console.txt"), ("metrics.csv", run / "metrics.csv")]
+    found += [("metrics.csv", p) for p in sorted(run.glob("lightning/*/metrics.csv"))]
+    return [(kind, path) for kind, path in found if path.exists()]
+
+
+def score_native(root: Path, part: str) -> dict:
+    """The same labels scored on what each framework printed or logged itself, read by the
+    log readers (``maou-tui report`` on the file): per kind, source and file."""
+    counts: dict = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
+    healthy_warnings: dict[str, int] = defaultdict(int)
+    runs = []
+    for run in sorted(p for p in root.iterdir() if p.name.endswith(SEEDS[part])):
+        source = run.name.split("_")[0]
+        truth = labels(read_series(run / "events.jsonl"))
+        ok = allowed(truth)
+        for file_kind, path in native_files(run):
+            where = f"{source}/{file_kind}"
+            try:  # as `maou-tui report FILE` reads it
+                store = load_store(path)
+            except IngestError as error:  # no training output in it: nothing can be found
+                store, note = RunStore(), str(error)
+            else:
+                note = ""
+            found = {f.kind for f in diagnose(store) if f.severity != "info"}
+            for kind in SCORED:
+                for key in (kind, f"{kind}@{where}"):
+                    if kind in truth and kind in found:
+                        counts[key]["tp"] += 1
+                    elif kind in truth:
+                        counts[key]["fn"] += 1
+                    elif kind in found and kind not in ok:
+                        counts[key]["fp"] += 1
+            if not truth:
+                healthy_warnings[where] += len(found & set(SCORED))
+            runs.append(
+                {
+                    "run": f"{run.name} {file_kind}",
+                    "labels": sorted(truth),
+                    "found": sorted(found),
+                    "points": len(store.series("loss")),
+                    "note": note,
+                }
+            )
+    return {"counts": dict(counts), "healthy_warnings": dict(healthy_warnings), "runs": runs}
+
+
 def _pr(c: dict) -> str:
     p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else float("nan")
     r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else float("nan")
@@ -107,6 +159,18 @@ def main() -> None:
     root = Path(sys.argv[1])
     if "--export" in sys.argv:
         export(root, Path(sys.argv[sys.argv.index("--export") + 1]))
+        return
+    if "--native" in sys.argv:
+        part = "held-out" if "--held-out" in sys.argv else "calibrate"
+        native = score_native(root, part)
+        print(f"== {part}, native files: warnings on healthy runs {native['healthy_warnings']}")
+        for key in sorted(native["counts"]):
+            print(f"  {key:45s} {_pr(native['counts'][key])}")
+        for run in native["runs"]:
+            print(
+                f"    {run['run']:55s} labels={run['labels']} found={run['found']} "
+                f"loss points={run['points']} {run['note'][:70]}"
+            )
         return
     table = score(root)
     # the held-out part is printed only when asked for: it is scored once, at the end

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, groupby, repeat
 from operator import attrgetter, is_not
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel
@@ -93,53 +93,104 @@ class _RunOfStage:
         return event.stage, self._run
 
 
-def _floats(values: Iterable[float | None]) -> np.ndarray:
+def _floats(values: Iterable[float | None] | np.ndarray) -> np.ndarray:
     """float64 column; None becomes NaN (numpy's own conversion)."""
-    return np.array(list(values), np.float64)
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64, copy=False)
+    return np.array(values if isinstance(values, list | tuple) else list(values), np.float64)
+
+
+class StepRows(NamedTuple):
+    """A ``StepBatch`` as numpy columns: losses with NaN for "not finite / none", metric
+    running means with ``has_metric`` telling a value (NaN included) from none."""
+
+    steps: np.ndarray  # int64 global steps
+    epochs: np.ndarray  # int64
+    batches: np.ndarray  # int64
+    losses: np.ndarray  # float64
+    metric_cums: np.ndarray  # float64 (NaN where has_metric is False)
+    has_metric: np.ndarray  # bool
 
 
 class StepBatch:
     """Many ``Step`` events of one stage as columns, each step with only ``loss`` and
     ``metric_cum`` set: what a log parser makes in bulk (``MaouLogParser.feed(columns=True)``).
     ``RunStore.apply_all`` takes it in place of the steps it stands for, without one object
-    per point."""
+    per point: steps read one by one wait as rows, runs read in bulk come as numpy chunks
+    (``extend``), and ``columns()`` joins them in order."""
 
-    __slots__ = ("batches", "epochs", "global_steps", "losses", "metric_cums", "stage")
+    __slots__ = ("_chunks", "_rows", "_size", "stage")
 
     def __init__(self, stage: int) -> None:
         self.stage = stage
-        self.global_steps: list[int] = []
-        self.epochs: list[int] = []
-        self.batches: list[int] = []
-        self.losses: list[float | None] = []
-        self.metric_cums: list[float | None] = []
+        self._rows: list[tuple[int, int, int, float | None, float | None]] = []
+        self._chunks: list[StepRows] = []
+        self._size = 0
 
     def __len__(self) -> int:
-        return len(self.global_steps)
+        return self._size
 
     def add(
         self, global_step: int, epoch: int, batch: int, loss: float | None, metric_cum: float | None
     ) -> None:
-        self.global_steps.append(global_step)
-        self.epochs.append(epoch)
-        self.batches.append(batch)
-        self.losses.append(loss)
-        self.metric_cums.append(metric_cum)
+        self._rows.append((global_step, epoch, batch, loss, metric_cum))
+        self._size += 1
 
     def extend(
         self,
-        global_steps: list[int],
-        epochs: list[int],
-        batches: list[int],
-        losses: list[float | None],
-        metric_cums: list[float | None],
+        global_steps: Sequence[int] | np.ndarray,
+        epochs: Sequence[int] | np.ndarray,
+        batches: Sequence[int] | np.ndarray,
+        losses: Sequence[float | None] | np.ndarray,
+        metric_cums: Sequence[float | None] | np.ndarray,
     ) -> None:
-        """``add`` for many steps at once (equal-length columns)."""
-        self.global_steps += global_steps
-        self.epochs += epochs
-        self.batches += batches
-        self.losses += losses
-        self.metric_cums += metric_cums
+        """``add`` for many steps at once (equal-length columns: lists, with None for none,
+        or numpy arrays, where a metric column has no "none")."""
+        self._seal_rows()
+        metrics = _floats(metric_cums)
+        if isinstance(metric_cums, np.ndarray):
+            has_metric = np.ones(len(metrics), bool)
+        else:
+            has_metric = np.fromiter(map(is_not, metric_cums, repeat(None)), bool, len(metrics))
+        self._chunks.append(
+            StepRows(
+                np.asarray(global_steps, np.int64),
+                np.asarray(epochs, np.int64),
+                np.asarray(batches, np.int64),
+                _floats(losses),
+                metrics,
+                has_metric,
+            )
+        )
+        self._size += len(metrics)
+
+    def _seal_rows(self) -> None:
+        """Rows added one by one become a chunk (before a chunk that follows them)."""
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        steps, epochs, batches, losses, metric_cums = zip(*rows, strict=True)
+        self._chunks.append(
+            StepRows(
+                np.array(steps, np.int64),
+                np.array(epochs, np.int64),
+                np.array(batches, np.int64),
+                _floats(losses),
+                _floats(metric_cums),
+                np.fromiter(map(is_not, metric_cums, repeat(None)), bool, len(rows)),
+            )
+        )
+
+    def columns(self) -> StepRows:
+        """Every step so far, in order, as numpy columns."""
+        self._seal_rows()
+        if len(self._chunks) > 1:
+            parts = zip(*self._chunks, strict=True)
+            self._chunks = [StepRows._make(np.concatenate(part) for part in parts)]
+        if not self._chunks:
+            empty = np.empty(0, np.int64)
+            return StepRows(empty, empty, empty, np.empty(0), np.empty(0), empty > 0)
+        return self._chunks[0]
 
 
 class ScalarColumns:
@@ -432,20 +483,26 @@ class RunStore:
                 self._point(name, event.global_step, value, stage, event.epoch, event.batch)
 
     def _apply_batch(self, batch: StepBatch) -> None:
-        n = len(batch.global_steps)
+        rows = batch.columns()
+        n = len(rows.steps)
         if not n:
             return
-        self._restart_at(batch.global_steps[0], batch.global_steps[-1])
+        self._restart_at(int(rows.steps[0]), int(rows.steps[-1]))
         columns = StepColumns(
-            steps=np.array(batch.global_steps, np.int64),
+            steps=rows.steps,
             stages=np.full(n, batch.stage, np.int32),
-            epochs=np.array(batch.epochs, np.int32),
-            batches=np.array(batch.batches, np.int32),
+            epochs=rows.epochs,
+            batches=rows.batches,
         )
         _metric, metric_cum = self._step_names.get(batch.stage) or self._names_of(batch.stage)
-        self._add_columns(columns, {"loss": batch.losses, metric_cum: batch.metric_cums})
-        last_step = int(columns.steps.max())
-        self._after_steps(batch.stage, batch.epochs[-1], batch.batches[-1], last_step)
+        self.series("loss").extend(columns, rows.losses)
+        if rows.has_metric.all():
+            self.series(metric_cum).extend(columns, rows.metric_cums)
+        elif rows.has_metric.any():
+            keep = rows.has_metric
+            self.series(metric_cum).extend(columns.where(keep), rows.metric_cums[keep])
+        last_step = int(rows.steps.max())
+        self._after_steps(batch.stage, int(rows.epochs[-1]), int(rows.batches[-1]), last_step)
         self.version += n
 
     def _apply_scalars(self, points: ScalarColumns) -> None:

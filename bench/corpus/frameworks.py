@@ -1,6 +1,8 @@
 """Real runs of other trainers for the diagnostics corpus: Hugging Face Trainer, Lightning and
-Keras (torch backend) train a small MLP on scikit-learn's digits with the guide's LR problems
-induced.
+Keras (torch backend) and a plain torch loop train small MLPs with the guide's LR problems
+induced: the calibration part on scikit-learn's digits with one hidden layer, the second
+held-out part on other tasks (a synthetic 8-class problem, digits with two hidden layers) with
+other optimizers and settings (``HELD_OUT_V2``).
 
 Runs in a bench environment, never the product's (those libraries are not maou-tui
 dependencies):
@@ -50,13 +52,39 @@ class Recipe:
     """One induced problem (or none), the same for every framework."""
 
     kind: str
-    optimizer: str  # "sgd" | "adam"
+    optimizer: str  # "sgd" | "adam" | "adamw" | "rmsprop"
     lr: float
     epochs: int
     momentum: float = 0.0
     warmup_epochs: int = 0
     train_size: int = 1200
     hidden: int = 64
+    weight_decay: float = 0.0
+    variant: str = ""  # tells two recipes of one kind apart in the run's name
+
+
+@dataclass(frozen=True)
+class Task:
+    """The data set and the network: ``digits`` (scikit-learn's 8x8 digits, 10 classes) or
+    ``synth8`` (scikit-learn's make_classification: 8 classes, 32 features, 2% flipped
+    labels), learned by an MLP with ``layers`` hidden layers."""
+
+    name: str
+    dataset: str
+    layers: int = 1
+
+    @property
+    def classes(self) -> int:
+        return SYNTH_CLASSES if self.dataset == "synth8" else CLASSES
+
+    @property
+    def features(self) -> int:
+        return SYNTH_FEATURES if self.dataset == "synth8" else 64
+
+
+SYNTH_CLASSES, SYNTH_FEATURES = 8, 32
+#: The calibration part's task; its runs keep their names (no task in them).
+DIGITS = Task("", "digits", 1)
 
 
 #: What is induced; the labels are decided afterwards from the logged curves (labels.py).
@@ -75,22 +103,77 @@ RECIPES: tuple[Recipe, ...] = (
 #: detectors and scored once (docs/diagnostics.md).
 CALIBRATE_SEEDS, HELD_OUT_SEED = (0, 1), 2
 
+#: The second held-out part (issue 14, session 4): generated before any detector changed in
+#: that session, committed unscored, and scored once after the changes. New seeds, tasks,
+#: optimizers and settings; seed 2 above joined the calibration part (its scores were read).
+#: Each task has its own seed.
+HELD_OUT_V2_RECIPES: tuple[Recipe, ...] = (
+    Recipe("healthy", "adamw", 2e-3, 10, weight_decay=0.01),
+    Recipe("healthy", "rmsprop", 5e-4, 10, variant="rmsprop"),
+    Recipe("divergence", "sgd", 3.0, 6, momentum=0.5),
+    Recipe("nan", "sgd", 1e7, 3, momentum=0.9),
+    Recipe("stagnation", "adam", 1e-6, 8),
+    Recipe("overfitting", "adamw", 1e-2, 80, train_size=64, hidden=256),
+    Recipe("oscillation", "adam", 0.05, 12),
+    Recipe("warmup_lr_too_high", "adamw", 0.2, 8, warmup_epochs=2, weight_decay=0.01),
+)
+HELD_OUT_V2: tuple[tuple[Task, int], ...] = (
+    (Task("synth8", "synth8", 2), 3),
+    (Task("deep", "digits", 2), 4),
+)
 
-def digits(seed: int, train_size: int) -> tuple[np.ndarray, ...]:
-    from sklearn.datasets import load_digits
 
-    data = load_digits()
-    x = (data.data / 16.0).astype(np.float32)
-    y = data.target.astype(np.int64)
+def dataset(task: Task, seed: int, train_size: int) -> tuple[np.ndarray, ...]:
+    """Train and validation arrays: the first ``train_size`` of a seeded shuffle, and every
+    example from index 1200 on."""
+    if task.dataset == "synth8":
+        from sklearn.datasets import make_classification
+
+        x, y = make_classification(
+            n_samples=1800,
+            n_features=SYNTH_FEATURES,
+            n_informative=16,
+            n_redundant=4,
+            n_classes=SYNTH_CLASSES,
+            n_clusters_per_class=1,
+            class_sep=1.5,
+            flip_y=0.02,
+            random_state=seed,
+        )
+        x = x.astype(np.float32)
+    else:
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        x = (data.data / 16.0).astype(np.float32)
+        y = data.target
+    y = y.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
     train, val = order[:train_size], order[1200:]
     return x[train], y[train], x[val], y[val]
 
 
-def mlp(hidden: int) -> Any:
+def mlp(task: Task, hidden: int) -> Any:
     from torch import nn
 
-    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, CLASSES))
+    layers: list[Any] = []
+    width = task.features
+    for _ in range(task.layers):
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    return nn.Sequential(*layers, nn.Linear(width, task.classes))
+
+
+def torch_optimizer(recipe: Recipe, params: Any) -> Any:
+    import torch
+
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(params, recipe.lr, momentum=recipe.momentum)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, recipe.lr)
+    return torch.optim.Adam(params, recipe.lr)
 
 
 def warmup_factor(recipe: Recipe, steps_per_epoch: int) -> Any:
@@ -106,7 +189,9 @@ def warmup_factor(recipe: Recipe, steps_per_epoch: int) -> Any:
 class Recorder:
     """Writes the protocol's events for one run (the callbacks below feed it)."""
 
-    def __init__(self, run_dir: Path, framework: str, recipe: Recipe, seed: int, spe: int):
+    def __init__(
+        self, run_dir: Path, framework: str, recipe: Recipe, task: Task, seed: int, spe: int
+    ):
         self.writer = EventWriter(run_dir / "events.jsonl")
         self.step = 0
         self.epoch_losses: list[float] = []
@@ -120,6 +205,10 @@ class Recorder:
             "seed": seed,
             "batch_size": BATCH,
             "train_size": recipe.train_size,
+            "weight_decay": recipe.weight_decay,
+            "dataset": task.dataset,
+            "classes": task.classes,
+            "hidden_layers": task.layers,
         }
         self.writer.emit(RunStarted(config=config, pid=os.getpid(), host=socket.gethostname()))
         self.writer.emit(
@@ -182,18 +271,18 @@ class Recorder:
 # ---------------------------------------------------------------------- Hugging Face Trainer
 
 
-def run_transformers(run_dir: Path, recipe: Recipe, seed: int) -> None:
+def run_transformers(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
     import torch
     from torch import nn
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    xt, yt, xv, yv = digits(seed, recipe.train_size)
+    xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
     spe = math.ceil(len(yt) / BATCH)
 
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.body = mlp(recipe.hidden)
+            self.body = mlp(task, recipe.hidden)
 
         def forward(self, x: Any, labels: Any = None) -> dict[str, Any]:
             logits = self.body(x)
@@ -202,7 +291,7 @@ def run_transformers(run_dir: Path, recipe: Recipe, seed: int) -> None:
     def rows(x: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
         return [{"x": torch.from_numpy(a), "labels": int(b)} for a, b in zip(x, y, strict=True)]
 
-    rec = Recorder(run_dir, "transformers", recipe, seed, spe)
+    rec = Recorder(run_dir, "transformers", recipe, task, seed, spe)
 
     class Record(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
@@ -233,11 +322,11 @@ def run_transformers(run_dir: Path, recipe: Recipe, seed: int) -> None:
         logging_steps=1,
         save_strategy="no",
         report_to=[],
-        optim="sgd" if recipe.optimizer == "sgd" else "adamw_torch",
+        optim=HF_OPTIMIZERS[recipe.optimizer],
         optim_args=f"momentum={recipe.momentum}" if recipe.momentum else None,
         lr_scheduler_type="constant_with_warmup" if recipe.warmup_epochs else "constant",
         warmup_steps=recipe.warmup_epochs * spe,
-        weight_decay=0.0,
+        weight_decay=recipe.weight_decay,
         max_grad_norm=0.0,  # no clipping: the induced problems must be able to show
         seed=seed,
         use_cpu=True,
@@ -258,7 +347,7 @@ def run_transformers(run_dir: Path, recipe: Recipe, seed: int) -> None:
 # ---------------------------------------------------------------------- Lightning
 
 
-def run_lightning(run_dir: Path, recipe: Recipe, seed: int) -> None:
+def run_lightning(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
     import lightning as L
     import torch
     from lightning.pytorch.loggers import CSVLogger
@@ -266,14 +355,14 @@ def run_lightning(run_dir: Path, recipe: Recipe, seed: int) -> None:
     from torch.utils.data import DataLoader, TensorDataset
 
     L.seed_everything(seed)
-    xt, yt, xv, yv = digits(seed, recipe.train_size)
+    xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
     spe = math.ceil(len(yt) / BATCH)
-    rec = Recorder(run_dir, "lightning", recipe, seed, spe)
+    rec = Recorder(run_dir, "lightning", recipe, task, seed, spe)
 
     class Net(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.body = mlp(recipe.hidden)
+            self.body = mlp(task, recipe.hidden)
 
         def training_step(self, batch: Any, _: int) -> Any:
             x, y = batch
@@ -288,10 +377,7 @@ def run_lightning(run_dir: Path, recipe: Recipe, seed: int) -> None:
             self.log("val_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True)
 
         def configure_optimizers(self) -> Any:
-            if recipe.optimizer == "sgd":
-                opt: Any = torch.optim.SGD(self.parameters(), recipe.lr, momentum=recipe.momentum)
-            else:
-                opt = torch.optim.Adam(self.parameters(), recipe.lr)
+            opt = torch_optimizer(recipe, self.parameters())
             sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_factor(recipe, spe))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -335,13 +421,13 @@ def run_lightning(run_dir: Path, recipe: Recipe, seed: int) -> None:
 # ---------------------------------------------------------------------- Keras (torch backend)
 
 
-def run_keras(run_dir: Path, recipe: Recipe, seed: int) -> None:
+def run_keras(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
-    xt, yt, xv, yv = digits(seed, recipe.train_size)
+    xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
     spe = math.ceil(len(yt) / BATCH)
-    rec = Recorder(run_dir, "keras", recipe, seed, spe)
+    rec = Recorder(run_dir, "keras", recipe, task, seed, spe)
     factor = warmup_factor(recipe, spe)
 
     class WarmupThenConstant(keras.optimizers.schedules.LearningRateSchedule):
@@ -353,10 +439,15 @@ def run_keras(run_dir: Path, recipe: Recipe, seed: int) -> None:
     lr: Any = WarmupThenConstant() if recipe.warmup_epochs else recipe.lr
     if recipe.optimizer == "sgd":
         opt: Any = keras.optimizers.SGD(learning_rate=lr, momentum=recipe.momentum)
+    elif recipe.optimizer == "adamw":
+        opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
+    elif recipe.optimizer == "rmsprop":
+        opt = keras.optimizers.RMSprop(learning_rate=lr)
     else:
         opt = keras.optimizers.Adam(learning_rate=lr)
+    hidden = [keras.layers.Dense(recipe.hidden, "relu") for _ in range(task.layers)]
     model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(recipe.hidden, "relu"), keras.layers.Dense(CLASSES)]
+        [keras.Input((task.features,)), *hidden, keras.layers.Dense(task.classes)]
     )
     model.compile(
         opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
@@ -402,7 +493,7 @@ def run_keras(run_dir: Path, recipe: Recipe, seed: int) -> None:
 # ---------------------------------------------------------------------- plain loop + SDK Monitor
 
 
-def run_torch(run_dir: Path, recipe: Recipe, seed: int) -> None:
+def run_torch(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
     """A plain torch loop recorded by ``maou_tui.sdk.Monitor`` (the SDK's own events)."""
     import torch
     from torch import nn
@@ -410,19 +501,20 @@ def run_torch(run_dir: Path, recipe: Recipe, seed: int) -> None:
     from maou_tui.sdk.monitor import Monitor
 
     torch.manual_seed(seed)
-    xt, yt, xv, yv = (torch.from_numpy(a) for a in digits(seed, recipe.train_size))
+    xt, yt, xv, yv = (torch.from_numpy(a) for a in dataset(task, seed, recipe.train_size))
     spe = math.ceil(len(yt) / BATCH)
-    model = mlp(recipe.hidden)
-    if recipe.optimizer == "sgd":
-        opt: Any = torch.optim.SGD(model.parameters(), recipe.lr, momentum=recipe.momentum)
-    else:
-        opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    model = mlp(task, recipe.hidden)
+    opt = torch_optimizer(recipe, model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_factor(recipe, spe))
     config = {
         "recipe": recipe.kind,
         "seed": seed,
         "train_size": recipe.train_size,
         "warmup_epochs": recipe.warmup_epochs,
+        "optimizer": recipe.optimizer,
+        "dataset": task.dataset,
+        "classes": task.classes,
+        "hidden_layers": task.layers,
     }
     with Monitor(
         run_dir, opt, sched, spe * recipe.epochs, config=config, batch_size=BATCH, control=False
@@ -460,6 +552,7 @@ def run_torch(run_dir: Path, recipe: Recipe, seed: int) -> None:
             )
 
 
+HF_OPTIMIZERS = {"sgd": "sgd", "adam": "adamw_torch", "adamw": "adamw_torch", "rmsprop": "rmsprop"}
 RUNNERS = {
     "transformers": run_transformers,
     "lightning": run_lightning,
@@ -468,13 +561,14 @@ RUNNERS = {
 }
 
 
-def run_name(framework: str, recipe: Recipe, seed: int) -> str:
-    return f"{framework}_{recipe.kind}_seed{seed}"
+def run_name(framework: str, recipe: Recipe, seed: int, task: Task = DIGITS) -> str:
+    parts = (framework, recipe.kind, recipe.variant, task.name, f"seed{seed}")
+    return "_".join(p for p in parts if p)
 
 
-def generate(root: Path, framework: str, recipe: Recipe, seed: int) -> Path:
+def generate(root: Path, framework: str, recipe: Recipe, seed: int, task: Task = DIGITS) -> Path:
     """One run into ``root/<name>`` with its console output captured (skipped when done)."""
-    run_dir = root / run_name(framework, recipe, seed)
+    run_dir = root / run_name(framework, recipe, seed, task)
     events = run_dir / "events.jsonl"
     if events.exists() and '"run_finished"' in events.read_text():
         return run_dir
@@ -483,7 +577,7 @@ def generate(root: Path, framework: str, recipe: Recipe, seed: int) -> Path:
     console = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
-        RUNNERS[framework](run_dir, recipe, seed)
+        RUNNERS[framework](run_dir, recipe, task, seed)
     (run_dir / "console.txt").write_text(console.getvalue())
     print(f"{run_dir.name}: {time.perf_counter() - started:.1f} s", flush=True)
     return run_dir
@@ -495,12 +589,21 @@ def main() -> None:
     torch.set_num_threads(1)  # a 2-core machine shared with other jobs: threads only contend
     root = Path(sys.argv[1])
     names = set(sys.argv[2:])
-    for seed in (*CALIBRATE_SEEDS, HELD_OUT_SEED):
-        for framework in FRAMEWORKS:
-            for recipe in RECIPES:
-                if names and run_name(framework, recipe, seed) not in names:
-                    continue
-                generate(root, framework, recipe, seed)
+    plan = [
+        (framework, recipe, seed, DIGITS)
+        for seed in (*CALIBRATE_SEEDS, HELD_OUT_SEED)
+        for framework in FRAMEWORKS
+        for recipe in RECIPES
+    ]
+    plan += [
+        (framework, recipe, seed, task)
+        for task, seed in HELD_OUT_V2
+        for framework in FRAMEWORKS
+        for recipe in HELD_OUT_V2_RECIPES
+    ]
+    for framework, recipe, seed, task in plan:
+        if not names or run_name(framework, recipe, seed, task) in names:
+            generate(root, framework, recipe, seed, task)
 
 
 if __name__ == "__main__":

@@ -82,9 +82,9 @@ def _finite(values: list[Any]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(v)]
 
 
-def labels(series: dict[str, Any], classes: int = 10) -> set[str]:
-    """The label set of one run by the rules above."""
-    chance = math.log(classes)
+def labels(series: dict[str, Any]) -> set[str]:
+    """The label set of one run by the rules above (C from the run config's ``classes``)."""
+    chance = math.log(int(series["config"].get("classes") or 10))
     rows = series["rows"]
     train = [r.get("train_loss") for r in rows]
     val = [r.get("val_loss") for r in rows]

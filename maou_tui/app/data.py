@@ -6,7 +6,6 @@ history never freezes the screen) and applies events to the one ``RunStore``.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from maou_tui.ingest.log_watch import LogGrowth, LogWatch
     from maou_tui.store import StoreItem
 
 from maou_tui.layout import EVENTS_FILE, LOG_FILE
@@ -42,14 +42,18 @@ def resolve_target(target: Path) -> RunTarget:
     target = Path(target)
     if target.is_dir():
         from maou_tui.ingest import find_runs, is_run_dir  # first use: see EventFeed
+        from maou_tui.ingest.source import run_file
 
         # A run (ours, a log's folder or a TensorBoard run, whose add_scalars subfolders are
         # not runs of their own) is shown itself; a directory of runs shows its newest.
         runs = [] if is_run_dir(target) else find_runs(target)
         if runs:
             return resolve_target(runs[0])
-        # A run directory, perhaps one whose trainer has not written its first event yet.
-        return RunTarget(source=target, run_dir=target, log_path=target / LOG_FILE)
+        # A run directory, perhaps one whose trainer has not written its first event yet; its
+        # log is train.log, or the log a folder of someone else's run holds (a tee'd maou.log).
+        found = run_file(target)
+        log = found if found is not None and found.name != EVENTS_FILE else target / LOG_FILE
+        return RunTarget(source=target, run_dir=target, log_path=log)
     parent = target.parent
     run_dir = parent if (parent / EVENTS_FILE).exists() else None
     if target.name == EVENTS_FILE:
@@ -58,15 +62,24 @@ def resolve_target(target: Path) -> RunTarget:
 
 
 class EventFeed:
-    """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread."""
+    """Tails a source with the ingest ``Tailer`` and buffers its events for the UI thread; the
+    same tailer reports the growth of the run's log (``log_watch``) to ``on_log``."""
 
-    def __init__(self, source: Path, on_pending: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        source: Path,
+        on_pending: Callable[[], object],
+        log_watch: LogWatch | None = None,
+        on_log: Callable[[LogGrowth], object] | None = None,
+    ) -> None:
         # Imported here: the readers start after the app's first frame, which does not need them.
         from maou_tui.ingest import Tailer
 
         self._pending: deque[StoreItem] = deque()
         self._on_pending = on_pending
-        self._tailer = Tailer(source, self._receive, columns=True)
+        self._tailer = Tailer(
+            source, self._receive, columns=True, log_watch=log_watch, on_log=on_log
+        )
 
     def start(self) -> None:
         self._tailer.start()
@@ -101,77 +114,3 @@ class EventFeed:
         """Corrupt lines the reader skipped (and over-long lines it cut) so far."""
         source = self._tailer.source
         return source.skipped_lines + source.cut_lines
-
-
-class LogTail:
-    """Follows the last lines of a text log (handles truncation and rotation by size).
-
-    Hand-written because the ingest Tailer yields parsed events, and the log pane needs the raw
-    text; the file is polled (a few lines per second), which also works on network file systems.
-    Until ``path`` exists, ``fallback`` is followed instead (a trainer that dies before it
-    creates train.log leaves its reason only in trainer.out); ``showing`` says which.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        on_pending: Callable[[], object],
-        keep: int = 200,
-        poll_interval: float = 0.3,
-        fallback: Path | None = None,
-    ) -> None:
-        self.path = path
-        self.fallback = fallback
-        self.showing = path if fallback is None else fallback
-        self._lines: deque[str] = deque(maxlen=keep)
-        self._on_pending = on_pending
-        self._poll_interval = poll_interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="maou-log-tail", daemon=True)
-        self._offset = 0
-        self._partial = b""
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=2)
-
-    def take(self) -> list[str]:
-        lines = []
-        while self._lines:
-            lines.append(self._lines.popleft())
-        return lines
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._read_new():
-                self._on_pending()
-            self._stop.wait(self._poll_interval)
-
-    def _read_new(self) -> bool:
-        if self.showing != self.path and self.path.exists():
-            self.showing, self._offset, self._partial = self.path, 0, b""
-        try:
-            size = self.showing.stat().st_size
-            if size < self._offset:  # truncated or replaced: start again
-                self._offset, self._partial = 0, b""
-            if size == self._offset:
-                return False
-            with open(self.showing, "rb") as handle:
-                # Only the tail matters on a first read of a big log.
-                start = max(self._offset, size - 256 * 1024)
-                handle.seek(start)
-                data = handle.read(size - start)
-        except OSError:
-            return False
-        self._offset = size
-        text = (self._partial + data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *complete, self._partial = text.split(b"\n")
-        for raw in complete:
-            line = raw.decode("utf-8", errors="replace").rstrip()
-            if line:
-                self._lines.append(line[:500])
-        return bool(complete)

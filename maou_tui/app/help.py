@@ -13,7 +13,15 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from maou_tui.app.keys import KEY_MAP, NAV_KEYS, OVERLAY_KEYS, RUN_LIST_KEYS, RUNS_KEYS, key_label
+from maou_tui.app.keys import (
+    KEY_MAP,
+    LOG_KEY_MAP,
+    NAV_KEYS,
+    OVERLAY_KEYS,
+    RUN_LIST_KEYS,
+    RUNS_KEYS,
+    key_label,
+)
 from maou_tui.marks import LEGEND
 
 
@@ -23,6 +31,7 @@ class HelpScreen(ModalScreen):
     SECTIONS = (
         ("", KEY_MAP),
         ("move", NAV_KEYS),
+        ("log (L: the whole log)", LOG_KEY_MAP),
         ("runs (r)", RUN_LIST_KEYS + RUNS_KEYS),
         ("overlay", OVERLAY_KEYS),
     )

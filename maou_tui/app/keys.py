@@ -4,7 +4,7 @@ names a binding's id (``halve_lr``); ``key_for`` gives its key.
 
 ``h``/``j``/``k``/``l`` and the arrows move: ``h``/``l`` to the panel on the left/right,
 ``j``/``k`` inside the focused list (past its end, to the panel below/above), ``g``/``G`` to a
-list's top/bottom. So the LR keys are ``[`` (halve), ``]`` (double), ``L`` (set), and the LR
+list's top/bottom. So the LR keys are ``[`` (halve), ``]`` (double), ``=`` (set), and the LR
 chart's scale is ``o``.
 """
 
@@ -23,13 +23,13 @@ KEY_MAP: list[tuple[Binding, str]] = [
         Binding("right_square_bracket", "scale_lr(2.0)", "LR×2", id="double_lr"),
         "Double the LR (multiplier × 2)",
     ),
-    (Binding("L", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
+    (Binding("equals_sign", "set_lr", "Set LR", id="set_lr"), "Set the LR to a value (dialog)"),
     (Binding("t", "set_threshold", "Thresh", id="set_threshold"), "Set a stage threshold"),
     (Binding("c", "checkpoint", "Ckpt", id="checkpoint"), "Save a checkpoint now"),
     (Binding("s", "stop", "Stop", id="stop"), "Stop training (asks first)"),
     (Binding("n", "skip_stage", "Skip", id="skip_stage"), "Skip to the next stage (asks)"),
     (
-        Binding("plus,equals_sign", "smoothing(1)", "Smooth+", id="smooth_up", show=False),
+        Binding("plus", "smoothing(1)", "Smooth+", id="smooth_up", show=False),
         "More smoothing of the loss curve (+)",
     ),
     (
@@ -43,10 +43,11 @@ KEY_MAP: list[tuple[Binding, str]] = [
         "Findings get the keys: ↑ ↓ PgUp PgDn scroll them",
     ),
     (
-        Binding("r", "runs", "Runs", id="runs"),
+        Binding("r", "runs", "Runs", id="runs", show=False),  # 80 columns keep "? Help"
         "Runs: list, compare (overlay, config diff), switch",
     ),
     (Binding("T", "next_theme", "Theme", id="theme", show=False), "Next colour theme"),
+    (Binding("L", "show_log", "Log", id="show_log"), "The whole log, full screen (L again or Esc)"),
     (Binding("question_mark", "help", "Help", id="help"), "This help screen (?)"),
     (Binding("q", "quit", "Quit", id="quit"), "Quit the viewer; training keeps running"),
 ]
@@ -128,10 +129,37 @@ BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP + NAV_KEYS]
 RUNS_BINDINGS: list[BindingType] = [binding for binding, _ in RUNS_KEYS + NAV_KEYS]
 RUN_LIST_BINDINGS: list[BindingType] = [binding for binding, _ in RUN_LIST_KEYS]
 OVERLAY_BINDINGS: list[BindingType] = [binding for binding, _ in OVERLAY_KEYS]
+
+#: The log viewer's keys, active while it has focus (the full-screen log, ``L``).
+LOG_KEY_MAP: list[tuple[Binding, str]] = [
+    (Binding("j,down", "scroll_down", "Down", show=False), "Log: one line down"),
+    (Binding("k,up", "scroll_up", "Up", show=False), "Log: one line up (stops following)"),
+    (Binding("pagedown", "page_down", "PgDn", show=False), "Log: one page down"),
+    (Binding("pageup", "page_up", "PgUp", show=False), "Log: one page up (stops following)"),
+    (Binding("left", "scroll_left", "Left", show=False), "Log: scroll left"),
+    (Binding("right", "scroll_right", "Right", show=False), "Log: scroll right"),
+    (Binding("g,home", "scroll_home", "Top", show=False), "Log: first line (g)"),
+    (Binding("G,end", "follow", "End", show=False), "Log: last line, follow (G)"),
+    (Binding("F", "follow", "Follow", id="log_follow"), "Log: follow the end again (F)"),
+    (Binding("slash", "search", "Search", id="log_search"), "Log: search (/ then text, Enter)"),
+    (Binding("n", "next_match", "Next", id="log_next"), "Log: next match (n)"),
+    (Binding("N", "previous_match", "Prev", id="log_previous"), "Log: previous match (N)"),
+    (
+        Binding("P", "toggle_prefix", "Prefix", id="log_prefix"),
+        "Log: show or fold the prefix columns (time, level, file) (P)",
+    ),
+    (
+        Binding("A", "toggle_colours", "ANSI", id="log_colours", show=False),
+        "Log: keep or strip the log's ANSI colours (A)",
+    ),
+]
+
+LOG_BINDINGS: list[BindingType] = [binding for binding, _ in LOG_KEY_MAP]
+
 #: Every binding id a settings file's ``keymap`` may name.
 BINDING_IDS: frozenset[str] = frozenset(
     b.id
-    for b, _ in KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + OVERLAY_KEYS + RUNS_KEYS
+    for b, _ in KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + OVERLAY_KEYS + RUNS_KEYS + LOG_KEY_MAP
     if b.id is not None
 )
 
@@ -156,6 +184,9 @@ KEY_NAMES = {
     "comma": ",",
     "full_stop": ".",
     "space": "space",
+    "slash": "/",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
 }
 
 
@@ -164,6 +195,4 @@ def key_label(binding: Binding, keymap: dict[str, str] | None = None) -> str:
     ``h,left`` → ``h ←``; ``keymap`` (the settings' overrides) wins over the default."""
     keys = (keymap or {}).get(binding.id or "", binding.key)
     names = [KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(",")]
-    if binding.key.startswith("plus"):
-        names = names[:1]  # "=" is "+" without shift, not a second key to learn
     return " ".join(names)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,14 +26,16 @@ from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import RunTarget, resolve_target
 from maou_tui.app.keys import BINDING_IDS, BINDINGS
-from maou_tui.app.messages import EventsPending, LogLinesPending
+from maou_tui.app.messages import EventsPending, LogGrown, LogIndexed
 from maou_tui.app.screens.main import MainScreen
 from maou_tui.app.session import RunSession
 from maou_tui.app.smoothing import step_level
 from maou_tui.app.themes import DEFAULT_THEME, load_themes
 from maou_tui.app.widgets.charts import ChartView
+from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
+from maou_tui.layout import LOG_FILE
 from maou_tui.processes import last_output_line, pid_alive, read_pid
 from maou_tui.settings import LoadedSettings, load_settings
 from maou_tui.store import RunStore
@@ -40,6 +43,7 @@ from maou_tui.store import RunStore
 if TYPE_CHECKING:
     from maou_tui.app.dialogs import ThresholdChoice
     from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest.line_index import LineIndex
 
 Mode = Literal["run", "attach", "watch"]
 REDRAW_INTERVAL_S = 0.125
@@ -116,9 +120,10 @@ class MaouApp(App):
         return RunSession(target, link, self.clock, trainer_pid)
 
     def _start_readers(self) -> None:
-        self.session.start_readers(
+        session = self.session
+        session.start_readers(
             lambda: self.post_message(EventsPending()),
-            lambda: self.post_message(LogLinesPending()),
+            lambda growth: self.post_message(LogGrown(growth, session)),
         )
 
     def _stop_readers(self) -> None:
@@ -218,13 +223,48 @@ class MaouApp(App):
             # so `attach` never shows a replayed status above empty charts.
             self.session.history_drawn = self._view_dirty = True
 
-    @on(LogLinesPending)
-    def _show_log_lines(self) -> None:
-        # Under a dialog the lines wait in the tail's buffer (see _redraw_if_changed).
-        if self.session.log_tail is not None and self._main_visible():
-            self.main.write_log(
-                self.session.log_tail.take(), title=self.session.log_tail.showing.name
+    @on(LogGrown)
+    def _index_log(self, message: LogGrown) -> None:
+        if message.session is not self.session:
+            return  # the run before a switch
+        new_file = message.growth.restarted or self.session.log_index is None
+        if self.session.index_log(message.growth):
+            index = self.session.log_index
+            assert index is not None
+            self.run_worker(
+                partial(self._scan_log, index), thread=True, group="log-index", exit_on_error=False
             )
+        if new_file:
+            for viewer in self._log_viewers(all_screens=True):
+                viewer.show(self.session.log_index, message.growth.path.name)
+
+    def _scan_log(self, index: LineIndex) -> None:
+        """On a worker thread: index the log block by block, telling the viewers as it grows."""
+        while index.step():
+            self.post_message(LogIndexed())
+        self.post_message(LogIndexed())
+
+    @on(LogIndexed)
+    def _show_log_lines(self) -> None:
+        # Under a dialog the viewers wait (see _redraw_if_changed): each change under a modal
+        # re-renders the whole dimmed background.
+        for viewer in self._log_viewers():
+            viewer.refresh_index()
+
+    def _log_viewers(self, *, all_screens: bool = False) -> list[LogViewer]:
+        """The log viewers of the screen on top (or of every screen)."""
+        screens = self.screen_stack if all_screens else self.screen_stack[-1:]
+        return [viewer for screen in screens for viewer in screen.query(LogViewer)]
+
+    def action_show_log(self) -> None:
+        """``L``: the whole log, full screen; ``L`` again goes back."""
+        from maou_tui.app.screens.log import LogScreen
+
+        if isinstance(self.screen, LogScreen):
+            self.screen.dismiss()
+            return
+        name = self.session.log_index.path.name if self.session.log_index else LOG_FILE
+        self.push_screen(LogScreen(self.session.log_index, name))
 
     def _show_feed_error(self) -> None:
         """Say once what stopped the event feed (else the charts would freeze in silence)."""

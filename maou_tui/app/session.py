@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from maou_tui.app.control_link import ControlLink
-from maou_tui.app.data import EventFeed, LogTail, RunTarget
+from maou_tui.app.data import EventFeed, RunTarget
 from maou_tui.app.widgets.status import StatusFacts
 from maou_tui.layout import TRAINER_OUTPUT
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
     from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest.line_index import LineIndex
+    from maou_tui.ingest.log_watch import LogGrowth
 
 
 @dataclass
@@ -32,7 +34,8 @@ class RunSession:
     store: RunStore = field(default_factory=RunStore)
     facts: StatusFacts = field(default_factory=StatusFacts)
     feed: EventFeed | None = None
-    log_tail: LogTail | None = None
+    #: where the lines of the run's log start (built as the tailer reports the log's growth)
+    log_index: LineIndex | None = None
     feed_error_shown: str | None = None
     finish_reported: bool = False
     history_drawn: bool = False
@@ -48,22 +51,33 @@ class RunSession:
         return self._diagnoser
 
     def start_readers(
-        self, on_events: Callable[[], object], on_log_lines: Callable[[], object]
+        self, on_events: Callable[[], object], on_log: Callable[[LogGrowth], object]
     ) -> None:
-        self.feed = EventFeed(self.target.source, on_events)
-        self.feed.start()
+        """Start the run's one tailer: its events, and the growth of its log."""
+        from maou_tui.ingest.log_watch import LogWatch  # see EventFeed: not needed for a frame
+
+        log_watch = None
         if self.target.log_path is not None:
             run_dir = self.target.run_dir
-            self.log_tail = LogTail(
-                self.target.log_path,
-                on_log_lines,
-                fallback=run_dir / TRAINER_OUTPUT if run_dir is not None else None,
-            )
-            self.log_tail.start()
+            fallback = run_dir / TRAINER_OUTPUT if run_dir is not None else None
+            log_watch = LogWatch(self.target.log_path, fallback)
+        self.feed = EventFeed(self.target.source, on_events, log_watch, on_log)
+        self.feed.start()
 
     def stop_readers(self) -> None:
         if self.feed is not None:
             self.feed.stop()
-        if self.log_tail is not None:
-            self.log_tail.stop()
-        self.feed = self.log_tail = None
+        if self.log_index is not None:
+            self.log_index.close()
+        self.feed = self.log_index = None
+
+    def index_log(self, growth: LogGrowth) -> bool:
+        """Take a growth of the log (on the UI thread): a new file gets a new index. True when
+        an index scan must be started (``LineIndex.grow_to``)."""
+        from maou_tui.ingest.line_index import LineIndex
+
+        if growth.restarted or self.log_index is None:
+            if self.log_index is not None:
+                self.log_index.close()
+            self.log_index = LineIndex(growth.path)
+        return self.log_index.grow_to(growth.size)

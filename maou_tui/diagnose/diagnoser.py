@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from maou_tui.averaging import infer_averaging
 from maou_tui.diagnose import advice
 from maou_tui.diagnose.context import stage_context
 from maou_tui.diagnose.detectors import (
@@ -28,6 +29,7 @@ from maou_tui.diagnose.detectors import (
 from maou_tui.diagnose.detectors.base import Detection, EpochTable, StageData
 from maou_tui.diagnose.models import SEVERITY_RANK, Finding, finding_id
 from maou_tui.diagnose.signals import (
+    CUMULATIVE_DECISION_POINTS,
     Blocks,
     EpochEndLoss,
     decide_cumulative,
@@ -52,6 +54,9 @@ STAGE_DETECTORS: tuple[Callable[[StageData], list[Detection]], ...] = (
 )
 
 _NONFINITE_WORDS = ("finite", "nan", "inf")
+#: The stage of points from a log that has no stages (HF Trainer, Lightning, Keras, nanoGPT
+#: output read by ``ingest.other_trainers``): the whole run is read as one stage.
+NO_STAGE = -1
 
 
 @dataclass
@@ -66,7 +71,9 @@ class _StageState:
     first_bad: int | None = None
     bad_count: int = 0
     first_loss: float | None = None
-    blowup: tuple[int, float, float] | None = None
+    from_start: bool = False
+    thrown: list[int] = field(default_factory=list)
+    blowup: tuple[int, int, float, float, str] | None = None
     reset_key: tuple = ()
     resets: list[Detection] = field(default_factory=list)
     memo: dict = field(default_factory=dict)
@@ -128,7 +135,7 @@ class Diagnoser:
         if n > self._loss_cursor:
             stages = series.stages[self._loss_cursor : n]
             for stage in np.unique(stages).tolist():
-                if stage >= 1 and self._feed_stage(stage, series, n):
+                if (stage >= 1 or stage == NO_STAGE) and self._feed_stage(stage, series, n):
                     touched.add(stage)
             self._loss_cursor = n
         for stage in list(self.store.completed) + self._finished_stages():
@@ -139,7 +146,7 @@ class Diagnoser:
                 state.flushed = True
                 touched.add(stage)
         for stage, state in self._stages.items():
-            if len(_epoch_ends(self.store, stage)) != state.epochs_seen:
+            if _epoch_count(self.store, stage) != state.epochs_seen:
                 touched.add(stage)
         touched |= {w.stage for w in getattr(self.store, "warnings", []) if w.stage}
         return touched
@@ -153,8 +160,10 @@ class Diagnoser:
         if hi <= lo:
             return False
         alarm = self._scan_points(state, series, lo, hi)
+        if state.cumulative is None and not self._loss_may_be_cumulative():
+            state.cumulative = False  # an events stream's Step.loss is per batch by contract
         if state.cumulative is None:
-            state.cumulative = self._declared_running_mean(series)
+            state.cumulative = self._declared_running_mean(series, lo, hi, final)
         if state.cumulative is None:
             state.cumulative = self._loss_may_be_cumulative() and decide_cumulative(
                 series.batches[lo:hi],
@@ -181,7 +190,9 @@ class Diagnoser:
         if not state.blocks.span:  # the span is not fixed yet: use the latest StageStarted
             ctx = stage_context(self.store, stage)
             state.blocks.origin = ctx.start_step
-            state.blocks.steps_per_epoch = ctx.steps_per_epoch
+            state.blocks.steps_per_epoch = ctx.steps_per_epoch or _observed_epoch_length(
+                self.store, stage, ctx.start_step
+            )
         lrs = _lr_at(self.store.series("lr"), steps)
         state.blocks.add(steps, values, epochs_, lrs)
         return True
@@ -203,20 +214,46 @@ class Diagnoser:
         if state.first_loss is None:
             finite = np.flatnonzero(np.isfinite(series.values[lo:hi]))
             state.first_loss = float(series.values[lo + finite[0]]) if finite.size else None
+            state.from_start = bool(finite.size) and int(series.epochs[lo + finite[0]]) <= 1
         if state.blowup is None and state.first_loss is not None:
+            steps = series.steps[start:hi]
             at = divergence.first_blowup(values, state.first_loss)
+            rule = "point_blowup"
+            if state.from_start:
+                # the stage's first point itself is never above its own value x the ratio
+                thrown = divergence.thrown_off(values, state.first_loss, state.thrown, start)
+                if thrown is not None and (at is None or thrown < at):
+                    at, rule = thrown, "points_above_untrained"
             if at is not None:
-                state.blowup = (int(series.steps[start + at]), float(values[at]), state.first_loss)
+                onset = state.thrown[0] if rule != "point_blowup" else start + at
+                state.blowup = (
+                    int(series.steps[onset]),
+                    int(steps[at]),
+                    float(values[at]),
+                    state.first_loss,
+                    rule,
+                )
                 found = True
         return found
 
     @staticmethod
-    def _declared_running_mean(series: Any) -> bool | None:
-        """Whether the series is a running mean since the epoch start, as its reader declared
-        or inferred (``Series.averaging``); None when that is unknown. An EMA is read as it
-        is: a smoothed per-batch value, not inverted."""
-        kind = series.averaging.kind
-        return None if kind == "unknown" else kind == "running_mean"
+    def _declared_running_mean(series: Any, lo: int, hi: int, final: bool) -> bool | None:
+        """Whether the stage's loss is a running mean since the epoch start: as its reader
+        declared it, else as ``maou_tui.averaging`` infers it from the stage's first
+        CUMULATIVE_DECISION_POINTS points (or all of them once the file ended); None when that
+        is unknown. The window is fixed, so a live run and a whole file decide alike (the
+        series' own ``averaging`` is inferred over all points so far, which grows live). An
+        EMA is read as it is: a smoothed per-batch value, not inverted."""
+        declared = getattr(series, "declared_averaging", None)
+        if declared is not None:
+            return bool(declared == "running_mean")
+        if hi - lo < CUMULATIVE_DECISION_POINTS and not final:
+            return None
+        window = slice(lo, min(hi, lo + CUMULATIVE_DECISION_POINTS))
+        found = infer_averaging(
+            series.name, series.epochs[window], series.batches[window], series.values[window]
+        )
+        return None if found.kind == "unknown" else found.kind == "running_mean"
 
     def _boundary_resets(self, stage: int, state: _StageState) -> list[Detection]:
         """Re-checked only when a boundary may have become judgeable: a new epoch began, or
@@ -246,11 +283,11 @@ class Diagnoser:
 
     def _run_stage(self, stage: int, force: bool = False) -> list[Finding]:
         state = self._state(stage)
-        epoch_rows = _epoch_ends(self.store, stage)
+        epochs_known = _epoch_count(self.store, stage)
         nonfinite = _nonfinite_warnings(self.store, stage)
         signature = (
             len(state.blocks),
-            len(epoch_rows),
+            epochs_known,
             len(nonfinite),
             state.bad_count,
             state.blowup is not None,
@@ -258,7 +295,7 @@ class Diagnoser:
         )
         if not force and signature == state.signature:
             return []
-        state.signature, state.epochs_seen = signature, len(epoch_rows)
+        state.signature, state.epochs_seen = signature, epochs_known
         data = self._stage_data(stage, state, nonfinite)
         found = [d for detector in STAGE_DETECTORS for d in detector(data)]
         detections = _one_direction(_drop_aftermath(_one_divergence_per_episode(found)), data)
@@ -272,7 +309,7 @@ class Diagnoser:
         ctx = stage_context(store, stage)
         if ctx.steps_per_epoch is None:
             ctx = replace(ctx, steps_per_epoch=_observed_epoch_length(store, stage, ctx.start_step))
-        n_ends = len(getattr(store, "epoch_ends", []))
+        n_ends = _epoch_count(store, stage)
         if state.table_key != n_ends:  # rebuilt only when an epoch ended
             state.table_key, state.table = n_ends, _epoch_table(store, stage, ctx.metric)
         if ctx.base_lr is None and ctx.effective_lr is None:
@@ -296,15 +333,22 @@ class Diagnoser:
         )
 
     def _merge(self, stage: int, d: Detection) -> Finding | None:
-        fid = finding_id(d.kind, stage, d.onset)
+        shown_stage: int | None = stage
+        message, epoch = d.message, d.epoch
+        if stage == NO_STAGE:  # a log without stages or epochs: say neither
+            shown_stage = None
+            message = message.replace(f"Stage {NO_STAGE} ", "", 1)
+            message = message[:1].upper() + message[1:]
+            epoch = epoch if epoch is not None and epoch >= 1 else None
+        fid = finding_id(d.kind, shown_stage, d.onset)
         finding = Finding(
             id=fid,
             kind=d.kind,
             severity=d.severity,
-            stage=stage,
-            epoch=d.epoch,
+            stage=shown_stage,
+            epoch=epoch,
             step=d.onset,
-            message=d.message,
+            message=message,
             evidence=d.evidence,
             advice=d.advice,
             last_step=d.last_step,
@@ -344,20 +388,29 @@ class Diagnoser:
 
 
 def _one_divergence_per_episode(detections: list[Detection]) -> list[Detection]:
-    """A blow-up found at its point and a block divergence confirmed after it (its onset at or
-    before the point) are one episode, reported once: at the point. Decided from onsets and
+    """A blow-up found at its point(s) and a block divergence whose span (onset to
+    confirmation) overlaps it are one episode, reported once: by whichever was confirmed first
+    (a live run shows that one first and never takes a finding back). Decided from onsets and
     confirmation steps only, which never change, so a live run and a whole file agree."""
-    blowup = next((d for d in detections if d.evidence.get("rule") == "point_blowup"), None)
+    blowup = next((d for d in detections if d.evidence.get("rule") in divergence.POINT_RULES), None)
     if blowup is None:
         return detections
-    at = blowup.onset
-    return [
+    shown = int(blowup.evidence["detected_at_step"])
+
+    def confirmed(d: Detection) -> int:
+        return int(d.evidence.get("detected_at_step", d.onset))
+
+    same_episode = [
         d
         for d in detections
-        if d is blowup
-        or d.kind != "divergence"
-        or not d.onset <= at <= int(d.evidence.get("detected_at_step", at))
+        if d is not blowup
+        and d.kind == "divergence"
+        and d.onset <= shown
+        and blowup.onset <= confirmed(d)
     ]
+    if any(confirmed(d) < shown for d in same_episode):
+        return [d for d in detections if d is not blowup]
+    return [d for d in detections if not any(d is e for e in same_episode)]
 
 
 def _one_direction(detections: list[Detection], data: StageData) -> list[Detection]:
@@ -444,8 +497,12 @@ def _peak_logged_lr(store: Any, stage: int, table: EpochTable) -> float | None:
 
 
 def _observed_epoch_length(store: Any, stage: int, start_step: int) -> int | None:
-    """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives)."""
+    """Steps in the stage's first epoch, from its first EpochEnd (None before one arrives); in
+    a log without stages, the steps between its first two validation losses."""
     ends = _epoch_ends(store, stage)
+    if not ends and stage == NO_STAGE:
+        val = store.series("val_loss").steps
+        return int(val[1] - val[0]) if len(val) > 1 and val[1] > val[0] else None
     if not ends:
         return None
     first = min(ends, key=lambda e: e.epoch)
@@ -465,8 +522,53 @@ def _epoch_ends(store: Any, stage: int) -> list[Any]:
     return [e for e in getattr(store, "epoch_ends", []) if e.stage == stage]
 
 
+def _epoch_count(store: Any, stage: int) -> int:
+    """Epochs known for the stage so far (a log without stages: its validation losses)."""
+    ends = _epoch_ends(store, stage)
+    if stage == NO_STAGE and not ends:
+        return len(store.series("val_loss"))
+    return len(ends)
+
+
+#: Names other trainers' readers give the validation metric (``val_`` + the stage's metric
+#: first).
+_VAL_METRIC_NAMES = ("val_accuracy", "val_acc")
+
+
+def _stageless_epoch_table(store: Any, metric: str) -> EpochTable:
+    """A log without stages or epoch events (other trainers' output): one row per logged
+    validation loss, its train loss the mean of the batch losses logged since the one before
+    (the epoch's mean when the log prints every batch; Keras prints one running mean per
+    epoch, which is the epoch's mean)."""
+    val = store.series("val_loss")
+    if not len(val):
+        return EpochTable()
+    loss = store.series("loss")
+    train = np.full(len(val), np.nan)
+    previous = -1
+    for row, step in enumerate(val.steps.tolist()):
+        inside = (loss.steps > previous) & (loss.steps <= step) & np.isfinite(loss.values)
+        if inside.any():
+            train[row] = float(loss.values[inside].mean())
+        previous = step
+    columns = {"val_loss": val.values.astype(np.float64), "train_loss": train}
+    for name in (f"val_{metric}", *_VAL_METRIC_NAMES):
+        series = store.series(name)
+        if len(series):
+            at = {int(s): float(v) for s, v in zip(series.steps, series.values, strict=True)}
+            columns[f"val_{metric}"] = np.array([at.get(int(s), np.nan) for s in val.steps])
+            break
+    return EpochTable(
+        epoch=np.arange(1, len(val) + 1, dtype=np.int64),
+        step=val.steps.astype(np.int64),
+        columns=columns,
+    )
+
+
 def _epoch_table(store: Any, stage: int, metric: str) -> EpochTable:
     """One row per epoch (later EpochEnd events of an epoch fill in what earlier ones lacked)."""
+    if stage == NO_STAGE and not _epoch_ends(store, stage):
+        return _stageless_epoch_table(store, metric)
     rows: dict[int, dict[str, float]] = {}
     steps: dict[int, int] = {}
     for e in _epoch_ends(store, stage):

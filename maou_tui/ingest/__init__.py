@@ -33,7 +33,7 @@ from maou_tui.ingest.tb_paths import (
 )
 from maou_tui.store import RunStore
 
-READ_BYTES = 64 << 20
+READ_BYTES = 1 << 20  # per read_new of a backfill: bounds the raw bytes held at once
 
 __all__ = [
     "FileSource",

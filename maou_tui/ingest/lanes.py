@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
+import numpy as np
+
 from maou_tui.ingest.clock import EpochClock
 from maou_tui.store import StepBatch
 
@@ -53,6 +55,12 @@ class LineSink(Protocol):
         metric_cum: float | None = None,
     ) -> None:
         """A training batch: its loss as printed, the metric's running mean."""
+
+    def steps(
+        self, stage: int, batches: np.ndarray, losses: np.ndarray, metric_cums: np.ndarray
+    ) -> None:
+        """Training batches of the open epoch read in bulk: ``step`` for each (finite losses,
+        batches not below the open epoch's last one)."""
 
     def steps_of(self, stage: int) -> StepBatch:
         """The column batch the next steps of ``stage`` go to (bulk lanes)."""

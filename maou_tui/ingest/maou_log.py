@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 from maou_tui.ingest.batch_runs import feed_runs
@@ -290,6 +291,18 @@ class MaouLogParser:
         if self._pending_end is not None or not self._emitted_stage:
             self.emit_prerequisites()
         self.steps_of(stage).add(self.clock.step_of(batch), epoch, batch, loss, metric_cum)
+
+    def steps(
+        self, stage: int, batches: np.ndarray, losses: np.ndarray, metric_cums: np.ndarray
+    ) -> None:
+        """``step`` for each of many batches of the open epoch (finite losses, batches not
+        below the epoch's last one), as one column chunk."""
+        if self._pending_end is not None or not self._emitted_stage:
+            self.emit_prerequisites()
+        clock = self.clock
+        clock.see_batches(int(batches.max()))
+        epochs = np.full(len(batches), clock.epoch, np.int64)
+        self.steps_of(stage).extend(batches + clock.offset, epochs, batches, losses, metric_cums)
 
     def point(self, name: str, value: float, step: int, epoch: int = -1, batch: int = -1) -> None:
         """A value of a series the log names itself (another trainer's key, a Validation bar)."""

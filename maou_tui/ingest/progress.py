@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from maou_tui.ingest.bar_columns import read_renders
 from maou_tui.ingest.lines import decode
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ _MAOU_BAR = re.compile(
 _MAOU_TAIL = re.compile(rb"\s*(\d+)/(\d+)\s*\[[^\],\r\n]*, [^\],\r\n]*, (" + _MAOU_ITEMS + rb")\]")
 _NO_REPEAT = b"\n"  # segments never hold a line break: matches nothing
 _RUN_SLACK = 256  # bytes a run's window reaches past the last run's length
+# A line of at least this many bytes is read as columns while the last such line brought at
+# least this many steps a KiB (a render is ~100 bytes; measured: the column path costs about
+# as much a render as the one-by-one path a step, so maou's own logs, a new postfix every 50
+# batches or ~0.6 steps a KiB, stay one by one).
+_COLUMN_BYTES = 8 << 10
+_COLUMN_DENSITY = 2.0
 _LABEL_KEYS = {b"acc": "accuracy", b"accuracy": "accuracy", b"f1": "f1"}
 
 
@@ -51,6 +58,8 @@ class BarTracker:
         self.repeat_suffix = _NO_REPEAT
         self._val_postfix = _NO_REPEAT  # the last Validation postfix read, as a segment ends
         self._run_bytes = _RUN_SLACK  # first window of _skip_repeats: the last run's length
+        self.steps = 0  # steps read from bars so far
+        self._steps_per_kib = float(_COLUMN_DENSITY)  # steps a KiB in the last long line
 
     def reset(self) -> None:
         """A new epoch was opened by a log line (Stage 3's ``EPOCH n:``)."""
@@ -60,7 +69,25 @@ class BarTracker:
 
     def scan(self, line: bytes, parser: LineSink) -> None:
         """A line holding ``\\r`` segments: bars, and possibly log messages glued to them. The
-        same as handling each ``line.split(b"\\r")`` piece, minus the repeats."""
+        same as handling each ``line.split(b"\\r")`` piece, minus the repeats. A long line of
+        renders is read as columns (``bar_columns``) while the last one brought a step every
+        few renders; where postfixes change rarely, stepping over repeats is cheaper."""
+        size, before = len(line), self.steps
+        if size < _COLUMN_BYTES or self._steps_per_kib < _COLUMN_DENSITY:
+            self.scan_segments(line, parser)
+        else:
+            read_renders(self, line, parser)
+        if size >= _COLUMN_BYTES:
+            self._steps_per_kib = (self.steps - before) * 1024 / size
+
+    def took(self, n: int, postfix: bytes, steps: int = 1) -> None:
+        """``steps`` steps were read up to batch ``n``, the last with ``postfix``."""
+        self.last_n, self.last_postfix = n, postfix
+        self.repeat_suffix = _repeat_suffix(postfix)
+        self.steps += steps
+
+    def scan_segments(self, line: bytes, parser: LineSink) -> None:
+        """``scan`` one segment at a time."""
         pos, size = 0, len(line)
         while pos <= size:
             pos = self._skip_repeats(line, pos)
@@ -106,8 +133,7 @@ class BarTracker:
         n = int(n_text)
         if n < last_n or n == 0 or postfix == self.last_postfix or not clock.is_open:
             return False
-        self.last_n, self.last_postfix = n, postfix
-        self.repeat_suffix = _repeat_suffix(postfix)
+        self.took(n, postfix)
         cum = float(metric) / 100 if percent else float(metric)
         parser.step(parser.stage, clock.epoch, n, float(loss), metric_cum=cum)
         return True
@@ -188,8 +214,7 @@ class BarTracker:
             parser.clock.learn_length(total)
         self.last_n = n
         if point is not None:
-            self.last_postfix = postfix
-            self.repeat_suffix = _repeat_suffix(postfix)
+            self.took(n, postfix)
             parser.step(stage, parser.clock.epoch, n, point.loss, metric_cum=point.metric_cum)
 
 

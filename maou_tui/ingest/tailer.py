@@ -6,6 +6,9 @@ inotify events, and anything the observer misses. One background thread reads: i
 bytes appended since last time, cut at the last line break (``FileFollower``), and hands them to
 the source's parser; ``on_events`` is called from that thread with each non-empty batch. A long
 history (a big log being watched) is read and handed over 16 MB at a time.
+
+With a ``log_watch``, the same thread also reports each growth of the run's log (its size, not
+its bytes) to ``on_log``: the log viewer indexes and reads the file itself, the visible part only.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from maou_tui.ingest.log_watch import LogGrowth, LogWatch
 from maou_tui.ingest.source import Source, file_source, find_runs, is_run_dir, run_source
 from maou_tui.protocol import TrainerWarning
 from maou_tui.store import StepBatch, StoreItem
@@ -49,12 +53,16 @@ class Tailer:
         source: Source | None = None,
         *,
         columns: bool = False,
+        log_watch: LogWatch | None = None,
+        on_log: Callable[[LogGrowth], object] | None = None,
     ) -> None:
         self.path = Path(path)
         # A consumer that feeds a RunStore takes a log's runs of steps as StepBatch columns:
         # at 10,000 lines/s one Step object per line is most of the tail's cost.
         self.columns = columns
         self.on_events = on_events
+        self.log_watch = log_watch
+        self.on_log = on_log
         self.poll_interval = min(poll_interval, MAX_POLL_INTERVAL)
         self.source: Source = source or _source_for(self.path)
         self.error: str | None = None
@@ -101,6 +109,7 @@ class Tailer:
                 events = []
             if events and not self._stopping.is_set():
                 self._deliver(events)
+            self._check_log()
             if self.source.bytes_read - before >= READ_BYTES:
                 continue  # a backfill: hand it over in pieces, without waiting in between
             if self._wake.wait(self.poll_interval) and not self._stopping.is_set():
@@ -113,6 +122,17 @@ class Tailer:
             self.on_events(events)
         except Exception as exc:  # a consumer's bug must not stop the tail; it is kept
             self.error = f"on_events failed: {type(exc).__name__}: {exc}"
+
+    def _check_log(self) -> None:
+        if self.log_watch is None or self.on_log is None or self._stopping.is_set():
+            return
+        growth = self.log_watch.check()
+        if growth is None:
+            return
+        try:
+            self.on_log(growth)
+        except Exception as exc:  # as in _deliver: the tail goes on, the problem is kept
+            self.error = f"on_log failed: {type(exc).__name__}: {exc}"
 
     def _notes(self) -> list[BaseModel | StepBatch]:
         """Truncation and rotation notes as warnings, so a user sees them on the chart."""

@@ -12,6 +12,8 @@ Events from other producers (events.jsonl) are always validated.
 
 from __future__ import annotations
 
+import math
+
 from maou_tui.protocol import Step
 from maou_tui.store import StepBatch
 
@@ -48,16 +50,21 @@ def trusted_step(
 
 
 def trusted_steps(batch: StepBatch) -> list[Step]:
-    """The ``Step`` events a ``StepBatch`` stands for."""
-    stage = batch.stage
+    """The ``Step`` events a ``StepBatch`` stands for (a NaN loss is the protocol's None)."""
+    stage, rows = batch.stage, batch.columns()
+    losses = [None if math.isnan(loss) else loss for loss in rows.losses.tolist()]
+    metrics = [
+        metric if has else None
+        for metric, has in zip(rows.metric_cums.tolist(), rows.has_metric.tolist(), strict=True)
+    ]
     return [
         trusted_step(stage, epoch, number, global_step, loss, metric_cum)
         for global_step, epoch, number, loss, metric_cum in zip(
-            batch.global_steps,
-            batch.epochs,
-            batch.batches,
-            batch.losses,
-            batch.metric_cums,
+            rows.steps.tolist(),
+            rows.epochs.tolist(),
+            rows.batches.tolist(),
+            losses,
+            metrics,
             strict=True,
         )
     ]

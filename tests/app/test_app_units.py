@@ -1,16 +1,15 @@
-"""The app's pure parts: smoothing, labels, status lines, finding text, targets, the log tail."""
+"""The app's pure parts: smoothing, labels, status lines, finding text, targets."""
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 from demo_run import write_demo_run
 from textual.markup import to_content
 
-from maou_tui.app.data import LogTail, resolve_target
+from maou_tui.app.data import resolve_target
 from maou_tui.app.smoothing import SMOOTHING_LEVELS, SmoothedCache, sample_at, step_level
 from maou_tui.app.widgets.charts import step_ticks
 from maou_tui.app.widgets.findings import format_finding
@@ -130,47 +129,10 @@ def test_targets(tmp_path: Path) -> None:
     assert resolve_target(empty).run_dir == empty
     foreign = tmp_path / "maou.log"
     foreign.write_text("x\n")
+    teed = tmp_path / "tb-run"  # a run folder (its config, event files) with a tee'd log
+    teed.mkdir()
+    (teed / "config.json").write_text("{}")
+    (teed / "maou.log").write_text("x\n")
+    assert resolve_target(teed).log_path == teed / "maou.log"
     log = resolve_target(foreign)
     assert (log.source, log.run_dir, log.log_path) == (foreign, None, foreign)
-
-
-def test_log_tail_splits_progress_bars_and_follows_truncation(tmp_path: Path) -> None:
-    path = tmp_path / "train.log"
-    path.write_text("first\nbar 1%\rbar 50%\rbar 100%\npartial")
-    tail = LogTail(path, lambda: None, poll_interval=0.02)
-    tail.start()
-    try:
-        deadline = time.monotonic() + 5
-        seen: list[str] = []
-        while len(seen) < 4 and time.monotonic() < deadline:
-            seen += tail.take()
-            time.sleep(0.02)
-        assert seen == ["first", "bar 1%", "bar 50%", "bar 100%"]  # "partial" waits for its \n
-        path.write_text("new log\n")  # truncated and rewritten
-        while "new log" not in seen and time.monotonic() < deadline:
-            seen += tail.take()
-            time.sleep(0.02)
-        assert seen[-1] == "new log"
-    finally:
-        tail.stop()
-
-
-def test_log_tail_follows_trainer_out_until_train_log_exists(tmp_path: Path) -> None:
-    log, output = tmp_path / "train.log", tmp_path / "trainer.out"
-    output.write_text("loading data\n")
-    tail = LogTail(log, lambda: None, poll_interval=0.02, fallback=output)
-    tail.start()
-    try:
-        deadline = time.monotonic() + 5
-        seen: list[str] = []
-        while not seen and time.monotonic() < deadline:
-            seen += tail.take()
-            time.sleep(0.02)
-        assert seen == ["loading data"] and tail.showing == output
-        log.write_text("Stage 1 Epoch 1\n")
-        while len(seen) < 2 and time.monotonic() < deadline:
-            seen += tail.take()
-            time.sleep(0.02)
-        assert seen == ["loading data", "Stage 1 Epoch 1"] and tail.showing == log
-    finally:
-        tail.stop()

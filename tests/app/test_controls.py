@@ -75,7 +75,7 @@ async def test_set_lr_dialog_validates_and_applies(live_loop):
     app = MaouApp(loop.run_dir, mode="attach", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=12)  # past warmup start: the schedule LR is > 0
-        await pilot.press("L")
+        await pilot.press("equals_sign")
         await wait_for(pilot, lambda: isinstance(app.screen, SetLrDialog), "the LR dialog")
         # Typing is Textual's Input (and slow to simulate while data streams): set the text.
         field = app.screen.query_one("#lr-value")
@@ -89,7 +89,7 @@ async def test_set_lr_dialog_validates_and_applies(live_loop):
         assert "multiplier" in preview and "0.0005" in preview
         await pilot.press("enter")
         await wait_for(pilot, lambda: has_note(app, "LR → 0.0005: applied at step"), "set_lr ack")
-        await pilot.press("L")  # Escape cancels: nothing is sent
+        await pilot.press("equals_sign")  # Escape cancels: nothing is sent
         app.screen.query_one("#lr-value").value = "0.1"
         await pilot.press("escape")
         assert not isinstance(app.screen, SetLrDialog)
@@ -210,7 +210,7 @@ async def test_trainer_crash_shows_failure_and_log(live_loop):
         assert "exited without" in status_text(app) or "gone" in status_text(app)
         assert has_note(app, "exited without finishing the run: RuntimeError: simulated crash")
         assert "simulated crash" in status_text(app)
-        log_text = "\n".join(app.main.query_one("#log").lines)
+        log_text = "\n".join(app.main.log_pane.texts())
         assert "simulated crash" in log_text
 
 

@@ -49,8 +49,8 @@ async def test_a_trainer_dying_before_train_log_shows_its_error(tmp_path):
             await wait_for(pilot, lambda: "FAILED" in status_text(app), "FAILED", timeout=20)
             assert "no positions in data/empty.hcpe" in status_text(app)
             assert any("no positions" in note for note in notes(app))
-            log = app.main.query_one("#log")
-            await wait_for(pilot, lambda: "loading data" in "\n".join(log.lines), "trainer.out")
+            log = app.main.log_pane
+            await wait_for(pilot, lambda: "loading data" in "\n".join(log.texts()), "trainer.out")
             assert log.border_title == "trainer.out"
     finally:
         launched.process.wait(10)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from demo_run import write_demo_run
 
-from maou_tui.app.log_lines import pane_line
+from maou_tui.app.log_display import display_line
 from maou_tui.app.widgets.charts import as_steps, log_ticks, place_labels, value_ticks
 from maou_tui.app.widgets.status import StatusFacts, build_status
 from maou_tui.ingest import load_store
@@ -85,6 +85,10 @@ def test_an_ended_run_shows_no_eta(tmp_path: Path) -> None:
     text = _status(write_demo_run(tmp_path / "run", moment="finished"))
     assert "FINISHED" in text and "ETA" not in text and "fail-fast" not in text
     assert "×1" not in text  # one process: no lone "×1"
+
+
+def pane_line(line: str) -> str:
+    return display_line(line.encode(), show_prefix=False, colours=True).text.plain
 
 
 def test_the_log_pane_drops_maous_prefix_and_shows_local_time(monkeypatch) -> None:

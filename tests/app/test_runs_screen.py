@@ -152,10 +152,10 @@ async def test_vim_keys_move_between_panels(demo_dir: Path):
         assert app.focused.id == "findings"
         await pilot.press("h")
         assert app.focused.id in {"loss-chart", "metric-chart", "lr-chart"}
-        await pilot.press("j", "j", "j")
-        assert app.focused.id == "log"
-        await pilot.press("k")  # the log's top: up to the panel above
-        assert app.focused.id in {"lr-chart", "findings"}
+        await pilot.press("j", "j", "j")  # the lowest chart: nothing below (the log pane is
+        assert app.focused.id == "lr-chart"  # read full screen with L, not focused here)
+        await pilot.press("k")
+        assert app.focused.id == "metric-chart"
 
 
 def test_nearest_panel_prefers_the_one_most_in_line():

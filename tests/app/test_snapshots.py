@@ -1,10 +1,9 @@
 """Snapshots of the main screen from the fixed demo run at several moments (update with
 --snapshot-update after looking at the report). Theme set explicitly; the run has no
-clock-dependent values and log times are shown in UTC."""
+clock-dependent values and log times are shown in UTC (conftest's ``_utc``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,12 @@ from maou_tui.app import MaouApp
 LAST_STEPS = {"start": 6, "threshold": 34, "mid": 170, "finished": 170}
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):
-    """The log pane shows times in the viewer's zone: pin it."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def _settle(moment: str):
     async def settled(pilot) -> None:
         app = pilot.app
         await loaded(pilot, app, min_steps=LAST_STEPS[moment])
         await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
-        await wait_for(pilot, lambda: len(app.main.query_one("#log").lines) == 3, "the log tail")
+        await wait_for(pilot, lambda: app.main.log_pane.line_count == 3, "the log tail")
         app.clear_notifications()
         await pilot.pause()
 
@@ -54,7 +43,7 @@ def _settle(moment: str):
         ("finished", (160, 50), "dark"),
     ],
 )
-def test_main_screen(snap_compare, utc, tmp_path: Path, moment, size, theme) -> None:
+def test_main_screen(snap_compare, tmp_path: Path, moment, size, theme) -> None:
     # A fixed name: the status panel shows the run directory's name.
     run = write_demo_run(tmp_path / "demo-run", moment=moment)
     app = MaouApp(run, mode="attach", theme=theme)

@@ -9,7 +9,14 @@ from pilot import has_note, loaded, status_text, wait_for
 
 from maou_tui.app import MaouApp
 from maou_tui.app.help import HelpScreen
-from maou_tui.app.keys import KEY_MAP, NAV_KEYS, OVERLAY_KEYS, RUN_LIST_KEYS, RUNS_KEYS
+from maou_tui.app.keys import (
+    KEY_MAP,
+    LOG_KEY_MAP,
+    NAV_KEYS,
+    OVERLAY_KEYS,
+    RUN_LIST_KEYS,
+    RUNS_KEYS,
+)
 from maou_tui.app.screens.runs import RunsScreen
 from maou_tui.app.widgets.charts import LossChart, LrChart, x_range
 
@@ -72,12 +79,13 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
         table = app.screen.query_one("DataTable")
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         keys = {key for key, _ in rows}
-        main = {"p", "[", "]", "L", "t", "c", "s", "n", "+", "-", "o", "z", "r", "T", "?", "q"}
+        main = {"p", "[", "]", "=", "t", "c", "s", "n", "+", "-", "o", "z", "r", "T", "L", "?", "q"}
         moves = {"h ←", "l →", "j ↓", "k ↑", "g home", "G end"}
         runs = {"space", "enter", "m", "M", "x", "R", "escape q r", ",", ".", "b", "w", "e"}
-        assert main | moves | runs | {"ctrl+p"} <= keys
-        every = KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + RUNS_KEYS + OVERLAY_KEYS
-        sections = 3
+        log = {"/", "n", "N", "F", "P"}  # the log's, in the full-screen log
+        assert main | moves | runs | log | {"ctrl+p"} <= keys
+        every = KEY_MAP + NAV_KEYS + LOG_KEY_MAP + RUN_LIST_KEYS + RUNS_KEYS + OVERLAY_KEYS
+        sections = 4
         assert len(rows) == len(every) + sections + 1  # + ctrl+p
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -128,7 +136,16 @@ async def test_watch_without_socket_is_read_only(demo_dir: Path):
     app = MaouApp(demo_dir / "train.log", mode="watch", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
-        for key in ("p", "left_square_bracket", "right_square_bracket", "L", "t", "c", "s", "n"):
+        for key in (
+            "p",
+            "left_square_bracket",
+            "right_square_bracket",
+            "equals_sign",
+            "t",
+            "c",
+            "s",
+            "n",
+        ):
             app.clear_notifications()
             await pilot.press(key)
             assert has_note(app, "read-only: no control socket for this log"), key

@@ -95,7 +95,8 @@ def test_log_starting_after_an_explosion_is_divergence_not_stagnation():
 
 def test_loss_stuck_above_the_untrained_models_is_divergence():
     found = {f.kind: f for f in findings_of("digits_lr_high_dead.maou.txt")}
-    assert found["divergence"].evidence["rule"] == "above_untrained"
+    # the batches above the untrained loss show it (the point rule) before the blocks do
+    assert found["divergence"].evidence["rule"] == "points_above_untrained"
     assert found["divergence"].step <= 40
     assert "stagnation" not in found
 
@@ -211,3 +212,34 @@ def test_nan_and_blow_up_are_shown_at_the_logged_step_they_happen(tmp_path):
                 shown_at = int(store.last_step)
         onset = min(f.step for f in diagnoser.findings if f.kind == kind)
         assert shown_at is not None and shown_at == onset, name
+
+
+def test_a_network_thrown_to_chance_is_shown_live_at_its_third_batch_above_the_start():
+    """Live, one event at a time (digits SGD 1.5): the batches above the untrained loss show
+    the divergence at the third of them, the same finding as offline, and no stagnation."""
+    from maou_tui.diagnose import Diagnoser
+    from maou_tui.ingest import FileSource
+    from maou_tui.store import RunStore
+
+    source = FileSource(CORPUS / "digits_lr_high_dead.maou.txt")
+    events = []
+    while batch := source.read_new():
+        events += batch
+    events += source.finish()
+    source.close()
+    store = RunStore()
+    diagnoser = Diagnoser(store)
+    shown_at = None
+    for event in events:
+        store.apply_all([event])
+        if shown_at is None and any(f.kind == "divergence" for f in diagnoser.update()):
+            shown_at = int(store.last_step)
+    diagnoser.finish()
+    live = {f.id for f in diagnoser.findings}
+    found = {f.kind: f for f in findings_of("digits_lr_high_dead.maou.txt")}
+    assert {f.id for f in found.values()} <= live
+    divergence = found["divergence"]
+    assert divergence.evidence["rule"] == "points_above_untrained"
+    assert shown_at == divergence.evidence["detected_at_step"]
+    assert divergence.step <= shown_at
+    assert "stagnation" not in found

@@ -2,7 +2,9 @@
 
 Below 120×36 the screen takes the ``-compact`` class (a narrower side panel, a shorter log, step
 numbers only under the last chart); below 30 rows ``-short`` hides the log pane, so 80×24 still
-shows every chart with room to read it.
+shows every chart with room to read it (``L`` shows the whole log full screen at any size).
+The log pane is a ``LogViewer`` that follows the end; it does not take focus, so the app's keys
+keep their meaning here; its own keys work in the full-screen log.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Log
+from textual.widgets import Footer
 
-from maou_tui.app.log_lines import pane_line
 from maou_tui.app.widgets.charts import ChartView, LossChart, LrChart, MetricChart, RunChart
 from maou_tui.app.widgets.findings import FindingsPanel
+from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, StatusPanel
 from maou_tui.layout import LOG_FILE
 from maou_tui.marks import finding_mark
@@ -66,12 +68,18 @@ class MainScreen(Screen):
             with Vertical(id="side"):
                 yield StatusPanel(id="status")
                 yield FindingsPanel(id="findings")
-        yield Log(id="log", max_lines=500, auto_scroll=True)
+        pane = LogViewer(id="log")
+        pane.can_focus = False
+        yield pane
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#status").border_title = "status"
-        self.query_one("#log").border_title = LOG_FILE
+        self.log_pane.show(None, LOG_FILE)
+
+    @property
+    def log_pane(self) -> LogViewer:
+        return self.query_one("#log", LogViewer)
 
     def on_resize(self, event: Resize) -> None:
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
@@ -89,7 +97,7 @@ class MainScreen(Screen):
         self.store, self.label = store, label
         for chart in self.charts:
             chart.set_store(store)
-        self.query_one(Log).clear()
+        self.log_pane.show(None, LOG_FILE)
 
     def redraw(
         self,
@@ -111,17 +119,4 @@ class MainScreen(Screen):
         self.query_one(FindingsPanel).show(findings)
 
     def last_log_line(self) -> str:
-        lines = [line for log in self.query(Log) for line in log.lines if line.strip()]
-        return lines[-1] if lines else ""
-
-    def write_log(self, lines: list[str], title: str = LOG_FILE) -> None:
-        """Append ``lines`` to the log pane, titled with the file they come from."""
-        if not lines:
-            return
-        lines = [pane_line(line) for line in lines]
-        # The log tail may deliver while the app is closing: no log widget, nothing to show.
-        for log in self.query(Log):
-            log.border_title = title
-            log.write_lines(lines)
-            # Log scrolls before its new size is known on a first big write: scroll after.
-            log.call_after_refresh(log.scroll_end, animate=False)
+        return self.log_pane.last_text() if self.query("#log") else ""

@@ -55,9 +55,10 @@ class StageData:
     epoch_only: bool = False
     """The stage logged no per-batch loss (maou's Stage 3 without progress bars): its loss is
     read from the epoch table (``detectors.epoch_loss``), not from blocks."""
-    first_blowup: tuple[int, float, float] | None = None
-    """(step, loss, the stage's first logged loss) of the first logged point far above where the
-    stage started (``Diagnoser``: flagged at the point itself, live and offline)."""
+    first_blowup: tuple[int, int, float, float, str] | None = None
+    """(onset step, step, loss, the stage's first logged loss, rule) of the first logged point
+    far above where the stage started, or of the last of THROWN_OFF_POINTS points above it
+    (``Diagnoser``: flagged at the point itself, live and offline)."""
     memo: dict = field(default_factory=dict)
     """Per-stage scratch a detector may keep between live calls to resume a scan where it
     stopped (blocks never change once closed, so resuming gives what a full rescan gives)."""

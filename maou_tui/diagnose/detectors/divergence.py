@@ -185,6 +185,35 @@ def _divergence_detection(
 BLOWUP_POINT_RATIO = 3.0
 
 
+#: A fresh network's batch losses scatter a few percent around its first one (logits near 0
+#: score about ln C on every batch: the LR-1e-5 runs of the corpus logged 2.28-2.39 around
+#: 2.33), and training only lowers them. A batch this far above the stage's first logged point
+#: means the weights were thrown somewhere worse than random, which only a step too large
+#: does. A far too high LR can throw a network to chance within its first steps and leave its
+#: mean at the untrained level, where it looks like a stagnating run (which needs the
+#: opposite advice): these batches above it tell the two apart.
+THROWN_OFF_RATIO = 1.25
+#: ...once this many logged points (the stage's first one excluded) are that high: one odd
+#: batch is not a pattern. Counted from a stage whose first logged point is in its first epoch
+#: (a log that starts later, e.g. a resumed run, has no untrained point to compare with).
+THROWN_OFF_POINTS = 3
+#: The rules found at a logged point rather than from blocks (one episode with a block rule).
+POINT_RULES = ("point_blowup", "points_above_untrained")
+
+
+def thrown_off(values: np.ndarray, reference: float, seen: list[int], offset: int) -> int | None:
+    """Index of the point at which THROWN_OFF_POINTS points in all have been at least
+    THROWN_OFF_RATIO x ``reference``; ``seen`` collects the indices (+ ``offset``) of those
+    points across calls (None: not yet)."""
+    if not (math.isfinite(reference) and reference > 0):
+        return None
+    with np.errstate(invalid="ignore"):
+        hits = np.flatnonzero(values >= THROWN_OFF_RATIO * reference)
+    need = THROWN_OFF_POINTS - len(seen)
+    seen += (hits[:need] + offset).tolist()
+    return int(hits[need - 1]) if hits.size >= need else None
+
+
 def first_blowup(values: np.ndarray, reference: float) -> int | None:
     """Index of the first value at least BLOWUP_POINT_RATIO x ``reference`` (None: none)."""
     if not (math.isfinite(reference) and reference > 0):
@@ -198,23 +227,27 @@ def point_blowup(data: StageData) -> list[Detection]:
     """The first logged point far above the stage's first one, at that very step."""
     if data.first_blowup is None:
         return []
-    step, loss, reference = data.first_blowup
+    onset, step, loss, reference, rule = data.first_blowup
     ctx = data.ctx
+    if rule == "point_blowup":
+        what = f"blew up: {loss:.4g} at step {step} is {loss / reference:.1f}x"
+    else:
+        what = (
+            f"thrown off: {THROWN_OFF_POINTS} logged losses since step {onset} are "
+            f">= {THROWN_OFF_RATIO}x (now {loss:.4g} at step {step}), worse than"
+        )
     return [
         Detection(
             kind="divergence",
             severity="critical",
-            onset=step,
+            onset=onset,
             epoch=None,
-            message=(
-                f"Stage {ctx.stage} loss blew up: {loss:.4g} at step {step} is "
-                f"{loss / reference:.1f}x the stage's first logged loss {reference:.4g}"
-            ),
+            message=f"Stage {ctx.stage} loss {what} the stage's first logged loss {reference:.4g}",
             evidence={
                 "loss": loss,
                 "reference_loss": reference,
                 "ratio": loss / reference,
-                "rule": "point_blowup",
+                "rule": rule,
                 "detected_at_step": step,
             },
             advice=advice.lr_advice("divergence", ctx, data.multiplier),

@@ -56,6 +56,14 @@ OSC_EPOCH_MIN_SWING_OF_INITIAL = 0.01
 #: healthy runs swing at most 8% (a CNN whose validation loss flattened at 0.07).
 OSC_VAL_UP_FRACTION = 0.05
 OSC_VAL_MIN_AMPLITUDE = 0.15
+#: ...and only while the train loss itself rose (an epoch mean above the one before, by
+#: OSC_EPOCH_UP_FRACTION) at least once in the same window. Weights thrown around the optimum
+#: make the training batches worse too (the guide's symptom is the batch log's Loss going up
+#: and down); a train loss that falls every epoch is an optimizer still descending, and the
+#: validation loss's swings then come from the validation sample and the growing confidence of
+#: the logits (SGD with momentum on digits, labelled healthy by accuracy: 19-24% swings while
+#: the train loss fell 0.12 -> 0.02 epoch after epoch).
+OSC_VAL_MIN_TRAIN_RISES = 1
 
 # --- fail_fast_risk --------------------------------------------------------------------------
 #: Epochs done before a projection is trusted (the first epoch's gain is mostly warmup).
@@ -171,13 +179,22 @@ def epoch_oscillation(data: StageData) -> list[Detection]:
     larger than its drift). The earlier window of the two is reported: windows have a fixed
     length, so the one confirmed first also starts first, live and offline alike."""
     blocks = data.blocks["mean"]
+    train = data.epochs.get("train_loss")
     found = [
         (window, what)
         for column, up, amplitude, what in (
             ("train_loss", OSC_EPOCH_UP_FRACTION, OSC_EPOCH_MIN_AMPLITUDE, "epoch loss"),
             ("val_loss", OSC_VAL_UP_FRACTION, OSC_VAL_MIN_AMPLITUDE, "validation loss"),
         )
-        if (window := _swinging_window(data.epochs.get(column), up, amplitude, blocks))
+        if (
+            window := _swinging_window(
+                data.epochs.get(column),
+                up,
+                amplitude,
+                blocks,
+                None if column == "train_loss" else train,
+            )
+        )
     ]
     if not found:
         return []
@@ -185,11 +202,25 @@ def epoch_oscillation(data: StageData) -> list[Detection]:
     return [_epoch_oscillation_detection(data, what, *window)]
 
 
+def _train_rises(train: np.ndarray, first: int, last: int) -> bool:
+    """The train loss's epoch mean rose at least OSC_VAL_MIN_TRAIN_RISES times in rows
+    ``first..last`` (rows without a train loss are skipped)."""
+    values = train[first : last + 1]
+    values = values[np.isfinite(values)]
+    rises = np.diff(values) > OSC_EPOCH_UP_FRACTION * values[:-1]
+    return int(rises.sum()) >= OSC_VAL_MIN_TRAIN_RISES
+
+
 def _swinging_window(
-    column: np.ndarray, up_fraction: float, min_amplitude: float, blocks: np.ndarray
+    column: np.ndarray,
+    up_fraction: float,
+    min_amplitude: float,
+    blocks: np.ndarray,
+    train: np.ndarray | None = None,
 ) -> tuple[int, int, float, float, int] | None:
     """(first row, last row, level, swing, rises) of the first window of OSC_EPOCH_WINDOW epochs
-    that goes up and down; None when none does."""
+    that goes up and down (with ``train`` given: in which the train loss rose too); None when
+    none does."""
     ok = np.isfinite(column)
     loss, rows = column[ok], np.flatnonzero(ok)
     initial = float(blocks[0]) if blocks.size else (float(loss[0]) if loss.size else 0.0)
@@ -210,10 +241,11 @@ def _swinging_window(
         & (swing >= min_amplitude * level)
         & (swing >= OSC_EPOCH_MIN_SWING_OF_INITIAL * initial)
     )
-    if hits.size == 0:
-        return None
-    k = int(hits[0])
-    return int(rows[k]), int(rows[k + w - 1]), float(level[k]), float(swing[k]), int(ups[k])
+    for k in hits.tolist():
+        first, last = int(rows[k]), int(rows[k + w - 1])
+        if train is None or _train_rises(train, first, last):
+            return first, last, float(level[k]), float(swing[k]), int(ups[k])
+    return None
 
 
 def _epoch_oscillation_detection(

@@ -22,8 +22,11 @@ from maou_tui.lrtools import format_lr
 #: During warmup (or shortly after), a sustained rise of the block mean to this multiple of the
 #: best so far means the rising LR made things worse: a healthy warmup only goes down.
 WARMUP_RISE_RATIO = 1.3
-#: How long after the warmup ends a rise still counts, as a fraction of the warmup length: the
-#: peak LR is reached at its end and the damage shows a little later.
+#: How long after the warmup ends a rise may still begin, as a fraction of the warmup length:
+#: the peak LR is reached at its end and the damage shows a little later. A rise that began in
+#: that window is the warmup's even when its confirming blocks come after it (the loss going up
+#: as the LR peaks is the guide's symptom however long it takes to confirm; a Keras run whose
+#: rise began at 70% of its warmup was confirmed only at 1.7x its length).
 WARMUP_GRACE_FRACTION = 0.5
 #: The LR when the rise starts must be at least this fraction of the peak: noise at LR ~ 0 at
 #: the very start of a warmup is not the peak LR's fault.
@@ -95,7 +98,7 @@ def warmup_lr_too_high(data: StageData) -> list[Detection]:
     initial = float(mean[0])
     best, best_i, run = initial, 0, 0
     for i in range(1, mean.size):
-        if b["start"][i] > limit:
+        if b["start"][i] > limit and run == 0:
             break
         m = float(mean[i])
         lr_ok = (

@@ -1,0 +1,42 @@
+"""Other trainers' own console output, read by the log readers (no stages, no epoch events):
+the whole log is one stage, its epochs are its validation losses. Runs of the seed-2 part
+(calibration) of ``bench/corpus/frameworks.py``: a real HF Trainer and a real Keras fit."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from maou_tui.diagnose import diagnose
+from maou_tui.ingest import load_store
+
+RUNS = Path(__file__).parent / "heldout"
+
+
+def serious(name: str, tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / f"{name}.console.txt"
+    path.write_bytes(gzip.decompress((RUNS / f"{name}.console.txt.gz").read_bytes()))
+    return {f.kind: f for f in diagnose(load_store(path)) if f.severity != "info"}
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("transformers_divergence_seed2", "divergence"),  # SGD 5: thrown to chance at once
+        ("transformers_stagnation_seed2", "stagnation"),  # SGD 1e-5
+        ("keras_overfitting_seed2", "overfitting"),  # 64 samples, 80 epochs
+    ],
+)
+def test_problems_are_found_in_the_trainers_own_output(name, kind, tmp_path):
+    found = serious(name, tmp_path)
+    assert kind in found
+    finding = found[kind]
+    assert finding.stage is None  # the log has no stages: "run", never "stage -1"
+    assert not finding.message.startswith("Stage")
+
+
+@pytest.mark.parametrize("name", ["transformers_healthy_seed2", "keras_healthy_seed2"])
+def test_healthy_runs_output_stays_quiet(name, tmp_path):
+    assert serious(name, tmp_path) == {}
