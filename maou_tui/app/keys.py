@@ -1,5 +1,10 @@
-"""The app's key map, in one place: the footer, the ``?`` help screen and the command palette
-all read it. Diagnostics advice names a binding's id (``halve_lr``); ``key_for`` gives its key.
+"""The app's key map, in one place: the footer, the ``?`` help screen, the command palette and
+the settings file's ``keymap`` (which names a binding's id) all read it. Diagnostics advice
+names a binding's id (``halve_lr``); ``key_for`` gives its key.
+
+The arrows move to the panel on the left/right (``h``/``l`` stay the LR keys: a vim user's
+reflex must never halve or set an LR); ``j``/``k`` and the arrows move inside the focused list
+(past its end, to the panel below/above), ``Home``/``G``/``End`` to a list's top/bottom.
 """
 
 from __future__ import annotations
@@ -38,7 +43,10 @@ KEY_MAP: list[tuple[Binding, str]] = [
         Binding("y", "toggle_system", "Sys", id="system"),
         "System panel: CPU and memory per rank, GPU utilisation, memory, temperature, power",
     ),
-    (Binding("r", "switch_run", "Runs", id="switch_run", show=False), "Switch to another run"),
+    (
+        Binding("r", "runs", "Runs", id="runs", show=False),
+        "Runs: list, compare (overlay, config diff), switch",
+    ),
     (Binding("T", "next_theme", "Theme", id="theme", show=False), "Next colour theme"),
     (Binding("L", "show_log", "Log", id="show_log"), "The whole log, full screen (L again or Esc)"),
     # The chart keys come last.
@@ -82,7 +90,83 @@ KEY_MAP: list[tuple[Binding, str]] = [
     (Binding("x", "toggle_x_unit", "x: epoch", id="x_unit", show=False), "x axis: step / epoch"),
 ]
 
-BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP]
+#: Moving between panels and inside lists; the same on every screen.
+NAV_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("left", "focus_panel('left')", "←", id="panel_left", show=False),
+        "The panel on the left (←)",
+    ),
+    (
+        Binding("right", "focus_panel('right')", "→", id="panel_right", show=False),
+        "The panel on the right (→)",
+    ),
+    (
+        Binding("j,down", "move('down')", "↓", id="down", show=False),
+        "Down in a list (j or ↓); past its end, the panel below",
+    ),
+    (
+        Binding("k,up", "move('up')", "↑", id="up", show=False),
+        "Up in a list (k or ↑); past its top, the panel above",
+    ),
+    (Binding("home", "move('top')", "Top", id="top", show=False), "Top of a list (Home)"),
+    (Binding("G,end", "move('bottom')", "End", id="bottom", show=False), "End of a list (G)"),
+]
+
+#: The run list of the runs screen.
+RUN_LIST_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("space", "toggle_selected", "Select", id="runs_select"),
+        "Select / unselect the run under the cursor for the overlay",
+    ),
+    (Binding("enter", "show_run", "Show", id="runs_show"), "Show this run on the main screen"),
+]
+
+#: The overlay chart of the runs screen: its reading cursor.
+OVERLAY_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("comma", "move_cursor(-1)", "◂", id="overlay_back", show=False),
+        "Overlay cursor back (,); b jumps ten times as far",
+    ),
+    (
+        Binding("full_stop", "move_cursor(1)", "▸", id="overlay_on", show=False),
+        "Overlay cursor on (.); w jumps ten times as far",
+    ),
+    (
+        Binding("b", "move_cursor(-10)", "◂◂", id="overlay_back_far", show=False),
+        "Overlay cursor back ten times as far (b, as vim's word back)",
+    ),
+    (
+        Binding("w", "move_cursor(10)", "▸▸", id="overlay_on_far", show=False),
+        "Overlay cursor on ten times as far (w, as vim's word on)",
+    ),
+    (
+        Binding("e", "follow_end", "End", id="overlay_end", show=False),
+        "Overlay cursor back to the runs' end (follow)",
+    ),
+]
+
+#: The runs screen (``r``): its own keys, plus NAV_KEYS.
+RUNS_KEYS: list[tuple[Binding, str]] = [
+    (
+        Binding("m", "next_series(1)", "Series", id="runs_series_next"),
+        "Overlay the next series (M: the previous one)",
+    ),
+    (
+        Binding("M", "next_series(-1)", "Series-", id="runs_series_prev", show=False),
+        "Overlay the previous series",
+    ),
+    (
+        Binding("x", "toggle_align", "Step/epoch", id="runs_align"),
+        "Align the runs by global step or by epoch",
+    ),
+    (Binding("R", "reload", "Reload", id="runs_reload", show=False), "Read the runs again"),
+    (Binding("escape,q,r", "close", "Back", id="runs_close"), "Back to the main screen"),
+]
+
+BINDINGS: list[BindingType] = [binding for binding, _ in KEY_MAP + NAV_KEYS]
+RUNS_BINDINGS: list[BindingType] = [binding for binding, _ in RUNS_KEYS + NAV_KEYS]
+RUN_LIST_BINDINGS: list[BindingType] = [binding for binding, _ in RUN_LIST_KEYS]
+OVERLAY_BINDINGS: list[BindingType] = [binding for binding, _ in OVERLAY_KEYS]
 
 #: The log viewer's keys, active while it has focus (the full-screen log, ``L``).
 LOG_KEY_MAP: list[tuple[Binding, str]] = [
@@ -110,6 +194,13 @@ LOG_KEY_MAP: list[tuple[Binding, str]] = [
 
 LOG_BINDINGS: list[BindingType] = [binding for binding, _ in LOG_KEY_MAP]
 
+#: Every binding id a settings file's ``keymap`` may name.
+BINDING_IDS: frozenset[str] = frozenset(
+    b.id
+    for b, _ in KEY_MAP + NAV_KEYS + RUN_LIST_KEYS + OVERLAY_KEYS + RUNS_KEYS + LOG_KEY_MAP
+    if b.id is not None
+)
+
 
 def key_for(action_id: str) -> str | None:
     """The key of the binding with this id (what advice's ``action`` names), as people write it."""
@@ -117,13 +208,34 @@ def key_for(action_id: str) -> str | None:
     return key_label(binding) if binding is not None else None
 
 
-def key_label(binding: Binding) -> str:
-    """How a key is written for people: ``plus,equals_sign`` → ``+``."""
-    names = {
-        "plus": "+", "equals_sign": "=", "minus": "-", "question_mark": "?", "slash": "/",
-        "pagedown": "PgDn", "pageup": "PgUp", "right_square_bracket": "]",
-        "left_square_bracket": "[", "full_stop": ".", "comma": ",", "less_than_sign": "<",
-        "greater_than_sign": ">", "escape": "Esc",
-    }  # fmt: skip
-    first = binding.key.split(",")[0]
-    return names.get(first, first)
+KEY_NAMES = {
+    "plus": "+",
+    "equals_sign": "=",
+    "minus": "-",
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "comma": ",",
+    "full_stop": ".",
+    "space": "space",
+    "slash": "/",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "escape": "Esc",
+    "home": "Home",
+    "end": "End",
+}
+
+
+def key_label(binding: Binding, keymap: dict[str, str] | None = None) -> str:
+    """How a binding's keys are written for people: ``plus,equals_sign`` → ``+``,
+    ``h,left`` → ``h ←``; ``keymap`` (the settings' overrides) wins over the default."""
+    keys = (keymap or {}).get(binding.id or "", binding.key)
+    names = [KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(",")]
+    return " ".join(names)

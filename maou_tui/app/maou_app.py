@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from textual import on
 from textual.app import App
 
+from maou_tui.app import panel_nav, view_memory
 from maou_tui.app.chart_choice import (
     ChartChoices,
     RunKind,
@@ -31,7 +32,7 @@ from maou_tui.app.chart_view import ChartView, move_cursor, pan, zoom
 from maou_tui.app.commands import MaouCommands
 from maou_tui.app.control_link import ControlLink
 from maou_tui.app.data import RunTarget, resolve_target
-from maou_tui.app.keys import BINDINGS
+from maou_tui.app.keys import BINDING_IDS, BINDINGS
 from maou_tui.app.messages import (
     EventsPending,
     HistoryPreview,
@@ -52,6 +53,7 @@ from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
 from maou_tui.layout import LOG_FILE
 from maou_tui.processes import last_output_line, pid_alive, read_pid
+from maou_tui.settings import LoadedSettings, load_settings
 from maou_tui.store import RunStore
 
 if TYPE_CHECKING:
@@ -99,14 +101,17 @@ class MaouApp(App):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``trainer_pid``: the process ``run`` started (known before it writes trainer.pid);
-        ``clock``: the diagnoser's time source (stall findings), replaceable in tests."""
+        ``clock``: the diagnoser's time source (stall findings), replaceable in tests.
+        The settings file (``maou_tui.settings``) gives the keymap and the view to open with;
+        a run shown before opens with the view it was left in (``view_memory``)."""
         super().__init__()
         self.mode = mode
         self.clock = clock
-        self.requested_theme = theme or DEFAULT_THEME
+        self.settings: LoadedSettings = load_settings(binding_ids=BINDING_IDS)
+        self.requested_theme = theme or self.settings.settings.theme or DEFAULT_THEME
         self.runs_root = runs_root
         self.session = self._new_session(resolve_target(Path(target)), trainer_pid)
-        self.view = ChartView()
+        self.view = self._opening_view()
         self.chart_choices = ChartChoices()
         self.theme_names: list[str] = []
         self._drawn_version = -1
@@ -123,6 +128,9 @@ class MaouApp(App):
     # ------------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
+        self.set_keymap(self.settings.settings.keymap)
+        for problem in self.settings.problems:
+            self.notify(problem, title="settings", severity="warning", timeout=12)
         self._load_themes()
         self.chart_choices, error = load_chart_choices()
         if error is not None:
@@ -479,19 +487,46 @@ class MaouApp(App):
 
     # ------------------------------------------------------------------ view keys
 
+    def _opening_view(self) -> ChartView:
+        """The view this run was left in, else the settings file's."""
+        remembered = view_memory.recall(self._view_key())
+        if remembered is not None:
+            return ChartView(
+                zoom_stage=remembered.zoom_stage,
+                smoothing=remembered.smoothing,
+                log_lr=remembered.log_lr,
+            )
+        settings = self.settings.settings
+        return ChartView(
+            zoom_stage=settings.zoom == "stage",
+            smoothing=settings.smoothing,
+            log_lr=settings.log_lr,
+        )
+
+    def _view_key(self) -> Path:
+        return self.target.run_dir or self.target.source
+
+    def _view_changed(self) -> None:
+        self._view_dirty = True
+        view = self.view
+        remembered = view_memory.RememberedView(
+            smoothing=view.smoothing, zoom_stage=view.zoom_stage, log_lr=view.log_lr
+        )
+        view_memory.remember(self._view_key(), remembered)
+
     def action_smoothing(self, direction: int) -> None:
         self.view.smoothing = step_level(self.view.smoothing, direction)
-        self._view_dirty = True
+        self._view_changed()
         self.notify(f"smoothing {self.view.smoothing:g}", timeout=1.5)
 
     def action_toggle_log_lr(self) -> None:
         self.view.log_lr = not self.view.log_lr
-        self._view_dirty = True
+        self._view_changed()
 
     def action_toggle_zoom(self) -> None:
         self.view.zoom_stage = not self.view.zoom_stage
         self.view.follow()
-        self._view_dirty = True
+        self._view_changed()
         zoom = "current stage" if self.view.zoom_stage else "whole run"
         self.notify(f"zoom: {zoom}", timeout=1.5)
 
@@ -573,6 +608,12 @@ class MaouApp(App):
     def action_toggle_system(self) -> None:
         self.main.toggle_system()
 
+    def action_focus_panel(self, direction: panel_nav.Direction) -> None:
+        panel_nav.focus_panel(self.screen, direction)
+
+    def action_move(self, where: panel_nav.Where) -> None:
+        panel_nav.move(self.screen, where)
+
     def action_focus_findings(self) -> None:
         """Give the findings panel the keys: the arrows and PgUp/PgDn scroll it."""
         from maou_tui.app.widgets.findings import FindingsPanel
@@ -582,25 +623,29 @@ class MaouApp(App):
     def action_help(self) -> None:
         from maou_tui.app.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.settings.settings.keymap))
 
-    def action_switch_run(self) -> None:
-        from maou_tui.app.screens.runs import RunPicker
-        from maou_tui.ingest import find_runs
+    def action_runs(self) -> None:
+        """The runs screen: the list, the overlay of selected runs, their config differences."""
+        from maou_tui.app.screens.runs import RunsScreen
+        from maou_tui.ingest import find_runs, is_run_dir
 
         root = self.runs_root or (self.target.run_dir.parent if self.target.run_dir else None)
+        if root is not None and is_run_dir(root):  # `watch RUN_DIR`: its siblings are the runs
+            root = root.parent
         runs = find_runs(root) if root is not None and root.is_dir() else []
         if not runs:
             self.notify("no other runs found (pass --runs-root DIR)", severity="warning")
             return
-        self.push_screen(RunPicker(runs, self.target.run_dir), self._switch_to)
+        self.push_screen(RunsScreen(runs, self.target.run_dir), self._switch_to)
 
     async def _switch_to(self, run_dir: Path | None) -> None:
-        if run_dir is None or run_dir == self.target.run_dir:
+        if run_dir is None or run_dir.resolve() == self._view_key().resolve():
             return
         self._stop_readers()
         await self.link.close()
         self.session = self._new_session(resolve_target(run_dir), None)
+        self.view = self._opening_view()
         self.main.set_store(self.store, self.target.label)
         self._start_readers()
         self._note_control_state()

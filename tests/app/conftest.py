@@ -26,10 +26,12 @@ def _isolated_themes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the user's own config directory (chart choices)."""
-    config_home = tmp_path / "config-home"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
-    return config_home
+    """Each test has its own (empty) config and state homes: no settings file, no view
+    remembered by another test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state-home"))
+    monkeypatch.delenv("MAOU_TUI_SETTINGS", raising=False)
+    return tmp_path / "config-home" / "maou-tui"
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from demo_run import write_demo_run
+from textual.markup import to_content
 
 from maou_tui.app.data import resolve_target
 from maou_tui.app.smoothing import SMOOTHING_LEVELS, SmoothedCache, sample_at, step_level
@@ -112,6 +113,7 @@ def test_finding_text_names_option_value_and_key() -> None:
     assert "--stage2-learning-rate 0.0002[/b] (now 0.0004)" in text
     assert "amplitude=0.1235" in text
     assert "press [b $accent]h[/] halve LR" in text
+    assert "press h halve LR" in to_content(text).plain
 
 
 def test_targets(tmp_path: Path) -> None:

@@ -10,8 +10,15 @@ from pilot import has_note, loaded, status_text, wait_for
 from maou_tui.app import MaouApp
 from maou_tui.app.chart_view import x_range
 from maou_tui.app.help import HelpScreen
-from maou_tui.app.keys import KEY_MAP, LOG_KEY_MAP
-from maou_tui.app.screens.runs import RunPicker
+from maou_tui.app.keys import (
+    KEY_MAP,
+    LOG_KEY_MAP,
+    NAV_KEYS,
+    OVERLAY_KEYS,
+    RUN_LIST_KEYS,
+    RUNS_KEYS,
+)
+from maou_tui.app.screens.runs import RunsScreen
 from maou_tui.app.widgets.charts import LossChart, LrChart
 
 SIZE = (120, 40)
@@ -71,27 +78,17 @@ async def test_help_screen_lists_every_key(demo_dir: Path):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one("DataTable")
-        keys = {table.get_row_at(i)[0] for i in range(table.row_count)}
-        assert {
-            "p",
-            "h",
-            "u",
-            "l",
-            "t",
-            "c",
-            "s",
-            "n",
-            "+",
-            "-",
-            "g",
-            "z",
-            "r",
-            "T",
-            "?",
-            "q",
-        } <= keys
-        assert {"L", "j", "k", "/", "N", "F", "P"} <= keys  # the log's, in the full-screen log
-        assert table.row_count == len(KEY_MAP) + len(LOG_KEY_MAP) + 1  # + ctrl+p
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        keys = {key for key, _ in rows}
+        main = {"p", "h", "u", "l", "t", "c", "s", "n", "+ =", "-", "g", "z", "r", "T", "L", "?"}
+        main |= {"q", "y", "m", "]", "[", ",", ".", "i", "o", "<", ">", "Esc", "x"}
+        moves = {"←", "→", "j ↓", "k ↑", "Home", "G End"}
+        runs = {"space", "enter", "m", "M", "x", "R", "Esc q r", ",", ".", "b", "w", "e"}
+        log = {"/", "n", "N", "F", "P"}  # the log's, in the full-screen log
+        assert main | moves | runs | log | {"ctrl+p"} <= keys
+        every = KEY_MAP + NAV_KEYS + LOG_KEY_MAP + RUN_LIST_KEYS + RUNS_KEYS + OVERLAY_KEYS
+        sections = 4
+        assert len(rows) == len(every) + sections + 1  # + ctrl+p
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -128,9 +125,9 @@ async def test_r_switches_to_another_run(tmp_path: Path):
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=170)
         await pilot.press("r")
-        assert isinstance(app.screen, RunPicker)
+        assert isinstance(app.screen, RunsScreen)
         assert app.screen.runs == [second, first]  # newest first
-        await pilot.press("enter")  # the first entry: the newer run
+        await pilot.press("k", "enter")  # from the run on show up to the newer run
         await wait_for(pilot, lambda: app.target.run_dir == second, "the switch")
         await wait_for(pilot, lambda: app.store.finished is not None, "the new run's events")
         await wait_for(pilot, lambda: "FAILED" in status_text(app), "its failure in the status")

@@ -76,6 +76,8 @@ plotext_speedups.install()
 class RunChart(PlotextPlot):
     """Base chart: owns the plot, the store it reads and how marks are drawn."""
 
+    #: A panel the vim keys and arrows move to (``panel_nav``).
+    can_focus = True
     chart_title = ""
     mark_kinds: frozenset[str] = STRUCTURAL_MARKS
     show_labels = False

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the diagnose package is imported with the first finding, no
 
 SEVERITY_STYLES = {"info": "$primary", "warning": "$warning", "critical": "bold $error"}
 SEVERITY_ICONS = {"info": "i", "warning": "!", "critical": "‼"}
-#: How an advice's action is said after its key (``press h halve LR``).
+#: How an advice's action is said after its key (``press [ halve LR``).
 ACTION_WORDS = {
     "halve_lr": "halve LR",
     "double_lr": "double LR",
@@ -60,7 +60,9 @@ def format_advice(finding: Finding) -> str:
     key = key_for(advice.action) if advice.action else None
     if advice.action and key:
         words = ACTION_WORDS.get(advice.action, "")
-        parts.append(f"press [b $accent]{escape(key)}[/] {words}".rstrip())
+        # escape() leaves a lone "[" (the halve-LR key) as is, which reads as a tag: quote it.
+        key_markup = key.replace("[", "\\[")
+        parts.append(f"press [b $accent]{key_markup}[/] {words}".rstrip())
     return " · ".join(parts)
 
 
