@@ -14,6 +14,7 @@ import numpy as np
 from textual.markup import escape
 from textual.widgets import Static
 
+from maou_tui.app.widgets.repaint import show_text
 from maou_tui.protocol import GpuSample, SystemSample
 from maou_tui.system_history import SystemHistory, gpu_key, process_key
 
@@ -185,13 +186,21 @@ class SystemPanel(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._history: SystemHistory | None = None
+        self._text = ""
 
     def on_mount(self) -> None:
         self.border_title = "system"
 
     def show(self, history: SystemHistory) -> None:
+        """Draw ``history`` when the panel is shown and its text changed (the status pace
+        calls this often; a hidden or unchanged panel costs no repaint)."""
         self._history = history
-        self.update(build_system_text(history, self.content_region.width or COMPACT_WIDTH))
+        if not self.has_class("-shown"):
+            return
+        text = build_system_text(history, self.content_region.width or COMPACT_WIDTH)
+        if text != self._text:
+            self._text = text
+            show_text(self, text)
 
     def on_resize(self) -> None:
         if self._history is not None:
