@@ -151,6 +151,7 @@ def accumulation_groups(records: list[dict]) -> list[tuple[int, int]]:
     return groups
 
 
+@pytest.mark.slow  # 8-27 s on 2 cores: kept out of the default run's 5 minutes
 def test_a_killed_rank_fails_the_run_naming_it(tmp_path: Path, cache_dir: Path) -> None:
     run_dir, trace = tmp_path / "run", tmp_path / "trace"
     args = [*FAST, *LONG_STAGE1, "--cache-dir", str(cache_dir), "--run-dir", str(run_dir)]

@@ -59,6 +59,7 @@ def _scalars(run_dir: Path) -> dict[str, list[float]]:
     return found
 
 
+@pytest.mark.slow  # 8-27 s on 2 cores: kept out of the default run's 5 minutes
 def test_maou_command_line_trains_all_stages_from_maou_files(
     tmp_path: Path, maou_data: MaouData
 ) -> None:

@@ -113,6 +113,7 @@ def test_control_commands_tour(tmp_path: Path, cache_dir: Path) -> None:
     assert [f for r in replies for f in undeclared_fields(decode_reply(json.dumps(r)))] == []
 
 
+@pytest.mark.slow  # 8-27 s on 2 cores: kept out of the default run's 5 minutes
 def test_stop_then_resume_gives_the_same_losses_as_an_uninterrupted_run(
     tmp_path: Path, cache_dir: Path
 ) -> None:
@@ -167,6 +168,7 @@ def test_stop_then_resume_gives_the_same_losses_as_an_uninterrupted_run(
     )
 
 
+@pytest.mark.slow  # 8-27 s on 2 cores: kept out of the default run's 5 minutes
 def test_sigterm_finishes_the_step_checkpoints_and_exits_0(tmp_path: Path, cache_dir: Path) -> None:
     run_dir = tmp_path / "run"
     process = start_trainer(

@@ -81,6 +81,7 @@ def test_log_lines_match_maous_formats(stage1_run) -> None:  # type: ignore[no-u
         assert any(re.match(pattern, m) for m in messages), pattern
 
 
+@pytest.mark.slow  # 8-27 s on 2 cores: kept out of the default run's 5 minutes
 def test_stage2_sqrt_scaling_line_is_exact(tmp_path: Path, cache_dir: Path) -> None:
     run_dir = tmp_path / "run"
     result = run_trainer(
