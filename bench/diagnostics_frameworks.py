@@ -66,14 +66,7 @@ def score(root: Path) -> dict:
             truth = labels(read_series(run / "events.jsonl"))
             found, delays = serious_kinds(run / "events.jsonl")
             ok = allowed(truth)
-            for kind in SCORED:
-                for key in (kind, f"{kind}@{source}"):
-                    if kind in truth and kind in found:
-                        counts[key]["tp"] += 1
-                    elif kind in truth:
-                        counts[key]["fn"] += 1
-                    elif kind in found and kind not in ok:
-                        counts[key]["fp"] += 1
+            _score(counts, truth, found, ok, source)
             if not truth:
                 healthy_warnings += len(found & set(SCORED))
             runs.append(
@@ -109,14 +102,7 @@ def score_native(root: Path, part: str) -> dict:
             else:
                 note = ""
             found = {f.kind for f in diagnose(store) if f.severity != "info"}
-            for kind in SCORED:
-                for key in (kind, f"{kind}@{where}"):
-                    if kind in truth and kind in found:
-                        counts[key]["tp"] += 1
-                    elif kind in truth:
-                        counts[key]["fn"] += 1
-                    elif kind in found and kind not in ok:
-                        counts[key]["fp"] += 1
+            _score(counts, truth, found, ok, where)
             if not truth:
                 healthy_warnings[where] += len(found & set(SCORED))
             runs.append(
@@ -153,6 +139,18 @@ def export(root: Path, out: Path) -> None:
         truth = labels(read_series(run / "events.jsonl"))
         table[run.name] = {"labels": sorted(truth), "allowed": sorted(allowed(truth))}
     (out / "labels.json").write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def _score(counts: dict, truth: set, found: set, ok: set, group: str) -> None:
+    """Count each scored kind as tp / fn / fp, overall and under ``kind@group``."""
+    for kind in SCORED:
+        for key in (kind, f"{kind}@{group}"):
+            if kind in truth and kind in found:
+                counts[key]["tp"] += 1
+            elif kind in truth:
+                counts[key]["fn"] += 1
+            elif kind in found and kind not in ok:
+                counts[key]["fp"] += 1
 
 
 def main() -> None:
