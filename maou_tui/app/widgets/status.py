@@ -208,7 +208,7 @@ def build_status(store: RunStore, facts: StatusFacts, label: str) -> str:
     where = ""
     if run is not None:
         processes = f" ×{run.world_size}" if run.world_size > 1 else ""
-        where = f"{run.device or '?'}{processes}"
+        where = f"{run.device}{processes}".strip()  # a hooked program's device is not known
     head = f"[{STATE_STYLES.get(state, '')}]● {state.upper()}[/]"
     lines = [" ".join(part for part in (head, escape(where), escape(facts.control)) if part)]
     lines.append(f"[b]{escape(label)}[/b]")
