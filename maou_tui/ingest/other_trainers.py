@@ -45,12 +45,22 @@ _POSITION = re.compile(
 )
 _KV_ITEM = re.compile(r"(?<![\w.])([A-Za-z_][\w/.-]*)\s*[=:]\s*(" + _NUM + r")(%?)(?![\w.:/])")
 _STEP_KEYS = {"global_step", "step", "iteration", "iter", "it"}
-_RENAME = {"learning_rate": "lr", "lr_0": "lr", "learning rate": "lr"}
+# Lightning's ``self.log("train_loss", on_step=True, on_epoch=True)`` writes ``train_loss_step``
+# (this batch's loss) and ``train_loss_epoch`` (the epoch's mean): the store's ``loss`` and
+# ``train_loss``, so charts and diagnostics find them.
+_RENAME = {
+    "learning_rate": "lr",
+    "lr_0": "lr",
+    "learning rate": "lr",
+    "train_loss_step": "loss",
+    "train_loss_epoch": "train_loss",
+}
 _SKIP = {"v_num"}  # Lightning's logger version: a label, not a measurement
 
 
 def series_name(key: str) -> str:
-    """A printed key as a series name: HF's ``eval_`` is ``val_``, ``learning_rate`` is ``lr``."""
+    """A printed key as a series name: HF's ``eval_`` is ``val_``, ``learning_rate`` is ``lr``,
+    Lightning's ``train_loss_step`` / ``train_loss_epoch`` are ``loss`` / ``train_loss``."""
     key = key.strip().replace(" ", "_").replace("/", "_")
     key = _RENAME.get(key, key)
     return "val_" + key[5:] if key.startswith("eval_") else key

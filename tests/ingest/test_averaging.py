@@ -24,7 +24,7 @@ def test_keras_bar_values_are_running_means() -> None:
 
 
 def test_lightning_step_losses_stand_alone() -> None:
-    series = load_store(LOGS / "lightning.log").series("train_loss_step")
+    series = load_store(LOGS / "lightning.log").series("loss")
     assert series.averaging.kind == "batch"
     # named like a running mean, the same values are still read as what they are
     renamed = infer_averaging("loss_cum", series.epochs, series.batches, series.values)

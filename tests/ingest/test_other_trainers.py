@@ -51,11 +51,11 @@ def test_lightning_bar_agrees_with_its_metrics_csv() -> None:
         round(float(r["val_acc"]), 3) for r in val_rows
     ]
     assert "v_num" not in bar.names()  # Lightning's logger version is not a measurement
-    series = bar.series("train_loss_step")
+    series = bar.series("loss")  # train_loss_step, read as the loss
     assert len(series) >= 55  # a point per step where the value changed (60 steps)
     assert set(series.epochs.tolist()) == {0, 1, 2} and series.batches.max() == 20
     csv_store = load_store(LOGS / "lightning_metrics.csv")
-    csv_points = points(csv_store, "train_loss_step")
+    csv_points = points(csv_store, "loss")
     logged = {int(r["step"]): float(r["train_loss_step"]) for r in rows if r["train_loss_step"]}
     assert csv_points == logged
 
