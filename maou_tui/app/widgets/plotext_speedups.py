@@ -59,9 +59,10 @@ def get_matrix_data(data: list, lim: list, bins: int) -> list:
         or not (abs(lo) < _EXACT and abs(hi) < _EXACT and lo != hi)
     ):
         return ORIGINALS["get_matrix_data"](data, lim, bins)
-    scaled = (0.5 + (bins - 1) * (values - lo) / (hi - lo)) * 10**8
-    floor = np.floor(scaled)
-    cells = np.floor(np.where(scaled - floor < 0.5, floor, np.ceil(scaled)) * 10 ** (-8))
+    with np.errstate(over="ignore", invalid="ignore"):  # an inf here falls back below
+        scaled = (0.5 + (bins - 1) * (values - lo) / (hi - lo)) * 10**8
+        floor = np.floor(scaled)
+        cells = np.floor(np.where(scaled - floor < 0.5, floor, np.ceil(scaled)) * 10 ** (-8))
     if not np.all(np.abs(cells) < _EXACT):  # far off the canvas: Python ints, as plotext
         return ORIGINALS["get_matrix_data"](data, lim, bins)
     return cells.astype(np.int64).tolist()
