@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from maou_tui.cli import main
 from maou_tui.diagnose import diagnose
 from maou_tui.ingest import load_store
+
+if TYPE_CHECKING:
+    from maou_tui.diagnose import Diagnoser
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -189,27 +193,11 @@ def test_epoch_only_stage3_blow_up_is_divergence_at_its_epoch():
 def test_nan_and_blow_up_are_shown_at_the_logged_step_they_happen(tmp_path):
     """Live, one event at a time: the finding is there at the very step whose loss was not
     finite (digits SGD 1e8) or far above the start (digits SGD 8)."""
-    from maou_tui.diagnose import Diagnoser
-    from maou_tui.ingest import FileSource
-    from maou_tui.store import RunStore
-
     for name, kind in (
         ("digits_nan_sgd_lr1e8.maou.txt", "nan"),
         ("digits_lr_far_high.events.jsonl", "divergence"),
     ):
-        source = FileSource(CORPUS / name)
-        events = []
-        while batch := source.read_new():
-            events += batch
-        events += source.finish()
-        source.close()
-        store = RunStore()
-        diagnoser = Diagnoser(store)
-        shown_at = None
-        for event in events:
-            store.apply_all([event])
-            if shown_at is None and any(f.kind == kind for f in diagnoser.update()):
-                shown_at = int(store.last_step)
+        diagnoser, shown_at = _replayed_live(name, kind)
         onset = min(f.step for f in diagnoser.findings if f.kind == kind)
         assert shown_at is not None and shown_at == onset, name
 
@@ -217,11 +205,26 @@ def test_nan_and_blow_up_are_shown_at_the_logged_step_they_happen(tmp_path):
 def test_a_network_thrown_to_chance_is_shown_live_at_its_third_batch_above_the_start():
     """Live, one event at a time (digits SGD 1.5): the batches above the untrained loss show
     the divergence at the third of them, the same finding as offline, and no stagnation."""
+    diagnoser, shown_at = _replayed_live("digits_lr_high_dead.maou.txt", "divergence")
+    diagnoser.finish()
+    live = {f.id for f in diagnoser.findings}
+    found = {f.kind: f for f in findings_of("digits_lr_high_dead.maou.txt")}
+    assert {f.id for f in found.values()} <= live
+    divergence = found["divergence"]
+    assert divergence.evidence["rule"] == "points_above_untrained"
+    assert shown_at == divergence.evidence["detected_at_step"]
+    assert divergence.step <= shown_at
+    assert "stagnation" not in found
+
+
+def _replayed_live(name: str, kind: str) -> tuple[Diagnoser, int | None]:
+    """A corpus file fed to a live Diagnoser one event at a time; the step at which ``kind``
+    was first shown (None if never)."""
     from maou_tui.diagnose import Diagnoser
     from maou_tui.ingest import FileSource
     from maou_tui.store import RunStore
 
-    source = FileSource(CORPUS / "digits_lr_high_dead.maou.txt")
+    source = FileSource(CORPUS / name)
     events = []
     while batch := source.read_new():
         events += batch
@@ -232,14 +235,6 @@ def test_a_network_thrown_to_chance_is_shown_live_at_its_third_batch_above_the_s
     shown_at = None
     for event in events:
         store.apply_all([event])
-        if shown_at is None and any(f.kind == "divergence" for f in diagnoser.update()):
+        if shown_at is None and any(f.kind == kind for f in diagnoser.update()):
             shown_at = int(store.last_step)
-    diagnoser.finish()
-    live = {f.id for f in diagnoser.findings}
-    found = {f.kind: f for f in findings_of("digits_lr_high_dead.maou.txt")}
-    assert {f.id for f in found.values()} <= live
-    divergence = found["divergence"]
-    assert divergence.evidence["rule"] == "points_above_untrained"
-    assert shown_at == divergence.evidence["detected_at_step"]
-    assert divergence.step <= shown_at
-    assert "stagnation" not in found
+    return diagnoser, shown_at
