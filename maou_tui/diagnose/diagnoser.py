@@ -303,7 +303,8 @@ class Diagnoser:
         state.signature, state.epochs_seen = signature, epochs_known
         data = self._stage_data(stage, state, nonfinite)
         found = [d for detector in STAGE_DETECTORS for d in detector(data)]
-        detections = _one_direction(_drop_aftermath(_one_divergence_per_episode(found)), data)
+        found = loss.warmup_divergence(data, _one_divergence_per_episode(found))
+        detections = _one_direction(_drop_aftermath(found), data)
         detections += self._boundary_resets(stage, state)
         return [f for d in detections if (f := self._merge(stage, d)) is not None]
 

@@ -116,6 +116,40 @@ def warmup_lr_too_high(data: StageData) -> list[Detection]:
     return _warmup_stall(data, (start, end), limit)
 
 
+def warmup_divergence(data: StageData, detections: list[Detection]) -> list[Detection]:
+    """A divergence that began while the warmup raised the LR (or within its grace window, the
+    LR at least WARMUP_MIN_LR_FRACTION of its peak) is the guide's §5 symptom at its worst: the
+    loss worsening as the LR reached the warmup's peak. The block rule above misses it when the
+    loss jumped at a few points rather than over two blocks; the divergence finding has found
+    the episode, and this says whose fault the LR is (the same episode, one more finding)."""
+    window = warmup_window(data)
+    b = data.blocks
+    if (
+        window is None
+        or b["mean"].size == 0
+        or any(d.kind == "warmup_lr_too_high" for d in detections)
+    ):
+        return detections
+    start, end = window
+    limit = end + WARMUP_GRACE_FRACTION * (end - start)
+    lr = b["lr"]
+    peak_lr = float(np.nanmax(lr)) if np.isfinite(lr).any() else float("nan")
+    for d in detections:
+        if d.kind != "divergence" or not start <= d.onset <= limit:
+            continue
+        onset = max(0, int(np.searchsorted(b["start"], d.onset, side="right")) - 1)
+        if np.isfinite(peak_lr) and lr[onset] < WARMUP_MIN_LR_FRACTION * peak_lr:
+            continue
+        shown = int(d.evidence.get("detected_at_step", d.onset))
+        last = min(b["mean"].size - 1, int(np.searchsorted(b["end"], shown)))
+        best_i = int(np.nanargmin(b["mean"][: onset + 1]))
+        found = _warmup_detection(data, onset, last, best_i, float(b["mean"][best_i]), window)
+        found.evidence["detected_at_step"] = shown
+        found.evidence["rule"] = "divergence_in_warmup"
+        return [*detections, found]
+    return detections
+
+
 def _warmup_stall(data: StageData, window: tuple[int, int], limit: float) -> list[Detection]:
     """The peak is above the guide's range and the loss stalled as the LR rose to it."""
     ctx = data.ctx
