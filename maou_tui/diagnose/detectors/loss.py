@@ -70,17 +70,19 @@ STAG_MAX_TOTAL_IMPROVEMENT = 0.3
 
 def warmup_window(data: StageData) -> tuple[int, int] | None:
     """(start, end) global steps of the stage's warmup: from StageStarted, else from the LR
-    blocks (the LR rose at least 2x from the first block to its peak). While the LR is still
-    rising, the warmup lasts at least to the last block."""
+    blocks (the LR rose at least 2x from the first block with a positive LR to its peak; a
+    linear warmup commonly starts at 0, and HF Trainer logs the LR a step was taken with
+    before the scheduler's step, 0 at the first). While the LR is still rising, the warmup
+    lasts at least to the last block."""
     ctx = data.ctx
     if ctx.warmup_end is not None:
         return ctx.start_step, ctx.warmup_end
     lr = data.blocks["lr"]
-    finite = np.isfinite(lr)
-    if finite.sum() < 3 or lr[finite][0] <= 0:
+    positive = np.flatnonzero(np.isfinite(lr) & (lr > 0))
+    if positive.size < 3:
         return None
     peak_i = int(np.nanargmax(lr))
-    if lr[peak_i] < 2 * lr[finite][0]:
+    if lr[peak_i] < 2 * lr[positive[0]]:
         return None
     return int(data.blocks["start"][0]), int(data.blocks["end"][peak_i]) + 1
 
