@@ -461,3 +461,19 @@ def test_a_stageless_log_of_an_unknown_trainer_gets_the_lr_it_prints(tmp_path):
     assert found[0].advice.option == "the trainer's LR"
     assert "the trainer's LR 0.000001 -> 0.000002" in found[0].advice.note
     assert "TrainingArguments(learning_rate=)" in found[0].advice.note
+
+
+def _native(tmp_path, name: str):
+    gz = HERE / "heldout2" / f"{name}.gz"
+    path = tmp_path / name
+    path.write_bytes(gzip.decompress(gz.read_bytes()))
+    return diagnose(load_store(path))
+
+
+def test_a_keras_csv_of_epoch_rows_is_read_with_the_epoch_rules(tmp_path):
+    """Keras' CSVLogger writes one row an epoch (calibration runs): SGD 1e-5 stuck at ln 10 is
+    stagnation; healthy AdamW runs are not (their loss fell far from the first epoch)."""
+    stuck = _native(tmp_path, "keras_stagnation_deep_seed4.metrics.csv")
+    assert "stagnation" in kinds(stuck)
+    for healthy in ("keras_healthy_deep_seed4", "keras_healthy_rmsprop_synth8_seed3"):
+        assert "stagnation" not in kinds(_native(tmp_path, f"{healthy}.metrics.csv"))
