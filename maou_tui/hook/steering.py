@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from maou_tui.hook.loss_probe import LossProbe
+from maou_tui.hook.mark_writer import FALLBACK_S, MarkWriter
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.hook.refusals import REFUSED
-from maou_tui.hook.step_marks import MARK
 from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, SystemSampler
@@ -109,8 +109,11 @@ class Steering:
         self._stop_sent = False
         self._started = False
         self._sampler: SystemSampler | None = None
-        #: Where step marks go: rank 0's stdout when it is the supervisor's terminal.
-        self._mark_fd: int | None = 1 if self.rank == 0 and os.isatty(1) else None
+        #: Step marks, on rank 0 when its stdout is the supervisor's terminal.
+        self.marks: MarkWriter | None = None
+        if self.rank == 0 and os.isatty(1):
+            self.marks = MarkWriter(1)
+            self.marks.install()
 
     # ---- the two hooks -------------------------------------------------------------------------
 
@@ -154,18 +157,13 @@ class Steering:
             "lr": self._step_lr,
             "lr_multiplier": control.lr_multiplier,
         }
-        self.probe.step_done(fields, time.time(), self._emit_step)
-        if self._mark_fd is not None:
-            self._mark(step)
-
-    def _mark(self, step: int) -> None:
-        """Write step ``step``'s mark into the program's output; a failed write ends marks
-        only (the reading side falls back to write times)."""
-        assert self._mark_fd is not None
-        try:
-            os.write(self._mark_fd, MARK % step)
-        except OSError:
-            self._mark_fd = None
+        t = time.time()
+        self.probe.step_done(fields, t, self._emit_step)
+        marks = self.marks
+        if marks is not None:
+            marks.step = step
+            if t - marks.written_at >= FALLBACK_S:
+                marks.mark()
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""
@@ -174,6 +172,8 @@ class Steering:
 
     def close(self) -> None:
         """Write what is waiting, close the socket and the events (at exit or switch-off)."""
+        if self.marks is not None:
+            self.marks.uninstall()
         if self._sampler is not None:
             self._sampler.close()
         if self.events is not None:
