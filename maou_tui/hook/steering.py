@@ -21,6 +21,7 @@ from maou_tui.hook.loss_probe import LossProbe
 from maou_tui.hook.mark_writer import FALLBACK_S, MarkWriter
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.hook.refusals import REFUSED
+from maou_tui.hook.step_events import HookEventWriter
 from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, SystemSampler
@@ -90,7 +91,7 @@ class Steering:
         self.events: EventWriter | None = None
         server: ControlServer | None = None
         if self.rank == 0:
-            self.events = EventWriter(run_dir / EVENTS_FILE)
+            self.events = HookEventWriter(run_dir / EVENTS_FILE)
             try:
                 server = ControlServer(socket_path_for(run_dir)).start()
             except BaseException:
