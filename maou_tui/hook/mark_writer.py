@@ -49,6 +49,7 @@ class MarkWriter:
         """Wrap ``write`` of ``streams`` (default ``sys.stdout`` and ``sys.stderr``), each
         object once."""
         candidates: Sequence[Any] = (sys.stdout, sys.stderr) if streams is None else streams
+        self.on = True
         for stream in candidates:
             if stream is None or any(stream is done for done, _ in self._wrapped):
                 continue

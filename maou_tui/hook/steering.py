@@ -10,7 +10,6 @@ A ``stop`` raises SIGINT in the program at the boundary: its own Ctrl-C handling
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import weakref
@@ -84,7 +83,7 @@ class HookControl(LoopControl):
 class Steering:
     """One process's hook state: counts steps, applies commands, writes events (rank 0)."""
 
-    def __init__(self, run_dir: Path, probe: LossProbe) -> None:
+    def __init__(self, run_dir: Path, probe: LossProbe, marks: MarkWriter | None = None) -> None:
         self.run_dir = run_dir
         self.ranks = RankSync.open()  # first: nothing is left open if joining the ranks fails
         self.rank = self.ranks.rank if self.ranks is not None else torchrun_rank()
@@ -110,11 +109,10 @@ class Steering:
         self._stop_sent = False
         self._started = False
         self._sampler: SystemSampler | None = None
-        #: Step marks, on rank 0 when its stdout is the supervisor's terminal.
-        self.marks: MarkWriter | None = None
-        if self.rank == 0 and os.isatty(1):
-            self.marks = MarkWriter(1)
-            self.marks.install()
+        #: Step marks, written by rank 0 only (other ranks' streams pass through untouched).
+        self.marks = marks if self.rank == 0 else None
+        if self.marks is not None:
+            self.marks.install()  # again: the program may have replaced sys.stdout since
 
     # ---- the two hooks -------------------------------------------------------------------------
 
@@ -173,8 +171,6 @@ class Steering:
 
     def close(self) -> None:
         """Write what is waiting, close the socket and the events (at exit or switch-off)."""
-        if self.marks is not None:
-            self.marks.uninstall()
         if self._sampler is not None:
             self._sampler.close()
         if self.events is not None:
