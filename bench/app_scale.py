@@ -17,7 +17,8 @@ of its own venv. W&B LEET is not run: it reads W&B's own ``.wandb`` run files, w
 bench does not write.
 
 tail: ``maou-tui watch LOG`` in a real terminal (a detached tmux session, 160x50) while this
-process appends LR-guide batch lines (one point each) to LOG at RATE lines/s in 10 ms slices;
+process appends LR-guide batch lines of a healthy run (``tail_line``: one point each, a noisy
+decaying loss) to LOG at RATE lines/s in 10 ms slices;
 after a 3 s warm-up the app process's CPU (utime + stime of all its threads, from
 /proc/PID/stat) over SECONDS is reported as % of one core.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -42,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.app_latency import write_history  # noqa: E402
-from bench.ingest import PREFIX, _guide_line, write_maou_log  # noqa: E402
+from bench.ingest import PREFIX, write_maou_log  # noqa: E402
 
 SIZE = (160, 50)
 #: The measured processes run at this niceness: on a shared machine (load ~10 on 2 cores) an
@@ -208,6 +210,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tail_line(batch: int) -> str:
+    """One LR-guide batch line of a healthy Stage 2 run: the loss decays from 0.45 towards
+    0.05 with ±10 % batch-to-batch noise and F1 climbs, as a real run's do (a loss that only
+    rises would have the diagnoser report a divergence every few hundred steps, and the app
+    would be measured redrawing a findings list no healthy run has)."""
+    progress = 1.0 - math.exp(-batch / 20000)
+    noise = 1.0 + 0.1 * math.sin(batch * 12.9898)  # deterministic, uncorrelated step to step
+    loss = (0.45 - 0.4 * progress) * noise
+    f1 = 30.0 + 50.0 * progress
+    epoch, in_epoch = divmod(batch - 1, 10000)
+    return f"{PREFIX}Epoch {epoch + 1} Batch {in_epoch + 1}/10000: Loss={loss:.4f}, F1={f1:.2f}%\n"
+
+
 def _append_at(path: Path, rate: int, seconds: float, first: int) -> int:
     """Append guide batch lines at ``rate`` lines/s for ``seconds``; the next line number."""
     started, written = time.perf_counter(), 0
@@ -215,7 +230,7 @@ def _append_at(path: Path, rate: int, seconds: float, first: int) -> int:
         while (elapsed := time.perf_counter() - started) < seconds:
             due = int(elapsed * rate)
             if due > written:
-                out.write("".join(_guide_line(1, first + n) for n in range(written, due)))
+                out.write("".join(tail_line(first + n) for n in range(written, due)))
                 out.flush()
                 written = due
             time.sleep(0.01)
