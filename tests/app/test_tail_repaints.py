@@ -72,10 +72,9 @@ async def test_tailing_repaints_each_panel_at_a_bounded_rate(
     assert counts["status"] <= 2 + elapsed / maou_app.STATUS_INTERVAL_S, (counts, elapsed)
     for chart in ("LossChart", "MetricChart", "LrChart"):
         assert 1 <= counts[chart] <= 2 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
-    # New step numbers repaint the status panel alone; the log pane's new lines (its size
-    # grows) lay the screen out at the status pace, and a chart redraw (its page, the cursor
-    # readout) may once more at the charts' pace.
-    paces = 1 / maou_app.STATUS_INTERVAL_S + 1 / maou_app.CHART_INTERVAL_S
-    assert counts["layout"] <= 2 + elapsed * paces, (counts, elapsed)
+    # New step numbers repaint the status panel alone; the log pane's new lines move its
+    # scroll bar without a layout (issue 20: 4 layouts a second before); a chart redraw (its
+    # page, the cursor readout) may lay the screen out at the charts' pace.
+    assert counts["layout"] <= 2 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
     assert counts["status"] < BURSTS and counts["layout"] < BURSTS, counts
     assert counts["LossChart"] < BURSTS / 4, counts
