@@ -179,10 +179,10 @@ class MaouApp(App):
         def progress(line: HistoryProgress) -> None:
             self.post_message(HistoryProgressed(reader, line.line()))
 
-        def whole(store: RunStore, source: FileSource) -> None:
-            self.post_message(HistoryRead(reader, store, source))
+        def whole(store: RunStore, diagnoser: Diagnoser, source: FileSource) -> None:
+            self.post_message(HistoryRead(reader, store, diagnoser, source))
 
-        reader = HistoryReader(path, preview, progress, whole)
+        reader = HistoryReader(path, preview, progress, whole, self.clock)
         self.session.history = reader
         self.facts.history = HISTORY_STARTED
         self.run_worker(reader.run, thread=True, group="history", exit_on_error=False)
@@ -312,12 +312,13 @@ class MaouApp(App):
             return
         self.session.history = None
         self.facts.history = self._history_note = ""
-        self._show_store(message.store)
+        self._show_store(message.store, message.diagnoser)
         self._start_feed(message.source)
 
-    def _show_store(self, store: RunStore) -> None:
-        """Chart ``store`` (a preview, then the whole history) in place of the one shown."""
-        self.session.adopt_store(store)
+    def _show_store(self, store: RunStore, diagnoser: Diagnoser | None = None) -> None:
+        """Chart ``store`` (a preview, then the whole history) in place of the one shown,
+        with the ``diagnoser`` that read it (None: a new one)."""
+        self.session.adopt_store(store, diagnoser)
         self.main.show_store(store)
         self._diagnosed_version = -1
         self._view_dirty = True

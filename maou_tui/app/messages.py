@@ -13,6 +13,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from maou_tui.app.history import HistoryReader
     from maou_tui.app.session import RunSession
+    from maou_tui.diagnose import Diagnoser
     from maou_tui.ingest import FileSource
     from maou_tui.ingest.log_watch import LogGrowth
     from maou_tui.store import RunStore
@@ -62,8 +63,11 @@ class HistoryProgressed(Message):
 
 
 class HistoryRead(Message):
-    """The whole history is in ``store``; ``source`` goes on from where it stopped."""
+    """The whole history is in ``store`` (diagnosed by ``diagnoser``); ``source`` goes on from
+    where it stopped."""
 
-    def __init__(self, reader: HistoryReader, store: RunStore, source: FileSource) -> None:
+    def __init__(
+        self, reader: HistoryReader, store: RunStore, diagnoser: Diagnoser, source: FileSource
+    ) -> None:
         super().__init__()
-        self.reader, self.store, self.source = reader, store, source
+        self.reader, self.store, self.diagnoser, self.source = reader, store, diagnoser, source
