@@ -28,12 +28,20 @@ class EventsPending(Message):
 
 class LogGrown(Message):
     """The run's log grew (or is a new file): ``session`` says whose, a switch may be under way.
-    Not coalesced: a restart (a new file) must never be replaced by a later plain growth."""
+    A plain growth is replaced by the same session's next one (a busy log grows ~100 times a
+    second); a restart (a new file) is never replaced."""
 
     def __init__(self, growth: LogGrowth, session: RunSession) -> None:
         super().__init__()
         self.growth = growth
         self.session = session
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, LogGrown)
+            and message.session is self.session
+            and not self.growth.restarted
+        )
 
 
 class LogIndexed(Message):
