@@ -78,3 +78,37 @@ async def test_tailing_repaints_each_panel_at_a_bounded_rate(
     assert counts["layout"] <= 2 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
     assert counts["status"] < BURSTS and counts["layout"] < BURSTS, counts
     assert counts["LossChart"] < BURSTS / 4, counts
+
+
+async def test_the_findings_panel_draws_the_first_findings_and_counts_the_rest() -> None:
+    """A long history can hold hundreds of findings; the panel wraps and draws only the most
+    severe and newest (issue 20: drawing ~900 of them cost 25 MB and a layout a second)."""
+    from textual.app import App, ComposeResult
+
+    from maou_tui.app.widgets.findings import SHOWN_FINDINGS, FindingsPanel
+    from maou_tui.diagnose.models import Finding
+
+    def finding(step: int, severity: str) -> Finding:
+        return Finding(
+            id=f"f{step}", kind="oscillation", severity=severity, stage=2, step=step,
+            last_step=step, message=f"swings around step {step}",
+        )  # fmt: skip
+
+    findings = [finding(step, "info") for step in range(1, 200)] + [finding(500, "critical")]
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield FindingsPanel(id="findings")
+
+    app = Host()
+    async with app.run_test(size=(80, 40)) as pilot:
+        panel = app.query_one(FindingsPanel)
+        panel.show(findings)
+        await pilot.pause()
+        text = str(panel.query_one("#findings-body").render())
+        assert panel.border_title == f"findings ({len(findings)})"
+        shown = [step for step in range(1, 501) if f"swings around step {step}\n" in text + "\n"]
+        # The critical one first, then the newest infos; the oldest are counted, not drawn.
+        assert shown[-1] == 500 and len(shown) == SHOWN_FINDINGS
+        assert min(shown) == 199 - (SHOWN_FINDINGS - 2)
+        assert f"{len(findings) - SHOWN_FINDINGS} more: maou-tui report lists them all" in text
