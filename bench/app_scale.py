@@ -65,8 +65,19 @@ def load() -> str:
 
 # -------------------------------------------------------------------------------- open
 
-_OPEN_CHILD = """
-import asyncio, json, resource, sys, time
+#: The child's own peak RSS. Not ``getrusage``'s ru_maxrss: Linux carries that across exec, so
+#: a child of a bench that had just written a big run directory reported the bench's own peak.
+_PEAK_RSS = """
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+"""
+
+_OPEN_CHILD = (
+    _PEAK_RSS
+    + """
+import asyncio, json, sys, time
 from pathlib import Path
 from maou_tui.app import MaouApp
 
@@ -97,14 +108,17 @@ async def main() -> None:
         result["all_points_s"] = time.time() - spawned
         result["points"] = sum(len(app.store.series(n)) for n in app.store.names())
         result["last_step"] = app.store.last_step
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
 
 asyncio.run(main())
 print(json.dumps(result))
 """
+)
 
-_EMPTY_CHILD = """
-import asyncio, resource, sys
+_EMPTY_CHILD = (
+    _PEAK_RSS
+    + """
+import asyncio, sys
 from pathlib import Path
 SIZE = (160, 50)
 from maou_tui.app import MaouApp
@@ -113,8 +127,9 @@ async def main() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
 asyncio.run(main())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_rss_mb())
 """
+)
 
 _TOOLONG_CHILD = """
 import sys, time
