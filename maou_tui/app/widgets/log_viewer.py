@@ -144,12 +144,17 @@ class LogViewer(ScrollView, can_focus=True):
         """Take the log's new size. ``virtual_size`` is a layout reactive: setting it lays the
         whole screen out again (and redraws the footer), the main cost of the app while it
         tails a busy log (issue 20). The pane's own height is fixed by CSS, so only a change
-        that shows or hides a scroll bar (or changes the width) needs a layout; a log growing
-        past the pane only moves the vertical bar."""
+        that shows or hides a scroll bar needs a layout; a log growing past the pane only
+        moves the vertical bar, and a wider line changes nothing where no horizontal bar is
+        drawn (the main screen's pane)."""
         old = self.virtual_size
         viewport = self.scrollable_content_region.height
+        styles = self.styles
+        no_horizontal_bar = styles.overflow_x == "hidden" or styles.scrollbar_size_horizontal == 0
         bars_unchanged = (
-            size.width == old.width and old.height > viewport and size.height > viewport > 0
+            (no_horizontal_bar or size.width == old.width)
+            and old.height > viewport
+            and size.height > viewport > 0
         )
         if not bars_unchanged:
             self.virtual_size = size
