@@ -84,8 +84,9 @@ async def test_tailing_repaints_each_panel_at_a_bounded_rate(
         assert 1 <= counts[chart] <= 2 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
     # New step numbers repaint the status panel alone; the log pane's new lines move its
     # scroll bar without a layout (issue 20: 4 layouts a second before); a chart redraw (its
-    # page, the cursor readout) may lay the screen out at the charts' pace.
-    assert counts["layout"] <= 2 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
+    # page, the cursor readout) may lay the screen out at the charts' pace, and the status
+    # panel when a line is added to it (a few times while a run starts).
+    assert counts["layout"] <= 4 + elapsed / maou_app.CHART_INTERVAL_S, (counts, elapsed)
     assert counts["status"] < BURSTS and counts["layout"] < BURSTS, counts
     assert counts["LossChart"] < BURSTS / 4, counts
 
