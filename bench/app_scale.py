@@ -13,11 +13,16 @@ composed: on a loaded machine most of the wait), the first chart (a store with l
 drawn), all points (the whole file read, applied and drawn) and the child's peak RSS.
 toolong, in the same run on the same log: the time its ``LogFile.scan_line_breaks`` takes to
 index the whole file (what its viewer does before it can jump to any line), in a fresh process
-of its own venv. W&B LEET is not run: it reads W&B's own ``.wandb`` run files, which this
-bench does not write.
+of its own venv.
+
+leet: W&B LEET (``wandb leet``, wandb 0.31, offline) on a W&B offline run of the same shape
+(loss, lr, f1 each step) written by wandb itself in its venv (``--wandb-python``): the time to
+its first chart dots and to its summary showing the last step, in tmux (``open_leet``); beside
+``open``'s run directory of the same step count.
 
 tail: ``maou-tui watch LOG`` in a real terminal (a detached tmux session, 160x50) while this
-process appends LR-guide batch lines (one point each) to LOG at RATE lines/s in 10 ms slices;
+process appends LR-guide batch lines of a healthy run (``tail_line``: one point each, a noisy
+decaying loss) to LOG at RATE lines/s in 10 ms slices;
 after a 3 s warm-up the app process's CPU (utime + stime of all its threads, from
 /proc/PID/stat) over SECONDS is reported as % of one core.
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -42,7 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.app_latency import write_history  # noqa: E402
-from bench.ingest import PREFIX, _guide_line, write_maou_log  # noqa: E402
+from bench.ingest import PREFIX, write_maou_log  # noqa: E402
 
 SIZE = (160, 50)
 #: The measured processes run at this niceness: on a shared machine (load ~10 on 2 cores) an
@@ -50,6 +56,7 @@ SIZE = (160, 50)
 #: about the app. Needs root or CAP_SYS_NICE; where it fails, ``nice`` runs it unchanged.
 NICE = -10
 TOOLONG_DEFAULT = Path("/work/scratch/h20app/venv/bin/python")
+WANDB_DEFAULT = Path("/work/scratch/h20tail/venv/bin/python")
 
 
 def load() -> str:
@@ -58,8 +65,19 @@ def load() -> str:
 
 # -------------------------------------------------------------------------------- open
 
-_OPEN_CHILD = """
-import asyncio, json, resource, sys, time
+#: The child's own peak RSS. Not ``getrusage``'s ru_maxrss: Linux carries that across exec, so
+#: a child of a bench that had just written a big run directory reported the bench's own peak.
+_PEAK_RSS = """
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+"""
+
+_OPEN_CHILD = (
+    _PEAK_RSS
+    + """
+import asyncio, json, sys, time
 from pathlib import Path
 from maou_tui.app import MaouApp
 
@@ -90,14 +108,17 @@ async def main() -> None:
         result["all_points_s"] = time.time() - spawned
         result["points"] = sum(len(app.store.series(n)) for n in app.store.names())
         result["last_step"] = app.store.last_step
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
 
 asyncio.run(main())
 print(json.dumps(result))
 """
+)
 
-_EMPTY_CHILD = """
-import asyncio, resource, sys
+_EMPTY_CHILD = (
+    _PEAK_RSS
+    + """
+import asyncio, sys
 from pathlib import Path
 SIZE = (160, 50)
 from maou_tui.app import MaouApp
@@ -106,8 +127,9 @@ async def main() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
 asyncio.run(main())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_rss_mb())
 """
+)
 
 _TOOLONG_CHILD = """
 import sys, time
@@ -200,12 +222,81 @@ def bench_open(
         shutil.rmtree(run_dir)
 
 
+# -------------------------------------------------------------------------------- LEET
+
+_WANDB_WRITER = """
+import math, sys, wandb
+n, root = int(sys.argv[1]), sys.argv[2]
+settings = wandb.Settings(silent=True, x_disable_stats=True)
+run = wandb.init(mode="offline", project="bench", dir=root, name=f"steps-{n}", settings=settings)
+for s in range(1, n + 1):
+    progress = 1 - math.exp(-s / 20000)
+    loss = (0.45 - 0.4 * progress) * (1 + 0.1 * math.sin(s * 12.9898))
+    run.log({"loss": loss, "lr": 1e-3, "f1": 0.3 + 0.5 * progress}, step=s)
+run.finish()
+print(run.dir)
+"""
+
+
+def _is_braille(text: str) -> bool:
+    return any("\u2801" <= ch <= "\u28ff" for ch in text)
+
+
+def open_leet(wandb_python: Path, steps: int, directory: Path) -> dict:
+    """W&B LEET (``wandb leet RUN``) on an offline run of ``steps`` steps (loss, lr, f1), in
+    tmux at 160x50: from spawning it to the first chart dots on the pane, and to its summary
+    showing the last step (LEET reads the run's .wandb log from the start; the summary record
+    is at its end, so this is when the whole history is read)."""
+    root = directory / f"wandb-{steps}"
+    root.mkdir()
+    files = Path(_run_child(str(wandb_python), _WANDB_WRITER, str(steps), str(root), cwd=root))
+    run_dir = files.parent
+    session = f"bench-leet-{os.getpid()}-{time.monotonic_ns()}"
+    tmux = ["tmux", "-L", session]
+    leet = wandb_python.parent / "wandb"
+    width, height = SIZE
+    spawned = time.time()
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         f"exec {leet} leet {run_dir}"],
+        check=True,
+    )  # fmt: skip
+    result: dict[str, float] = {}
+    try:
+        while time.time() - spawned < 600 and "all_points_s" not in result:
+            pane = subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
+            if "first_chart_s" not in result and _is_braille(pane):
+                result["first_chart_s"] = time.time() - spawned
+            if f"_step          {steps}" in pane or f"_step {steps}" in pane:
+                result["all_points_s"] = time.time() - spawned
+            time.sleep(0.05)
+    finally:
+        subprocess.run([*tmux, "kill-server"], check=False)
+        shutil.rmtree(root)
+    return {"bench": "W&B LEET", "steps": steps, **_rounded(result), "load": load()}
+
+
 # -------------------------------------------------------------------------------- tail
 
 
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tail_line(batch: int) -> str:
+    """One LR-guide batch line of a healthy Stage 2 run: the loss decays from 0.45 towards
+    0.05 with ±10 % batch-to-batch noise and F1 climbs, as a real run's do (a loss that only
+    rises would have the diagnoser report a divergence every few hundred steps, and the app
+    would be measured redrawing a findings list no healthy run has)."""
+    progress = 1.0 - math.exp(-batch / 20000)
+    noise = 1.0 + 0.1 * math.sin(batch * 12.9898)  # deterministic, uncorrelated step to step
+    loss = (0.45 - 0.4 * progress) * noise
+    f1 = 30.0 + 50.0 * progress
+    epoch, in_epoch = divmod(batch - 1, 10000)
+    return f"{PREFIX}Epoch {epoch + 1} Batch {in_epoch + 1}/10000: Loss={loss:.4f}, F1={f1:.2f}%\n"
 
 
 def _append_at(path: Path, rate: int, seconds: float, first: int) -> int:
@@ -215,7 +306,7 @@ def _append_at(path: Path, rate: int, seconds: float, first: int) -> int:
         while (elapsed := time.perf_counter() - started) < seconds:
             due = int(elapsed * rate)
             if due > written:
-                out.write("".join(_guide_line(1, first + n) for n in range(written, due)))
+                out.write("".join(tail_line(first + n) for n in range(written, due)))
                 out.flush()
                 written = due
             time.sleep(0.01)
@@ -278,12 +369,19 @@ def tail_cpu(rate: int, seconds: float, directory: Path, app_root: Path = REPO_R
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["open", "tail", "all"])
+    parser.add_argument("what", choices=["open", "tail", "leet", "all"])
     parser.add_argument("--sizes-mb", default="10,100,1000")
     parser.add_argument("--steps", default="10000,100000,1000000")
     parser.add_argument("--rates", default="1000,10000")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--toolong", type=Path, default=TOOLONG_DEFAULT)
+    parser.add_argument(
+        "--wandb-python",
+        type=Path,
+        default=WANDB_DEFAULT,
+        help="the Python of a venv with wandb (LEET); `leet` runs it on --leet-steps",
+    )
+    parser.add_argument("--leet-steps", default="10000")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -297,6 +395,9 @@ def main() -> int:
             for rate in map(int, args.rates.split(",")):
                 for root in roots:
                     print(json.dumps(tail_cpu(rate, args.seconds, directory, root)), flush=True)
+        if args.what in ("leet", "all") and args.wandb_python.exists():
+            for count in map(int, args.leet_steps.split(",")):
+                print(json.dumps(open_leet(args.wandb_python, count, directory)), flush=True)
         if args.what in ("open", "all"):
             sizes = [int(s) for s in args.sizes_mb.split(",") if s]
             steps = [int(s) for s in args.steps.split(",") if s]

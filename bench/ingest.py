@@ -4,8 +4,10 @@
 1. Backfill: a ~150 MB maou-format log (maou's stderr: logger lines and tqdm bars redrawn with
    ``\\r`` every 3 batches), read whole by ``load_store``, against ``grep -c 'Loss='`` on the
    same file in the same run: sparse (a new postfix every 50 batches, maou's case) and dense (a
-   new postfix on every render). Targets: CPU >= 0.5 x grep's, <= 0.5 us of CPU a point, peak
-   RSS <= 40 bytes a point above a process that only imported the reader. Each load runs in a
+   new postfix on every render). Targets: CPU >= 0.5 x grep's including the report's diagnosis
+   (``diagnose`` and ``summarize`` after ``load_store``), <= 0.5 us of CPU a point, peak RSS
+   <= 40 bytes a point above a process that only imported the reader. Also the whole process of
+   ``maou-tui report`` (imports and printing included). Each load runs in a
    fresh process (best of 3 by CPU); with ``--before DIR`` (a directory holding the
    ``maou_tui`` package of an earlier commit, e.g. from ``git archive``) that code's loads run
    interleaved with these, on the same file. Also the guide-line form (this project's
@@ -30,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -128,50 +131,82 @@ def bench_backfill(path: Path, label: str, before: Path | None = None) -> None:
     grep_runs = [_measure(lambda: subprocess.run(grep_cmd, capture_output=True), True)]
     grep_runs += [_measure(lambda: subprocess.run(grep_cmd, capture_output=True), True)]
     grep_wall, grep_cpu = min(r[0] for r in grep_runs), min(r[1] for r in grep_runs)
-    runs: list[tuple[float, float, int]] = []
-    before_runs: list[tuple[float, float, int]] = []
+    runs: list[_Load] = []
+    before_runs: list[_Load] = []
     for _ in range(3):  # interleaved, so that both see the same load
         runs.append(_load_in_process(path, None))
         if before is not None:
             before_runs.append(_load_in_process(path, before))
-    wall, cpu, points = min(runs, key=lambda r: r[1])
+    now = min(runs, key=lambda r: r.cpu)
+    report = min(r.report_cpu for r in runs)
+    process = min(_measure(lambda: _report_process(path, None), True)[1] for _ in range(2))
     peak = _peak_rss_above_import(path)
+    points = now.points
     print(
         f"backfill, {label}: {size_mb:.0f} MB, {points} points\n"
         f"  grep -c 'Loss=': wall {grep_wall:.3f} s, CPU {grep_cpu:.3f} s\n"
-        f"  load_store:      wall {wall:.3f} s, CPU {cpu:.3f} s ({size_mb / cpu:.0f} MB/s CPU)\n"
-        f"  ratio to grep:   wall {grep_wall / wall:.3f}, CPU {grep_cpu / cpu:.3f} (target >= 0.5)"
-        "\n"
-        f"  per point:       CPU {1e6 * cpu / max(points, 1):.2f} us (target <= 0.5), peak RSS "
+        f"  load_store:      wall {now.wall:.3f} s, CPU {now.cpu:.3f} s "
+        f"({size_mb / now.cpu:.0f} MB/s CPU), ratio to grep {grep_cpu / now.cpu:.3f}\n"
+        f"  + diagnosis:     CPU {report:.3f} s (load_store, diagnose, summarize: what report "
+        f"does), ratio to grep {grep_cpu / report:.3f} (target >= 0.5)\n"
+        f"  whole process:   `maou-tui report` CPU {process:.3f} s (imports included), ratio "
+        f"{grep_cpu / process:.3f}\n"
+        f"  per point:       CPU {1e6 * now.cpu / max(points, 1):.2f} us (target <= 0.5), peak RSS "
         f"{peak / 1e6:.0f} MB above the imported process, {peak / max(points, 1):.0f} B a point "
         "(target <= 40)"
     )
     if before_runs:
-        _old_wall, old_cpu, old_points = min(before_runs, key=lambda r: r[1])
+        old = min(before_runs, key=lambda r: r.cpu)
+        old_report = min(r.report_cpu for r in before_runs)
+        old_process = min(
+            _measure(lambda: _report_process(path, before), True)[1] for _ in range(2)
+        )
         old_peak = _peak_rss_above_import(path, before)
         print(
-            f"  code before:     CPU {old_cpu:.3f} s ({grep_cpu / old_cpu:.3f} x grep, "
-            f"{1e6 * old_cpu / max(old_points, 1):.2f} us a point, {old_points} points), peak "
-            f"{old_peak / max(old_points, 1):.0f} B a point; now {old_cpu / cpu:.1f} x faster"
+            f"  code before:     load_store CPU {old.cpu:.3f} s ({grep_cpu / old.cpu:.3f} x grep, "
+            f"{1e6 * old.cpu / max(old.points, 1):.2f} us a point, {old.points} points), + "
+            f"diagnosis {old_report:.3f} s, whole process {old_process:.3f} s, peak "
+            f"{old_peak / max(old.points, 1):.0f} B a point; now {old.cpu / now.cpu:.2f} x / "
+            f"{old_report / report:.2f} x / {old_process / process:.2f} x faster"
         )
     print(f"  load: {Path('/proc/loadavg').read_text().strip()}")
 
 
-def _load_in_process(path: Path, code: Path | None) -> tuple[float, float, int]:
-    """(wall, CPU, points) of ``load_store(path)`` in a fresh process (of the code in ``code``
-    when given), the import not counted."""
+class _Load(NamedTuple):
+    wall: float
+    cpu: float  # load_store
+    report_cpu: float  # load_store, diagnose and summarize
+    points: int
+
+
+def _load_in_process(path: Path, code: Path | None) -> _Load:
+    """``load_store(path)``, then the report's diagnosis, in a fresh process (of the code in
+    ``code`` when given), the imports not counted."""
     script = (
         "import sys, time\n"
         f"sys.path.insert(0, {str(code or Path(__file__).resolve().parents[1])!r})\n"
         "from maou_tui.ingest import load_store\n"
+        "from maou_tui.diagnose import diagnose\n"
+        "from maou_tui.ingest.summary import summarize\n"
         "wall, cpu = time.perf_counter(), time.process_time()\n"
         f"store = load_store({str(path)!r})\n"
-        "cpu, wall = time.process_time() - cpu, time.perf_counter() - wall\n"
-        "print(wall, cpu, sum(len(store.series(name)) for name in store.names()))\n"
+        "loaded, wall = time.process_time() - cpu, time.perf_counter() - wall\n"
+        "diagnose(store); summarize(store)\n"
+        "reported = time.process_time() - cpu\n"
+        "print(wall, loaded, reported, sum(len(store.series(n)) for n in store.names()))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    wall, cpu, points = out.stdout.split()
-    return float(wall), float(cpu), int(points)
+    wall, cpu, report_cpu, points = out.stdout.split()
+    return _Load(float(wall), float(cpu), float(report_cpu), int(points))
+
+
+def _report_process(path: Path, code: Path | None) -> None:
+    """``maou-tui report PATH`` as a user runs it: a whole process, imports included."""
+    where = str(code or Path(__file__).resolve().parents[1])
+    script = f"import sys; sys.path.insert(0, {where!r}); from maou_tui.cli import main; main()"
+    subprocess.run(
+        [sys.executable, "-c", script, "report", str(path)], capture_output=True, check=False
+    )
 
 
 def _peak_rss_above_import(path: Path, code: Path | None = None) -> int:
@@ -206,7 +241,7 @@ def bench_first_screen(path: Path) -> None:
 def bench_whole(path: Path) -> None:
     """Issue 20 item 2's reading side: the whole history of a ~1 GB log, as ``load_store``
     reads it (the app's own path adds its drawing: bench/app_latency.py)."""
-    wall, cpu, points = _load_in_process(path, None)
+    wall, cpu, _report, points = _load_in_process(path, None)
     peak = _peak_rss_above_import(path)
     print(
         f"whole history: {path.stat().st_size / 1e9:.2f} GB log, load_store: wall {wall:.1f} s, "

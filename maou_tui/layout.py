@@ -1,8 +1,8 @@
 """The run directory's layout: the name of every file in it, defined once.
 
 ```
-<run>/config.json  events.jsonl  train.log  train.log.times  trainer.out  trainer.pid
-      trainer.lock  control.sock  control.sock.path  checkpoints/
+<run>/config.json  events.jsonl  train.log  train.log.times  tensorboard.dirs  trainer.out
+      trainer.pid  trainer.lock  control.sock  control.sock.path  checkpoints/
 ```
 ``control.sock.path`` exists only when the socket path would be too long for a Unix socket: it
 names where the socket lives instead (``maou_tui.sdk.sockets``). Plain names, no imports: the
@@ -20,6 +20,9 @@ LOG_FILE = "train.log"
 #: ``maou-tui run -- CMD`` only: when each piece of ``train.log`` arrived, one ``END_OFFSET
 #: UNIX_TIME`` line per write, so what the program printed is placed at the hook's step then.
 LOG_TIMES_FILE = "train.log.times"
+#: ``maou-tui run -- CMD`` only: the directories CMD named for its TensorBoard files (in its
+#: arguments or a printed line), absolute, one a line.
+BOARD_DIRS_FILE = "tensorboard.dirs"
 #: The trainer's stdout and stderr as ``maou-tui run`` captured them.
 TRAINER_OUTPUT = "trainer.out"
 PID_FILE = "trainer.pid"

@@ -13,6 +13,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from maou_tui.app.history import HistoryReader
     from maou_tui.app.session import RunSession
+    from maou_tui.diagnose import Diagnoser
     from maou_tui.ingest import FileSource
     from maou_tui.ingest.log_watch import LogGrowth
     from maou_tui.store import RunStore
@@ -27,12 +28,20 @@ class EventsPending(Message):
 
 class LogGrown(Message):
     """The run's log grew (or is a new file): ``session`` says whose, a switch may be under way.
-    Not coalesced: a restart (a new file) must never be replaced by a later plain growth."""
+    A plain growth is replaced by the same session's next one (a busy log grows ~100 times a
+    second); a restart (a new file) is never replaced."""
 
     def __init__(self, growth: LogGrowth, session: RunSession) -> None:
         super().__init__()
         self.growth = growth
         self.session = session
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, LogGrown)
+            and message.session is self.session
+            and not self.growth.restarted
+        )
 
 
 class LogIndexed(Message):
@@ -62,8 +71,11 @@ class HistoryProgressed(Message):
 
 
 class HistoryRead(Message):
-    """The whole history is in ``store``; ``source`` goes on from where it stopped."""
+    """The whole history is in ``store`` (diagnosed by ``diagnoser``); ``source`` goes on from
+    where it stopped."""
 
-    def __init__(self, reader: HistoryReader, store: RunStore, source: FileSource) -> None:
+    def __init__(
+        self, reader: HistoryReader, store: RunStore, diagnoser: Diagnoser, source: FileSource
+    ) -> None:
         super().__init__()
-        self.reader, self.store, self.source = reader, store, source
+        self.reader, self.store, self.diagnoser, self.source = reader, store, diagnoser, source

@@ -72,11 +72,11 @@ class RunSession:
         self.feed = EventFeed(self.target.source, on_events, log_watch, on_log, reader=source)
         self.feed.start()
 
-    def adopt_store(self, store: RunStore) -> None:
-        """Show ``store`` from now on (a history's preview, then the whole of it); the
-        diagnoser is made anew for it."""
+    def adopt_store(self, store: RunStore, diagnoser: Diagnoser | None = None) -> None:
+        """Show ``store`` from now on (a history's preview, then the whole of it) with
+        ``diagnoser`` (one that already read it), or a new one made on first use."""
         self.store = store
-        self._diagnoser = None
+        self._diagnoser = diagnoser
 
     def stop_readers(self) -> None:
         if self.history is not None:

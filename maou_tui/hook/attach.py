@@ -13,12 +13,14 @@ KeyboardInterrupt (the ``stop`` command) is not an error and goes through.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 from maou_tui.hook.loss_probe import LossProbe
+from maou_tui.hook.mark_writer import MarkWriter
 from maou_tui.hook.steering import Steering
 from maou_tui.protocol import TrainerWarning
 
@@ -30,30 +32,38 @@ class Hook:
         self.run_dir = run_dir
         self.steering: Steering | None = None
         self.probe = LossProbe()
+        #: Step marks where stdout is a terminal (the supervisor's): installed before the
+        #: program makes its progress bars, which keep the ``write`` they found.
+        self.marks = MarkWriter(1) if os.isatty(1) else None
         self.off = False
         self._handles: list[Any] = []
 
     def register(self) -> None:
         optim = sys.modules["torch.optim.optimizer"]
         self.probe.install()
+        if self.marks is not None:
+            self.marks.install()
         self._handles = [
             optim.register_optimizer_step_pre_hook(self._before_step),
             optim.register_optimizer_step_post_hook(self._after_step),
         ]
 
     def unregister(self) -> None:
-        """Take the hooks and the backward wrapper out (the program runs as without us)."""
+        """Take the hooks, the backward wrapper and the marks out (the program runs as
+        without us)."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
         self.probe.uninstall()
+        if self.marks is not None:
+            self.marks.uninstall()
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self.off:
             return
         try:
             if self.steering is None:
-                self.steering = Steering(self.run_dir, self.probe)
+                self.steering = Steering(self.run_dir, self.probe, self.marks)
             self.steering.before_step(optimizer)
         except Exception as exc:
             self.switch_off(exc)

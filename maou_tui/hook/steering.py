@@ -10,7 +10,6 @@ A ``stop`` raises SIGINT in the program at the boundary: its own Ctrl-C handling
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import weakref
@@ -18,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from maou_tui.hook.loss_probe import LossProbe
+from maou_tui.hook.mark_writer import FALLBACK_S, MarkWriter
 from maou_tui.hook.ranks import PAUSE_SLICE_S, RankSync, torchrun_rank
 from maou_tui.hook.refusals import REFUSED
-from maou_tui.hook.step_marks import MARK
+from maou_tui.hook.step_events import HookEventWriter
 from maou_tui.layout import EVENTS_FILE
 from maou_tui.protocol import RunState, StageStarted, Step
 from maou_tui.sdk import ControlServer, EventWriter, LoopControl, SystemSampler
@@ -83,14 +83,14 @@ class HookControl(LoopControl):
 class Steering:
     """One process's hook state: counts steps, applies commands, writes events (rank 0)."""
 
-    def __init__(self, run_dir: Path, probe: LossProbe) -> None:
+    def __init__(self, run_dir: Path, probe: LossProbe, marks: MarkWriter | None = None) -> None:
         self.run_dir = run_dir
         self.ranks = RankSync.open()  # first: nothing is left open if joining the ranks fails
         self.rank = self.ranks.rank if self.ranks is not None else torchrun_rank()
         self.events: EventWriter | None = None
         server: ControlServer | None = None
         if self.rank == 0:
-            self.events = EventWriter(run_dir / EVENTS_FILE)
+            self.events = HookEventWriter(run_dir / EVENTS_FILE)
             try:
                 server = ControlServer(socket_path_for(run_dir)).start()
             except BaseException:
@@ -109,8 +109,10 @@ class Steering:
         self._stop_sent = False
         self._started = False
         self._sampler: SystemSampler | None = None
-        #: Where step marks go: rank 0's stdout when it is the supervisor's terminal.
-        self._mark_fd: int | None = 1 if self.rank == 0 and os.isatty(1) else None
+        #: Step marks, written by rank 0 only (other ranks' streams pass through untouched).
+        self.marks = marks if self.rank == 0 else None
+        if self.marks is not None:
+            self.marks.install()  # again: the program may have replaced sys.stdout since
 
     # ---- the two hooks -------------------------------------------------------------------------
 
@@ -154,18 +156,13 @@ class Steering:
             "lr": self._step_lr,
             "lr_multiplier": control.lr_multiplier,
         }
-        self.probe.step_done(fields, time.time(), self._emit_step)
-        if self._mark_fd is not None:
-            self._mark(step)
-
-    def _mark(self, step: int) -> None:
-        """Write step ``step``'s mark into the program's output; a failed write ends marks
-        only (the reading side falls back to write times)."""
-        assert self._mark_fd is not None
-        try:
-            os.write(self._mark_fd, MARK % step)
-        except OSError:
-            self._mark_fd = None
+        t = time.time()
+        self.probe.step_done(fields, t, self._emit_step)
+        marks = self.marks
+        if marks is not None:
+            marks.step = step
+            if t - marks.written_at >= FALLBACK_S:
+                marks.mark()
 
     def restore_lrs(self) -> None:
         """Put back LRs scaled for a step that failed half-way (the hook is switching off)."""

@@ -1,10 +1,11 @@
 """Step marks: where in the program's output each optimizer step ended, exactly.
 
-At every step the hook (rank 0, output on the supervisor's terminal) writes an OSC escape
-sequence ``ESC ] 7770 ; N BEL`` to its stdout: terminals ignore it, and the log readers drop
-escape sequences as they drop colours. It travels in order with what the program prints, so
-the supervisor, which sees both in one stream, takes it out of ``train.log`` and records where
-it was (``train.log.times``: ``OFFSET step N``); a line printed before mark N+1 belongs to N.
+After step N, before the program's next output, the hook (rank 0, output on the supervisor's
+terminal; ``mark_writer``) writes an OSC escape sequence ``ESC ] 7770 ; N BEL`` to its stdout:
+terminals ignore it, and the log readers drop escape sequences as they drop colours. It travels
+in order with what the program prints, so the supervisor, which sees both in one stream, takes
+it out of ``train.log`` and records where it was (``train.log.times``: ``OFFSET step N``); what
+follows mark N, up to the next mark, was printed after step N ended and belongs to N.
 Plain standard library: the hook and the supervisor both use it.
 """
 

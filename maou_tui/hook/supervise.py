@@ -29,8 +29,9 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, TextIO
 
+from maou_tui.hook.named_boards import NamedBoards
 from maou_tui.hook.step_marks import MarkStripper
-from maou_tui.layout import LOG_TIMES_FILE
+from maou_tui.layout import BOARD_DIRS_FILE, LOG_TIMES_FILE
 from maou_tui.protocol import RunFinished, RunOutcome, RunStarted
 from maou_tui.sdk import EventWriter, RunDir
 
@@ -67,10 +68,14 @@ def open_terminal(columns: int, rows: int) -> tuple[int, int]:
 
 
 def run_captured(
-    command: Sequence[str], env: dict[str, str], log_path: Path, size: tuple[int, int]
+    command: Sequence[str],
+    env: dict[str, str],
+    log_path: Path,
+    size: tuple[int, int],
+    boards: NamedBoards | None = None,
 ) -> int:
-    """Run ``command`` on a pseudo-terminal, appending all it prints to ``log_path``; its
-    exit status (negative: killed by that signal)."""
+    """Run ``command`` on a pseudo-terminal, appending all it prints to ``log_path`` (and
+    showing it to ``boards``); its exit status (negative: killed by that signal)."""
     master, slave = open_terminal(*size)
     # An inherited COLUMNS/LINES would override the terminal's size for shutil and others.
     env = {**env, "COLUMNS": str(size[0]), "LINES": str(size[1])}
@@ -87,7 +92,7 @@ def run_captured(
         os.close(slave)
     _forward_signals(process)
     with open(log_path, "ab") as log, open(log_path.with_name(LOG_TIMES_FILE), "a") as times:
-        writer = LogWriter(log, times)
+        writer = LogWriter(log, times, boards)
         _copy_output(master, writer, process)
         writer.close()
     os.close(master)
@@ -98,14 +103,17 @@ class LogWriter:
     """Appends CMD's output to the log without the hook's step marks and records, in the times
     file, where each mark was (``OFFSET step N``, see ``step_marks``) and, per write, the log's
     end offset and the time (``OFFSET TIME``): the reading side places what the program
-    printed at the hook's step."""
+    printed at the hook's step. ``boards``, if given, sees the output for TensorBoard
+    directories the program prints."""
 
-    def __init__(self, log: BinaryIO, times: TextIO) -> None:
-        self._log, self._times = log, times
+    def __init__(self, log: BinaryIO, times: TextIO, boards: NamedBoards | None = None) -> None:
+        self._log, self._times, self._boards = log, times, boards
         self._marks = MarkStripper(log.seek(0, os.SEEK_END))
 
     def write(self, data: bytes) -> None:
         output, marks = self._marks.feed(data)
+        if self._boards is not None:
+            self._boards.feed(output)
         self._append(output, [f"{offset} step {step}\n" for offset, step in marks])
 
     def close(self) -> None:
@@ -213,8 +221,9 @@ def supervise(command: Sequence[str], run_dir: Path, size: tuple[int, int]) -> i
             run.events_path,
             RunStarted(config=config, pid=os.getpid(), host=socket.gethostname()),
         )
+        boards = NamedBoards(run.path / BOARD_DIRS_FILE, Path.cwd(), command)
         try:
-            status = run_captured(command, hook_env(run.path), run.log_path, size)
+            status = run_captured(command, hook_env(run.path), run.log_path, size, boards)
         except OSError as exc:
             status = 127
             message = f"maou-tui: cannot start {command[0]}: {exc.strerror}\n"

@@ -5,7 +5,7 @@ Each render is classified by its shape (the render with its digits as 0s): a lin
 dozen shapes, each matched once against ``_SHAPE`` (maou's Training bar with its two-item postfix
 in plain numbers, and none of ``| [ ] = /`` outside the places the pattern puts them). A shape
 that matches fixes where every field of its renders lies, so batches, losses and metrics are
-read for all renders at once (``_decimal``). Every other render (the ``0/N`` one, Validation
+read for all renders at once (``decimals``). Every other render (the ``0/N`` one, Validation
 bars, NaN, log messages) is read by ``BarTracker`` one by one.
 
 Within a run of qualifying renders, once one of them has been read one by one (so that the
@@ -192,7 +192,7 @@ class _Renders:
         n = len(rows)
         batch_parts = np.column_stack((rows[:, :2], rows[:, :1], np.zeros((n, 1), np.int64)))
         parts = np.concatenate((rows[:, 2:6], rows[:, 7:11], batch_parts))
-        digits, values = _decimal(data, np.tile(starts, 3), parts)  # all numbers in one go
+        digits, values = decimals(data, np.tile(starts, 3), parts)  # all numbers in one go
         metric_digits, loss_digits, self.batch = digits[:n], digits[n : 2 * n], digits[2 * n :]
         metric, self.loss = values[:n], values[n : 2 * n]
         self.metric_cum = np.where(rows[:, 6] > 0, metric / 100, metric)
@@ -227,7 +227,7 @@ def _next(indices: np.ndarray, index: int, default: int) -> int:
     return int(indices[at]) if at < len(indices) else default
 
 
-def _decimal(
+def decimals(
     data: np.ndarray, starts: np.ndarray, parts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numbers whose whole and fraction parts lie at ``parts`` (columns: end, length of each,

@@ -36,8 +36,8 @@ import numpy as np
 from maou_tui.ingest.events_jsonl import EventsParser
 from maou_tui.ingest.maou_log import MaouLogParser
 from maou_tui.ingest.source import FileSource
-from maou_tui.ingest.tb_paths import EVENT_FILE_MARK
-from maou_tui.layout import EVENTS_FILE, LOG_FILE, LOG_TIMES_FILE
+from maou_tui.ingest.tb_paths import EVENT_FILE_MARK, recorded_log_dirs
+from maou_tui.layout import BOARD_DIRS_FILE, EVENTS_FILE, LOG_FILE, LOG_TIMES_FILE
 from maou_tui.protocol import EpochEnd, RunFinished, RunStarted, Step
 from maou_tui.stages import STAGE_METRICS
 from maou_tui.store import NamedPoints, Purge, ScalarColumns, StepBatch, StoreItem
@@ -257,7 +257,8 @@ def _add_known(points: NamedPoints, name: str, values: list[float | None], step:
 
 class ProgramBoards:
     """TensorBoard event files the program writes after the run started: under the run
-    directory and under the program's working directory (``config.json``'s ``cwd``)."""
+    directory, the program's working directory (``run_started``'s ``cwd``) and the directories
+    it named in its arguments or output (``BOARD_DIRS_FILE``, written by the supervisor)."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
@@ -289,6 +290,7 @@ class ProgramBoards:
             return
         assert self._started is not None
         roots = [self.run_dir] + ([self._cwd] if self._cwd is not None else [])
+        roots += recorded_log_dirs(self.run_dir / BOARD_DIRS_FILE)
         for root in roots:
             for folder in _new_event_folders(root, self._started):
                 if folder not in self.sources:

@@ -12,6 +12,8 @@ from pilot import status_text, wait_for
 
 from maou_tui.app import MaouApp
 from maou_tui.app import history as history_module
+from maou_tui.diagnose import Diagnoser
+from maou_tui.diagnose.models import Finding
 from maou_tui.ingest import load_store
 from maou_tui.store import RunStore
 
@@ -80,6 +82,16 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
         return read_all(self, source, store)
 
     monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    # Which threads diagnose the whole history (a long one takes seconds: never the UI's).
+    whole_diagnosed_on: list[str] = []
+    update = Diagnoser.update
+
+    def recorded_update(self: Diagnoser) -> list[Finding]:
+        if self.store.version != self._version and self.store.last_step == expected.last_step:
+            whole_diagnosed_on.append(threading.current_thread().name)
+        return update(self)
+
+    monkeypatch.setattr(Diagnoser, "update", recorded_update)
     expected = load_store(big_log)
     app = MaouApp(big_log, mode="watch")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -105,4 +117,9 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
         )
         _same_points(app.store, expected)
         assert app.store.last_step == expected.last_step
+        assert whole_diagnosed_on and threading.main_thread().name not in whole_diagnosed_on
+        reference = Diagnoser(expected)
+        reference.update()
+        shown = {(f.kind, f.stage, f.step) for f in app.diagnoser.findings}
+        assert shown and shown == {(f.kind, f.stage, f.step) for f in reference.findings}
         assert "reading history" not in status_text(app)

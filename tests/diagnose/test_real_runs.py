@@ -80,6 +80,22 @@ def test_report_text_lists_findings_with_advice(capsys):
     assert "TUI key: u" in text
 
 
+def test_report_with_key_advice_does_not_load_the_app():
+    """report names the TUI key of its advice from the app's key map; loading the whole Textual
+    app for that cost ~0.9 s of CPU on every report."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from maou_tui.cli import main; "
+        f"main(['report', {str(CORPUS / 's1_lr_far_low.maou.txt')!r}]); "
+        "assert 'maou_tui.app.maou_app' not in sys.modules, 'the app was loaded'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "TUI key: u" in done.stdout
+
+
 def test_report_missing_file_is_one_line_exit_2(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.log")]) == 2
     err = capsys.readouterr().err.strip()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maou_tui import averaging
 from maou_tui.averaging import infer_averaging
 from maou_tui.cli import main
 from maou_tui.ingest import load_store
@@ -60,3 +61,13 @@ def test_export_writes_the_averaging_of_each_series(capsys) -> None:
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
     assert rows["loss"]["averaging"] == "running_mean" and rows["loss"]["points"] == "35"
     assert "change ~ n^" in rows["loss"]["evidence"]
+
+
+def test_running_median_is_numpys_median_of_each_window() -> None:
+    """The trend removed before the autocorrelation: the exchange network gives exactly
+    ``np.median`` of each edge-padded window, ties and piece boundaries included."""
+    rng = np.random.default_rng(3)
+    for size in (9, 10, 17, 1000, averaging._MEDIAN_PIECE + 5):
+        for values in (rng.normal(size=size), rng.integers(0, 3, size).astype(float)):
+            windows = np.lib.stride_tricks.sliding_window_view(np.pad(values, 4, "edge"), 9)
+            assert np.array_equal(averaging._running_median9(values), np.median(windows, 1))

@@ -161,7 +161,7 @@ def test_numbers_read_in_columns_equal_pythons_float() -> None:
         whole, _, fraction = number.partition(b".")
         end = start + 4 + len(whole)
         parts.append((end, len(whole), end + 1 + len(fraction) if fraction else end, len(fraction)))
-    _digits, values = bar_columns._decimal(data, np.zeros(len(parts), np.int64), np.array(parts))
+    _digits, values = bar_columns.decimals(data, np.zeros(len(parts), np.int64), np.array(parts))
     assert values.tolist() == [float(text) for text in texts]
 
 

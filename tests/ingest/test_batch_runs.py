@@ -5,7 +5,9 @@ bytes arrive."""
 from __future__ import annotations
 
 import itertools
+import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -191,9 +193,42 @@ def test_a_run_of_batch_lines_is_not_read_line_by_line(monkeypatch: pytest.Monke
 
 def test_a_mixed_run_falls_back_to_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    monkeypatch.setattr(batch_runs, "_add_steps", lambda parser, rows: calls.append(rows))
+    monkeypatch.setattr(
+        batch_runs, "_add_steps", lambda parser, columns: calls.append(len(columns.batches))
+    )
     parser = MaouLogParser()
     parser.feed(b"".join(_batch(e, b) + b"\n" for e, b in ((1, 1), (1, 2), (2, 1), (2, 2))))
     assert calls == []  # the epoch changes inside the run: nothing is taken in bulk
     parser.feed(b"".join(_batch(3, b) + b"\n" for b in (1, 2, 3)))
-    assert [len(rows) for rows in calls] == [2]  # the first line goes through the parser
+    assert calls == [2]  # the first line goes through the parser
+
+
+def _plain(rng: random.Random, most: int) -> str:
+    whole = "".join(rng.choices("0123456789", k=rng.randint(1, most)))
+    if rng.random() < 0.3:
+        return whole
+    return whole + "." + "".join(rng.choices("0123456789", k=rng.randint(1, most)))
+
+
+def test_plain_numbers_are_read_as_columns_exactly_as_findall_reads_them() -> None:
+    """The numpy reading of a run's plain numbers equals ``int``/``float`` of each text (via
+    ``findall``, the reference), and a run whose lines disagree on having a metric, or with a
+    number of over 15 digits, is left to ``findall``."""
+    rng, taken = random.Random(7), 0
+    for _ in range(300):
+        lines = []
+        for _ in range(rng.randint(1, 12)):
+            label = rng.choice(["", ", F1=", ", Accuracy="] if rng.random() < 0.2 else [", F1="])
+            metric = _plain(rng, 7) + rng.choice(["", "%"]) if label else ""
+            batch, loss = rng.randint(0, 10**8 - 1), _plain(rng, 8)
+            lines.append(PREFIX + f"Epoch 1 Batch {batch}/40: Loss={loss}{label}{metric}".encode())
+        block = b"\n".join(lines) + b"\n"
+        shapes = block.translate(batch_runs.DIGITS_AS_ZERO).split(b"\n")[:-1]
+        columns = batch_runs._plain_columns(block, 0, shapes)
+        if columns is None:
+            continue
+        taken += 1
+        expected = batch_runs._columns(batch_runs.BATCH_FIELDS.findall(block))
+        for got, want in zip(columns, expected, strict=True):
+            assert list(np.asarray(got, object)) == list(want)
+    assert taken > 150  # most runs are plain

@@ -160,3 +160,29 @@ def test_columns_tail_builds_the_store_a_whole_read_builds(tmp_path: Path) -> No
 
 def _steps(events: list) -> int:
     return sum(len(e) for e in events if isinstance(e, StepBatch))
+
+
+def test_a_busy_log_is_polled_and_a_quiet_one_watched(tmp_path: Path) -> None:
+    """While every read finds new lines the observer is off (polling follows the file at a
+    fraction of the observer's cost); once a read finds none it is back, and nothing written
+    in between is lost or read twice."""
+    path = tmp_path / "train.log"
+    path.write_bytes(line(1))
+    got = Collector()
+    with Tailer(path, got, poll_interval=0.05) as tailer:
+        assert got.wait_for(lambda: got.batches() == [1])
+        assert tailer._watching is not None
+        batch, deadline, polled = 1, time.monotonic() + 10, False
+        while time.monotonic() < deadline and not polled:  # a trainer writing every 10 ms
+            batch += 1
+            append(path, line(batch))
+            time.sleep(0.01)
+            polled = tailer._watching is None
+        assert polled, "the observer stayed on for a busy log"
+        deadline = time.monotonic() + 5
+        while tailer._watching is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert tailer._watching is not None, "the observer did not come back for a quiet log"
+        append(path, line(batch + 1))
+        assert got.wait_for(lambda: got.batches()[-1:] == [batch + 1])
+    assert got.batches() == list(range(1, batch + 2))

@@ -15,6 +15,10 @@ from maou_tui.app.widgets.repaint import show_text
 if TYPE_CHECKING:  # the diagnose package is imported with the first finding, not at start-up
     from maou_tui.diagnose.models import Finding
 
+#: Findings the panel shows, most severe and newest first. A long history can hold hundreds
+#: (a 100 MB log: ~900); wrapping and drawing them all took tens of MB of Textual strips and a
+#: screen layout at every diagnosis, while a user reads the top few.
+SHOWN_FINDINGS = 30
 SEVERITY_STYLES = {"info": "$primary", "warning": "$warning", "critical": "bold $error"}
 SEVERITY_ICONS = {"info": "i", "warning": "!", "critical": "‼"}
 #: How an advice's action is said after its key (``press [ halve LR``).
@@ -86,10 +90,14 @@ class FindingsPanel(VerticalScroll):
         self._shown = ""
 
     def show(self, findings: Iterable[Finding]) -> None:
-        """Show ``findings``; nothing is repainted when they are the ones shown."""
+        """Show ``findings`` (the first ``SHOWN_FINDINGS`` in ``ordered``'s order); nothing is
+        repainted when they are the ones shown."""
         items = ordered(findings)
         if items:
-            markup = "\n\n".join(format_finding(f) for f in items)
+            markup = "\n\n".join(format_finding(f) for f in items[:SHOWN_FINDINGS])
+            if len(items) > SHOWN_FINDINGS:
+                more = len(items) - SHOWN_FINDINGS
+                markup += f"\n\n[$foreground-muted]{more} more: maou-tui report lists them all[/]"
         else:
             markup = "[$foreground-muted]no findings yet[/]"
         if markup == self._shown:

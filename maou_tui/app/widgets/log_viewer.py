@@ -132,13 +132,36 @@ class LogViewer(ScrollView, can_focus=True):
         self._cache.pop(count - 1, None)
         width = max(self._widest, self.scrollable_content_region.width)
         if Size(width, count) != self.virtual_size:
-            self.virtual_size = Size(width, count)
+            self._resize_content(Size(width, count))
             if prepended and not self.follow:
                 self.scroll_to(y=self.scroll_y + prepended, animate=False, immediate=True)
         if self.follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
         self._show_state()
         self.refresh()
+
+    def _resize_content(self, size: Size) -> None:
+        """Take the log's new size. ``virtual_size`` is a layout reactive: setting it lays the
+        whole screen out again (and redraws the footer), the main cost of the app while it
+        tails a busy log (issue 20). The pane's own height is fixed by CSS, so only a change
+        that shows or hides a scroll bar needs a layout; a log growing past the pane only
+        moves the vertical bar, and a wider line changes nothing where no horizontal bar is
+        drawn (the main screen's pane)."""
+        old = self.virtual_size
+        viewport = self.scrollable_content_region.height
+        styles = self.styles
+        no_horizontal_bar = styles.overflow_x == "hidden" or styles.scrollbar_size_horizontal == 0
+        bars_unchanged = (
+            (no_horizontal_bar or size.width == old.width)
+            and old.height > viewport
+            and size.height > viewport > 0
+        )
+        if not bars_unchanged:
+            self.virtual_size = size
+            return
+        self.set_reactive(LogViewer.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = size.height
 
     @property
     def line_count(self) -> int:
