@@ -1,15 +1,15 @@
 """Diagnostics on runs of other trainers (HF Trainer, Lightning, Keras, a plain torch loop with
 the SDK): precision and recall per kind and source, calibrate part and held-out part apart.
 
-    python bench/diagnostics_frameworks.py ROOT [--held-out]   # table; JSON in bench/out/
-    python bench/diagnostics_frameworks.py ROOT --native [--held-out]  # frameworks' own files
-    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout2
+    python bench/diagnostics_frameworks.py ROOT [--held-out] [--held-out-v3]   # JSON in bench/out/
+    python bench/diagnostics_frameworks.py ROOT --native [--held-out|--held-out-v3]  # own files
+    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout4
 
 ROOT holds the runs of ``bench/corpus/frameworks.py`` (generated in a bench environment). Each
 run's labels come from ``bench/corpus/labels.py`` (written rules over its epoch series). Every
 run is diagnosed from its events.jsonl offline, and replayed live one event at a time to
 measure how many logged steps after its onset a NaN or divergence is first shown.
-``--export`` writes the held-out part (seed ``HELD_OUT_SEED``) as gzipped events plus
+``--export`` writes the held-out part (``HELD_OUT_V4``) as gzipped events plus
 ``labels.json``: the default test suite scores it on every run (tests/diagnose/test_heldout.py).
 """
 
@@ -23,7 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus.frameworks import CALIBRATE_SEEDS, HELD_OUT_SEED, HELD_OUT_V2
+from bench.corpus.frameworks import (
+    CALIBRATE_SEEDS,
+    HELD_OUT_SEED,
+    HELD_OUT_V2,
+    HELD_OUT_V3,
+    HELD_OUT_V4,
+)
 from bench.corpus.labels import SCORED, allowed, labels, read_series
 from bench.corpus.loading import chunks, read_events, store_of
 from maou_tui.diagnose import Diagnoser, diagnose
@@ -31,10 +37,14 @@ from maou_tui.ingest import IngestError, load_store
 from maou_tui.store import RunStore
 
 #: Run-name endings of each part. The first held-out part (seed 2) was scored and read in
-#: session 3, so it is calibration now; the held-out part is the second one (HELD_OUT_V2).
+#: session 3, the second (HELD_OUT_V2) in session 4, so both are calibration now. The third
+#: (HELD_OUT_V3) was scored once in session 5 and two changes followed, so the held-out part is
+#: the fourth (HELD_OUT_V4); the third is kept apart as a scored one.
 SEEDS = {
-    "calibrate": tuple(f"seed{s}" for s in (*CALIBRATE_SEEDS, HELD_OUT_SEED)),
-    "held-out": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V2),
+    "calibrate": tuple(f"seed{s}" for s in (*CALIBRATE_SEEDS, HELD_OUT_SEED))
+    + tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V2),
+    "held-out-v3": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V3),
+    "held-out": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V4),
 }
 
 
@@ -159,7 +169,9 @@ def main() -> None:
         export(root, Path(sys.argv[sys.argv.index("--export") + 1]))
         return
     if "--native" in sys.argv:
-        part = "held-out" if "--held-out" in sys.argv else "calibrate"
+        part = next(
+            (name for name in ("held-out", "held-out-v3") if f"--{name}" in sys.argv), "calibrate"
+        )
         native = score_native(root, part)
         print(f"== {part}, native files: warnings on healthy runs {native['healthy_warnings']}")
         for key in sorted(native["counts"]):
@@ -172,7 +184,8 @@ def main() -> None:
         return
     table = score(root)
     # the held-out part is printed only when asked for: it is scored once, at the end
-    shown = table if "--held-out" in sys.argv else {"calibrate": table["calibrate"]}
+    shown = {name: data for name, data in table.items() if f"--{name}" in sys.argv}
+    shown = shown or {"calibrate": table["calibrate"]}
     for part, data in shown.items():
         print(
             f"== {part}: {len(data['runs'])} runs, warnings on healthy runs: "

@@ -2,7 +2,10 @@
 Keras (torch backend) and a plain torch loop train small MLPs with the guide's LR problems
 induced: the calibration part on scikit-learn's digits with one hidden layer, the second
 held-out part on other tasks (a synthetic 8-class problem, digits with two hidden layers) with
-other optimizers and settings (``HELD_OUT_V2``).
+other optimizers and settings (``HELD_OUT_V2``), the third held-out part on two more tasks
+(6-class Gaussian quantiles under a tanh MLP, digits under a GELU MLP) with other optimizers
+and batch sizes (``HELD_OUT_V3``), and the fourth on a 5-class synthetic task and digits under
+three-layer MLPs (``HELD_OUT_V4``).
 
 Runs in a bench environment, never the product's (those libraries are not maou-tui
 dependencies):
@@ -52,7 +55,7 @@ class Recipe:
     """One induced problem (or none), the same for every framework."""
 
     kind: str
-    optimizer: str  # "sgd" | "adam" | "adamw" | "rmsprop"
+    optimizer: str  # "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad"
     lr: float
     epochs: int
     momentum: float = 0.0
@@ -61,28 +64,37 @@ class Recipe:
     hidden: int = 64
     weight_decay: float = 0.0
     variant: str = ""  # tells two recipes of one kind apart in the run's name
+    batch: int = BATCH
 
 
 @dataclass(frozen=True)
 class Task:
-    """The data set and the network: ``digits`` (scikit-learn's 8x8 digits, 10 classes) or
+    """The data set and the network: ``digits`` (scikit-learn's 8x8 digits, 10 classes),
     ``synth8`` (scikit-learn's make_classification: 8 classes, 32 features, 2% flipped
-    labels), learned by an MLP with ``layers`` hidden layers."""
+    labels), ``synth5`` (make_classification: 5 classes, 20 features, 5% flipped labels, less
+    separated) or ``quant6`` (make_gaussian_quantiles: 6 nested shells in 4 dimensions), learned
+    by an MLP with ``layers`` hidden layers of ``activation`` (relu, tanh or gelu)."""
 
     name: str
     dataset: str
     layers: int = 1
+    activation: str = "relu"
 
     @property
     def classes(self) -> int:
-        return SYNTH_CLASSES if self.dataset == "synth8" else CLASSES
+        return {"synth8": SYNTH_CLASSES, "synth5": 5, "quant6": QUANT_CLASSES}.get(
+            self.dataset, CLASSES
+        )
 
     @property
     def features(self) -> int:
-        return SYNTH_FEATURES if self.dataset == "synth8" else 64
+        return {"synth8": SYNTH_FEATURES, "synth5": 20, "quant6": QUANT_FEATURES}.get(
+            self.dataset, 64
+        )
 
 
 SYNTH_CLASSES, SYNTH_FEATURES = 8, 32
+QUANT_CLASSES, QUANT_FEATURES = 6, 4
 #: The calibration part's task; its runs keep their names (no task in them).
 DIGITS = Task("", "digits", 1)
 
@@ -122,11 +134,76 @@ HELD_OUT_V2: tuple[tuple[Task, int], ...] = (
     (Task("deep", "digits", 2), 4),
 )
 
+#: The third held-out part (issue 14, session 5): the second one's scores were read, so it
+#: joined the calibration part. Generated and committed with its labels before any detector
+#: changed in that session; scored once at its end. New seeds, tasks (Gaussian quantiles,
+#: tanh and GELU MLPs), optimizers (SGD with momentum as the healthy one, Adagrad, Adam at high
+#: LRs, RMSprop at a tiny one, an SGD warmup) and batch sizes 16-128. Before anything was
+#: scored, two recipes were replaced after their labels came out: SGD 1e9 (finite losses,
+#: labelled divergence, not NaN) by SGD 1e8 with momentum, RMSprop 0.02 (labelled divergence
+#: everywhere) by Adam 0.03 at batch 32 (tried on other seeds first).
+HELD_OUT_V3_RECIPES: tuple[Recipe, ...] = (
+    Recipe("healthy", "sgd", 0.05, 10, momentum=0.9, batch=32, variant="sgdm"),
+    Recipe("healthy", "adagrad", 0.03, 10, batch=128, variant="adagrad"),
+    Recipe("divergence", "adam", 0.8, 6, batch=32),
+    Recipe("nan", "sgd", 1e8, 3, momentum=0.9, batch=128),
+    Recipe("stagnation", "rmsprop", 1e-6, 8, batch=32),
+    Recipe("overfitting", "sgd", 0.1, 90, momentum=0.9, train_size=48, hidden=256, batch=16),
+    Recipe("oscillation", "adam", 0.03, 12, batch=32),
+    Recipe("warmup_lr_too_high", "sgd", 1.5, 9, momentum=0.9, warmup_epochs=3),
+)
+HELD_OUT_V3: tuple[tuple[Task, int], ...] = (
+    (Task("quant6", "quant6", 2, "tanh"), 5),
+    (Task("gelu", "digits", 1, "gelu"), 6),
+)
+
+#: The fourth held-out part (issue 14, session 5): the third was scored and two changes were
+#: made after, so a fresh part was generated and committed with its labels before any further
+#: change, to be scored once at the end of the session. Three hidden layers, a less separable
+#: 5-class task, other settings of each kind (none chosen by looking at its labels first).
+HELD_OUT_V4_RECIPES: tuple[Recipe, ...] = (
+    Recipe("healthy", "sgd", 0.1, 10, momentum=0.8, variant="sgdm"),
+    Recipe("healthy", "rmsprop", 1e-3, 10, batch=32, variant="rmsprop"),
+    Recipe("divergence", "rmsprop", 0.2, 6),
+    Recipe("nan", "sgd", 1e10, 3, momentum=0.95, batch=32),
+    Recipe("stagnation", "sgd", 1e-4, 8),
+    Recipe("overfitting", "adam", 3e-3, 70, train_size=80, hidden=256, batch=16),
+    Recipe("oscillation", "adam", 0.04, 12, batch=24),
+    Recipe("oscillation", "sgd", 0.5, 12, momentum=0.9, batch=128, variant="sgdm"),
+    Recipe("warmup_lr_too_high", "rmsprop", 0.05, 8, warmup_epochs=2),
+)
+HELD_OUT_V4: tuple[tuple[Task, int], ...] = (
+    (Task("synth5", "synth5", 3), 7),
+    (Task("deep3", "digits", 3), 8),
+)
+
 
 def dataset(task: Task, seed: int, train_size: int) -> tuple[np.ndarray, ...]:
     """Train and validation arrays: the first ``train_size`` of a seeded shuffle, and every
     example from index 1200 on."""
-    if task.dataset == "synth8":
+    if task.dataset == "quant6":
+        from sklearn.datasets import make_gaussian_quantiles
+
+        x, y = make_gaussian_quantiles(
+            n_samples=1800, n_features=QUANT_FEATURES, n_classes=QUANT_CLASSES, random_state=seed
+        )
+        x = x.astype(np.float32)
+    elif task.dataset == "synth5":
+        from sklearn.datasets import make_classification
+
+        x, y = make_classification(
+            n_samples=1800,
+            n_features=20,
+            n_informative=10,
+            n_redundant=4,
+            n_classes=5,
+            n_clusters_per_class=2,
+            class_sep=1.0,
+            flip_y=0.05,
+            random_state=seed,
+        )
+        x = x.astype(np.float32)
+    elif task.dataset == "synth8":
         from sklearn.datasets import make_classification
 
         x, y = make_classification(
@@ -156,10 +233,11 @@ def dataset(task: Task, seed: int, train_size: int) -> tuple[np.ndarray, ...]:
 def mlp(task: Task, hidden: int) -> Any:
     from torch import nn
 
+    activation = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}[task.activation]
     layers: list[Any] = []
     width = task.features
     for _ in range(task.layers):
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        layers += [nn.Linear(width, hidden), activation()]
         width = hidden
     return nn.Sequential(*layers, nn.Linear(width, task.classes))
 
@@ -173,6 +251,8 @@ def torch_optimizer(recipe: Recipe, params: Any) -> Any:
         return torch.optim.AdamW(params, recipe.lr, weight_decay=recipe.weight_decay)
     if recipe.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, recipe.lr)
+    if recipe.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, recipe.lr)
     return torch.optim.Adam(params, recipe.lr)
 
 
@@ -203,7 +283,7 @@ class Recorder:
             "momentum": recipe.momentum,
             "warmup_epochs": recipe.warmup_epochs,
             "seed": seed,
-            "batch_size": BATCH,
+            "batch_size": recipe.batch,
             "train_size": recipe.train_size,
             "weight_decay": recipe.weight_decay,
             "dataset": task.dataset,
@@ -221,7 +301,7 @@ class Recorder:
                 total_steps=spe * recipe.epochs,
                 warmup_steps=recipe.warmup_epochs * spe or None,
                 base_lr=recipe.lr,
-                batch_size=BATCH,
+                batch_size=recipe.batch,
             )
         )
 
@@ -277,7 +357,7 @@ def run_transformers(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> No
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
-    spe = math.ceil(len(yt) / BATCH)
+    spe = math.ceil(len(yt) / recipe.batch)
 
     class Net(nn.Module):
         def __init__(self) -> None:
@@ -315,7 +395,7 @@ def run_transformers(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> No
         output_dir=str(run_dir / "hf"),
         learning_rate=recipe.lr,
         num_train_epochs=recipe.epochs,
-        per_device_train_batch_size=BATCH,
+        per_device_train_batch_size=recipe.batch,
         per_device_eval_batch_size=256,
         eval_strategy="epoch",
         logging_strategy="steps",
@@ -356,7 +436,7 @@ def run_lightning(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
 
     L.seed_everything(seed)
     xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
-    spe = math.ceil(len(yt) / BATCH)
+    spe = math.ceil(len(yt) / recipe.batch)
     rec = Recorder(run_dir, "lightning", recipe, task, seed, spe)
 
     class Net(L.LightningModule):
@@ -402,7 +482,7 @@ def run_lightning(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
 
     def loader(x: np.ndarray, y: np.ndarray, shuffle: bool) -> DataLoader:
         ds = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
-        return DataLoader(ds, batch_size=BATCH if shuffle else 256, shuffle=shuffle)
+        return DataLoader(ds, batch_size=recipe.batch if shuffle else 256, shuffle=shuffle)
 
     trainer = L.Trainer(
         max_epochs=recipe.epochs,
@@ -426,7 +506,7 @@ def run_keras(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     xt, yt, xv, yv = dataset(task, seed, recipe.train_size)
-    spe = math.ceil(len(yt) / BATCH)
+    spe = math.ceil(len(yt) / recipe.batch)
     rec = Recorder(run_dir, "keras", recipe, task, seed, spe)
     factor = warmup_factor(recipe, spe)
 
@@ -443,9 +523,11 @@ def run_keras(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
         opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
     elif recipe.optimizer == "rmsprop":
         opt = keras.optimizers.RMSprop(learning_rate=lr)
+    elif recipe.optimizer == "adagrad":
+        opt = keras.optimizers.Adagrad(learning_rate=lr)
     else:
         opt = keras.optimizers.Adam(learning_rate=lr)
-    hidden = [keras.layers.Dense(recipe.hidden, "relu") for _ in range(task.layers)]
+    hidden = [keras.layers.Dense(recipe.hidden, task.activation) for _ in range(task.layers)]
     model = keras.Sequential(
         [keras.Input((task.features,)), *hidden, keras.layers.Dense(task.classes)]
     )
@@ -481,7 +563,7 @@ def run_keras(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
     model.fit(
         xt,
         yt,
-        batch_size=BATCH,
+        batch_size=recipe.batch,
         epochs=recipe.epochs,
         validation_data=(xv, yv),
         callbacks=[Record(), keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"))],
@@ -502,7 +584,7 @@ def run_torch(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
 
     torch.manual_seed(seed)
     xt, yt, xv, yv = (torch.from_numpy(a) for a in dataset(task, seed, recipe.train_size))
-    spe = math.ceil(len(yt) / BATCH)
+    spe = math.ceil(len(yt) / recipe.batch)
     model = mlp(task, recipe.hidden)
     opt = torch_optimizer(recipe, model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_factor(recipe, spe))
@@ -517,13 +599,19 @@ def run_torch(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
         "hidden_layers": task.layers,
     }
     with Monitor(
-        run_dir, opt, sched, spe * recipe.epochs, config=config, batch_size=BATCH, control=False
+        run_dir,
+        opt,
+        sched,
+        spe * recipe.epochs,
+        config=config,
+        batch_size=recipe.batch,
+        control=False,
     ) as mon:
         for epoch in range(1, recipe.epochs + 1):
             losses = []
             order = torch.randperm(len(yt))
             for i in range(spe):
-                idx = order[i * BATCH : (i + 1) * BATCH]
+                idx = order[i * recipe.batch : (i + 1) * recipe.batch]
                 loss = nn.functional.cross_entropy(model(xt[idx]), yt[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -552,7 +640,13 @@ def run_torch(run_dir: Path, recipe: Recipe, task: Task, seed: int) -> None:
             )
 
 
-HF_OPTIMIZERS = {"sgd": "sgd", "adam": "adamw_torch", "adamw": "adamw_torch", "rmsprop": "rmsprop"}
+HF_OPTIMIZERS = {
+    "sgd": "sgd",
+    "adam": "adamw_torch",
+    "adamw": "adamw_torch",
+    "rmsprop": "rmsprop",
+    "adagrad": "adagrad",
+}
 RUNNERS = {
     "transformers": run_transformers,
     "lightning": run_lightning,
@@ -600,6 +694,18 @@ def main() -> None:
         for task, seed in HELD_OUT_V2
         for framework in FRAMEWORKS
         for recipe in HELD_OUT_V2_RECIPES
+    ]
+    plan += [
+        (framework, recipe, seed, task)
+        for task, seed in HELD_OUT_V3
+        for framework in FRAMEWORKS
+        for recipe in HELD_OUT_V3_RECIPES
+    ]
+    plan += [
+        (framework, recipe, seed, task)
+        for task, seed in HELD_OUT_V4
+        for framework in FRAMEWORKS
+        for recipe in HELD_OUT_V4_RECIPES
     ]
     for framework, recipe, seed, task in plan:
         if not names or run_name(framework, recipe, seed, task) in names:

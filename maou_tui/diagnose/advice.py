@@ -59,11 +59,22 @@ LR_KNOBS: dict[str, str] = {
 }
 
 
+#: A log without maou's stages whose trainer is not known (a console log read by the other
+#: trainers' readers, which do not say whose it is): the LR as it prints it, and where each
+#: trainer sets it.
+UNKNOWN_TRAINER_LR = "the trainer's LR"
+UNKNOWN_TRAINER_NOTE = (
+    "set in HF TrainingArguments(learning_rate=), Lightning's configure_optimizers or a "
+    "plain loop's optimizer lr, Keras' optimizer learning_rate"
+)
+
+
 def stage_lr_option(stage: int | None, source: str = "maou") -> str | None:
-    """The setting that changes the LR: maou's option for the stage, or the framework's knob."""
+    """The setting that changes the LR: maou's option for the stage, the framework's knob, or
+    for a stageless log of an unknown trainer ``UNKNOWN_TRAINER_LR``."""
     if source in LR_KNOBS:
         return LR_KNOBS[source]
-    return _stage_lr_option(stage) if stage in (1, 2, 3) else None
+    return _stage_lr_option(stage) if stage in (1, 2, 3) else UNKNOWN_TRAINER_LR
 
 
 def is_maou(ctx: StageContext) -> bool:
@@ -163,6 +174,7 @@ def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str 
     note = _join(
         rule.guide_range,
         _value_note(option, current, suggested),
+        UNKNOWN_TRAINER_NOTE if option == UNKNOWN_TRAINER_LR else "",
         scale_note,
         extra,
         arch_note(ctx),

@@ -39,6 +39,9 @@ class StageContext:
     pos_weight: float | None = None
     value_loss_ratio: float | None = None
     policy_loss_ratio: float | None = None
+    early_stopping_metric: str | None = None
+    """maou's ``--early-stopping-metric`` (total, value or policy): the Stage 3 validation
+    series its early stopping and best checkpoint watch."""
     source: str = "maou"
     """Whose options the advice names (``LR_KNOBS``): maou's and this project's trainer's
     ``--...-learning-rate`` by default; another framework's own LR setting when the run says
@@ -99,6 +102,7 @@ def stage_context(store: RunView, stage: int) -> StageContext:
             pos_weight=_config_value(config, stage, "pos_weight"),
             value_loss_ratio=config.get("value_loss_ratio"),
             policy_loss_ratio=config.get("policy_loss_ratio"),
+            early_stopping_metric=config.get("early_stopping_metric"),
             source=run_source(config, None),
         )
     return StageContext(
@@ -119,5 +123,6 @@ def stage_context(store: RunView, stage: int) -> StageContext:
         pos_weight=_config_value(config, stage, "pos_weight"),
         value_loss_ratio=config.get("value_loss_ratio"),
         policy_loss_ratio=config.get("policy_loss_ratio"),
+        early_stopping_metric=config.get("early_stopping_metric"),
         source=run_source(config, started.name),
     )

@@ -303,7 +303,8 @@ class Diagnoser:
         state.signature, state.epochs_seen = signature, epochs_known
         data = self._stage_data(stage, state, nonfinite)
         found = [d for detector in STAGE_DETECTORS for d in detector(data)]
-        detections = _one_direction(_drop_aftermath(_one_divergence_per_episode(found)), data)
+        found = loss.warmup_divergence(data, _one_divergence_per_episode(found))
+        detections = _one_direction(_drop_aftermath(found), data)
         detections += self._boundary_resets(stage, state)
         return [f for d in detections if (f := self._merge(stage, d)) is not None]
 
@@ -327,8 +328,7 @@ class Diagnoser:
             threshold_reached=any(t.stage == stage for t in store.thresholds),
             metric_now=_metric_now(store, stage, ctx.metric, state.table),
             first_nonfinite=state.first_bad,
-            epoch_only=_stage_range(store.series("loss"), stage)[1]
-            <= _stage_range(store.series("loss"), stage)[0],
+            epoch_only=_logs_only_epochs(store, stage, state.table),
             first_blowup=state.blowup,
             nonfinite_count=state.bad_count,
             nonfinite_warnings=nonfinite,
@@ -467,6 +467,17 @@ def _stage_at(store: RunView, step: int) -> int:
     """The stage that was training at global ``step`` (0 when no stage started before it)."""
     started = [s for s, event in store.stages.items() if event.start_step <= step]
     return max(started, default=0)
+
+
+def _logs_only_epochs(store: RunView, stage: int, table: EpochTable) -> bool:
+    """The stage logs its loss once an epoch at most: no batch loss at all (maou's Stage 3
+    without bars), or, in a log without stages, no more loss points than validated epochs (a
+    Keras CSVLogger's rows: each ``loss`` is an epoch's mean, and the block rules, made for
+    16 blocks an epoch, cannot read eight points)."""
+    lo, hi = _stage_range(store.series("loss"), stage)
+    if hi <= lo:
+        return True
+    return stage == NO_STAGE and 0 < hi - lo <= table.epoch.size
 
 
 def _stage_range(series: Series, stage: int, n: int | None = None) -> tuple[int, int]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from maou_tui.diagnose import diagnose
+from maou_tui.ingest import load_store
 from maou_tui.protocol import RunStarted, StageStarted
 from tests.diagnose.conftest import decaying
+
+HERE = Path(__file__).parent
 
 
 def kinds(findings) -> set[str]:
@@ -403,3 +409,71 @@ def test_healthy_maou_stage3_epochs_stay_quiet(curves):
         curves, [4.4839, 4.2655, 3.9035], [4.6180, 4.4808, 4.4529], [0.001, 0.0005, 0.0]
     )
     assert serious(diagnose(store)) == []
+
+
+def _stage3_heads_diverging(curves, rng, early_stopping_metric: str):
+    """Stage 3 whose value head overfits from epoch 4 while the combined loss keeps falling."""
+    curves.events[0] = RunStarted(
+        pid=1,
+        config={"model_architecture": "resnet", "early_stopping_metric": early_stopping_metric},
+    )
+    rows = [
+        {
+            "epoch": e,
+            "global_step": 100 * e,
+            "train_loss": 4.0 * 0.9**e,
+            "val_loss": 4.2 * 0.93**e,
+            "metrics": {
+                "value_brier_score": 0.20 - 0.01 * e if e <= 4 else 0.16 + 0.012 * (e - 4),
+                "policy_cross_entropy": 4.0 * 0.93**e,
+            },
+        }
+        for e in range(1, 11)
+    ]
+    return curves.stage(3, decaying(1000, rng, 7.0, 3.0), 100, epoch_ends=rows).store()
+
+
+def test_stage3_overfitting_is_judged_on_the_early_stopping_metric(curves, rng):
+    found = [
+        f
+        for f in diagnose(_stage3_heads_diverging(curves, rng, "value"))
+        if f.kind == "overfitting"
+    ]
+    assert found and found[0].evidence["series"] == "value_brier_score"
+    assert found[0].evidence["best_epoch"] == 4
+    assert "value Brier score" in found[0].message
+
+
+def test_stage3_overfitting_on_the_total_loss_ignores_one_heads_rise(curves, rng):
+    store = _stage3_heads_diverging(curves, rng, "total")
+    assert not [f for f in diagnose(store) if f.kind == "overfitting"]
+
+
+def test_a_stageless_log_of_an_unknown_trainer_gets_the_lr_it_prints(tmp_path):
+    """A real HF Trainer console (its loss dicts; Adam at LR 1e-6, calibration part): no config
+    says whose log it is, so the advice names the trainer's LR with the value the log printed
+    and where each trainer sets it."""
+    gz = HERE / "heldout2" / "transformers_stagnation_deep_seed4.console.txt.gz"
+    log = tmp_path / "console.txt"
+    log.write_bytes(gzip.decompress(gz.read_bytes()))
+    found = [f for f in diagnose(load_store(log)) if f.kind == "stagnation"]
+    assert found
+    assert found[0].advice.option == "the trainer's LR"
+    assert "the trainer's LR 0.000001 -> 0.000002" in found[0].advice.note
+    assert "TrainingArguments(learning_rate=)" in found[0].advice.note
+
+
+def _native(tmp_path, name: str):
+    gz = HERE / "heldout2" / f"{name}.gz"
+    path = tmp_path / name
+    path.write_bytes(gzip.decompress(gz.read_bytes()))
+    return diagnose(load_store(path))
+
+
+def test_a_keras_csv_of_epoch_rows_is_read_with_the_epoch_rules(tmp_path):
+    """Keras' CSVLogger writes one row an epoch (calibration runs): SGD 1e-5 stuck at ln 10 is
+    stagnation; healthy AdamW runs are not (their loss fell far from the first epoch)."""
+    stuck = _native(tmp_path, "keras_stagnation_deep_seed4.metrics.csv")
+    assert "stagnation" in kinds(stuck)
+    for healthy in ("keras_healthy_deep_seed4", "keras_healthy_rmsprop_synth8_seed3"):
+        assert "stagnation" not in kinds(_native(tmp_path, f"{healthy}.metrics.csv"))

@@ -31,6 +31,11 @@ EPOCH_STAG_MIN_LR_FRACTION = 0.3
 #: (0.000001, then 0.000000 for 1e-6 half-way through its decay) cannot say how far the decay
 #: went, so the LR is not used to skip a window.
 LR_PRINT_RESOLUTION = 1e-6
+#: Without a threshold to judge by, only a stage that improved less than this fraction since
+#: its first epoch is stagnating: a plateau after a large drop is convergence, and a log that
+#: prints no LR (a Keras CSV) cannot say a late decay flattened it (the block rule's
+#: loss.STAG_MAX_TOTAL_IMPROVEMENT).
+EPOCH_STAG_MAX_TOTAL_IMPROVEMENT = 0.3
 
 # --- divergence --------------------------------------------------------------------------------
 #: An epoch's mean train loss this many times the best earlier epoch's: a healthy run's epoch
@@ -80,9 +85,27 @@ def epoch_stagnation(data: StageData) -> list[Detection]:
             for c in columns
             if np.isfinite(c[first]) and np.isfinite(c[i]) and c[first] > 0
         ]
-        if gains and max(gains) < EPOCH_STAG_MAX_IMPROVEMENT:
+        if (
+            gains
+            and max(gains) < EPOCH_STAG_MAX_IMPROVEMENT
+            and (data.ctx.threshold is not None or _improved_little(columns, i))
+        ):
             return [_stagnation_detection(data, first, i, max(gains))]
     return []
+
+
+def _improved_little(columns: list[np.ndarray], i: int) -> bool:
+    """Every loss column improved less than EPOCH_STAG_MAX_TOTAL_IMPROVEMENT from its first
+    logged epoch to row ``i``."""
+    for c in columns:
+        seen = c[: i + 1][np.isfinite(c[: i + 1])]
+        if (
+            seen.size
+            and seen[0] > 0
+            and (seen[0] - seen[-1]) / seen[0] >= (EPOCH_STAG_MAX_TOTAL_IMPROVEMENT)
+        ):
+            return False
+    return True
 
 
 def _stagnation_detection(data: StageData, first: int, last: int, gain: float) -> Detection:

@@ -25,6 +25,15 @@ OVERFIT_MIN_TRAIN_IMPROVEMENT = 0.02
 #: nor one that swings around a level under a high LR (Keras/Lightning at SGD 0.3 with
 #: momentum: 0.139 -> 0.149 -> 0.177 -> 0.159, back to 0.123); overfitting climbs steadily.
 OVERFIT_TREND_EPOCHS = 3
+#: The validation series judged, by maou's ``--early-stopping-metric`` (Stage 3; the trainer's
+#: ``early_stopping.MONITORED``): the two heads overfit at different speeds, so a run that
+#: keeps its best checkpoint by one head's loss overfits when that loss turns, whatever the
+#: combined loss does. Other stages and sources: the validation loss.
+EARLY_STOPPING_SERIES = {
+    "total": "val_loss",
+    "value": "value_brier_score",
+    "policy": "policy_cross_entropy",
+}
 
 # --- oscillation, seen on epoch means ------------------------------------------------------
 #: Epochs looked at. An epoch's mean train loss averages away batch noise, so an epoch that is
@@ -106,9 +115,17 @@ def _metric_columns(data: StageData) -> tuple[str, str]:
     return f"train_{metric}", f"val_{metric}"
 
 
+def _watched_validation(data: StageData) -> str:
+    """The validation series overfitting is judged on (``EARLY_STOPPING_SERIES``)."""
+    choice = data.ctx.early_stopping_metric or "total"
+    name = EARLY_STOPPING_SERIES.get(choice, "val_loss") if data.ctx.stage == 3 else "val_loss"
+    return name if np.isfinite(data.epochs.get(name)).any() else "val_loss"
+
+
 def overfitting(data: StageData) -> list[Detection]:
     table = data.epochs
-    val = table.get("val_loss")
+    watched = _watched_validation(data)
+    val = table.get(watched)
     train = table.get("train_loss")
     if np.isfinite(val).sum() < OVERFIT_MIN_EPOCHS_SINCE_BEST + 2:
         return []
@@ -134,13 +151,13 @@ def overfitting(data: StageData) -> list[Detection]:
             and bool(np.all(np.diff(val[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) >= 0))
             and _slope(train[i - OVERFIT_TREND_EPOCHS + 1 : i + 1]) < 0
         ):
-            return [_overfitting_detection(data, best_i, i)]
+            return [_overfitting_detection(data, watched, best_i, i)]
     return []
 
 
-def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
+def _overfitting_detection(data: StageData, watched: str, best_i: int, i: int) -> Detection:
     t = data.epochs
-    val, train = t.get("val_loss"), t.get("train_loss")
+    val, train = t.get(watched), t.get("train_loss")
     ctx = data.ctx
     onset_row = min(best_i + 1, t.epoch.size - 1)
     best_epoch = int(t.epoch[best_i])
@@ -152,6 +169,7 @@ def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
         "train_loss_at_best": float(train[best_i]),
         "train_loss": float(train[last]),
         "generalisation_loss": float(val[last]) / float(val[best_i]) - 1.0,
+        "series": watched,
         "detected_at_step": int(t.step[i]),
     }
     val_metric = t.get(_metric_columns(data)[1])
@@ -164,7 +182,8 @@ def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
         onset=int(t.step[best_i]) + 1,
         epoch=int(t.epoch[onset_row]),
         message=(
-            f"Stage {ctx.stage} overfitting: val loss {float(val[last]):.4g} up "
+            f"Stage {ctx.stage} overfitting: {_VALIDATION_NAMES.get(watched, watched)} "
+            f"{float(val[last]):.4g} up "
             f"{100 * evidence['generalisation_loss']:.0f}% since epoch {best_epoch} while train "
             f"loss fell {float(train[best_i]):.4g} -> {float(train[last]):.4g}"
         ),
@@ -172,6 +191,13 @@ def _overfitting_detection(data: StageData, best_i: int, i: int) -> Detection:
         advice=advice.overfitting_advice(ctx, best_epoch, data.multiplier),
         last_step=int(t.step[last]),
     )
+
+
+_VALIDATION_NAMES = {
+    "val_loss": "val loss",
+    "value_brier_score": "val value Brier score",
+    "policy_cross_entropy": "val policy cross entropy",
+}
 
 
 def epoch_oscillation(data: StageData) -> list[Detection]:

@@ -70,17 +70,19 @@ STAG_MAX_TOTAL_IMPROVEMENT = 0.3
 
 def warmup_window(data: StageData) -> tuple[int, int] | None:
     """(start, end) global steps of the stage's warmup: from StageStarted, else from the LR
-    blocks (the LR rose at least 2x from the first block to its peak). While the LR is still
-    rising, the warmup lasts at least to the last block."""
+    blocks (the LR rose at least 2x from the first block with a positive LR to its peak; a
+    linear warmup commonly starts at 0, and HF Trainer logs the LR a step was taken with
+    before the scheduler's step, 0 at the first). While the LR is still rising, the warmup
+    lasts at least to the last block."""
     ctx = data.ctx
     if ctx.warmup_end is not None:
         return ctx.start_step, ctx.warmup_end
     lr = data.blocks["lr"]
-    finite = np.isfinite(lr)
-    if finite.sum() < 3 or lr[finite][0] <= 0:
+    positive = np.flatnonzero(np.isfinite(lr) & (lr > 0))
+    if positive.size < 3:
         return None
     peak_i = int(np.nanargmax(lr))
-    if lr[peak_i] < 2 * lr[finite][0]:
+    if lr[peak_i] < 2 * lr[positive[0]]:
         return None
     return int(data.blocks["start"][0]), int(data.blocks["end"][peak_i]) + 1
 
@@ -114,6 +116,40 @@ def warmup_lr_too_high(data: StageData) -> list[Detection]:
         if m < best:
             best, best_i = m, i
     return _warmup_stall(data, (start, end), limit)
+
+
+def warmup_divergence(data: StageData, detections: list[Detection]) -> list[Detection]:
+    """A divergence that began while the warmup raised the LR (or within its grace window, the
+    LR at least WARMUP_MIN_LR_FRACTION of its peak) is the guide's §5 symptom at its worst: the
+    loss worsening as the LR reached the warmup's peak. The block rule above misses it when the
+    loss jumped at a few points rather than over two blocks; the divergence finding has found
+    the episode, and this says whose fault the LR is (the same episode, one more finding)."""
+    window = warmup_window(data)
+    b = data.blocks
+    if (
+        window is None
+        or b["mean"].size == 0
+        or any(d.kind == "warmup_lr_too_high" for d in detections)
+    ):
+        return detections
+    start, end = window
+    limit = end + WARMUP_GRACE_FRACTION * (end - start)
+    lr = b["lr"]
+    peak_lr = float(np.nanmax(lr)) if np.isfinite(lr).any() else float("nan")
+    for d in detections:
+        if d.kind != "divergence" or not start <= d.onset <= limit:
+            continue
+        onset = max(0, int(np.searchsorted(b["start"], d.onset, side="right")) - 1)
+        if np.isfinite(peak_lr) and lr[onset] < WARMUP_MIN_LR_FRACTION * peak_lr:
+            continue
+        shown = int(d.evidence.get("detected_at_step", d.onset))
+        last = min(b["mean"].size - 1, int(np.searchsorted(b["end"], shown)))
+        best_i = int(np.nanargmin(b["mean"][: onset + 1]))
+        found = _warmup_detection(data, onset, last, best_i, float(b["mean"][best_i]), window)
+        found.evidence["detected_at_step"] = shown
+        found.evidence["rule"] = "divergence_in_warmup"
+        return [*detections, found]
+    return detections
 
 
 def _warmup_stall(data: StageData, window: tuple[int, int], limit: float) -> list[Detection]:
