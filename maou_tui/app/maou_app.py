@@ -231,13 +231,16 @@ class MaouApp(App):
 
     @property
     def up_to_date(self) -> bool:
-        """True when every event read so far is applied, diagnosed and on screen."""
+        """True when every event read so far is applied, diagnosed and on screen, and the log
+        pane shows the whole log read so far."""
         if self.session.feed is None:
             return False  # not reading yet (or any more)
         version = self.store.version
+        log = self.session.log_index
         return (
             self.session.feed.pending == 0
             and self._drawn_version == self._diagnosed_version == version
+            and (log is None or (log.complete and not self._log_pane_stale))
         )
 
     # ------------------------------------------------------------------ themes
