@@ -126,6 +126,8 @@ class MaouApp(App):
         self._log_catch_up = False
         #: The log grew since the main screen's pane last showed it.
         self._log_pane_stale = False
+        #: ``_log_index_state`` when the main screen's log pane was last refreshed.
+        self._log_shown: tuple[int, int, bool] | None = None
         self._charts_at = 0.0
         self._history_note = ""
 
@@ -356,7 +358,7 @@ class MaouApp(App):
     def _note_log_indexed(self) -> None:
         # The main screen's pane is shown by the redraw tick, in the same repaint as the status
         # panel; a full-screen log (the top screen's viewers) is paced here on its own.
-        self._log_pane_stale = True
+        self._log_pane_stale = self._log_pane_stale or self._log_index_state() != self._log_shown
         if not self._main_visible():
             self._show_log_lines()
 
@@ -373,6 +375,11 @@ class MaouApp(App):
         self._log_shown_at, self._log_catch_up = time.monotonic(), False
         for viewer in self._log_viewers():
             viewer.refresh_index()
+
+    def _log_index_state(self) -> tuple[int, int, bool] | None:
+        """What the log pane would show: lines, lines prepended, whether the index is whole."""
+        index = self.session.log_index
+        return None if index is None else (*index.snapshot(), index.complete)
 
     def _log_viewers(self, *, all_screens: bool = False) -> list[LogViewer]:
         """The log viewers of the screen on top (or of every screen)."""
@@ -418,7 +425,7 @@ class MaouApp(App):
         panes_due = now - self._status_at >= STATUS_INTERVAL_S
         status_due = panes_due and version != self._status_version
         if panes_due and self._log_pane_stale:
-            self._log_pane_stale = False
+            self._log_pane_stale, self._log_shown = False, self._log_index_state()
             self._log_shown_at = self._status_at = now
             for viewer in self._log_viewers():
                 viewer.refresh_index()

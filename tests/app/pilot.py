@@ -29,10 +29,16 @@ def has_note(app: MaouApp, text: str) -> bool:
 
 
 async def loaded(pilot: Pilot, app: MaouApp, min_steps: int = 1) -> None:
-    """Wait until the run has reached ``min_steps`` and that much is drawn."""
+    """Wait until the run has reached ``min_steps`` and that much is drawn; for a run whose
+    events end with ``run_finished``, until its toast is out too (the event can come in a read
+    after the last step's: a toast shown after a test cleared them would cover its snapshot)."""
     await wait_for(pilot, lambda: app.store.last_step >= min_steps, f"step {min_steps}")
     version = app.store.version
     await wait_for(pilot, lambda: app.drawn_version >= version, "a redraw")
+    run_dir = app.target.run_dir
+    events = run_dir / "events.jsonl" if run_dir is not None else None
+    if events is not None and events.is_file() and '"run_finished"' in events.read_text():
+        await wait_for(pilot, lambda: app.session.finish_reported, "the run's finish reported")
 
 
 def status_text(app: MaouApp) -> str:
