@@ -691,21 +691,14 @@ def main() -> None:
     ]
     plan += [
         (framework, recipe, seed, task)
-        for task, seed in HELD_OUT_V2
+        for tasks, recipes in (
+            (HELD_OUT_V2, HELD_OUT_V2_RECIPES),
+            (HELD_OUT_V3, HELD_OUT_V3_RECIPES),
+            (HELD_OUT_V4, HELD_OUT_V4_RECIPES),
+        )
+        for task, seed in tasks
         for framework in FRAMEWORKS
-        for recipe in HELD_OUT_V2_RECIPES
-    ]
-    plan += [
-        (framework, recipe, seed, task)
-        for task, seed in HELD_OUT_V3
-        for framework in FRAMEWORKS
-        for recipe in HELD_OUT_V3_RECIPES
-    ]
-    plan += [
-        (framework, recipe, seed, task)
-        for task, seed in HELD_OUT_V4
-        for framework in FRAMEWORKS
-        for recipe in HELD_OUT_V4_RECIPES
+        for recipe in recipes
     ]
     for framework, recipe, seed, task in plan:
         if not names or run_name(framework, recipe, seed, task) in names:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from maou_tui.hook.mark_writer import MarkWriter
 from maou_tui.hook.step_marks import MarkStripper
@@ -20,13 +22,28 @@ def _read_all(master: int) -> bytes:
             return b"".join(chunks)
 
 
-def test_a_mark_precedes_the_first_output_after_a_step_and_only_then() -> None:
+@contextmanager
+def _hooked_terminal() -> Iterator[tuple[io.TextIOWrapper, io.TextIOWrapper, MarkWriter, list]]:
+    """stdout (line-buffered) and stderr on a terminal, as under ``maou-tui run``, with marks
+    installed; after the block, the list holds what reached the terminal."""
     master, slave = open_terminal(80, 24)  # the supervisor's terminal
     stdout = io.TextIOWrapper(io.FileIO(slave, "w", closefd=False), line_buffering=True)
     stderr = io.TextIOWrapper(io.FileIO(slave, "w", closefd=False), write_through=True)
     marks = MarkWriter(slave)
     marks.install([stdout, stderr])
+    output: list[bytes] = []
     try:
+        yield stdout, stderr, marks, output
+    finally:
+        marks.uninstall()
+        stdout.flush()
+        output.append(_read_all(master))
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_mark_precedes_the_first_output_after_a_step_and_only_then() -> None:
+    with _hooked_terminal() as (stdout, stderr, marks, output):
         print("before any step", file=stdout)
         marks.step = 1  # a step without output: no mark
         marks.step = 2
@@ -38,13 +55,8 @@ def test_a_mark_precedes_the_first_output_after_a_step_and_only_then() -> None:
         marks.step = 7
         marks.uninstall()
         print("after the hook left", file=stdout)  # no mark: the streams are their own
-    finally:
-        stdout.flush()
-        output = _read_all(master)
-        os.close(master)
-        os.close(slave)
     stripper = MarkStripper(0)
-    text, found = stripper.feed(output)
+    text, found = stripper.feed(output[0])
     lines = text.decode()
     assert [step for _, step in found] == [2, 3]
     placed = {step: lines[offset:] for offset, step in found}
@@ -55,21 +67,10 @@ def test_a_mark_precedes_the_first_output_after_a_step_and_only_then() -> None:
 
 def test_a_mark_waits_for_what_the_other_stream_buffered() -> None:
     """A partial line buffered in one stream goes out before the mark of the next step."""
-    master, slave = open_terminal(80, 24)  # the supervisor's terminal
-    stdout = io.TextIOWrapper(io.FileIO(slave, "w", closefd=False), line_buffering=True)
-    stderr = io.TextIOWrapper(io.FileIO(slave, "w", closefd=False), write_through=True)
-    marks = MarkWriter(slave)
-    marks.install([stdout, stderr])
-    try:
+    with _hooked_terminal() as (stdout, stderr, marks, output):
         stdout.write("epoch 1 ")  # buffered: no newline yet
         marks.step = 4
         stderr.write("warning\n")
-    finally:
-        marks.uninstall()
-        stdout.flush()
-        output = _read_all(master)
-        os.close(master)
-        os.close(slave)
-    text, found = MarkStripper(0).feed(output)
+    text, found = MarkStripper(0).feed(output[0])
     assert found == [(len("epoch 1 "), 4)]
     assert text == b"epoch 1 warning\n"
