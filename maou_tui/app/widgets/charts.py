@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 
 import numpy as np
@@ -328,10 +329,23 @@ def _row_strip(
     segments = []
     x = 0
     for chunk, run in row:
-        style = base + TextualStyle.from_rich_style(run) if run else base
-        segments.append(Segment(chunk, style.rich_style_with_offset(x, y)))
+        segments.append(Segment(chunk, _offset_style(_run_style(base, run), x, y)))
         x += len(chunk)
     return Strip(segments).adjust_cell_length(width, base.rich_style)
+
+
+@lru_cache(maxsize=256)
+def _run_style(base: TextualStyle, run: RichStyle | None) -> RichStyle:
+    """A run's style as ``Content`` gives it: the widget's style with the run's on top."""
+    return (base + TextualStyle.from_rich_style(run) if run else base).rich_style
+
+
+@lru_cache(maxsize=16384)
+def _offset_style(style: RichStyle, x: int, y: int) -> RichStyle:
+    """``style`` with the cell offset ``(x, y)`` in its meta, as
+    ``textual.style.Style.rich_style_with_offset`` puts it (the same cells recur redraw after
+    redraw: cached)."""
+    return style + RichStyle.from_meta({"offset": (x, y)})
 
 
 #: Which mark labels get the room first: the stages always, then what the user did or
