@@ -93,7 +93,7 @@ class Blocks:
                 return 0
             spacing = float(np.median(np.diff(pending[0, :SPACING_SAMPLE])))
             self.span = block_span(self.steps_per_epoch, spacing)
-        index = (pending[0] - self.origin) // self.span
+        index = _block_index(pending[0], self.origin, self.span)
         if index.size and np.all(index[1:] >= index[:-1]):  # in step order: done is a prefix
             cut = int(np.searchsorted(index, index[-1]))
             self._pending = [pending[:, cut:]]
@@ -110,7 +110,7 @@ class Blocks:
             return 0
         span = self.span or block_span(self.steps_per_epoch)
         self.span = span
-        return self._close(pending, (pending[0] - self.origin) // span)
+        return self._close(pending, _block_index(pending[0], self.origin, span))
 
     def _close(self, points: np.ndarray, index: np.ndarray) -> int:
         """Summarise each run of equal ``index`` as one block, all blocks at once (a 3M-point
@@ -149,6 +149,12 @@ class Blocks:
             k: np.asarray(v, dtype=np.int64 if k in ints else np.float64)
             for k, v in self.columns.items()
         }
+
+
+def _block_index(steps: np.ndarray, origin: int, span: int) -> np.ndarray:
+    """Each step's block number. The steps are whole numbers held as floats; integer division
+    gives the same numbers ~8x faster than float floor division."""
+    return (steps.astype(np.int64) - origin) // span
 
 
 def batch_counts(batches: np.ndarray) -> np.ndarray:
