@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from maou_tui.protocol import RunStarted
+from maou_tui.protocol import LOG_PID, RunStarted
 
 if TYPE_CHECKING:
     from maou_tui.ingest.lanes import LineSink
@@ -62,8 +62,6 @@ _RENAME = {
     "train_loss_epoch": "train_loss",
 }
 _SKIP = {"v_num"}  # Lightning's logger version: a label, not a measurement
-#: ``RunStarted.pid`` of a run known only from its log, which does not say the process.
-LOG_PID = 0
 
 
 def framework_started(framework: str) -> RunStarted:

@@ -70,3 +70,14 @@ def test_a_real_maou_log_names_no_other_framework():
     so the advice keeps maou's options."""
     store = load_store(Path(__file__).parent / "corpus" / "maou_real_all_stages.typescript")
     assert store.run is None
+
+
+def test_a_log_that_names_its_framework_does_not_claim_the_run_is_alive(tmp_path):
+    """The first half of a real HF console (cut mid-training): the reader knows who wrote it,
+    not whether the process still runs, so the status stays unknown (not "running")."""
+    whole = (TRAINER_LOGS / "hf_trainer.log").read_bytes()
+    cut = tmp_path / "hf_cut.log"
+    cut.write_bytes(whole[: len(whole) // 2])
+    store = load_store(cut)
+    assert store.run is not None and store.run.config.get("framework") == "transformers"
+    assert store.status == "unknown"
