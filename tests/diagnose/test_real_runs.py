@@ -89,7 +89,8 @@ def test_report_with_key_advice_does_not_load_the_app():
     code = (
         "import sys; from maou_tui.cli import main; "
         f"main(['report', {str(CORPUS / 's1_lr_far_low.maou.txt')!r}]); "
-        "assert 'maou_tui.app.maou_app' not in sys.modules, 'the app was loaded'"
+        "assert 'maou_tui.app.maou_app' not in sys.modules, 'the app was loaded'; "
+        "assert 'watchdog' not in sys.modules, 'the tailer was loaded'"  # report reads once
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
