@@ -430,7 +430,7 @@ class MaouApp(App):
             for viewer in self._log_viewers():
                 viewer.refresh_index()
         charts_due = self._view_dirty or (
-            version != self._drawn_version and now - self._charts_at >= self._chart_interval()
+            version != self._drawn_version and self._charts_may_redraw(now)
         )
         if not (status_due or charts_due):
             return
@@ -446,6 +446,12 @@ class MaouApp(App):
         """The main screen is on top (not under a dialog, and the app is not closing)."""
         stack = self.screen_stack
         return bool(stack) and stack[-1] is self.main
+
+    def _charts_may_redraw(self, now: float) -> bool:
+        """The charts' pace (``_chart_interval``) allows a redraw at ``now``; its floor is
+        checked first, so most ticks do not ask the screen for its charts."""
+        waited = now - self._charts_at
+        return waited >= CHART_INTERVAL_S and waited >= self._chart_interval()
 
     def _chart_interval(self) -> float:
         build_s = sum(chart.render_seconds for chart in self.main.charts)

@@ -40,7 +40,7 @@ async def test_tailing_repaints_each_panel_at_a_bounded_rate(
 
         return wrapper
 
-    monkeypatch.setattr(RunChart, "render", counted("chart", RunChart.render))
+    monkeypatch.setattr(RunChart, "_build_strips", counted("chart", RunChart._build_strips))
     monkeypatch.setattr(StatusPanel, "update", counted("status", StatusPanel.update))
     relayout = Screen._refresh_layout
 

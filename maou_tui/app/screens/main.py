@@ -69,14 +69,20 @@ class MainScreen(Screen):
         super().__init__()
         self.store = store
         self.label = label
+        # Kept, not queried: ``redraw`` runs several times a second while a run streams in,
+        # and a DOM query matches selectors against every node each time.
+        self._grid = ChartGrid(store, id="charts")
+        self._status = StatusPanel(id="status")
+        self._findings = FindingsPanel(id="findings")
+        self._system = SystemPanel(id="system")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
-            yield ChartGrid(self.store, id="charts")
+            yield self._grid
             with Vertical(id="side"):
-                yield StatusPanel(id="status")
-                yield FindingsPanel(id="findings")
-                yield SystemPanel(id="system")
+                yield self._status
+                yield self._findings
+                yield self._system
         pane = LogViewer(id="log")
         pane.can_focus = False
         yield pane
@@ -101,7 +107,7 @@ class MainScreen(Screen):
     @property
     def charts(self) -> list[RunChart]:
         """The charts on screen (the page shown; none while the app closes)."""
-        return [chart for grid in self.query(ChartGrid) for chart in grid.visible_charts]
+        return self._grid.visible_charts if self._grid.is_attached else []
 
     def set_store(self, store: RunStore, label: str) -> None:
         """Show another run (``r``): every widget reads the new store from now on."""
@@ -127,19 +133,18 @@ class MainScreen(Screen):
         """Show the store again: the status and system panels always, the charts and findings
         when ``charts``. ``chosen``: the series of the chart pages (None: every one the
         overview does not show)."""
-        if not self.query(StatusPanel):  # the app is closing: the widgets are gone
+        if not self._status.is_attached:  # the app is closing: the widgets are gone
             return
         findings = list(findings)
         if charts:
             marks = [finding_mark(f.step, finding_label(f)) for f in findings]
-            grid = self.query_one(ChartGrid)
-            view.page = grid.show_page(view.page, self.chart_series(chosen))
-            grid.replot(view, marks, self.x_axis(view))
+            view.page = self._grid.show_page(view.page, self.chart_series(chosen))
+            self._grid.replot(view, marks, self.x_axis(view))
             # At the charts' pace: a finding's evidence changes with every diagnosis, and
             # wrapping the panel's text again is as costly as a chart.
-            self.query_one(FindingsPanel).show(findings)
-        self.query_one(StatusPanel).show(self.store, facts, self.label)
-        self.query_one(SystemPanel).show(self.store.system)
+            self._findings.show(findings)
+        self._status.show(self.store, facts, self.label)
+        self._system.show(self.store.system)
 
     def toggle_system(self) -> None:
         """Show or hide the system panel (``y``), drawn from the store at once."""

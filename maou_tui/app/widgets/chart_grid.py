@@ -61,21 +61,26 @@ class ChartGrid(Vertical):
         self.page = 0
         #: Step numbers under every chart (False: only under the last one, when space is short).
         self.all_x_ticks = True
+        # Kept, not queried: the redraw tick asks for the visible charts several times a
+        # second, and a DOM query matches selectors against every node each time.
+        self._overview: list[RunChart] = [
+            LossChart(store, id="loss-chart"),
+            MetricChart(store, id="metric-chart"),
+            LrChart(store, id="lr-chart"),
+        ]
+        self._series = [SeriesChart(store, id=f"series-chart-{slot}") for slot in range(PER_PAGE)]
 
     def compose(self) -> ComposeResult:
         yield Readout(id="readout")
-        yield LossChart(self.store, id="loss-chart")
-        yield MetricChart(self.store, id="metric-chart")
-        yield LrChart(self.store, id="lr-chart")
-        for slot in range(PER_PAGE):
-            yield SeriesChart(self.store, id=f"series-chart-{slot}")
+        yield from self._overview
+        yield from self._series
 
     @property
     def visible_charts(self) -> list[RunChart]:
         """The charts of the page on screen, top to bottom."""
         if self.page == 0:
-            return [*self.query(LossChart), *self.query(MetricChart), *self.query(LrChart)]
-        return [chart for chart in self.query(SeriesChart) if chart.series_name]
+            return list(self._overview)
+        return [chart for chart in self._series if chart.series_name]
 
     def show_page(self, page: int, chosen: list[str]) -> int:
         """Show ``page`` (clamped to the pages there are) of ``chosen``; returns the page shown."""
@@ -83,7 +88,7 @@ class ChartGrid(Vertical):
         self.page = page = max(0, min(page, page_count(chosen) - 1))
         self.set_class(page > 0, "-series-page")
         names = chosen[(page - 1) * PER_PAGE : page * PER_PAGE] if page else []
-        for slot, series_chart in enumerate(self.query(SeriesChart)):
+        for slot, series_chart in enumerate(self._series):
             series_chart.series_name = names[slot] if slot < len(names) else ""
             note = f"page {page + 1}/{page_count(chosen)}" if slot == 0 else ""
             series_chart.title_note = note
@@ -95,7 +100,7 @@ class ChartGrid(Vertical):
 
     def set_store(self, store: RunStore) -> None:
         self.store = store
-        for chart in self.query(RunChart):
+        for chart in [*self._overview, *self._series]:
             chart.set_store(store)
 
     def replot(self, view: ChartView, marks: list[Mark], axis: XAxis) -> None:

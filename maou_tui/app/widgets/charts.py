@@ -12,20 +12,28 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 
 import numpy as np
+from plotext._figure import _figure_class as Plot
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual.events import MouseScrollDown, MouseScrollUp
 from textual.message import Message
+from textual.strip import Strip
+from textual.style import Style as TextualStyle
+from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
 
 from maou_tui import stages
 from maou_tui.app.chart_view import ZOOM_FACTOR, ChartView, x_range
 from maou_tui.app.smoothing import SmoothedCache, sample_at
 from maou_tui.app.widgets import plotext_speedups
-from maou_tui.app.widgets.plotext_speedups import figure_text
+from maou_tui.app.widgets.plotext_speedups import built_matrix, figure_text, matrix_rows
 from maou_tui.series import Series, step_index
 from maou_tui.store import Mark, RunStore
 from maou_tui.x_axis import EpochAxis, StepAxis
@@ -99,6 +107,9 @@ class RunChart(PlotextPlot):
         self.x_limits = (0.0, 1.0)
         #: How long plotext took to build this chart last time (the app paces redraws by it).
         self.render_seconds = 0.0
+        #: Replots so far: the drawn rows (``render_line``) are built again after each.
+        self._replots = 0
+        self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
 
     @dataclass
     class Zoom(Message):
@@ -116,16 +127,45 @@ class RunChart(PlotextPlot):
         self.store = store
 
     def render(self) -> RenderResult:
-        """``PlotextPlot.render`` (the same three set-up calls), with plotext's matrix turned into
-        text by ``figure_text`` instead of printed as ANSI and parsed back."""
-        started = time.perf_counter()
+        """The chart as Rich ``Text`` (``figure_text``): what ``str()`` and the tests read.
+        The screen draws it through ``render_line``."""
+        return figure_text(self._sized_plot())
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the chart, built once per replot, size and style.
+
+        Why not Textual's path from ``render``: turning the figure's ``Text`` into strips
+        (``Content``, wrapping, a style combined per span) cost as much as plotext's build,
+        once a second per chart while a run streams in (issue 20). Here each run of cells of
+        the same colours becomes one segment, styled as Textual styles a span: the widget's
+        style with the run's on top."""
+        key = (self._replots, self.size, self.visual_style, self.app.theme)
+        if self._strips is None or self._strips[0] != key:
+            self._strips = (key, self._build_strips())
+        strips = self._strips[1]
+        if y < len(strips):
+            return strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def _sized_plot(self) -> Plot:
+        """The plot, sized to the widget and in the app's theme (as ``PlotextPlot.render``)."""
         width, height = self.size.width, self.size.height
         self.plt.plotsize(width, height)
         self.plt._set_size(width, height)  # textual-plotext does this too (its issue #5)
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
-        rendered = figure_text(self.plt)
+        return self.plt
+
+    def _build_strips(self) -> list[Strip]:
+        started = time.perf_counter()
+        matrix = built_matrix(self._sized_plot())
+        width, base = self.size.width, self.visual_style
+        if matrix is None:  # a figure plotext draws only as ANSI: Textual's own path
+            text = Text.from_ansi(self.plt.build())
+            strips = Visual.to_strips(self, visualize(self, text), width, self.size.height, base)
+        else:
+            strips = [_row_strip(row, y, base, width) for y, row in enumerate(matrix_rows(matrix))]
         self.render_seconds = time.perf_counter() - started
-        return rendered
+        return strips
 
     def on_resize(self) -> None:
         # Decimation width, tick settings and label spacing depend on the size: draw again.
@@ -182,6 +222,7 @@ class RunChart(PlotextPlot):
             plt.vline(cursor_x, colour)
             plt.text("▼", cursor_x, y_hi, color=colour, alignment="center")
         plt.ylim(y_lo, y_hi)
+        self._replots += 1
         self.refresh()
 
     def readout(self, step: int) -> list[tuple[str, float]]:
@@ -277,6 +318,34 @@ class RunChart(PlotextPlot):
             x = x_lo + column / max(width - 1, 1) * span
             y = y_top - row * row_height
             plt.text(text, x, y, color=colour, background=background, alignment="left")
+
+
+def _row_strip(
+    row: list[tuple[str, RichStyle | None]], y: int, base: TextualStyle, width: int
+) -> Strip:
+    """One chart row as Textual draws a line of ``Content``: each run styled as the widget's
+    style with the run's on top, its cell offset in the style's meta (text selection reads
+    it)."""
+    segments = []
+    x = 0
+    for chunk, run in row:
+        segments.append(Segment(chunk, _offset_style(_run_style(base, run), x, y)))
+        x += len(chunk)
+    return Strip(segments).adjust_cell_length(width, base.rich_style)
+
+
+@lru_cache(maxsize=256)
+def _run_style(base: TextualStyle, run: RichStyle | None) -> RichStyle:
+    """A run's style as ``Content`` gives it: the widget's style with the run's on top."""
+    return (base + TextualStyle.from_rich_style(run) if run else base).rich_style
+
+
+@lru_cache(maxsize=16384)
+def _offset_style(style: RichStyle, x: int, y: int) -> RichStyle:
+    """``style`` with the cell offset ``(x, y)`` in its meta, as
+    ``textual.style.Style.rich_style_with_offset`` puts it (the same cells recur redraw after
+    redraw: cached)."""
+    return style + RichStyle.from_meta({"offset": (x, y)})
 
 
 #: Which mark labels get the room first: the stages always, then what the user did or

@@ -189,11 +189,8 @@ def uninstall() -> None:
 def figure_text(plt) -> Text:
     """``Text.from_ansi(plt.build())`` for a plotext figure, without the ANSI in between: the
     figure is built, then its matrix of characters and colours becomes text and spans."""
-    if plt.monitor.fast_plot:
-        return Text.from_ansi(plt.build())
-    plt._set_sizes()
-    plt._build_matrix()
-    return matrix_text(plt.monitor.matrix)
+    matrix = built_matrix(plt)
+    return Text.from_ansi(plt.build()) if matrix is None else matrix_text(matrix)
 
 
 def matrix_text(matrix) -> Text:
@@ -202,24 +199,46 @@ def matrix_text(matrix) -> Text:
     plain: list[str] = []
     spans: list[Span] = []
     offset = 0
+    for row in matrix_rows(matrix):
+        for chunk, style in row:
+            if style:
+                spans.append(Span(offset, offset + len(chunk), style))
+            plain.append(chunk)
+            offset += len(chunk)
+        plain.append("\n")
+        offset += 1
+    return Text("".join(plain), end="\n", tab_size=8, spans=spans)
+
+
+def matrix_rows(matrix) -> list[list[tuple[str, Style | None]]]:
+    """A plotext matrix's rows, top first, each as its runs of cells of the same colours:
+    ``(characters, the style Rich gives those colours)``."""
+    rows = []
     for row in reversed(range(matrix.rows)):
         markers = matrix.marker[row]
         colours = zip(
             matrix.fullground[row], matrix.style[row], matrix.background[row], strict=True
         )
+        runs = []
         start = 0
         for colour, run in itertools.groupby(colours):
             end = start + len(list(run))
             chunk = "".join(markers[start:end])
-            style = _style_of(colour)
-            if style and chunk:
-                spans.append(Span(offset, offset + len(chunk), style))
-            plain.append(chunk)
-            offset += len(chunk)
+            if chunk:
+                runs.append((chunk, _style_of(colour)))
             start = end
-        plain.append("\n")
-        offset += 1
-    return Text("".join(plain), end="\n", tab_size=8, spans=spans)
+        rows.append(runs)
+    return rows
+
+
+def built_matrix(plt):
+    """Build a plotext figure (as ``plt.build()`` does, without printing it); its matrix, or
+    None for a figure plotext only draws through ``build`` (``fast_plot``)."""
+    if plt.monitor.fast_plot:
+        return None
+    plt._set_sizes()
+    plt._build_matrix()
+    return plt.monitor.matrix
 
 
 @lru_cache(maxsize=512)
