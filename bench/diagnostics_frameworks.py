@@ -1,15 +1,15 @@
 """Diagnostics on runs of other trainers (HF Trainer, Lightning, Keras, a plain torch loop with
 the SDK): precision and recall per kind and source, calibrate part and held-out part apart.
 
-    python bench/diagnostics_frameworks.py ROOT [--held-out] [--held-out-v3]   # JSON in bench/out/
-    python bench/diagnostics_frameworks.py ROOT --native [--held-out|--held-out-v3]  # own files
-    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout4
+    python bench/diagnostics_frameworks.py ROOT [--held-out|--held-out-v3|-v4]  # JSON in bench/out/
+    python bench/diagnostics_frameworks.py ROOT --native [--held-out|--held-out-v3|-v4]  # own files
+    python bench/diagnostics_frameworks.py ROOT --export tests/diagnose/heldout5
 
 ROOT holds the runs of ``bench/corpus/frameworks.py`` (generated in a bench environment). Each
 run's labels come from ``bench/corpus/labels.py`` (written rules over its epoch series). Every
 run is diagnosed from its events.jsonl offline, and replayed live one event at a time to
 measure how many logged steps after its onset a NaN or divergence is first shown.
-``--export`` writes the held-out part (``HELD_OUT_V4``) as gzipped events plus
+``--export`` writes the held-out part (``HELD_OUT_V5``) as gzipped events plus
 ``labels.json``: the default test suite scores it on every run (tests/diagnose/test_heldout.py).
 """
 
@@ -29,6 +29,7 @@ from bench.corpus.frameworks import (
     HELD_OUT_V2,
     HELD_OUT_V3,
     HELD_OUT_V4,
+    HELD_OUT_V5,
 )
 from bench.corpus.labels import SCORED, allowed, labels, read_series
 from bench.corpus.loading import chunks, read_events, store_of
@@ -37,14 +38,15 @@ from maou_tui.ingest import IngestError, load_store
 from maou_tui.store import RunStore
 
 #: Run-name endings of each part. The first held-out part (seed 2) was scored and read in
-#: session 3, the second (HELD_OUT_V2) in session 4, so both are calibration now. The third
-#: (HELD_OUT_V3) was scored once in session 5 and two changes followed, so the held-out part is
-#: the fourth (HELD_OUT_V4); the third is kept apart as a scored one.
+#: session 3, the second (HELD_OUT_V2) in session 4, the third (HELD_OUT_V3) and fourth
+#: (HELD_OUT_V4) in session 5, so all are calibration now; the held-out part is the fifth
+#: (HELD_OUT_V5). The third and fourth are kept apart as scored ones.
 SEEDS = {
     "calibrate": tuple(f"seed{s}" for s in (*CALIBRATE_SEEDS, HELD_OUT_SEED))
     + tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V2),
     "held-out-v3": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V3),
-    "held-out": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V4),
+    "held-out-v4": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V4),
+    "held-out": tuple(f"_{task.name}_seed{seed}" for task, seed in HELD_OUT_V5),
 }
 
 
@@ -170,7 +172,12 @@ def main() -> None:
         return
     if "--native" in sys.argv:
         part = next(
-            (name for name in ("held-out", "held-out-v3") if f"--{name}" in sys.argv), "calibrate"
+            (
+                name
+                for name in ("held-out", "held-out-v3", "held-out-v4")
+                if f"--{name}" in sys.argv
+            ),
+            "calibrate",
         )
         native = score_native(root, part)
         print(f"== {part}, native files: warnings on healthy runs {native['healthy_warnings']}")

@@ -65,10 +65,15 @@ class EventBase(BaseModel):
     type: str
 
 
+#: ``RunStarted.pid`` of a run known only from its log, which does not say the process (nor
+#: whether it still runs).
+LOG_PID = 0
+
+
 class RunStarted(EventBase):
     type: Literal["run_started"] = "run_started"
     config: dict[str, Any] = Field(default_factory=dict)
-    pid: int
+    pid: int = Field(description=f"the trainer's process; {LOG_PID} when only a log tells the run")
     host: str = ""
     device: str = ""
     world_size: int = 1

@@ -41,6 +41,7 @@ from maou_tui.marks import (
     warning_mark,
 )
 from maou_tui.protocol import (
+    LOG_PID,
     CheckpointSaved,
     ControlApplied,
     EpochEnd,
@@ -616,7 +617,8 @@ class RunStore:
 
     def _on_run_started(self, event: RunStarted) -> None:
         self.run = event
-        self.status = "running"
+        if event.pid != LOG_PID:  # a log saying who wrote it does not say the run is alive
+            self.status = "running"
 
     def _on_stage_started(self, event: StageStarted) -> None:
         if event.stage not in self.stages:

@@ -33,6 +33,23 @@ healthy) and the overfitting threshold 1.25x -> 1.10x with the sustained-rise co
 validation loss rising for 28 epochs, 0.415 -> 0.493, was labelled healthy).
 A run with no label is healthy. ``COMPANIONS`` lists the findings a label makes acceptable
 (the same episode seen another way), fixed with the rules.
+
+The companion list was changed once, in session 6, after scoring the fourth held-out part and
+before generating the fifth, so the fourth part's figures under the new list are calibration
+figures. Decided from the LR guide (shared/seeds/003), not from the scores; a companion is the
+same too-high or too-low LR seen by another of the guide's symptoms, and never a finding whose
+advice points the other way:
+- ``divergence`` accepts ``warmup_lr_too_high``: the guide's section 5 is a loss that worsens
+  once the warmup reaches a too-high LR; when a run with a warmup diverges there, both name the
+  same episode and both say lower the (peak) LR. Before, no warmup finding was accepted.
+- ``oscillation`` accepts ``divergence``: section 3 (losses going up and down at a somewhat
+  too-high LR) and section 1 (a sharp rise, e.g. 5x within a few logged steps) are the same LR
+  problem at two strengths, and the table of Step 3 says lower the LR for both. A spike of the
+  loss inside an oscillating run is section 1's sign. Before, nothing was accepted.
+- Kept as they were: ``nan`` <-> ``divergence`` (section 1 ends in ``Loss=nan``); a diverged or
+  warmup-broken network then sits at chance (stagnation) or swings (oscillation); overfitting's
+  validation curve swings (oscillation). ``stagnation`` accepts nothing: its advice is to *raise*
+  the LR (2-5x), every other kind's is to lower it, so no other finding can be its companion.
 """
 
 from __future__ import annotations
@@ -44,14 +61,16 @@ from pathlib import Path
 from typing import Any
 
 LEARNED_ACCURACY = 0.5
-#: Findings acceptable beside a label: a NaN run diverged on its way; a diverged or warmup-
-#: broken network then sits at chance (flat, or swinging).
+#: Findings acceptable beside a label (the reasons are in the module docstring): a NaN run
+#: diverged on its way; a diverged or warmup-broken network then sits at chance (flat, or
+#: swinging); a divergence in the warmup is the guide's warmup symptom; an oscillating run's
+#: sharpest rise is the guide's divergence symptom.
 COMPANIONS: dict[str, set[str]] = {
     "nan": {"divergence"},
-    "divergence": {"nan", "stagnation", "oscillation"},
+    "divergence": {"nan", "stagnation", "oscillation", "warmup_lr_too_high"},
     "warmup_lr_too_high": {"divergence", "nan", "oscillation", "stagnation"},
     "overfitting": {"oscillation"},
-    "oscillation": set(),
+    "oscillation": {"divergence"},
     "stagnation": set(),
 }
 #: Kinds scored (severity warning or above).

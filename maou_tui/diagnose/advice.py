@@ -153,9 +153,14 @@ def _largest_batch_for_scale(ctx: StageContext) -> int | None:
     return max(BASE_BATCH_SIZE, round(BASE_BATCH_SIZE * ctx.lr_scale**2))
 
 
-def _value_note(option: str | None, current: float | None, suggested: float | None) -> str:
+def _value_note(
+    option: str | None, current: float | None, suggested: float | None, factor: float = 1.0
+) -> str:
+    """``option old -> new``; with the LR not in the log, the option and the factor."""
     if option and current is not None and suggested is not None:
         return f"{option} {format_lr(current)} -> {format_lr(suggested)}"
+    if option and factor != 1.0:
+        return f"{option} x{factor:.3g} (the log does not say the LR)"
     return ""
 
 
@@ -173,7 +178,7 @@ def lr_advice(kind: str, ctx: StageContext, multiplier: float = 1.0, extra: str 
     scale_note = f"sqrt batch scale x{scale:.2f} in force" if scale and scale != 1.0 else ""
     note = _join(
         rule.guide_range,
-        _value_note(option, current, suggested),
+        _value_note(option, current, suggested, rule.factor),
         UNKNOWN_TRAINER_NOTE if option == UNKNOWN_TRAINER_LR else "",
         scale_note,
         extra,

@@ -229,8 +229,14 @@ class Diagnoser:
                 thrown = divergence.thrown_off(values, state.first_loss, state.thrown, start)
                 if thrown is not None and (at is None or thrown < at):
                     at, rule = thrown, "points_above_untrained"
+            context = max(lo, start - 4 * divergence.RECENT_POINTS)
+            jump = divergence.recent_blowup(
+                series.values[context:hi], start - context, state.first_loss
+            )
+            if jump is not None and (at is None or jump - (start - context) < at):
+                at, rule = jump - (start - context), "recent_blowup"
             if at is not None:
-                onset = state.thrown[0] if rule != "point_blowup" else start + at
+                onset = state.thrown[0] if rule == "points_above_untrained" else start + at
                 state.blowup = (
                     int(series.steps[onset]),
                     int(steps[at]),

@@ -70,27 +70,34 @@ class Blocks:
         self, steps: np.ndarray, values: np.ndarray, epochs: np.ndarray, lrs: np.ndarray
     ) -> int:
         """Feed points in step order; returns how many blocks were completed."""
+        columns = (steps, values, epochs, lrs)
         bad = ~np.isfinite(values)
         if bad.any():
             self.nonfinite_count += int(bad.sum())
             if self.first_nonfinite is None:
                 self.first_nonfinite = int(steps[bad][0])
-        good = ~bad
-        chunk = np.stack([steps[good], values[good], epochs[good], lrs[good]]).astype(np.float64)
+            columns = tuple(column[~bad] for column in columns)
+        chunk = np.empty((4, len(columns[0])))  # one copy, converted as it is written
+        for row, column in zip(chunk, columns, strict=True):
+            row[:] = column
         if not len(self) and not self._pending and chunk.shape[1]:
             # The first point is a block of its own: the loss of the untrained model, the
             # reference an explosion in the very first batches is measured against.
             self._close(chunk[:, :1], np.zeros(1))
             chunk = chunk[:, 1:]
         self._pending.append(chunk)
-        pending = np.concatenate(self._pending, axis=1)
+        pending = self._pending[0] if len(self._pending) == 1 else np.hstack(self._pending)
         if not self.span:
             if pending.shape[1] < SPACING_SAMPLE:
                 self._pending = [pending]
                 return 0
             spacing = float(np.median(np.diff(pending[0, :SPACING_SAMPLE])))
             self.span = block_span(self.steps_per_epoch, spacing)
-        index = (pending[0] - self.origin) // self.span
+        index = _block_index(pending[0], self.origin, self.span)
+        if index.size and np.all(index[1:] >= index[:-1]):  # in step order: done is a prefix
+            cut = int(np.searchsorted(index, index[-1]))
+            self._pending = [pending[:, cut:]]
+            return self._close(pending[:, :cut], index[:cut])
         done = index < index[-1] if index.size else index.astype(bool)
         self._pending = [pending[:, ~done]]
         return self._close(pending[:, done], index[done])
@@ -103,7 +110,7 @@ class Blocks:
             return 0
         span = self.span or block_span(self.steps_per_epoch)
         self.span = span
-        return self._close(pending, (pending[0] - self.origin) // span)
+        return self._close(pending, _block_index(pending[0], self.origin, span))
 
     def _close(self, points: np.ndarray, index: np.ndarray) -> int:
         """Summarise each run of equal ``index`` as one block, all blocks at once (a 3M-point
@@ -144,6 +151,12 @@ class Blocks:
         }
 
 
+def _block_index(steps: np.ndarray, origin: int, span: int) -> np.ndarray:
+    """Each step's block number. The steps are whole numbers held as floats; integer division
+    gives the same numbers ~8x faster than float floor division."""
+    return (steps.astype(np.int64) - origin) // span
+
+
 def batch_counts(batches: np.ndarray) -> np.ndarray:
     """Batches done since epoch start at each point (1 for the first batch).
 
@@ -166,15 +179,14 @@ def per_batch_from_cumulative(
     line) give NaN.
     """
     t = batch_counts(batches)
-    out = cumulative.astype(np.float64).copy()
+    out = np.array(cumulative, dtype=np.float64)  # a copy
     if out.size < 2:
         return out
-    same_epoch = epochs[1:] == epochs[:-1]
     dt = t[1:] - t[:-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         inverted = (t[1:] * cumulative[1:] - t[:-1] * cumulative[:-1]) / dt
-    inner = np.where(dt > 0, inverted, np.nan)
-    out[1:] = np.where(same_epoch, inner, out[1:])
+    inverted[dt <= 0] = np.nan
+    np.copyto(out[1:], inverted, where=epochs[1:] == epochs[:-1])
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from maou_tui.ingest.source import (
     FileSource,
@@ -24,7 +25,6 @@ from maou_tui.ingest.source import (
     run_file,
     run_source,
 )
-from maou_tui.ingest.tailer import Tailer
 from maou_tui.ingest.tb_paths import (
     holds_event_files,
     is_event_file,
@@ -32,6 +32,9 @@ from maou_tui.ingest.tb_paths import (
     tensorboard_runs,
 )
 from maou_tui.store import RunStore
+
+if TYPE_CHECKING:
+    from maou_tui.ingest.tailer import Tailer
 
 READ_BYTES = 1 << 20  # per read_new of a backfill: bounds the raw bytes held at once
 
@@ -48,6 +51,16 @@ __all__ = [
     "open_source",
     "read_tail",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Tailer`` loads watchdog's observers: imported when first asked for (PEP 562), so
+    ``report`` and ``export`` do not pay for them."""
+    if name == "Tailer":
+        from maou_tui.ingest.tailer import Tailer
+
+        return Tailer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class IngestError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -9,9 +10,13 @@ from pydantic import TypeAdapter, ValidationError
 from maou_tui.protocol import KnownEvent, ProtocolError, UnknownEvent, decode_event
 from maou_tui.store import StoreItem
 
-# Rust-side JSON parsing and validation in one call; decode_event (json.loads, then validation)
-# is the fallback for the lines it rejects, to tell an unknown event type from a broken line.
-_FAST: TypeAdapter[Any] = TypeAdapter(KnownEvent)
+
+@functools.cache
+def _fast() -> TypeAdapter[Any]:
+    """Rust-side JSON parsing and validation in one call; decode_event (json.loads, then
+    validation) is the fallback for the lines it rejects, to tell an unknown event type from a
+    broken line. Built on first use: building it is ~20 ms that reading a log never needs."""
+    return TypeAdapter(KnownEvent)
 
 
 class EventsParser:
@@ -24,11 +29,12 @@ class EventsParser:
         """Complete lines in, events out (``columns`` is for the log parser's interface:
         events.jsonl steps are objects already)."""
         events: list[StoreItem] = []
+        fast = _fast()
         for line in block.replace(b"\r", b"\n").split(b"\n"):
             if not line.strip():
                 continue
             try:
-                events.append(_FAST.validate_json(line))
+                events.append(fast.validate_json(line))
                 continue
             except (ValidationError, RecursionError):
                 pass

@@ -110,6 +110,8 @@ class HookedRunSource:
         self.clock = StepClock()
         self.boards = ProgramBoards(self.path)
         self._program_loss = False
+        self._run: RunStarted | None = None  # the hook's
+        self._framework: str | None = None  # who wrote the program's output, when it says
         self._marked = False  # step marks seen: the program's output is on the hook's terminal
         self._marked_step = 0
 
@@ -164,6 +166,9 @@ class HookedRunSource:
                 continue
             if isinstance(event, RunFinished):
                 self.clock.finished = True
+            if isinstance(event, RunStarted):
+                self._run = event
+                event = self._with_framework(event)
             out.append(event)
         if steps:
             out += self._step_columns(steps)
@@ -211,7 +216,7 @@ class HookedRunSource:
 
     def _placed(self, items: list[StoreItem], step: int) -> list[StoreItem]:
         points = NamedPoints()
-        epoch_ends: list[StoreItem] = []
+        events: list[StoreItem] = []
         for item in items:
             if isinstance(item, NamedPoints):
                 for name, (_, _, epochs, batches, values) in item.columns.items():
@@ -226,8 +231,24 @@ class HookedRunSource:
                 _add_known(points, "loss", [item.loss], step)
                 _add_known(points, "logged_lr", [item.lr], step)
             elif type(item) is EpochEnd:
-                epoch_ends.append(item.model_copy(update={"stage": STAGE, "global_step": step}))
-        return self._with_loss_handover(points) + epoch_ends
+                events.append(item.model_copy(update={"stage": STAGE, "global_step": step}))
+            elif isinstance(item, RunStarted):
+                events += self._framework_said(item)
+        return self._with_loss_handover(points) + events
+
+    def _framework_said(self, said: RunStarted) -> list[StoreItem]:
+        """The program's output names its framework (an HF dict, a Lightning bar): the hook's
+        run, with it, so advice names that framework's LR knob."""
+        framework = said.config.get("framework")
+        if not isinstance(framework, str) or framework == self._framework:
+            return []
+        self._framework = framework
+        return [] if self._run is None else [self._with_framework(self._run)]
+
+    def _with_framework(self, run: RunStarted) -> RunStarted:
+        if self._framework is None:
+            return run
+        return run.model_copy(update={"config": {**run.config, "framework": self._framework}})
 
     def _with_loss_handover(self, points: NamedPoints) -> list[StoreItem]:
         if not len(points):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 import numpy as np
+from pydantic import BaseModel
 
 from maou_tui.ingest.clock import EpochClock
 from maou_tui.store import StepBatch
@@ -70,3 +71,7 @@ class LineSink(Protocol):
 
     def finish_run(self, status: Literal["completed", "failed"], reason: str) -> None:
         """The run's outcome, as the log says it."""
+
+    def emit(self, event: BaseModel, *, stage_data: bool = True) -> None:
+        """Queue a protocol event (after the open stage's StageStarted unless ``stage_data`` is
+        False)."""

@@ -6,7 +6,9 @@ rows).
 
 Each column other than ``step`` and ``epoch`` is a series named as the header says (with
 ``series_name``'s renames); the step is the row's ``step``, else its ordinal (Keras has none);
-the epoch is the row's ``epoch`` as written (both libraries count from 0).
+the epoch is the row's ``epoch`` as written (both libraries count from 0). The header says
+who wrote the file (Lightning's has a ``step`` column, Keras' only ``epoch``): a ``RunStarted``
+naming the framework comes first, so advice names its LR setting.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import csv
 import math
 
 from maou_tui.ingest.lines import decode
-from maou_tui.ingest.other_trainers import series_name
+from maou_tui.ingest.other_trainers import framework_started, series_name
 from maou_tui.store import NamedPoints, StoreItem
 
 
@@ -29,14 +31,16 @@ class MetricsCsvParser:
 
     def feed(self, block: bytes, *, columns: bool = False) -> list[StoreItem]:
         points = NamedPoints()
+        out: list[StoreItem] = []
         for row in csv.reader(decode(block).replace("\r", "\n").splitlines()):
             if not row:
                 continue
             if self._header is None:
                 self._header = [name.strip() for name in row]
+                out += _writer(self._header)
                 continue
             self._row(row, points)
-        return [points] if len(points) else []
+        return [*out, points] if len(points) else out
 
     def finish(self, *, columns: bool = False) -> list[StoreItem]:
         return []
@@ -58,6 +62,16 @@ class MetricsCsvParser:
             value = _number(text)
             if value is not None:
                 points.add(series_name(name), step, value, -1, epoch, -1)
+
+
+def _writer(header: list[str]) -> list[StoreItem]:
+    """The run as the header tells it: Lightning's CSVLogger writes ``epoch`` and ``step``,
+    Keras' only ``epoch``."""
+    if "step" in header:
+        return [framework_started("lightning")]
+    if "epoch" in header:
+        return [framework_started("keras")]
+    return []
 
 
 def _number(text: str) -> float | None:

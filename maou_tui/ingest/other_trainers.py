@@ -16,12 +16,18 @@ The lines no maou message claims come here (``LineSink.line``), whatever their p
 Hand-written because no library reads these consoles; each form is one regex. Names: the log's
 own, with ``learning_rate`` as ``lr`` and HF's ``eval_*`` as ``val_*``; ``a b`` as ``a_b``; a
 unit glued to a number goes into the name (``time_ms``); percentages become fractions.
+
+The first line only one framework prints (HF's dict, Lightning's epoch bar or its end line,
+Keras' epoch header or bar) says who wrote the log: a ``RunStarted`` whose config's
+``framework`` names it, so advice names that framework's LR setting.
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+from maou_tui.protocol import LOG_PID, RunStarted
 
 if TYPE_CHECKING:
     from maou_tui.ingest.lanes import LineSink
@@ -58,6 +64,11 @@ _RENAME = {
 _SKIP = {"v_num"}  # Lightning's logger version: a label, not a measurement
 
 
+def framework_started(framework: str) -> RunStarted:
+    """The run as a log tells it: which framework wrote it (``diagnose.context.FRAMEWORKS``)."""
+    return RunStarted(config={"framework": framework}, pid=LOG_PID)
+
+
 def series_name(key: str) -> str:
     """A printed key as a series name: HF's ``eval_`` is ``val_``, ``learning_rate`` is ``lr``,
     Lightning's ``train_loss_step`` / ``train_loss_epoch`` are ``loss`` / ``train_loss``."""
@@ -81,6 +92,7 @@ class OtherTrainerLines:
         self._steps_total: int | None = None  # the total of HF's step bar
         self._steps_per_epoch = 0  # HF's, as far as its bar and epochs tell
         self.last_step = 0
+        self.framework: str | None = None
 
     def line(self, msg: str) -> bool:
         """Read ``msg`` if it is one of the forms above; False if it is not."""
@@ -92,6 +104,12 @@ class OtherTrainerLines:
             or self._nanogpt(msg)
             or self._generic(msg)
         )
+
+    def _written_by(self, framework: str) -> None:
+        """The log is ``framework``'s: said once, by the first line only it prints."""
+        if self.framework is None:
+            self.framework = framework
+            self.parser.emit(framework_started(framework), stage_data=False)
 
     def _emit(self, items: dict[str, float], step: int, epoch: int = -1, batch: int = -1) -> None:
         for name, value in items.items():
@@ -125,6 +143,7 @@ class OtherTrainerLines:
             return
         if msg[: m.start()].strip().lower().startswith("validation"):
             return
+        self._written_by("lightning")
         self._open_epoch(int(epoch_text), total)
         step = self.epoch_offset + n
         self.bar_step = step
@@ -151,6 +170,7 @@ class OtherTrainerLines:
         if not items:
             return False
         self.dicts += 1
+        self._written_by("transformers")
         self._emit(items, self._hf_step(items.get("epoch")))
         if "train_runtime" in items:  # HF's summary of a train() that returned
             self.parser.finish_run("completed", "")
@@ -170,6 +190,7 @@ class OtherTrainerLines:
     def _lightning_end(self, msg: str) -> bool:
         m = _LIGHTNING_END.search(msg)
         if m is not None:
+            self._written_by("lightning")
             self.parser.finish_run("completed", m.group(1))
         return m is not None
 
@@ -185,6 +206,7 @@ class OtherTrainerLines:
         items = {series_name(k): float(v) for k, v in _KERAS_ITEM.findall(msg, m.end() - 2)}
         if not items:
             return False
+        self._written_by("keras")
         n, total = int(m.group(1)), int(m.group(2))
         self._open_epoch(self.epoch, total)
         postfix = msg[m.end() :]

@@ -450,17 +450,48 @@ def test_stage3_overfitting_on_the_total_loss_ignores_one_heads_rise(curves, rng
 
 
 def test_a_stageless_log_of_an_unknown_trainer_gets_the_lr_it_prints(tmp_path):
-    """A real HF Trainer console (its loss dicts; Adam at LR 1e-6, calibration part): no config
-    says whose log it is, so the advice names the trainer's LR with the value the log printed
-    and where each trainer sets it."""
-    gz = HERE / "heldout2" / "transformers_stagnation_deep_seed4.console.txt.gz"
-    log = tmp_path / "console.txt"
-    log.write_bytes(gzip.decompress(gz.read_bytes()))
+    """A key=value log whose writer no line tells: the advice names the trainer's LR with the
+    value the log printed and where each trainer sets it."""
+    log = tmp_path / "train.log"
+    lines = [f"step={i} loss={2.303 - 1e-5 * i:.5f} lr=0.000001" for i in range(1, 401)]
+    log.write_text("\n".join(lines) + "\n")
     found = [f for f in diagnose(load_store(log)) if f.kind == "stagnation"]
     assert found
     assert found[0].advice.option == "the trainer's LR"
     assert "the trainer's LR 0.000001 -> 0.000002" in found[0].advice.note
     assert "TrainingArguments(learning_rate=)" in found[0].advice.note
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "knob"),
+    [
+        # Adam at LR 1e-6: the HF console's loss dicts say HF wrote it, and print the LR
+        (
+            "transformers_stagnation_deep_seed4.console.txt",
+            "stagnation",
+            "TrainingArguments(learning_rate=) 0.000001 -> 0.000002",
+        ),
+        # SGD 3.0: Lightning's CSVLogger (its step column says Lightning)
+        (
+            "lightning_divergence_synth8_seed3.metrics.csv",
+            "divergence",
+            "the optimizer's lr (configure_optimizers)",
+        ),
+        # Adam 1e-6 in Keras' verbose=1 bars: no LR printed, the knob and the factor
+        (
+            "keras_stagnation_synth8_seed3.console.txt",
+            "stagnation",
+            "the optimizer's learning_rate x2",
+        ),
+    ],
+)
+def test_advice_names_the_knob_of_the_framework_that_wrote_the_log(tmp_path, name, kind, knob):
+    """Real consoles and CSV files of the calibration part: the reader says which framework
+    wrote them, and the advice names that framework's LR setting."""
+    found = [f for f in _native(tmp_path, name) if f.kind == kind]
+    assert found
+    assert knob in found[0].advice.note
+    assert "Lightning's configure_optimizers or" not in found[0].advice.note  # not the list
 
 
 def _native(tmp_path, name: str):

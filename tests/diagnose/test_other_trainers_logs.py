@@ -40,3 +40,44 @@ def test_problems_are_found_in_the_trainers_own_output(name, kind, tmp_path):
 @pytest.mark.parametrize("name", ["transformers_healthy_seed2", "keras_healthy_seed2"])
 def test_healthy_runs_output_stays_quiet(name, tmp_path):
     assert serious(name, tmp_path) == {}
+
+
+TRAINER_LOGS = Path(__file__).parents[1] / "ingest" / "trainer_logs"
+
+
+@pytest.mark.parametrize(
+    ("name", "framework"),
+    [
+        ("hf_trainer.log", "transformers"),
+        ("lightning.log", "lightning"),
+        ("lightning_metrics.csv", "lightning"),
+        ("keras_verbose1.log", "keras"),
+        ("keras_verbose2_keras_csvlogger.csv", "keras"),
+        ("generic_python_logging.log", None),  # key=value lines: nobody in particular
+        ("nanogpt.log", None),
+    ],
+)
+def test_the_reader_says_which_framework_wrote_a_log(name, framework):
+    """Files the real libraries wrote (tests/ingest/trainer_logs): the framework's own forms
+    make a RunStarted naming it, for the advice; other forms name nobody."""
+    store = load_store(TRAINER_LOGS / name)
+    found = store.run.config.get("framework") if store.run is not None else None
+    assert found == framework
+
+
+def test_a_real_maou_log_names_no_other_framework():
+    """maou's own tqdm bars and lines (the real capture) are maou's: no framework is claimed,
+    so the advice keeps maou's options."""
+    store = load_store(Path(__file__).parent / "corpus" / "maou_real_all_stages.typescript")
+    assert store.run is None
+
+
+def test_a_log_that_names_its_framework_does_not_claim_the_run_is_alive(tmp_path):
+    """The first half of a real HF console (cut mid-training): the reader knows who wrote it,
+    not whether the process still runs, so the status stays unknown (not "running")."""
+    whole = (TRAINER_LOGS / "hf_trainer.log").read_bytes()
+    cut = tmp_path / "hf_cut.log"
+    cut.write_bytes(whole[: len(whole) // 2])
+    store = load_store(cut)
+    assert store.run is not None and store.run.config.get("framework") == "transformers"
+    assert store.status == "unknown"

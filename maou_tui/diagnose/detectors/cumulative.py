@@ -55,6 +55,17 @@ def _side_mean(values: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
+def _first_of_epoch(epochs: np.ndarray, i: int, count: int) -> np.ndarray:
+    """The first ``count`` indices from ``i`` on whose epoch is ``epochs[i]``, looked for in
+    growing windows (a scan of the whole rest per boundary made this quadratic)."""
+    span = count
+    while True:
+        found = np.flatnonzero(epochs[i : i + span] == epochs[i])
+        if found.size >= count or i + span >= len(epochs):
+            return found[:count] + i
+        span *= 4
+
+
 def boundary_jumps(series: CumulativeSeries) -> list[dict[str, float | int]]:
     """Every epoch boundary where the cumulative value jumps and the per-batch one does not."""
     per_batch = series.per_batch
@@ -72,7 +83,7 @@ def boundary_jumps(series: CumulativeSeries) -> list[dict[str, float | int]]:
         limit = RESET_MIN_JUMP_ABS if fraction else RESET_MIN_JUMP_REL * abs(end_value)
         if not np.isfinite(jump) or abs(jump) < limit:
             continue
-        nxt = np.flatnonzero(series.epochs[i:] == series.epochs[i])[:RESET_SIDE_POINTS] + i
+        nxt = _first_of_epoch(series.epochs, i, RESET_SIDE_POINTS)
         if nxt.size < RESET_SIDE_POINTS and series.epochs[-1] == series.epochs[i]:
             continue  # judged once the new epoch has its points: live and offline then agree
         before = _side_mean(per_batch[max(prev_lo + 1, i - RESET_SIDE_POINTS) : i])

@@ -197,8 +197,22 @@ THROWN_OFF_RATIO = 1.25
 #: batch is not a pattern. Counted from a stage whose first logged point is in its first epoch
 #: (a log that starts later, e.g. a resumed run, has no untrained point to compare with).
 THROWN_OFF_POINTS = 3
+#: A logged loss this many times the median of the same series' last RECENT_POINTS finite
+#: points is a jump no batch noise makes (healthy batches scatter a few tens of percent about
+#: their recent level; the guide's divergence example rises 5x within a hundred batches). Read on
+#: the values as logged: a running mean since the epoch start or an EMA dilutes a bad batch, so
+#: a jump this large in either means batches far higher (the rule is stricter on them, never
+#: looser); at an epoch start a running mean restarts at one batch's loss, whose scatter is a
+#: batch's, well under 2x.
+RECENT_BLOWUP_RATIO = 2.0
+#: ...and the loss is this far above the stage's first logged point (the untrained network's):
+#: a trained network's loss doubling from near zero (0.01 -> 0.02) is batch noise, not a blow-up.
+RECENT_BLOWUP_ABOVE_UNTRAINED = 1.5
+#: The recent level: the median of this many finite points before (at least RECENT_MIN_POINTS).
+RECENT_POINTS = 8
+RECENT_MIN_POINTS = 3
 #: The rules found at a logged point rather than from blocks (one episode with a block rule).
-POINT_RULES = ("point_blowup", "points_above_untrained")
+POINT_RULES = ("point_blowup", "points_above_untrained", "recent_blowup")
 
 
 def thrown_off(values: np.ndarray, reference: float, seen: list[int], offset: int) -> int | None:
@@ -223,6 +237,25 @@ def first_blowup(values: np.ndarray, reference: float) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def recent_blowup(values: np.ndarray, first: int, reference: float) -> int | None:
+    """Index (from ``first`` on) of the first value RECENT_BLOWUP_RATIO x the median of the
+    finite values before it (RECENT_POINTS of them, from index 0 on) and
+    RECENT_BLOWUP_ABOVE_UNTRAINED x ``reference`` (None: none). Only the values above the
+    second bar are looked at one by one: a healthy run has none."""
+    if not (math.isfinite(reference) and reference > 0):
+        return None
+    with np.errstate(invalid="ignore"):
+        candidates = np.flatnonzero(values[first:] >= RECENT_BLOWUP_ABOVE_UNTRAINED * reference)
+    for i in (candidates + first).tolist():
+        before = values[max(0, i - 4 * RECENT_POINTS) : i]
+        before = before[np.isfinite(before)][-RECENT_POINTS:]
+        if before.size >= RECENT_MIN_POINTS and values[i] >= RECENT_BLOWUP_RATIO * float(
+            np.median(before)
+        ):
+            return int(i)
+    return None
+
+
 def point_blowup(data: StageData) -> list[Detection]:
     """The first logged point far above the stage's first one, at that very step."""
     if data.first_blowup is None:
@@ -231,6 +264,11 @@ def point_blowup(data: StageData) -> list[Detection]:
     ctx = data.ctx
     if rule == "point_blowup":
         what = f"blew up: {loss:.4g} at step {step} is {loss / reference:.1f}x"
+    elif rule == "recent_blowup":
+        what = (
+            f"jumped: {loss:.4g} at step {step} is over {RECENT_BLOWUP_RATIO:g}x its recent "
+            f"level and {loss / reference:.1f}x"
+        )
     else:
         what = (
             f"thrown off: {THROWN_OFF_POINTS} logged losses since step {onset} are "
