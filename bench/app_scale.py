@@ -249,7 +249,9 @@ def open_leet(wandb_python: Path, steps: int, directory: Path) -> dict:
     is at its end, so this is when the whole history is read)."""
     root = directory / f"wandb-{steps}"
     root.mkdir()
-    files = Path(_run_child(str(wandb_python), _WANDB_WRITER, str(steps), str(root), cwd=root))
+    # wandb logs ~1,000 steps a second at load ~9: a 1M-step run takes over 15 minutes to write.
+    writer = (str(wandb_python), _WANDB_WRITER, str(steps), str(root))
+    files = Path(_run_child(*writer, cwd=root, timeout=max(900.0, steps / 200)))
     run_dir = files.parent
     session = f"bench-leet-{os.getpid()}-{time.monotonic_ns()}"
     tmux = ["tmux", "-L", session]

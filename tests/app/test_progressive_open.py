@@ -1,5 +1,8 @@
 """A big log opens progressively: its tail is charted before the history is read, and the whole
-history then replaces it with the same points ``load_store`` reads."""
+history then replaces it with the same points ``load_store`` reads.
+
+The sizes that make a log "big" are scaled down here (``small_pieces``): the same code paths,
+a fraction of the bytes to write and read."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from maou_tui.diagnose.models import Finding
 from maou_tui.ingest import load_store
 from maou_tui.store import RunStore
 
+#: The preview's share and the smallest progressive file in this test (the app's: 4 / 8 MB).
+PREVIEW_BYTES = 256 << 10
+PROGRESSIVE_BYTES = 512 << 10
 PREFIX = "2026-08-22T10:15:00+09:00 | INFO  | multi_stage_training.py | _run | 501 | "
 EPOCH_BATCHES = 3000
 
@@ -65,13 +71,15 @@ def _same_points(shown: RunStore, expected: RunStore) -> None:
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("big") / "maou.log"
-    write_big_maou_log(path, 2 * history_module.PROGRESSIVE_BYTES + (1 << 20))
+    write_big_maou_log(path, 4 * PROGRESSIVE_BYTES)
     return path
 
 
 async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
     big_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(history_module, "PREVIEW_BYTES", PREVIEW_BYTES)
+    monkeypatch.setattr(history_module, "PROGRESSIVE_BYTES", PROGRESSIVE_BYTES)
     # Hold the history read until the preview has been checked: the test then does not depend
     # on how fast this machine reads (the preview must be on screen without it).
     release = threading.Event()
@@ -103,7 +111,7 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
         preview_points = len(app.store.series("loss"))
         assert 0 < preview_points < len(expected.series("loss")) // 2
         status = status_text(app)
-        assert "reading history" in status and "x: steps from the last 4 MB" in status
+        assert "reading history" in status and "x: steps from the last 262 kB" in status
         # Keys work meanwhile: the event loop is not the one reading the file.
         log_lr = app.view.log_lr
         await pilot.press("g")
