@@ -56,17 +56,29 @@ def test_non_finite_loss_is_critical(curves, rng):
 
 
 def test_cumulative_metric_reset_is_info_never_divergence(curves, rng):
-    """maou's accuracy is a running mean since epoch start: at each epoch start it jumps."""
+    """maou's accuracy is a running mean since epoch start: at an epoch start it shows a few
+    batches' mean, which can fall well below the epoch's (the guide's section 4) while the
+    per-batch values hold steady."""
     n = 800
-    per_batch = np.clip(0.5 + 0.45 * (1 - np.exp(-6 * np.arange(n) / n)), 0, 1)
-    per_batch += 0.03 * rng.standard_normal(n)
+    per_batch = np.clip(0.85 + 0.08 * rng.standard_normal(n), 0, 1)
     store = curves.stage(1, decaying(n, rng), 100, metric=per_batch).store()
     found = diagnose(store)
     assert "divergence" not in kinds(found)
     resets = [f for f in found if f.kind == "epoch_boundary_reset"]
     assert resets and resets[0].severity == "info"
     assert resets[0].evidence["series"] == "accuracy_cum"
+    assert resets[0].evidence["largest_jump"] < 0  # a fall: what would worry a user
     assert resets[0].advice.suggested is None  # not an LR problem
+
+
+def test_a_running_mean_that_jumps_the_good_way_stays_quiet(curves, rng):
+    """An improving run's running mean lags it, so at each epoch start it jumps up: a known
+    non-problem, not worth a finding (issue 14 item 4)."""
+    n = 800
+    per_batch = np.clip(0.5 + 0.45 * (1 - np.exp(-6 * np.arange(n) / n)), 0, 1)
+    per_batch += 0.03 * rng.standard_normal(n)
+    store = curves.stage(1, decaying(n, rng), 100, metric=per_batch).store()
+    assert diagnose(store) == []
 
 
 def test_cumulative_loss_from_a_log_is_inverted_not_called_divergence(curves, rng):
@@ -80,7 +92,8 @@ def test_cumulative_loss_from_a_log_is_inverted_not_called_divergence(curves, rn
     log_events = curves.events[1:]  # a log has no run_started: its Loss= may be a running mean
     found = diagnose(curves.store(log_events))
     assert not serious(found)
-    assert "epoch_boundary_reset" in kinds(found)
+    # a falling loss's running mean drops at each epoch start: the good way, said nothing of
+    assert "epoch_boundary_reset" not in kinds(found)
 
 
 def test_events_loss_is_taken_as_per_batch(curves, rng):
