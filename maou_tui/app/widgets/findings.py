@@ -99,7 +99,7 @@ class FindingsPanel(VerticalScroll):
                 more = len(items) - SHOWN_FINDINGS
                 markup += f"\n\n[$foreground-muted]{more} more: maou-tui report lists them all[/]"
         else:
-            markup = "[$foreground-muted]no findings yet[/]"
+            markup = "[$foreground-muted]no LR problem seen[/]"  # diagnosed: as report says
         if markup == self._shown:
             return
         self._shown = markup
