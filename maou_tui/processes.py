@@ -36,13 +36,20 @@ def pid_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def last_output_line(run_dir: Path, tail_bytes: int = 64 * 1024) -> str:
-    """The last non-empty line of ``run_dir/trainer.out`` ("" when none); reads only its tail
-    (the trainer also logs there, so the file grows with the run)."""
+def last_output_line(run_dir: Path) -> str:
+    """The last non-empty line of ``run_dir/trainer.out`` ("" when none)."""
+    return last_line(Path(run_dir) / TRAINER_OUTPUT)
+
+
+def last_line(path: Path, tail_bytes: int = 64 * 1024) -> str:
+    """The last non-empty line of ``path`` without terminal escapes ("" when none); reads only
+    its tail (a trainer's output grows with the run)."""
+    from maou_tui.ingest.lines import clean
+
     try:
-        with open(Path(run_dir) / TRAINER_OUTPUT, "rb") as output:
+        with open(path, "rb") as output:
             output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
-            lines = output.read().decode("utf-8", errors="replace").splitlines()
+            lines = clean(output.read()).decode("utf-8", errors="replace").splitlines()
     except OSError:
         return ""
     return next((line.strip() for line in reversed(lines) if line.strip()), "")

@@ -52,7 +52,7 @@ from maou_tui.app.widgets.log_viewer import LogViewer
 from maou_tui.app.widgets.status import StatusFacts, last_value
 from maou_tui.launch import died_before_start
 from maou_tui.layout import LOG_FILE
-from maou_tui.processes import last_output_line, pid_alive, read_pid
+from maou_tui.processes import last_line, last_output_line, pid_alive, read_pid
 from maou_tui.settings import LoadedSettings, load_settings
 from maou_tui.store import RunStore
 
@@ -507,9 +507,12 @@ class MaouApp(App):
             self._view_dirty = True  # a new finding: its panel line and chart mark
 
     def _report_trainer_gone(self, pid: int | None, run_dir: Path) -> None:
-        # trainer.out ends with the traceback or error of a trainer we started; the log pane's
-        # last line is all there is for a trainer started elsewhere.
-        reason = last_output_line(run_dir) or self.main.last_log_line() or "no output"
+        # trainer.out ends with the traceback or error of a trainer we started; the log's last
+        # line is all there is for a trainer started elsewhere (read from the file: the pane
+        # can be a repaint behind it).
+        log = self.session.log_index
+        printed = last_line(log.path) if log is not None else ""
+        reason = last_output_line(run_dir) or printed or "no output"
         self.facts.process_gone = True
         self.facts.failure = reason
         self._view_dirty = True

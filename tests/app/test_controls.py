@@ -210,8 +210,8 @@ async def test_trainer_crash_shows_failure_and_log(live_loop):
         assert "exited without" in status_text(app) or "gone" in status_text(app)
         assert has_note(app, "exited without finishing the run: RuntimeError: simulated crash")
         assert "simulated crash" in status_text(app)
-        log_text = "\n".join(app.main.log_pane.texts())
-        assert "simulated crash" in log_text
+        pane = app.main.log_pane  # it repaints at its pace: the crash may be a repaint away
+        await wait_for(pilot, lambda: "simulated crash" in "\n".join(pane.texts()), "the log")
 
 
 async def test_run_mode_waits_for_a_trainer_that_starts_late(tmp_path, live_loop):

@@ -167,6 +167,3 @@ class MainScreen(Screen):
             if axis is not None:
                 return axis
         return StepAxis()
-
-    def last_log_line(self) -> str:
-        return self.log_pane.last_text() if self.query("#log") else ""

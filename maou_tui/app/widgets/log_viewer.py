@@ -178,15 +178,6 @@ class LogViewer(ScrollView, can_focus=True):
         stop = self.line_count if stop is None else min(stop, self.line_count)
         return [self._line(line).text.plain for line in range(start, stop)]
 
-    def last_text(self) -> str:
-        """The last non-blank line as shown (what a trainer that died printed last)."""
-        count = self.line_count
-        for line in range(count - 1, max(count - 50, 0) - 1, -1):
-            text = self._line(line).text.plain.strip()
-            if text:
-                return text
-        return ""
-
     # ------------------------------------------------------------------ drawing
 
     def render_line(self, y: int) -> Strip:
