@@ -50,6 +50,13 @@ def demo_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def diverged_log() -> Path:
+    """A real run's log with findings: a digits MLP thrown to chance by SGD at LR 1.5 (a
+    divergence at batch 9; tests/diagnose/corpus)."""
+    return Path(__file__).parents[1] / "diagnose" / "corpus" / "digits_lr_high_dead.maou.txt"
+
+
+@pytest.fixture
 def live_loop(tmp_path: Path) -> Iterator[Callable[..., LiveLoop]]:
     """Start live loops on demand (``live_loop(*args)``); all are ended after the test."""
     loops: list[LiveLoop] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 from pilot import loaded, notes, status_text, wait_for
@@ -16,8 +15,6 @@ from maou_tui.launch import start_detached
 from maou_tui.layout import PID_FILE
 
 SIZE = (120, 40)
-#: A real run thrown to chance by SGD at LR 1.5 (digits MLP): a divergence at batch 9.
-DIVERGED_LOG = Path(__file__).parents[1] / "diagnose" / "corpus" / "digits_lr_high_dead.maou.txt"
 
 
 @pytest.fixture(autouse=True)
@@ -59,10 +56,10 @@ async def test_a_trainer_dying_before_train_log_shows_its_error(tmp_path):
         launched.process.wait(10)
 
 
-async def test_a_finding_diagnosed_after_the_charts_were_drawn_is_shown(monkeypatch):
+async def test_a_finding_diagnosed_after_the_charts_were_drawn_is_shown(diverged_log, monkeypatch):
     # A slow diagnosis pace: the charts of the whole history are drawn before it is diagnosed.
     monkeypatch.setattr(maou_app, "DIAGNOSE_INTERVAL_S", 1.0)
-    app = MaouApp(DIVERGED_LOG, mode="watch", theme="dark")
+    app = MaouApp(diverged_log, mode="watch", theme="dark")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, min_steps=100)
         await wait_for(pilot, lambda: app.up_to_date, "the log diagnosed")

@@ -188,10 +188,10 @@ async def test_watching_a_maou_log(tmp_path: Path):
         await wait_for(pilot, lambda: log_pane.line_count == 6, "the appended log line")
 
 
-async def test_f_gives_the_findings_the_arrow_keys(demo_dir: Path):
-    app = MaouApp(demo_dir, mode="attach", theme="dark")
+async def test_f_gives_the_findings_the_arrow_keys(diverged_log: Path):
+    app = MaouApp(diverged_log, mode="watch", theme="dark")
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot, app, min_steps=170)
+        await loaded(pilot, app, min_steps=100)
         await wait_for(pilot, lambda: app.up_to_date, "the findings")
         panel = app.main.query_one("#findings")
         app.set_focus(None)
