@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from maou_tui.ingest import FileSource
+    from maou_tui.ingest import Source
     from maou_tui.ingest.log_watch import LogGrowth, LogWatch
     from maou_tui.store import StoreItem
 
@@ -73,7 +73,7 @@ class EventFeed:
         log_watch: LogWatch | None = None,
         on_log: Callable[[LogGrowth], object] | None = None,
         *,
-        reader: FileSource | None = None,
+        reader: Source | None = None,
     ) -> None:
         """``reader``: an open source to go on with (a history read to its end) instead of
         reading ``source`` from its first byte."""

@@ -1,4 +1,6 @@
 """Opening a big history progressively: its tail on screen first, the whole file behind it.
+A TensorBoard run (a folder of event files, or one file) is opened the same way: its preview is
+each file's share of the last ``PREVIEW_BYTES``, at the steps the records carry.
 
 ``HistoryReader.run`` runs in a Textual thread worker (never on the event loop):
 1. the last ``PREVIEW_BYTES`` of the file are read into a preview store and shown;
@@ -34,8 +36,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maou_tui.app.data import RunTarget
-from maou_tui.ingest import FileSource, RunDirSource, read_tail, run_file, run_source
-from maou_tui.ingest.tb_paths import is_event_file
+from maou_tui.ingest import (
+    RunDirSource,
+    RunsDirectory,
+    Source,
+    open_source,
+    read_tail,
+    run_file,
+    run_source,
+)
+from maou_tui.ingest.tb_paths import EVENT_FILE_MARK
+from maou_tui.ingest.tensorboard import TensorBoardSource
 from maou_tui.layout import EVENTS_FILE
 from maou_tui.store import RunStore
 
@@ -86,23 +97,33 @@ def format_bytes(count: int) -> str:
 
 
 def progressive_file(target: RunTarget) -> Path | None:
-    """The file to open progressively, or None: a target without one file (a TensorBoard run,
-    a log read with its event files), one that does not exist yet, or a small one."""
+    """The file (or TensorBoard run folder) to open progressively, or None: a target without
+    one (a log read with its event files), one that does not exist yet, or a small one."""
     path = target.source
-    if path.is_dir():
-        if (path / EVENTS_FILE).is_file():
-            found: Path | None = path / EVENTS_FILE
-        else:
-            source = run_source(path)
-            source.close()
-            found = run_file(path) if isinstance(source, RunDirSource) else None
-    else:
-        found = None if is_event_file(path) else path
-    try:
-        big = found is not None and found.stat().st_size >= PROGRESSIVE_BYTES
-    except OSError:
-        return None
+    found: Path | None = path
+    if path.is_dir() and (path / EVENTS_FILE).is_file():
+        found = path / EVENTS_FILE
+    elif path.is_dir():
+        source = run_source(path)
+        source.close()
+        if isinstance(source, RunDirSource):
+            found = run_file(path)
+        elif not isinstance(source, TensorBoardSource):
+            found = None
+    big = found is not None and history_bytes(found) >= PROGRESSIVE_BYTES
     return found if big else None
+
+
+def history_bytes(path: Path) -> int:
+    """The bytes a history holds: a file's size, a TensorBoard folder's event files' (0 when
+    gone)."""
+    try:
+        if path.is_dir():
+            files = path.rglob(f"*{EVENT_FILE_MARK}*")
+            return sum(f.stat().st_size for f in files if f.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class HistoryReader:
@@ -113,7 +134,7 @@ class HistoryReader:
         path: Path,
         on_preview: Callable[[RunStore, str], object],
         on_progress: Callable[[HistoryProgress], object],
-        on_whole: Callable[[RunStore, Diagnoser, FileSource], object],
+        on_whole: Callable[[RunStore, Diagnoser, Source], object],
         clock: Callable[[], float],
     ) -> None:
         """``clock``: the time source of the history's diagnoser (the app's)."""
@@ -144,7 +165,8 @@ class HistoryReader:
         self._on_preview(preview, note)
         # Parsing holds the GIL: let the UI thread draw the preview before the long read.
         self._preview_drawn.wait(PREVIEW_DRAW_WAIT_S)
-        source = FileSource(self.path)
+        source = open_source(self.path)
+        assert not isinstance(source, RunsDirectory)  # progressive_file names one run
         store = RunStore()
         if not self._read_all(source, store):
             source.close()
@@ -155,7 +177,7 @@ class HistoryReader:
         diagnoser.update()
         self._on_whole(store, diagnoser, source)
 
-    def _read_all(self, source: FileSource, store: RunStore) -> bool:
+    def _read_all(self, source: Source, store: RunStore) -> bool:
         """Read ``source`` to its current end into ``store``; False when stopped first."""
         reported = time.monotonic()
         while not self._stop.is_set():
@@ -166,13 +188,6 @@ class HistoryReader:
                 return True
             if time.monotonic() - reported >= PROGRESS_INTERVAL_S:
                 reported = time.monotonic()
-                total = max(source.bytes_read, _size(self.path))
+                total = max(source.bytes_read, history_bytes(self.path))
                 self._on_progress(HistoryProgress(source.bytes_read, total))
         return False
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

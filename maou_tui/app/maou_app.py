@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from maou_tui.app.dialogs import ThresholdChoice
     from maou_tui.app.history import HistoryProgress
     from maou_tui.diagnose import Diagnoser
-    from maou_tui.ingest import FileSource
+    from maou_tui.ingest import Source
     from maou_tui.ingest.line_index import LineIndex
 
 Mode = Literal["run", "attach", "watch"]
@@ -165,7 +165,7 @@ class MaouApp(App):
         else:
             self._read_history(big)
 
-    def _start_feed(self, source: FileSource | None = None) -> None:
+    def _start_feed(self, source: Source | None = None) -> None:
         """The run's tailer; with ``source`` (a history just read), from where it stopped."""
         session = self.session
         session.start_readers(
@@ -185,7 +185,7 @@ class MaouApp(App):
         def progress(line: HistoryProgress) -> None:
             self.post_message(HistoryProgressed(reader, line.line()))
 
-        def whole(store: RunStore, diagnoser: Diagnoser, source: FileSource) -> None:
+        def whole(store: RunStore, diagnoser: Diagnoser, source: Source) -> None:
             self.post_message(HistoryRead(reader, store, diagnoser, source))
 
         reader = HistoryReader(path, preview, progress, whole, self.clock)

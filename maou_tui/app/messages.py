@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from maou_tui.app.history import HistoryReader
     from maou_tui.app.session import RunSession
     from maou_tui.diagnose import Diagnoser
-    from maou_tui.ingest import FileSource
+    from maou_tui.ingest import Source
     from maou_tui.ingest.log_watch import LogGrowth
     from maou_tui.store import RunStore
 
@@ -75,7 +75,7 @@ class HistoryRead(Message):
     where it stopped."""
 
     def __init__(
-        self, reader: HistoryReader, store: RunStore, diagnoser: Diagnoser, source: FileSource
+        self, reader: HistoryReader, store: RunStore, diagnoser: Diagnoser, source: Source
     ) -> None:
         super().__init__()
         self.reader, self.store, self.diagnoser, self.source = reader, store, diagnoser, source

@@ -19,7 +19,7 @@ from maou_tui.store import RunStore
 if TYPE_CHECKING:
     from maou_tui.app.history import HistoryReader
     from maou_tui.diagnose import Diagnoser
-    from maou_tui.ingest import FileSource
+    from maou_tui.ingest import Source
     from maou_tui.ingest.line_index import LineIndex
     from maou_tui.ingest.log_watch import LogGrowth
 
@@ -58,7 +58,7 @@ class RunSession:
         self,
         on_events: Callable[[], object],
         on_log: Callable[[LogGrowth], object],
-        source: FileSource | None = None,
+        source: Source | None = None,
     ) -> None:
         """Start the run's one tailer: its events, and the growth of its log; with
         ``source`` (a history just read), from where that reader stopped."""

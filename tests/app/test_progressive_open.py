@@ -131,3 +131,45 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
         shown = {(f.kind, f.stage, f.step) for f in app.diagnoser.findings}
         assert shown and shown == {(f.kind, f.stage, f.step) for f in reference.findings}
         assert "reading history" not in status_text(app)
+
+
+@pytest.fixture(scope="module")
+def big_board(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TensorBoard run folder written by torch's SummaryWriter (what maou writes): 147 kB."""
+    writer_module = pytest.importorskip("torch.utils.tensorboard", reason="needs tensorboard")
+    folder = tmp_path_factory.mktemp("board") / "run"
+    writer = writer_module.SummaryWriter(str(folder))
+    for step in range(1, 3001):
+        writer.add_scalar("Loss/train", 4.0 / (1 + step / 500), step)
+    writer.close()
+    return folder
+
+
+async def test_a_big_tensorboard_run_charts_its_newest_steps_first(
+    big_board: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_module, "PREVIEW_BYTES", 16 << 10)
+    monkeypatch.setattr(history_module, "PROGRESSIVE_BYTES", 64 << 10)
+    release = threading.Event()
+    read_all = history_module.HistoryReader._read_all
+
+    def held_read_all(self: history_module.HistoryReader, source, store) -> bool:  # type: ignore[no-untyped-def]
+        release.wait(60)
+        return read_all(self, source, store)
+
+    monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    expected = load_store(big_board)
+    app = MaouApp(big_board, mode="watch")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.store.series("loss")), "the newest steps")
+        shown = app.store.series("loss").steps
+        assert shown[-1] == 3000 and 0 < len(shown) < 3000 // 2 and shown[0] > 1
+        assert "reading history" in status_text(app)
+        release.set()
+        await wait_for(
+            pilot,
+            lambda: app.session.history is None and app.up_to_date,
+            "the whole history on screen",
+            timeout=120,
+        )
+        _same_points(app.store, expected)
