@@ -83,12 +83,19 @@ from maou_tui.app import MaouApp
 
 SIZE = (160, 50)
 spawned, path = float(sys.argv[1]), Path(sys.argv[2])
-size = path.stat().st_size if path.is_file() else (path / "events.jsonl").stat().st_size
+if path.is_file():
+    size = path.stat().st_size
+elif (path / "events.jsonl").is_file():
+    size = (path / "events.jsonl").stat().st_size
+else:  # a TensorBoard run folder
+    size = sum(f.stat().st_size for f in path.rglob("*tfevents*"))
 app = MaouApp(path, mode="watch")
 result = {}
 
 def charted() -> bool:
-    return len(app.store.series("loss")) > 0 and app.drawn_version == app.store.version
+    # any series: a TensorBoard run's tags keep their names (Loss/train_batch is not "loss")
+    drawn = app.drawn_version == app.store.version
+    return drawn and any(len(app.store.series(n)) for n in app.store.names())
 
 def whole() -> bool:
     # getattr: the baseline (an older checkout) has neither a history reader nor bytes_read.
@@ -102,7 +109,8 @@ async def main() -> None:
         while not charted():
             await pilot.pause(0.005)
         result["first_chart_s"] = time.time() - spawned
-        result["first_chart_points"] = len(app.store.series("loss"))
+        result["first_chart_points"] = sum(len(app.store.series(n)) for n in app.store.names())
+        result["first_chart_last_step"] = app.store.last_step
         while not whole():
             await pilot.pause(0.01)
         result["all_points_s"] = time.time() - spawned
@@ -177,6 +185,41 @@ def index_toolong(python: Path, path: Path) -> float | None:
 
 def _rounded(result: dict) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+
+
+_BOARD_WRITER = """
+import math, sys
+from torch.utils.tensorboard import SummaryWriter
+steps, out = int(sys.argv[1]), sys.argv[2]
+writer = SummaryWriter(out, max_queue=10000, flush_secs=30)
+for s in range(1, steps + 1):
+    loss = 0.45 - 0.4 * (1 - math.exp(-s / (steps / 5))) + 0.02 * math.sin(s * 12.9898)
+    writer.add_scalar("Loss/train_batch", loss, s)
+    writer.add_scalar("Accuracy/train_batch", 1 - loss, s)
+    writer.add_scalar("LearningRate", 1e-3 * min(1, s / 1000), s)
+writer.close()
+print(out)
+"""
+
+
+def write_board(steps: int, folder: Path) -> Path:
+    """A TensorBoard run folder written by torch's SummaryWriter: 3 scalar tags a step (1M
+    steps take ~15 min to write on 2 cores: pass such a folder with --boards instead)."""
+    _run_child(sys.executable, _BOARD_WRITER, str(steps), str(folder), timeout=3600)
+    return folder
+
+
+def bench_open_boards(boards: list[Path], baseline: Path | None) -> None:
+    for folder in boards:
+        size = sum(f.stat().st_size for f in folder.rglob("*tfevents*"))
+        row = {
+            "bench": "open TensorBoard run",
+            "mb": round(size / 1e6),
+            **_rounded(open_app(folder)),
+        }
+        if baseline is not None:
+            row["baseline"] = _rounded(open_app(folder, baseline))
+        print(json.dumps({**row, "load": load()}), flush=True)
 
 
 def bench_open(
@@ -385,6 +428,16 @@ def main() -> int:
     )
     parser.add_argument("--leet-steps", default="10000")
     parser.add_argument(
+        "--board-steps",
+        default="",
+        help="`open` also writes TensorBoard runs of these steps (SummaryWriter) and opens them",
+    )
+    parser.add_argument(
+        "--boards",
+        default="",
+        help="`open` also opens these TensorBoard run folders (comma-separated)",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="also run the app of this checkout (e.g. a worktree of main), same run",
@@ -404,6 +457,13 @@ def main() -> int:
             sizes = [int(s) for s in args.sizes_mb.split(",") if s]
             steps = [int(s) for s in args.steps.split(",") if s]
             bench_open(sizes, steps, args.toolong, directory, args.baseline)
+            boards = [Path(b) for b in args.boards.split(",") if b]
+            boards += [
+                write_board(int(n), directory / f"board-{n}")
+                for n in args.board_steps.split(",")
+                if n
+            ]
+            bench_open_boards(boards, args.baseline)
     return 0
 
 
