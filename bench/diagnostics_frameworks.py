@@ -78,7 +78,7 @@ def score(root: Path) -> dict:
             truth = labels(read_series(run / "events.jsonl"))
             found, delays = serious_kinds(run / "events.jsonl")
             ok = allowed(truth)
-            _score(counts, truth, found, ok, source)
+            count_kinds(counts, truth, found, ok, source)
             if not truth:
                 healthy_warnings += len(found & set(SCORED))
             runs.append(
@@ -114,7 +114,7 @@ def score_native(root: Path, part: str) -> dict:
             else:
                 note = ""
             found = {f.kind for f in diagnose(store) if f.severity != "info"}
-            _score(counts, truth, found, ok, where)
+            count_kinds(counts, truth, found, ok, where)
             if not truth:
                 healthy_warnings[where] += len(found & set(SCORED))
             runs.append(
@@ -153,7 +153,7 @@ def export(root: Path, out: Path) -> None:
     (out / "labels.json").write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
-def _score(counts: dict, truth: set, found: set, ok: set, group: str) -> None:
+def count_kinds(counts: dict, truth: set, found: set, ok: set, group: str) -> None:
     """Count each scored kind as tp / fn / fp, overall and under ``kind@group``."""
     for kind in SCORED:
         for key in (kind, f"{kind}@{group}"):

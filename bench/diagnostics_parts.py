@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus.labels import SCORED, allowed
 from bench.corpus.loading import chunks, read_events
+from bench.diagnostics_frameworks import count_kinds
 from maou_tui.diagnose import Diagnoser, diagnose
 from maou_tui.protocol import RunStarted, Step
 from maou_tui.store import RunStore
@@ -107,14 +108,7 @@ def score_part(folder: Path) -> dict[str, Any]:
             truth = set(row["labels"])
             ok = allowed(truth)  # the companion list as it stands, not as exported
             found = set(result["found"])
-            for kind in SCORED:
-                for key in (kind, f"{kind}@{name.split('_')[0]}"):
-                    if kind in truth and kind in found:
-                        counts[key]["tp"] += 1
-                    elif kind in truth:
-                        counts[key]["fn"] += 1
-                    elif kind in found and kind not in ok:
-                        counts[key]["fp"] += 1
+            count_kinds(counts, truth, found, ok, name.split("_")[0])
             runs[name] = {"labels": sorted(truth), **result}
     return {"counts": dict(counts), "runs": runs}
 

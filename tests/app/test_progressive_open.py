@@ -59,6 +59,20 @@ def write_big_maou_log(path: Path, target_bytes: int) -> None:
         out.write('{"stage": "all", "stages_completed": 1}\n')
 
 
+def hold_history_read(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold the history read until the returned event is set: the preview is then checked
+    without depending on how fast this machine reads (it must be on screen without it)."""
+    release = threading.Event()
+    read_all = history_module.HistoryReader._read_all
+
+    def held_read_all(self: history_module.HistoryReader, source, store) -> bool:  # type: ignore[no-untyped-def]
+        release.wait(60)
+        return read_all(self, source, store)
+
+    monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    return release
+
+
 def _same_points(shown: RunStore, expected: RunStore) -> None:
     assert shown.names() == expected.names()
     for name in expected.names():
@@ -80,16 +94,7 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
 ) -> None:
     monkeypatch.setattr(history_module, "PREVIEW_BYTES", PREVIEW_BYTES)
     monkeypatch.setattr(history_module, "PROGRESSIVE_BYTES", PROGRESSIVE_BYTES)
-    # Hold the history read until the preview has been checked: the test then does not depend
-    # on how fast this machine reads (the preview must be on screen without it).
-    release = threading.Event()
-    read_all = history_module.HistoryReader._read_all
-
-    def held_read_all(self: history_module.HistoryReader, source, store) -> bool:  # type: ignore[no-untyped-def]
-        release.wait(60)
-        return read_all(self, source, store)
-
-    monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    release = hold_history_read(monkeypatch)
     # Which threads diagnose the whole history (a long one takes seconds: never the UI's).
     whole_diagnosed_on: list[str] = []
     update = Diagnoser.update
@@ -150,14 +155,7 @@ async def test_a_big_tensorboard_run_charts_its_newest_steps_first(
 ) -> None:
     monkeypatch.setattr(history_module, "PREVIEW_BYTES", 16 << 10)
     monkeypatch.setattr(history_module, "PROGRESSIVE_BYTES", 64 << 10)
-    release = threading.Event()
-    read_all = history_module.HistoryReader._read_all
-
-    def held_read_all(self: history_module.HistoryReader, source, store) -> bool:  # type: ignore[no-untyped-def]
-        release.wait(60)
-        return read_all(self, source, store)
-
-    monkeypatch.setattr(history_module.HistoryReader, "_read_all", held_read_all)
+    release = hold_history_read(monkeypatch)
     expected = load_store(big_board)
     app = MaouApp(big_board, mode="watch")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -146,7 +146,8 @@ PARTS = {
 }
 
 
-def _serious_kinds(gz: Path, tmp_path: Path) -> set[str]:
+def events_of(gz: Path, tmp_path: Path) -> list:
+    """Every event of a gzipped committed log, read as the app's tailer reads it."""
     path = tmp_path / gz.name.removesuffix(".gz")
     path.write_bytes(gzip.decompress(gz.read_bytes()))
     source = FileSource(path)
@@ -154,11 +155,14 @@ def _serious_kinds(gz: Path, tmp_path: Path) -> set[str]:
         events = []
         while batch := source.read_new():
             events += batch
-        events += source.finish()
+        return events + source.finish()
     finally:
         source.close()
+
+
+def _serious_kinds(gz: Path, tmp_path: Path) -> set[str]:
     store = RunStore()
-    store.apply_all(events)
+    store.apply_all(events_of(gz, tmp_path))
     return {f.kind for f in diagnose(store) if f.severity != "info"}
 
 

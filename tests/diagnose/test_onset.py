@@ -9,7 +9,6 @@ recall miss, scored by test_heldout; here live and offline must agree on it."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from pathlib import Path
@@ -17,25 +16,12 @@ from pathlib import Path
 import pytest
 
 from maou_tui.diagnose import Diagnoser, diagnose
-from maou_tui.ingest import FileSource
 from maou_tui.protocol import RunStarted, Step
 from maou_tui.store import RunStore
+from tests.diagnose.test_heldout import events_of
 
 HERE = Path(__file__).parent
 TIMED = ("nan", "divergence")
-
-
-def _events(gz: Path, tmp_path: Path) -> list:
-    path = tmp_path / gz.name.removesuffix(".gz")
-    path.write_bytes(gzip.decompress(gz.read_bytes()))
-    source = FileSource(path)
-    try:
-        events = []
-        while batch := source.read_new():
-            events += batch
-        return events + source.finish()
-    finally:
-        source.close()
 
 
 def _onsets(events: list) -> dict[str, int]:
@@ -52,7 +38,7 @@ def _onsets(events: list) -> dict[str, int]:
 
 
 def _check(gz: Path, tmp_path: Path) -> None:
-    events = _events(gz, tmp_path)
+    events = events_of(gz, tmp_path)
     onsets = _onsets(events)
     store = RunStore()
     live = Diagnoser(store)
