@@ -68,6 +68,9 @@ async def _shown(pilot) -> None:
     await loaded(pilot, app, min_steps=170)
     await wait_for(pilot, lambda: len(app.store.system) == SAMPLES, "the system samples")
     await wait_for(pilot, lambda: app.up_to_date, "findings and charts of every event")
+    # gpu_idle comes from a diagnosis of the samples; the findings panel shows it at its pace
+    findings = app.main.query_one("#findings-body")
+    await wait_for(pilot, lambda: "gpu_idle" in str(findings.render()), "gpu_idle shown")
     await pilot.press("y")
     await wait_for(
         pilot,
