@@ -206,6 +206,38 @@ HELD_OUT_V5: tuple[tuple[Task, int], ...] = (
 )
 
 
+#: ``make_classification`` arguments of each synthetic task.
+SYNTHETIC: dict[str, dict[str, float]] = {
+    "synth4": dict(
+        n_features=16,
+        n_informative=8,
+        n_redundant=2,
+        n_classes=4,
+        n_clusters_per_class=3,
+        class_sep=1.2,
+        flip_y=0.03,
+    ),
+    "synth5": dict(
+        n_features=20,
+        n_informative=10,
+        n_redundant=4,
+        n_classes=5,
+        n_clusters_per_class=2,
+        class_sep=1.0,
+        flip_y=0.05,
+    ),
+    "synth8": dict(
+        n_features=SYNTH_FEATURES,
+        n_informative=16,
+        n_redundant=4,
+        n_classes=SYNTH_CLASSES,
+        n_clusters_per_class=1,
+        class_sep=1.5,
+        flip_y=0.02,
+    ),
+}
+
+
 def dataset(task: Task, seed: int, train_size: int) -> tuple[np.ndarray, ...]:
     """Train and validation arrays: the first ``train_size`` of a seeded shuffle, and every
     example from index 1200 on."""
@@ -216,50 +248,10 @@ def dataset(task: Task, seed: int, train_size: int) -> tuple[np.ndarray, ...]:
             n_samples=1800, n_features=QUANT_FEATURES, n_classes=QUANT_CLASSES, random_state=seed
         )
         x = x.astype(np.float32)
-    elif task.dataset == "synth4":
+    elif task.dataset in SYNTHETIC:
         from sklearn.datasets import make_classification
 
-        x, y = make_classification(
-            n_samples=1800,
-            n_features=16,
-            n_informative=8,
-            n_redundant=2,
-            n_classes=4,
-            n_clusters_per_class=3,
-            class_sep=1.2,
-            flip_y=0.03,
-            random_state=seed,
-        )
-        x = x.astype(np.float32)
-    elif task.dataset == "synth5":
-        from sklearn.datasets import make_classification
-
-        x, y = make_classification(
-            n_samples=1800,
-            n_features=20,
-            n_informative=10,
-            n_redundant=4,
-            n_classes=5,
-            n_clusters_per_class=2,
-            class_sep=1.0,
-            flip_y=0.05,
-            random_state=seed,
-        )
-        x = x.astype(np.float32)
-    elif task.dataset == "synth8":
-        from sklearn.datasets import make_classification
-
-        x, y = make_classification(
-            n_samples=1800,
-            n_features=SYNTH_FEATURES,
-            n_informative=16,
-            n_redundant=4,
-            n_classes=SYNTH_CLASSES,
-            n_clusters_per_class=1,
-            class_sep=1.5,
-            flip_y=0.02,
-            random_state=seed,
-        )
+        x, y = make_classification(n_samples=1800, random_state=seed, **SYNTHETIC[task.dataset])
         x = x.astype(np.float32)
     else:
         from sklearn.datasets import load_digits
