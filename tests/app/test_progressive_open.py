@@ -73,6 +73,18 @@ def hold_history_read(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     return release
 
 
+async def whole_history_shown(pilot, release: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """Let the held history read go on, and wait until the whole of it is on screen."""
+    app = pilot.app
+    release.set()
+    await wait_for(
+        pilot,
+        lambda: app.session.history is None and app.up_to_date,
+        "the whole history on screen",
+        timeout=120,
+    )
+
+
 def _same_points(shown: RunStore, expected: RunStore) -> None:
     assert shown.names() == expected.names()
     for name in expected.names():
@@ -121,13 +133,7 @@ async def test_a_big_log_charts_its_tail_first_then_the_whole_history(
         log_lr = app.view.log_lr
         await pilot.press("g")
         assert app.view.log_lr is not log_lr
-        release.set()
-        await wait_for(
-            pilot,
-            lambda: app.session.history is None and app.up_to_date,
-            "the whole history on screen",
-            timeout=120,
-        )
+        await whole_history_shown(pilot, release)
         _same_points(app.store, expected)
         assert app.store.last_step == expected.last_step
         assert whole_diagnosed_on and threading.main_thread().name not in whole_diagnosed_on
@@ -163,11 +169,5 @@ async def test_a_big_tensorboard_run_charts_its_newest_steps_first(
         shown = app.store.series("loss").steps
         assert shown[-1] == 3000 and 0 < len(shown) < 3000 // 2 and shown[0] > 1
         assert "reading history" in status_text(app)
-        release.set()
-        await wait_for(
-            pilot,
-            lambda: app.session.history is None and app.up_to_date,
-            "the whole history on screen",
-            timeout=120,
-        )
+        await whole_history_shown(pilot, release)
         _same_points(app.store, expected)
