@@ -77,6 +77,14 @@ async def _shown(pilot) -> None:
         lambda: "NVIDIA H200" in panel_text(app) or "GPU0" in panel_text(app),
         "the system panel",
     )
+    # shown before the first layout, it draws text for a guessed width, then again at its own:
+    # the snapshot is of the panel laid out for the text it shows
+    panel = app.main.query_one(SystemPanel)
+    await wait_for(
+        pilot,
+        lambda: panel.content_size.height == len(panel_text(app).splitlines()),
+        "the system panel laid out",
+    )
     app.clear_notifications()
     await pilot.pause()
 
